@@ -1,0 +1,95 @@
+/**
+ * The interface every backend implements (SPEC §3): list models, make one upstream attempt (JSON or a
+ * committed stream), and classify an upstream failure for the attempt engine.
+ */
+import type { KeyEntry } from "../config/load.ts";
+import type { ChatRequest, Usage } from "../openai/types.ts";
+
+/** What the attempt engine does after a failed attempt (SPEC §5.2). */
+export type FailureAction = "next-key" | "next-element" | "return";
+
+/** Which keys a cool-down applies to. */
+export type CooldownScope =
+  /** this key for this model */
+  | "key-model"
+  /** this key for every model */
+  | "key"
+  /** this key for every `:free` model (OpenRouter's account-wide free limits) */
+  | "key-free";
+
+/** A cool-down learned from a failure. `untilMs` absent: the pool's doubling back-off (30 s → 1 h). */
+export interface Cooldown {
+  scope: CooldownScope;
+  untilMs?: number;
+  /** Why, for `status` and logs (e.g. "429 free-models-per-min"). */
+  reason: string;
+}
+
+/** A classified upstream failure. `status`/`type`/`code`/`message` are what the client sees if it is final. */
+export interface UpstreamFailure {
+  action: FailureAction;
+  status: number;
+  type: "invalid_request_error" | "rate_limit_error" | "api_error" | "permission_error" | "server_error";
+  code: string;
+  message: string;
+  cooldown?: Cooldown;
+  /** Upstream status or error class for the usage record ("429", "timeout", "connection"). */
+  outcome: string;
+}
+
+/** Everything one attempt needs. */
+export interface AttemptInput {
+  /** The client's body after commands and redaction; `model` is still the client's. */
+  body: ChatRequest;
+  /** Model id as the upstream knows it. */
+  model: string;
+  /** The key to use (undefined for keyless backends). */
+  key: KeyEntry | undefined;
+  stream: boolean;
+  /** Fires on client disconnect or the request's overall deadline. */
+  signal: AbortSignal;
+  /** Longest wait for the first byte and between chunks (SPEC §7). */
+  timeoutMs: number;
+}
+
+/** What a finished stream reports (for usage records). */
+export interface StreamSummary {
+  usage?: Usage;
+  /** Set when the stream ended with an in-band error after the commit. */
+  error?: string;
+  /** Upstream model named in the chunks. */
+  model?: string;
+}
+
+/** A successful attempt: a JSON body, or a stream already past the commit point (SPEC §7). */
+export type AttemptSuccess =
+  | { kind: "json"; status: number; text: string; usage?: Usage; model?: string }
+  | { kind: "stream"; stream: ReadableStream<Uint8Array>; done: Promise<StreamSummary> };
+
+/** One attempt's result. */
+export type AttemptResult = { ok: true; value: AttemptSuccess } | { ok: false; failure: UpstreamFailure };
+
+/** A model entry as `/v1/models` shows it (without the backend prefix). */
+export interface ModelInfo {
+  id: string;
+  created?: number;
+}
+
+/** A backend instance: one per configured backend name. */
+export interface Backend {
+  readonly name: string;
+  /** Backend type: "openai" | "gemini" | "gemini-cli". */
+  readonly type: string;
+  /** Key pool (empty for keyless backends). */
+  readonly keys: readonly KeyEntry[];
+  /** True when the backend has what it needs to be tried (keys, or the CLI found). */
+  functional(): boolean;
+  /** Why it is not functional, for /health and errors. */
+  problem(): string | undefined;
+  /** Fetch the model list (may throw; the registry caches and retries). */
+  listModels(signal: AbortSignal): Promise<ModelInfo[]>;
+  /** Reject a request this backend cannot serve before any attempt (e.g. CLI with tools). */
+  unsupported?(body: ChatRequest): string | undefined;
+  /** Make one upstream attempt. Never throws for upstream problems: they come back as failures. */
+  attempt(input: AttemptInput): Promise<AttemptResult>;
+}

@@ -1,0 +1,299 @@
+/**
+ * The streaming commit rule (SPEC §7) over an OpenAI-style SSE byte stream: hold keep-alives and empty
+ * role deltas until the first event with content, a tool call or a non-error finish; fail (so the attempt
+ * engine can fail over) on anything before that; afterwards pass bytes through untouched, looking only at
+ * events that carry an `"error"` or `"usage"` marker.
+ */
+import type { AttemptResult, StreamSummary, UpstreamFailure } from "./backend.ts";
+import type { IdleTimer } from "./idle.ts";
+import type { Usage } from "../openai/types.ts";
+import {
+  bytesToText,
+  concatBytes,
+  eventData,
+  indexOfBytes,
+  lastEventEnd,
+  splitEvents,
+  sseData,
+  textToBytes,
+} from "../openai/sse.ts";
+
+/** How {@link commitStream} reads one upstream stream. */
+export interface CommitOptions {
+  /** Watchdog for the first byte and the gaps; touched on every chunk. */
+  timer: IdleTimer;
+  /** The client went away or the request's deadline passed. */
+  signal: AbortSignal;
+  /** Stop the upstream (abort the fetch, kill the process). */
+  cancelUpstream: () => void;
+  /** Turn an in-band error payload (`{"error":…}` or `finish_reason:"error"`) into a failure. */
+  classifyInBand: (error: unknown) => UpstreamFailure;
+  /** Drop usage-only chunks (the proxy asked for usage, the client did not). */
+  dropUsageChunks: boolean;
+}
+
+const MARK_ERROR = textToBytes('"error"');
+const MARK_USAGE = textToBytes('"usage"');
+
+type Verdict = "hold" | "commit" | { error: unknown };
+
+interface Chunk {
+  error?: unknown;
+  model?: string;
+  usage?: Usage | null;
+  choices?: {
+    delta?: { content?: unknown; tool_calls?: unknown[]; reasoning?: unknown; reasoning_content?: unknown };
+    finish_reason?: string | null;
+  }[];
+}
+
+function nonEmpty(v: unknown): boolean {
+  return typeof v === "string" ? v !== "" : Array.isArray(v) ? v.length > 0 : false;
+}
+
+/** Decide what one pre-commit event means. */
+export function inspectEvent(data: string | undefined): Verdict {
+  if (data === undefined) return "hold";
+  if (data.trim() === "[DONE]") return "commit";
+  let chunk: Chunk;
+  try {
+    chunk = JSON.parse(data);
+  } catch {
+    return { error: { message: "the upstream sent a stream event that is not JSON", code: "bad_stream" } };
+  }
+  if (chunk === null || typeof chunk !== "object") {
+    return {
+      error: { message: "the upstream sent a stream event that is not an object", code: "bad_stream" },
+    };
+  }
+  if (chunk.error) return { error: chunk.error };
+  const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
+  if (choices.some((c) => c?.finish_reason === "error")) {
+    return { error: { message: "the upstream ended the stream with an error", code: "upstream_error" } };
+  }
+  for (const c of choices) {
+    const d = c?.delta ?? {};
+    if (
+      nonEmpty(d.content) || nonEmpty(d.tool_calls) || nonEmpty(d.reasoning) || nonEmpty(d.reasoning_content)
+    ) {
+      return "commit";
+    }
+    if (c?.finish_reason) return "commit";
+  }
+  if (chunk.usage && choices.length === 0) return "commit";
+  return "hold";
+}
+
+function readFailure(opts: CommitOptions, e: unknown): UpstreamFailure {
+  if (opts.timer.fired) {
+    return {
+      action: "next-key",
+      status: 504,
+      type: "api_error",
+      code: "upstream_timeout",
+      message: "The upstream sent nothing within --timeout.",
+      outcome: "timeout",
+    };
+  }
+  return {
+    action: "next-key",
+    status: 502,
+    type: "api_error",
+    code: "upstream_error",
+    message: `The upstream connection failed during the stream (${(e as Error)?.name ?? "error"}).`,
+    outcome: "connection",
+  };
+}
+
+/**
+ * Read `body` until the commit point. Resolves to a failure (nothing was sent to the client) or to a
+ * committed stream that starts with the held bytes.
+ */
+export async function commitStream(
+  body: ReadableStream<Uint8Array>,
+  opts: CommitOptions,
+): Promise<AttemptResult> {
+  const reader = body.getReader();
+  const summary: StreamSummary = {};
+  const held: Uint8Array[] = [];
+  let carry: Uint8Array = new Uint8Array(0);
+  let committed = false;
+
+  const fail = (failure: UpstreamFailure): AttemptResult => {
+    opts.timer.stop();
+    opts.cancelUpstream();
+    reader.cancel().catch(() => {});
+    return { ok: false, failure };
+  };
+
+  while (!committed) {
+    let r: ReadableStreamReadResult<Uint8Array>;
+    try {
+      r = await reader.read();
+    } catch (e) {
+      return fail(readFailure(opts, e));
+    }
+    if (r.done) {
+      if (opts.timer.fired) return fail(readFailure(opts, undefined));
+      return fail({
+        action: "next-key",
+        status: 502,
+        type: "api_error",
+        code: "upstream_error",
+        message: "The upstream ended the stream before sending any content.",
+        outcome: "empty_stream",
+      });
+    }
+    opts.timer.touch();
+    const buf = carry.length ? concatBytes([carry, r.value]) : r.value;
+    const end = lastEventEnd(buf);
+    carry = buf.subarray(end);
+    if (end === 0) continue;
+    const complete = buf.subarray(0, end);
+    // Events are inspected one by one; bytes up to and including the committing event are held as they are.
+    const events = splitEvents(bytesToText(complete));
+    for (const ev of events) {
+      const data = eventData(ev);
+      const verdict = inspectEvent(data);
+      if (typeof verdict === "object") return fail(opts.classifyInBand(verdict.error));
+      if (verdict === "commit") committed = true;
+      if (data && !summary.model && data[0] === "{") {
+        try {
+          summary.model = (JSON.parse(data) as Chunk).model;
+        } catch { /* inspected above */ }
+      }
+    }
+    held.push(complete);
+    if (committed) {
+      // A usage-only chunk the client did not ask for may already be in the held bytes.
+      const first = concatBytes(held);
+      const out = indexOfBytes(first, MARK_USAGE) >= 0 || indexOfBytes(first, MARK_ERROR) >= 0
+        ? rewriteEvents(first, opts, summary)
+        : { bytes: first, stop: false };
+      return { ok: true, value: passThrough(reader, out.bytes, out.stop, carry, opts, summary) };
+    }
+  }
+  /* unreachable */ return fail(readFailure(opts, undefined));
+}
+
+/** Re-encode only the events that need it: in-band errors become `{"error":…}`, usage is read (and maybe dropped). */
+function rewriteEvents(
+  bytes: Uint8Array,
+  opts: CommitOptions,
+  summary: StreamSummary,
+): { bytes: Uint8Array; stop: boolean } {
+  const out: string[] = [];
+  for (const ev of splitEvents(bytesToText(bytes))) {
+    const data = eventData(ev);
+    let chunk: Chunk | undefined;
+    if (data && data[0] === "{") {
+      try {
+        chunk = JSON.parse(data);
+      } catch { /* forwarded as is */ }
+    }
+    if (chunk?.error || chunk?.choices?.some((c) => c?.finish_reason === "error")) {
+      const f = opts.classifyInBand(
+        chunk.error ?? { message: "the upstream ended the stream with an error" },
+      );
+      summary.error = f.message;
+      out.push(sseData({ error: { message: f.message, type: f.type, code: f.code } }));
+      return { bytes: textToBytes(out.join("")), stop: true };
+    }
+    if (chunk?.usage && typeof chunk.usage === "object") {
+      summary.usage = chunk.usage;
+      if (opts.dropUsageChunks && (!chunk.choices || chunk.choices.length === 0)) continue;
+    }
+    out.push(ev + "\n\n");
+  }
+  return { bytes: textToBytes(out.join("")), stop: false };
+}
+
+function passThrough(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  first: Uint8Array,
+  stopAfterFirst: boolean,
+  initialCarry: Uint8Array,
+  opts: CommitOptions,
+  summary: StreamSummary,
+): { kind: "stream"; stream: ReadableStream<Uint8Array>; done: Promise<StreamSummary> } {
+  let carry = initialCarry;
+  let finished = false;
+  const { promise: done, resolve } = Promise.withResolvers<StreamSummary>();
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    opts.timer.stop();
+    resolve(summary);
+  };
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (first.length) controller.enqueue(first);
+      if (stopAfterFirst) {
+        controller.close();
+        opts.cancelUpstream();
+        reader.cancel().catch(() => {});
+        finish();
+      }
+    },
+    async pull(controller) {
+      // Loop until something is enqueued: a pull that enqueues nothing would not be called again.
+      for (;;) {
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await reader.read();
+        } catch (e) {
+          const f = readFailure(opts, e);
+          summary.error = f.message;
+          controller.enqueue(
+            textToBytes(sseData({ error: { message: f.message, type: f.type, code: f.code } })),
+          );
+          controller.close();
+          finish();
+          return;
+        }
+        if (r.done) {
+          if (opts.timer.fired) {
+            const f = readFailure(opts, undefined);
+            summary.error = f.message;
+            controller.enqueue(
+              textToBytes(sseData({ error: { message: f.message, type: f.type, code: f.code } })),
+            );
+          } else if (carry.length) controller.enqueue(carry);
+          controller.close();
+          finish();
+          return;
+        }
+        opts.timer.touch();
+        const buf = carry.length ? concatBytes([carry, r.value]) : r.value;
+        const end = lastEventEnd(buf);
+        carry = buf.subarray(end);
+        if (end === 0) continue;
+        const complete = end === buf.length ? buf : buf.subarray(0, end);
+        if (indexOfBytes(complete, MARK_USAGE) < 0 && indexOfBytes(complete, MARK_ERROR) < 0) {
+          controller.enqueue(complete);
+          return;
+        }
+        const out = rewriteEvents(complete, opts, summary);
+        if (out.stop) {
+          controller.enqueue(out.bytes);
+          controller.close();
+          opts.cancelUpstream();
+          reader.cancel().catch(() => {});
+          finish();
+          return;
+        }
+        if (out.bytes.length) {
+          controller.enqueue(out.bytes);
+          return;
+        }
+      }
+    },
+    cancel() {
+      opts.cancelUpstream();
+      reader.cancel().catch(() => {});
+      summary.error ??= "client disconnected";
+      finish();
+    },
+  }, { highWaterMark: 0 });
+  return { kind: "stream", stream, done };
+}

@@ -1,0 +1,41 @@
+/**
+ * A watchdog for "no byte for N ms" (SPEC §7 `--timeout`): one lazily re-armed timer per stream instead
+ * of a timer per chunk, so `touch()` on the hot path costs one clock read.
+ */
+export class IdleTimer {
+  #last = Date.now();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #fired = false;
+
+  /** Start watching; `onIdle` runs once if `ms` pass without a `touch()`. */
+  constructor(private readonly ms: number, private readonly onIdle: () => void) {
+    this.#arm(ms);
+  }
+
+  /** True once the timer has fired. */
+  get fired(): boolean {
+    return this.#fired;
+  }
+
+  /** Record activity. */
+  touch(): void {
+    this.#last = Date.now();
+  }
+
+  /** Stop watching (idempotent). */
+  stop(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #arm(delay: number): void {
+    this.#timer = setTimeout(() => {
+      const idle = Date.now() - this.#last;
+      if (idle >= this.ms) {
+        this.#timer = undefined;
+        this.#fired = true;
+        this.onIdle();
+      } else this.#arm(this.ms - idle);
+    }, delay);
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * OpenRouter and any OpenAI-compatible upstream (SPEC §3.1): the client's body goes upstream unchanged
+ * except `model`, the (redacted) messages and, when `requestUsage` is on, `stream_options.include_usage`.
+ * Streams pass through as bytes (see commit.ts).
+ */
+import type { KeyEntry } from "../config/load.ts";
+import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "./backend.ts";
+import { commitStream } from "./commit.ts";
+import { IdleTimer } from "./idle.ts";
+import { classifyInBandError, classifyOpenAIFailure } from "./openai_errors.ts";
+import type { Scrubber } from "../security/scrub.ts";
+
+/** Settings of one OpenAI-compatible backend. */
+export interface OpenAICompatibleOptions {
+  name: string;
+  baseUrl: string;
+  keys: KeyEntry[];
+  /** Ask for usage in streams (`stream_options.include_usage`) and drop the chunk if the client did not. */
+  requestUsage: boolean;
+  /** Extra headers on every request (OpenRouter attribution). */
+  headers?: Record<string, string>;
+  scrub: Scrubber;
+}
+
+/** A failure for a fetch that threw (timeout, refused connection, reset). */
+export function transportFailure(backend: string, timedOut: boolean, e: unknown): UpstreamFailure {
+  if (timedOut) {
+    return {
+      action: "next-key",
+      status: 504,
+      type: "api_error",
+      code: "upstream_timeout",
+      message: `${backend} did not answer within --timeout.`,
+      outcome: "timeout",
+    };
+  }
+  const cause = (e as { cause?: { code?: string } })?.cause?.code ?? (e as Error)?.name ?? "error";
+  return {
+    action: "next-key",
+    status: 502,
+    type: "api_error",
+    code: "upstream_error",
+    message: `${backend} could not be reached (${cause}).`,
+    outcome: "connection",
+  };
+}
+
+/** Read a whole body while the watchdog runs; throws if it fires or the connection fails. */
+export async function readBody(body: ReadableStream<Uint8Array> | null, timer: IdleTimer): Promise<string> {
+  if (!body) return "";
+  const decoder = new TextDecoder();
+  let text = "";
+  for await (const chunk of body) {
+    timer.touch();
+    text += decoder.decode(chunk, { stream: true });
+  }
+  return text + decoder.decode();
+}
+
+/** Link an AbortController to the request's signal and a watchdog. */
+export function upstreamControl(
+  signal: AbortSignal,
+  timeoutMs: number,
+): { ctl: AbortController; timer: IdleTimer; unlink: () => void } {
+  const ctl = new AbortController();
+  const onAbort = () => ctl.abort(signal.reason);
+  signal.addEventListener("abort", onAbort, { once: true });
+  if (signal.aborted) ctl.abort(signal.reason);
+  const timer = new IdleTimer(
+    timeoutMs,
+    () => ctl.abort(new DOMException("upstream timeout", "TimeoutError")),
+  );
+  return { ctl, timer, unlink: () => signal.removeEventListener("abort", onAbort) };
+}
+
+/** Create an OpenAI-compatible backend. */
+export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
+  const base = opts.baseUrl.replace(/\/+$/, "");
+  const headersFor = (key: KeyEntry | undefined): Record<string, string> => ({
+    "content-type": "application/json",
+    accept: "application/json, text/event-stream",
+    ...(key ? { authorization: `Bearer ${key.value}` } : {}),
+    ...opts.headers,
+  });
+
+  const failure = (f: UpstreamFailure): AttemptResult => ({
+    ok: false,
+    failure: { ...f, message: opts.scrub(f.message) },
+  });
+
+  return {
+    name: opts.name,
+    type: "openai",
+    keys: opts.keys,
+    functional: () => opts.keys.length > 0,
+    problem: () => (opts.keys.length ? undefined : "no API key configured"),
+
+    async listModels(signal: AbortSignal): Promise<ModelInfo[]> {
+      const res = await fetch(`${base}/models`, { headers: headersFor(opts.keys[0]), signal });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`GET /models answered ${res.status}`);
+      const json = JSON.parse(text) as { data?: { id?: unknown; created?: unknown }[] };
+      if (!Array.isArray(json.data)) throw new Error("GET /models: no data array");
+      return json.data
+        .filter((m) => typeof m?.id === "string")
+        .map((m) => ({ id: m.id as string, created: typeof m.created === "number" ? m.created : undefined }));
+    },
+
+    async attempt(input: AttemptInput): Promise<AttemptResult> {
+      const body: Record<string, unknown> = { ...input.body, model: input.model };
+      const clientWantsUsage = input.body.stream_options?.include_usage === true;
+      const askUsage = input.stream && opts.requestUsage && !clientWantsUsage;
+      if (askUsage) body.stream_options = { ...(input.body.stream_options ?? {}), include_usage: true };
+      const { ctl, timer, unlink } = upstreamControl(input.signal, input.timeoutMs);
+      const label = input.key?.label;
+      const done = () => {
+        timer.stop();
+        unlink();
+      };
+      let res: Response;
+      try {
+        res = await fetch(`${base}/chat/completions`, {
+          method: "POST",
+          headers: headersFor(input.key),
+          body: JSON.stringify(body),
+          signal: ctl.signal,
+        });
+      } catch (e) {
+        done();
+        return failure(transportFailure(opts.name, timer.fired, e));
+      }
+      timer.touch();
+      const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
+      if (!res.ok || !input.stream || !isSse) {
+        let text: string;
+        try {
+          text = await readBody(res.body, timer);
+        } catch (e) {
+          done();
+          return failure(transportFailure(opts.name, timer.fired, e));
+        }
+        done();
+        if (!res.ok) return failure(classifyOpenAIFailure(res.status, res.headers, text, label, opts.name));
+        let json: { error?: unknown; choices?: unknown; usage?: unknown; model?: unknown };
+        try {
+          json = JSON.parse(text);
+        } catch {
+          return failure({
+            action: "next-key",
+            status: 502,
+            type: "api_error",
+            code: "upstream_error",
+            message: `${opts.name} answered 200 with a body that is not JSON.`,
+            outcome: "bad_answer",
+          });
+        }
+        if (json?.error) return failure(classifyInBandError(json.error, label, opts.name));
+        if (!Array.isArray(json?.choices)) {
+          return failure({
+            action: "next-key",
+            status: 502,
+            type: "api_error",
+            code: "upstream_error",
+            message: `${opts.name} answered 200 without choices.`,
+            outcome: "bad_answer",
+          });
+        }
+        // A JSON answer to `stream: true` (the upstream ignored it) is turned into SSE by the pipeline.
+        return {
+          ok: true,
+          value: {
+            kind: "json",
+            status: 200,
+            text,
+            usage: json.usage as never,
+            model: typeof json.model === "string" ? json.model : undefined,
+          },
+        };
+      }
+      const result = await commitStream(res.body!, {
+        timer,
+        signal: input.signal,
+        cancelUpstream: () => {
+          unlink();
+          ctl.abort();
+        },
+        classifyInBand: (e) => classifyInBandError(e, label, opts.name),
+        dropUsageChunks: askUsage,
+      });
+      if (!result.ok) {
+        done();
+        return failure(result.failure);
+      }
+      if (result.value.kind === "stream") result.value.done.finally(unlink);
+      return result;
+    },
+  };
+}

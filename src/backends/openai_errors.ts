@@ -1,0 +1,150 @@
+/**
+ * Classification of OpenAI-compatible (OpenRouter) upstream failures for the key pool and the attempt
+ * engine — the table of SPEC §5.2. Pure: status, headers and body text in; an {@link UpstreamFailure} out.
+ */
+import type { UpstreamFailure } from "./backend.ts";
+import { nextMidnightUtc, retryHintUntil } from "../routing/cooldown.ts";
+
+interface ErrorBody {
+  error?: {
+    message?: unknown;
+    code?: unknown;
+    type?: unknown;
+    metadata?: { raw?: unknown; headers?: Record<string, unknown>; provider_name?: unknown };
+  };
+}
+
+/** Parse an upstream error body leniently (it may be HTML, empty or garbage). */
+export function parseErrorBody(text: string): ErrorBody {
+  try {
+    const v = JSON.parse(text);
+    return v && typeof v === "object" ? v as ErrorBody : {};
+  } catch {
+    return {};
+  }
+}
+
+function upstreamMessage(body: ErrorBody, text: string, status: number): string {
+  const m = body.error?.message;
+  const raw = body.error?.metadata?.raw;
+  let msg = typeof m === "string" && m ? m : text.trim().slice(0, 300) || `HTTP ${status}`;
+  if (typeof raw === "string" && raw && !msg.includes(raw)) msg += ` (${raw.slice(0, 300)})`;
+  return msg;
+}
+
+/** Classify one failed OpenAI-compatible response. `keyLabel` names the key in auth messages. */
+export function classifyOpenAIFailure(
+  status: number,
+  headers: Headers | undefined,
+  text: string,
+  keyLabel: string | undefined,
+  backend: string,
+  now = Date.now(),
+): UpstreamFailure {
+  const body = parseErrorBody(text);
+  const message = upstreamMessage(body, text, status);
+  const raw = typeof body.error?.metadata?.raw === "string" ? body.error.metadata.raw : "";
+  const outcome = String(status);
+  const key = keyLabel ?? "(no key)";
+  const upstreamCode = typeof body.error?.code === "string" ? body.error.code : undefined;
+
+  if (status === 429) {
+    const hint = retryHintUntil(headers, body.error?.metadata?.headers, now);
+    const base = {
+      status: 429,
+      type: "rate_limit_error" as const,
+      code: "rate_limit_exceeded",
+      outcome,
+    };
+    if (
+      /temporarily rate-limited upstream/i.test(message) || /temporarily rate-limited upstream/i.test(raw)
+    ) {
+      return {
+        ...base,
+        action: "next-element",
+        message: `${backend}: the model's provider is rate-limited: ${message}`,
+      };
+    }
+    if (/free-models-per-day/i.test(message)) {
+      return {
+        ...base,
+        action: "next-key",
+        message: `${backend}: key ${key} reached its free-model daily limit: ${message}`,
+        cooldown: {
+          scope: "key-free",
+          untilMs: Math.max(hint ?? 0, nextMidnightUtc(now)),
+          reason: "free-models-per-day",
+        },
+      };
+    }
+    if (/free-models-per-min/i.test(message)) {
+      return {
+        ...base,
+        action: "next-key",
+        message: `${backend}: key ${key} reached its free-model per-minute limit: ${message}`,
+        cooldown: { scope: "key-free", untilMs: hint, reason: "free-models-per-min" },
+      };
+    }
+    return {
+      ...base,
+      action: "next-key",
+      message: `${backend}: key ${key} is rate-limited: ${message}`,
+      cooldown: { scope: "key-model", untilMs: hint, reason: "429" },
+    };
+  }
+  if (status === 401 || status === 402) {
+    const what = status === 401 ? "was rejected (invalid or revoked)" : "has no credits left (402)";
+    return {
+      action: "next-key",
+      status: 502,
+      type: "api_error",
+      code: "upstream_auth_failed",
+      message: `${backend}: key ${key} ${what}: ${message}. Check or replace ${key}.`,
+      cooldown: {
+        scope: "key",
+        untilMs: now + (status === 401 ? 3_600_000 : 600_000),
+        reason: status === 401 ? "401 invalid key" : "402 no credits",
+      },
+      outcome,
+    };
+  }
+  if (status === 404) {
+    return {
+      action: "next-element",
+      status: 404,
+      type: "invalid_request_error",
+      code: "model_not_found",
+      message: `${backend}: ${message}`,
+      outcome,
+    };
+  }
+  if (status === 408 || status >= 500) {
+    return {
+      action: "next-key",
+      status: status === 408 || status === 504 ? 504 : 502,
+      type: "api_error",
+      code: status === 408 || status === 504 ? "upstream_timeout" : "upstream_error",
+      message: `${backend} answered ${status}: ${message}`,
+      outcome,
+    };
+  }
+  return {
+    action: "return",
+    status,
+    type: "invalid_request_error",
+    code: upstreamCode ?? "upstream_error",
+    message: `${backend} answered ${status}: ${message}`,
+    outcome,
+  };
+}
+
+/** Classify an in-band stream error (`{"error":{…}}` in a 200 stream or body). */
+export function classifyInBandError(
+  error: unknown,
+  keyLabel: string | undefined,
+  backend: string,
+): UpstreamFailure {
+  const e = (error && typeof error === "object" ? error : {}) as { code?: unknown; message?: unknown };
+  const status = typeof e.code === "number" && e.code >= 400 && e.code < 600 ? e.code : 502;
+  return classifyOpenAIFailure(status, undefined, JSON.stringify({ error: e }), keyLabel, backend);
+}

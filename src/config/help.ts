@@ -1,0 +1,73 @@
+/** `--help` text and README's option table, both generated from the option table. */
+import { configKey, envNames, KEY_ENV, OPTIONS, type OptionSpec } from "./options.ts";
+import { NAME, VERSION } from "../version.ts";
+
+function defaultText(o: OptionSpec): string {
+  if (o.kind === "bool") return "";
+  const d = o.default;
+  if (d === undefined) return "";
+  if (Array.isArray(d)) return d.length ? d.join(",") : "";
+  return String(d);
+}
+
+function flagText(o: OptionSpec): string {
+  return `--${o.flag}${o.kind === "bool" ? "" : ` ${o.arg ?? "VALUE"}`}`;
+}
+
+function envText(o: OptionSpec): string {
+  const names = envNames(o);
+  if (!names.length) return "";
+  return o.envInverted ? `${names[0]} (inverted)` : names[0];
+}
+
+/** The full `--help` text. */
+export function helpText(): string {
+  const rows = OPTIONS.map((o) => {
+    const d = defaultText(o);
+    const env = envText(o);
+    const extra = [d ? `default ${d}` : "", env ? `env ${env}` : ""].filter(Boolean).join("; ");
+    return `  ${flagText(o).padEnd(44)} ${o.help}${extra ? ` [${extra}]` : ""}`;
+  });
+  return [
+    `${NAME} ${VERSION} — OpenAI-compatible proxy for OpenRouter, Gemini and the Gemini CLI`,
+    "",
+    "Usage:",
+    `  ${NAME} [flags]                 run the proxy`,
+    `  ${NAME} usage [--since 24h] [--by model|backend|key|project|session|user|day] [--data-dir DIR] [--kv PATH]`,
+    "                                   print usage statistics from the store",
+    "",
+    "Flags:",
+    ...rows,
+    `  ${"--help".padEnd(44)} Print this help and exit.`,
+    `  ${"--version".padEnd(44)} Print the version and exit.`,
+    "",
+    "Keys (environment or .env; real environment wins over .env):",
+    `  ${KEY_ENV.openrouter} or ${KEY_ENV.openrouter}_1..N    OpenRouter key pool`,
+    `  ${KEY_ENV.gemini} or ${KEY_ENV.gemini}_1..N            Gemini API key pool`,
+    `  ${KEY_ENV.client} or ${KEY_ENV.client}_1..N   client keys for Authorization: Bearer`,
+    "",
+    "Precedence: flag > environment > --config file > default. Booleans: true/false/1/0/yes/no/on/off.",
+    "Endpoints: POST /v1/chat/completions, GET /v1/models, GET /v1/models/{id}, GET /health, GET /,",
+    "           GET /usage/stats, GET /usage/recent, GET /audit/logs (admin keys).",
+    "Bad configuration exits with code 2.",
+  ].join("\n");
+}
+
+/** README's option table as Markdown (a test checks README.md contains exactly this). */
+export function markdownOptionTable(): string {
+  const esc = (s: string) => s.replaceAll("|", "\\|");
+  const lines = [
+    "| flag | environment | config file key | default | meaning |",
+    "|---|---|---|---|---|",
+  ];
+  for (const o of OPTIONS) {
+    const key = configKey(o);
+    const d = defaultText(o) || (o.kind === "bool" ? "off" : "—");
+    lines.push(
+      `| \`${esc(flagText(o))}\` | ${envText(o) ? `\`${esc(envText(o))}\`` : "—"} | ${
+        key ? `\`${key}\`` : "—"
+      } | ${esc(d)} | ${esc(o.help)} |`,
+    );
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,408 @@
+/**
+ * THE table of options. Every flag, environment variable, config-file key, type, default and help line is
+ * written here once; `--help`, README's option table (checked by a test) and validation all come from it.
+ */
+
+/** How an option's text value is read. */
+export type OptionKind = "string" | "int" | "number" | "bool" | "list" | "enum" | "secret";
+
+/** One row of the option table. */
+export interface OptionSpec {
+  /** Field name in {@link Settings}. */
+  key: keyof Settings;
+  /** Long flag without the dashes: `port` is `--port`. */
+  flag: string;
+  kind: OptionKind;
+  /** Environment names, the first is documented; default `LLMPROXY_<FLAG>`. */
+  env?: string[];
+  /** A `bool` whose env var has the opposite sense of the setting (`DISABLE_INTERACTIVE_MODE`). */
+  envInverted?: boolean;
+  /** Value a bare boolean flag sets (default `true`); `--disable-…` flags of positive settings set `false`. */
+  flagSets?: boolean;
+  /** Key in the `--config` JSON file; default: the flag with `_` for `-`. `null`: not settable there. */
+  config?: string | null;
+  /** Allowed values of an `enum`. */
+  values?: readonly string[];
+  /** Inclusive bounds of an `int`/`number`. */
+  min?: number;
+  max?: number;
+  /** Placeholder shown in `--help`. */
+  arg?: string;
+  default: Settings[keyof Settings];
+  help: string;
+}
+
+/** Effective settings after the precedence merge of SPEC §1.4. */
+export interface Settings {
+  host: string;
+  port: number;
+  defaultBackend: string | undefined;
+  openrouterApiKey: string | undefined;
+  openrouterApiBaseUrl: string;
+  geminiApiKey: string | undefined;
+  geminiApiBaseUrl: string;
+  appSiteUrl: string | undefined;
+  appXTitle: string | undefined;
+  timeout: number;
+  commandPrefix: string;
+  log: string | undefined;
+  logLevel: "debug" | "info" | "warn" | "error";
+  config: string | undefined;
+  interactiveMode: boolean;
+  redactApiKeysInPrompts: boolean;
+  disableRedactSecretPatterns: boolean;
+  disableAuth: boolean;
+  forceSetProject: boolean;
+  disableInteractiveCommands: boolean;
+  dataDir: string | undefined;
+  kv: string | undefined;
+  forceModel: string | undefined;
+  maxWait: number;
+  maxAttempts: number;
+  keyStrategy: "round-robin" | "fill-first";
+  maxBodyMb: number;
+  adminKeys: string[];
+  allowOrigin: string[];
+  geminiCliPath: string;
+  geminiCliModels: string[];
+  geminiCliConcurrency: number;
+  auditContent: boolean;
+  auditLog: string | undefined;
+  usageRetentionDays: number;
+}
+
+/** Models offered by `gemini-cli-direct` unless `--gemini-cli-models` says otherwise. */
+export const DEFAULT_GEMINI_CLI_MODELS = ["gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite"];
+
+/** The option table, in `--help` order. */
+export const OPTIONS: readonly OptionSpec[] = [
+  {
+    key: "host",
+    flag: "host",
+    kind: "string",
+    env: ["PROXY_HOST"],
+    default: "127.0.0.1",
+    arg: "ADDR",
+    help: "Address to listen on.",
+  },
+  {
+    key: "port",
+    flag: "port",
+    kind: "int",
+    env: ["PROXY_PORT"],
+    min: 0,
+    max: 65535,
+    default: 8000,
+    arg: "N",
+    help: "Port to listen on (0 picks a free one).",
+  },
+  {
+    key: "defaultBackend",
+    flag: "default-backend",
+    kind: "string",
+    env: ["LLM_BACKEND"],
+    default: undefined,
+    arg: "NAME",
+    help: "Backend for model names without a backend prefix (default: first with credentials).",
+  },
+  {
+    key: "openrouterApiKey",
+    flag: "openrouter-api-key",
+    kind: "secret",
+    env: [],
+    config: null,
+    default: undefined,
+    arg: "KEY",
+    help: "OpenRouter key; replaces the OPENROUTER_API_KEY[_N] pool (prefer env: flags show in ps).",
+  },
+  {
+    key: "openrouterApiBaseUrl",
+    flag: "openrouter-api-base-url",
+    kind: "string",
+    env: ["OPENROUTER_API_BASE_URL"],
+    default: "https://openrouter.ai/api/v1",
+    arg: "URL",
+    help: "OpenRouter API base URL.",
+  },
+  {
+    key: "geminiApiKey",
+    flag: "gemini-api-key",
+    kind: "secret",
+    env: [],
+    config: null,
+    default: undefined,
+    arg: "KEY",
+    help: "Gemini API key; replaces the GEMINI_API_KEY[_N] pool (prefer env).",
+  },
+  {
+    key: "geminiApiBaseUrl",
+    flag: "gemini-api-base-url",
+    kind: "string",
+    env: ["GEMINI_API_BASE_URL"],
+    default: "https://generativelanguage.googleapis.com",
+    arg: "URL",
+    help: "Gemini API base URL.",
+  },
+  {
+    key: "appSiteUrl",
+    flag: "app-site-url",
+    kind: "string",
+    env: ["APP_SITE_URL"],
+    default: undefined,
+    arg: "URL",
+    help: "HTTP-Referer sent to OpenRouter (app attribution).",
+  },
+  {
+    key: "appXTitle",
+    flag: "app-x-title",
+    kind: "string",
+    env: ["APP_X_TITLE"],
+    default: undefined,
+    arg: "TEXT",
+    help: "X-Title sent to OpenRouter (app attribution).",
+  },
+  {
+    key: "timeout",
+    flag: "timeout",
+    kind: "number",
+    env: ["PROXY_TIMEOUT"],
+    min: 0.001,
+    default: 300,
+    arg: "SECONDS",
+    help: "Longest wait for an upstream's first byte and longest gap between chunks.",
+  },
+  {
+    key: "commandPrefix",
+    flag: "command-prefix",
+    kind: "string",
+    env: ["COMMAND_PREFIX"],
+    default: "!/",
+    arg: "PREFIX",
+    help: "Prefix of in-chat commands (2-10 printable ASCII characters, no spaces).",
+  },
+  {
+    key: "log",
+    flag: "log",
+    kind: "string",
+    default: undefined,
+    arg: "FILE",
+    help: "Append logs to FILE instead of stderr.",
+  },
+  {
+    key: "logLevel",
+    flag: "log-level",
+    kind: "enum",
+    values: ["debug", "info", "warn", "error"],
+    default: "info",
+    arg: "LEVEL",
+    help: "Lowest level logged: debug, info, warn or error.",
+  },
+  {
+    key: "config",
+    flag: "config",
+    kind: "string",
+    config: null,
+    default: undefined,
+    arg: "FILE",
+    help: "JSON config file; when given it is the one store of routes and global settings.",
+  },
+  {
+    key: "interactiveMode",
+    flag: "disable-interactive-mode",
+    kind: "bool",
+    env: ["DISABLE_INTERACTIVE_MODE"],
+    envInverted: true,
+    flagSets: false,
+    config: "interactive_mode",
+    default: true,
+    help: "Do not add the welcome banner to local replies.",
+  },
+  {
+    key: "redactApiKeysInPrompts",
+    flag: "disable-redact-api-keys-in-prompts",
+    kind: "bool",
+    env: ["REDACT_API_KEYS_IN_PROMPTS"],
+    flagSets: false,
+    config: "redact_api_keys_in_prompts",
+    default: true,
+    help: "Do not replace configured key values in outgoing prompts.",
+  },
+  {
+    key: "disableRedactSecretPatterns",
+    flag: "disable-redact-secret-patterns",
+    kind: "bool",
+    default: false,
+    help: "Do not redact well-known secret shapes (sk-…, AIza…, ghp_…) in outgoing prompts.",
+  },
+  {
+    key: "disableAuth",
+    flag: "disable-auth",
+    kind: "bool",
+    env: ["DISABLE_AUTH"],
+    default: false,
+    help: "No client keys (only when bound to a loopback address).",
+  },
+  {
+    key: "forceSetProject",
+    flag: "force-set-project",
+    kind: "bool",
+    env: ["FORCE_SET_PROJECT"],
+    default: false,
+    help: "Refuse chat requests until the session has a project.",
+  },
+  {
+    key: "disableInteractiveCommands",
+    flag: "disable-interactive-commands",
+    kind: "bool",
+    env: ["DISABLE_INTERACTIVE_COMMANDS"],
+    default: false,
+    help: "Do not look for in-chat commands at all.",
+  },
+  {
+    key: "dataDir",
+    flag: "data-dir",
+    kind: "string",
+    default: undefined,
+    arg: "DIR",
+    help: "Where the store and the generated client key live (default: the user data dir).",
+  },
+  {
+    key: "kv",
+    flag: "kv",
+    kind: "string",
+    default: undefined,
+    arg: "PATH|URL|:memory:",
+    help: "Deno KV store: a file, a KV Connect URL, or :memory: (default: <data-dir>/llmproxy.kv).",
+  },
+  {
+    key: "forceModel",
+    flag: "force-model",
+    kind: "string",
+    default: undefined,
+    arg: "BACKEND:MODEL|ROUTE",
+    help: "Send every request to this model or route, whatever the client asks for.",
+  },
+  {
+    key: "maxWait",
+    flag: "max-wait",
+    kind: "number",
+    min: 0,
+    default: 5,
+    arg: "SECONDS",
+    help: "Longest wait for a cooling key before answering 429.",
+  },
+  {
+    key: "maxAttempts",
+    flag: "max-attempts",
+    kind: "int",
+    min: 1,
+    max: 1000,
+    default: 10,
+    arg: "N",
+    help: "Most upstream attempts for one request.",
+  },
+  {
+    key: "keyStrategy",
+    flag: "key-strategy",
+    kind: "enum",
+    values: ["round-robin", "fill-first"],
+    default: "round-robin",
+    arg: "STRATEGY",
+    help: "Key rotation: round-robin (start advances each request) or fill-first.",
+  },
+  {
+    key: "maxBodyMb",
+    flag: "max-body-mb",
+    kind: "number",
+    min: 0.001,
+    default: 10,
+    arg: "N",
+    help: "Largest request body in MiB (larger: 413).",
+  },
+  {
+    key: "adminKeys",
+    flag: "admin-keys",
+    kind: "list",
+    default: [],
+    arg: "LABEL,…",
+    help: "Client-key labels (e.g. LLM_INTERACTIVE_PROXY_API_KEY_2) allowed to run global commands.",
+  },
+  {
+    key: "allowOrigin",
+    flag: "allow-origin",
+    kind: "list",
+    default: [],
+    arg: "ORIGIN,…",
+    help: "Browser origins allowed to call the proxy (CORS).",
+  },
+  {
+    key: "geminiCliPath",
+    flag: "gemini-cli-path",
+    kind: "string",
+    env: ["GEMINI_CLI_PATH"],
+    default: "gemini",
+    arg: "PATH",
+    help: "The gemini program for the gemini-cli-direct backend.",
+  },
+  {
+    key: "geminiCliModels",
+    flag: "gemini-cli-models",
+    kind: "list",
+    default: DEFAULT_GEMINI_CLI_MODELS,
+    arg: "M,…",
+    help: "Models offered by gemini-cli-direct.",
+  },
+  {
+    key: "geminiCliConcurrency",
+    flag: "gemini-cli-concurrency",
+    kind: "int",
+    min: 1,
+    max: 64,
+    default: 4,
+    arg: "N",
+    help: "gemini processes running at once (32 more may wait).",
+  },
+  {
+    key: "auditContent",
+    flag: "audit-content",
+    kind: "bool",
+    default: false,
+    help: "Also record prompt and response text (redacted, truncated) in the audit trail.",
+  },
+  {
+    key: "auditLog",
+    flag: "audit-log",
+    kind: "string",
+    default: undefined,
+    arg: "FILE",
+    help: "Mirror the audit trail to FILE as JSON lines.",
+  },
+  {
+    key: "usageRetentionDays",
+    flag: "usage-retention-days",
+    kind: "int",
+    min: 1,
+    max: 3650,
+    default: 30,
+    arg: "N",
+    help: "Days usage and audit records are kept.",
+  },
+];
+
+/** Environment names of an option (its own list, or `LLMPROXY_<FLAG>`). */
+export function envNames(spec: OptionSpec): string[] {
+  return spec.env ?? [`LLMPROXY_${spec.flag.toUpperCase().replaceAll("-", "_")}`];
+}
+
+/** Config-file key of an option, or `null` when the file may not set it. */
+export function configKey(spec: OptionSpec): string | null {
+  if (spec.config !== undefined) return spec.config;
+  return spec.kind === "secret" ? null : spec.flag.replaceAll("-", "_");
+}
+
+/** Environment names of the key pools and client keys (read by `config/keys.ts`). */
+export const KEY_ENV = {
+  openrouter: "OPENROUTER_API_KEY",
+  gemini: "GEMINI_API_KEY",
+  client: "LLM_INTERACTIVE_PROXY_API_KEY",
+} as const;

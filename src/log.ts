@@ -1,0 +1,46 @@
+/**
+ * Logging through LogTape (SPEC §14): one text line per record to stderr or `--log FILE`, written
+ * asynchronously through a stream sink; every line passes the secret scrubber first.
+ */
+import {
+  configure,
+  dispose,
+  getLogger,
+  getStreamSink,
+  getTextFormatter,
+  type Logger,
+  type LogLevel,
+  type LogRecord,
+} from "@logtape/logtape";
+import type { Scrubber } from "./security/scrub.ts";
+
+/** The proxy's logger (category "llmproxy"). */
+export const log: Logger = getLogger(["llmproxy"]);
+
+const LEVELS: Record<string, LogLevel> = { debug: "debug", info: "info", warn: "warning", error: "error" };
+
+/** Configure the sinks once at start-up. */
+export async function setupLogging(opts: { file?: string; level: string; scrub: Scrubber }): Promise<void> {
+  let writable: WritableStream<Uint8Array>;
+  if (opts.file) {
+    const f = await Deno.open(opts.file, { write: true, create: true, append: true });
+    writable = f.writable;
+  } else {
+    writable = new WritableStream({ write: (chunk) => void Deno.stderr.writeSync(chunk) });
+  }
+  const text = getTextFormatter({ value: (v) => (typeof v === "string" ? v : JSON.stringify(v)) });
+  const formatter = (r: LogRecord) => opts.scrub(text(r));
+  await configure({
+    reset: true,
+    sinks: { main: getStreamSink(writable, { formatter }) },
+    loggers: [
+      { category: ["llmproxy"], lowestLevel: LEVELS[opts.level] ?? "info", sinks: ["main"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["main"] },
+    ],
+  });
+}
+
+/** Flush and close the sinks (clean shutdown). */
+export async function closeLogging(): Promise<void> {
+  await dispose();
+}

@@ -1,0 +1,234 @@
+/**
+ * Start-up only: configuration → store → backends → serve, and sub-command dispatch.
+ * `startProxy` is also what the integration tests run, on port 0.
+ */
+import { ConfigError } from "./config/errors.ts";
+import { helpText } from "./config/help.ts";
+import { loadConfig, type LoadedConfig } from "./config/load.ts";
+import { parseElement, type Route } from "./routing/routes.ts";
+import { createOpenAICompatible } from "./backends/openai_compatible.ts";
+import type { Backend } from "./backends/backend.ts";
+import { Registry } from "./backends/registry.ts";
+import { Authenticator, generatedClientKey } from "./server/auth.ts";
+import { createHandler } from "./server/app.ts";
+import { createScrubber } from "./security/scrub.ts";
+import { kvLocation, openStore } from "./store/kv.ts";
+import { closeLogging, log, setupLogging } from "./log.ts";
+import type { ProxyContext } from "./pipeline/context.ts";
+import { NAME, VERSION } from "./version.ts";
+
+/** A running proxy. */
+export interface RunningProxy {
+  /** The port actually bound. */
+  port: number;
+  /** The base URL clients use (`http://host:port`). */
+  url: string;
+  ctx: ProxyContext;
+  kv: Deno.Kv;
+  /** Stop serving, flush and close everything. */
+  close(): Promise<void>;
+}
+
+/** Text printers, replaceable by tests. */
+export interface Output {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const stdio: Output = {
+  out: (line) => void Deno.stdout.writeSync(new TextEncoder().encode(line + "\n")),
+  err: (line) => void Deno.stderr.writeSync(new TextEncoder().encode(line + "\n")),
+};
+
+function buildBackends(cfg: LoadedConfig, scrub: ReturnType<typeof createScrubber>): Backend[] {
+  const s = cfg.settings;
+  const attribution: Record<string, string> = {};
+  if (s.appSiteUrl) attribution["HTTP-Referer"] = s.appSiteUrl;
+  if (s.appXTitle) attribution["X-Title"] = s.appXTitle;
+  const backends: Backend[] = [
+    createOpenAICompatible({
+      name: "openrouter",
+      baseUrl: s.openrouterApiBaseUrl,
+      keys: cfg.pools.openrouter,
+      requestUsage: true,
+      headers: attribution,
+      scrub,
+    }),
+  ];
+  for (const b of cfg.extraBackends) {
+    backends.push(
+      createOpenAICompatible({
+        name: b.name,
+        baseUrl: b.baseUrl,
+        keys: cfg.pools[b.name],
+        requestUsage: b.requestUsage,
+        scrub,
+      }),
+    );
+  }
+  return backends;
+}
+
+function loadRoutes(cfg: LoadedConfig, backends: string[]): Map<string, Route> {
+  const routes = new Map<string, Route>();
+  for (const [name, r] of Object.entries(cfg.file?.failover_routes ?? {})) {
+    for (const [i, el] of r.elements.entries()) {
+      if (!parseElement(el, backends)) {
+        throw new ConfigError(
+          `config file ${cfg.settings.config}: field failover_routes.${name}.elements.${i}: "${el}" is not backend:model with a known backend (${
+            backends.join(", ")
+          })`,
+        );
+      }
+    }
+    routes.set(name, { name, policy: r.policy, elements: [...r.elements] });
+  }
+  return routes;
+}
+
+/** Start the proxy from a loaded configuration. Throws ConfigError for bad configuration. */
+export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Promise<RunningProxy> {
+  const s = cfg.settings;
+  const secrets = [...Object.values(cfg.pools).flat(), ...cfg.clientKeys].map((k) => k.value);
+  let clientKeys = cfg.clientKeys;
+  let generatedNote: string | undefined;
+  if (!s.disableAuth && clientKeys.length === 0) {
+    const g = await generatedClientKey(cfg.dataDir).catch((e) => {
+      throw new ConfigError(
+        `--data-dir ${cfg.dataDir}: cannot store the generated client key (${(e as Error).name})`,
+      );
+    });
+    clientKeys = [g.key];
+    secrets.push(g.key.value);
+    if (g.created) {
+      output.out(
+        `Generated a client API key (stored in ${g.path}, mode 0600). Use it as your OpenAI API key:`,
+      );
+      output.out(g.key.value);
+    }
+    generatedNote = `generated key in ${g.path}`;
+  }
+  const scrub = createScrubber(secrets);
+  await setupLogging({ file: s.log, level: s.logLevel, scrub });
+
+  const registry = new Registry(buildBackends(cfg, scrub), s.keyStrategy, (backend, message) => {
+    log.warn("{backend}: model listing failed: {message}", { backend, message });
+  });
+  const names = registry.names();
+  if (s.defaultBackend && !names.includes(s.defaultBackend)) {
+    throw new ConfigError(`default backend "${s.defaultBackend}" is not one of: ${names.join(", ")}`);
+  }
+  const routes = loadRoutes(cfg, names);
+  if (s.forceModel) {
+    const colon = s.forceModel.indexOf(":");
+    if (colon > 0 ? !names.includes(s.forceModel.slice(0, colon)) : !routes.has(s.forceModel)) {
+      throw new ConfigError(
+        `--force-model "${s.forceModel}": expected backend:model with a backend of ${
+          names.join(", ")
+        }, or a route name`,
+      );
+    }
+  }
+  const defaultBackend = s.defaultBackend ?? registry.firstFunctional();
+
+  const admin = new Set(s.adminKeys);
+  for (const k of clientKeys) {
+    if (k.label === "LLM_INTERACTIVE_PROXY_API_KEY" || k.label === "generated") admin.add(k.label);
+  }
+  const auth = new Authenticator(clientKeys, admin, s.disableAuth, s.allowOrigin);
+  const kv = await openStore(s.kv, cfg.dataDir);
+
+  const ctx: ProxyContext = {
+    settings: { ...s },
+    registry,
+    auth,
+    routes,
+    aliases: { ...(cfg.file?.model_aliases ?? {}) },
+    scrub,
+    defaultBackend,
+  };
+  for (const n of names) registry.refresh(n);
+
+  const handler = createHandler(ctx);
+  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({ hostname: s.host, port: s.port, onListen: resolve }, handler);
+  } catch (e) {
+    kv.close();
+    throw new ConfigError(`cannot listen on ${s.host}:${s.port} (${(e as Error).message.split("\n")[0]})`);
+  }
+  const addr = await listening;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const url = `http://${host}:${addr.port}`;
+  const health = registry.health();
+  const backendsText = names.map((n) => {
+    const h = health[n];
+    return `${n} (${h.keys} key${h.keys === 1 ? "" : "s"}, ${
+      h.functional ? "functional" : `off: ${h.problem}`
+    })`;
+  }).join(", ");
+  const authText = s.disableAuth
+    ? "auth disabled (loopback only)"
+    : `auth on (${generatedNote ?? `${clientKeys.length} client key${clientKeys.length === 1 ? "" : "s"}`})`;
+  output.out(
+    `${NAME} ${VERSION} listening on ${url}/v1 · ${authText} · backends: ${backendsText} · default: ${
+      defaultBackend ?? "none"
+    } · store: ${kvLocation(s.kv, cfg.dataDir)}`,
+  );
+  log.info("started {url}: {auth}; backends {backends}", { url, auth: authText, backends: backendsText });
+
+  let closed: Promise<void> | undefined;
+  return {
+    port: addr.port,
+    url,
+    ctx,
+    kv,
+    close() {
+      closed ??= (async () => {
+        await server.shutdown();
+        await registry.settle();
+        kv.close();
+        await closeLogging();
+      })();
+      return closed;
+    },
+  };
+}
+
+/** The command line entry point; returns the exit code. */
+export async function main(args: string[], output: Output = stdio): Promise<number> {
+  let proxy: RunningProxy;
+  try {
+    const cfg = await loadConfig(args, Deno.env.toObject());
+    if (cfg.command === "help") {
+      output.out(helpText());
+      return 0;
+    }
+    if (cfg.command === "version") {
+      output.out(`${NAME} ${VERSION}`);
+      return 0;
+    }
+    if (cfg.command === "usage") {
+      throw new ConfigError("the usage sub-command is not available yet");
+    }
+    proxy = await startProxy(cfg, output);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      output.err(`${NAME}: ${e.message}`);
+      return 2;
+    }
+    output.err(`${NAME}: start-up failed: ${(e as Error)?.message ?? e}`);
+    return 1;
+  }
+  const { promise: stop, resolve } = Promise.withResolvers<void>();
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const sig of signals) Deno.addSignalListener(sig, () => resolve());
+  await stop;
+  await proxy.close();
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

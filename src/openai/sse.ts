@@ -1,0 +1,84 @@
+/**
+ * Byte-level helpers for OpenAI-style SSE streams: find event boundaries, look for markers without decoding,
+ * read one event's data, and encode events. Pure functions; the pass-through path never re-encodes bytes
+ * it does not need to look at.
+ */
+
+const LF = 10;
+const CR = 13;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Index just past the last complete event (a blank line) in `buf`, or 0 when there is none. */
+export function lastEventEnd(buf: Uint8Array): number {
+  for (let i = buf.length - 1; i > 0; i--) {
+    if (buf[i] !== LF) continue;
+    if (buf[i - 1] === LF) return i + 1;
+    if (buf[i - 1] === CR && i > 1 && buf[i - 2] === LF) return i + 1;
+  }
+  return 0;
+}
+
+/** Position of `seq` in `buf` from `from`, or -1. */
+export function indexOfBytes(buf: Uint8Array, seq: Uint8Array, from = 0): number {
+  const first = seq[0];
+  const last = buf.length - seq.length;
+  outer: for (let i = buf.indexOf(first, from); i !== -1 && i <= last; i = buf.indexOf(first, i + 1)) {
+    for (let j = 1; j < seq.length; j++) if (buf[i + j] !== seq[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** Concatenate byte arrays (returns the single array itself when there is one). */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** Split complete SSE text into events (blank-line separated), keeping each event's text. */
+export function splitEvents(text: string): string[] {
+  return text.split(/\r?\n\r?\n/).filter((e) => e.trim() !== "");
+}
+
+/** The joined `data:` payload of one event, or undefined for comments and events without data. */
+export function eventData(event: string): string | undefined {
+  let data: string | undefined;
+  for (const line of event.split(/\r?\n/)) {
+    if (!line.startsWith("data:")) continue;
+    const v = line.slice(line[5] === " " ? 6 : 5);
+    data = data === undefined ? v : `${data}\n${v}`;
+  }
+  return data;
+}
+
+/** Decode bytes as UTF-8 text. */
+export function bytesToText(b: Uint8Array): string {
+  return decoder.decode(b);
+}
+
+/** Encode text as UTF-8 bytes. */
+export function textToBytes(s: string): Uint8Array {
+  return encoder.encode(s);
+}
+
+/** One `data:` event with a JSON payload. */
+export function sseData(payload: unknown): string {
+  return `data: ${JSON.stringify(payload)}\n\n`;
+}
+
+/** The final `data: [DONE]` event. */
+export const SSE_DONE = "data: [DONE]\n\n";
+
+/** Headers of an SSE response. */
+export const SSE_HEADERS: Record<string, string> = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  "x-accel-buffering": "no",
+};

@@ -1,0 +1,154 @@
+/**
+ * The chat pipeline (SPEC §2), top to bottom: parse and validate the body, resolve the target, redact,
+ * run the attempt plan, and shape the response (JSON or SSE) with the `x-llmproxy-*` headers.
+ */
+import { chatRequestSchema } from "../openai/types.ts";
+import type { ChatRequest } from "../openai/types.ts";
+import { completionToSse } from "../openai/convert.ts";
+import { SSE_HEADERS } from "../openai/sse.ts";
+import { dispatch, type DispatchResult } from "../routing/dispatch.ts";
+import { effectiveModelString, resolveModel } from "../routing/target.ts";
+import { redactMessages } from "../security/redact.ts";
+import { badRequest, ProxyError } from "../server/errors.ts";
+import { headerValue } from "../server/headers.ts";
+import type { Caller } from "../server/auth.ts";
+import type { ProxyContext } from "./context.ts";
+
+/** What the server logs about a chat request. */
+export interface ChatLog {
+  backend?: string;
+  model?: string;
+  key?: string;
+  attempts?: number;
+}
+
+/** Read the body with the size limit (413 beyond it), without trusting Content-Length alone. */
+export async function readLimitedBody(req: Request, maxBytes: number): Promise<string> {
+  const tooLarge = () =>
+    new ProxyError(
+      413,
+      "invalid_request_error",
+      "request_too_large",
+      `Request body is larger than ${maxBytes} bytes; raise --max-body-mb to allow it.`,
+    );
+  const declared = Number(req.headers.get("content-length") ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await req.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    parts.push(value);
+  }
+  const all = new Uint8Array(size);
+  let off = 0;
+  for (const p of parts) {
+    all.set(p, off);
+    off += p.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/** Parse and validate a chat request body (400s name the offending field). */
+export function parseChatBody(text: string): ChatRequest {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`Request body is not valid JSON (${(e as Error).message}).`);
+  }
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw badRequest("Request body must be a JSON object with 'model' and 'messages'.");
+  }
+  if (!("messages" in json)) throw badRequest("Request body has no 'messages' array.", "messages");
+  const parsed = chatRequestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const param = issue.path.map(String).join(".") || null;
+    throw badRequest(`Invalid request: ${param ?? "body"}: ${issue.message}.`, param);
+  }
+  return parsed.data;
+}
+
+/** Handle POST /v1/chat/completions. */
+export async function handleChat(
+  req: Request,
+  ctx: ProxyContext,
+  _caller: Caller,
+  log: ChatLog,
+): Promise<Response> {
+  const text = await readLimitedBody(req, Math.floor(ctx.settings.maxBodyMb * 1024 * 1024));
+  let body = parseChatBody(text);
+  const stream = body.stream === true;
+
+  const backends = ctx.registry.names();
+  const modelString = effectiveModelString(body.model, { forceModel: ctx.settings.forceModel }, backends);
+  if (!modelString) {
+    throw badRequest("Request has no 'model'. Name one, e.g. openrouter:openai/gpt-4o-mini.", "model");
+  }
+  const target = resolveModel(modelString, {
+    aliases: ctx.aliases,
+    backends,
+    isRoute: (n) => ctx.routes.has(n),
+    defaultBackend: ctx.defaultBackend,
+    knownModels: (b) => ctx.registry.knownModels(b),
+  });
+
+  const headers = new Headers();
+  if (ctx.settings.redactApiKeysInPrompts) {
+    const r = redactMessages(body, ctx.scrub.count);
+    body = r.body;
+    if (r.n) headers.set("x-llmproxy-redactions", String(r.n));
+  }
+
+  const result: DispatchResult = await dispatch(target, body, stream, req.signal, {
+    registry: ctx.registry,
+    route: (n) => ctx.routes.get(n),
+    maxAttempts: ctx.settings.maxAttempts,
+    maxWaitMs: ctx.settings.maxWait * 1000,
+    timeoutMs: ctx.settings.timeout * 1000,
+  });
+  headers.set("x-llmproxy-attempts", String(result.attempts.length));
+  log.attempts = result.attempts.length;
+  const lastAttempt = result.attempts.at(-1);
+  if (lastAttempt) {
+    log.backend = lastAttempt.backend;
+    log.model = lastAttempt.model;
+    log.key = lastAttempt.keyLabel;
+  }
+  if (!result.ok) throw withHeaders(result.error, headers);
+
+  headers.set("x-llmproxy-backend", headerValue(result.backend));
+  headers.set("x-llmproxy-model", headerValue(`${result.backend}:${result.model}`));
+  if (result.key) headers.set("x-llmproxy-key", headerValue(result.key.label));
+  if (result.route) headers.set("x-llmproxy-route", headerValue(result.route));
+
+  const value = result.value;
+  if (value.kind === "stream") {
+    for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v);
+    return new Response(value.stream, { status: 200, headers });
+  }
+  if (stream) {
+    for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v);
+    const sse = completionToSse(JSON.parse(value.text), body.stream_options?.include_usage === true);
+    return new Response(sse, { status: 200, headers });
+  }
+  headers.set("content-type", "application/json");
+  return new Response(value.text, { status: value.status, headers });
+}
+
+function withHeaders(err: ProxyError, headers: Headers): ProxyError {
+  const extra: Record<string, string> = { ...err.headers };
+  headers.forEach((v, k) => (extra[k] = v));
+  return new ProxyError(err.status, err.type, err.code, err.message, err.param, extra);
+}

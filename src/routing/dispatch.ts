@@ -1,0 +1,239 @@
+/**
+ * The attempt engine (SPEC §5.3, §6): expands a target into (backend, model, key) attempts in policy and
+ * rotation order, skips cooling pairs, applies what each failure teaches the pool, waits for a key up to
+ * `--max-wait`, and stops at `--max-attempts` or the deadline.
+ */
+import type { AttemptSuccess, Backend, UpstreamFailure } from "../backends/backend.ts";
+import type { Registry } from "../backends/registry.ts";
+import type { KeyEntry } from "../config/load.ts";
+import type { ChatRequest } from "../openai/types.ts";
+import { ProxyError } from "../server/errors.ts";
+import { type Element, parseElement, policyOrder, type Route } from "./routes.ts";
+import type { Target } from "./target.ts";
+
+/** One upstream attempt, for usage records and logs. */
+export interface AttemptRecord {
+  attempt: number;
+  element: number;
+  backend: string;
+  model: string;
+  keyLabel?: string;
+  /** "ok", an upstream status, or an error class. */
+  outcome: string;
+  latencyMs: number;
+}
+
+/** What the engine needs from the running proxy. */
+export interface DispatchDeps {
+  registry: Registry;
+  route: (name: string) => Route | undefined;
+  maxAttempts: number;
+  maxWaitMs: number;
+  timeoutMs: number;
+}
+
+/** The engine's answer. */
+export type DispatchResult =
+  & { attempts: AttemptRecord[]; route?: string }
+  & (
+    | { ok: true; value: AttemptSuccess; backend: string; model: string; key?: KeyEntry }
+    | { ok: false; error: ProxyError }
+  );
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+function failureError(f: UpstreamFailure, extraHeaders: Record<string, string> = {}): ProxyError {
+  return new ProxyError(f.status, f.type, f.code, f.message, null, extraHeaders);
+}
+
+function clientClosed(): ProxyError {
+  return new ProxyError(499, "invalid_request_error", "client_closed", "The client closed the request.");
+}
+
+/** Run the attempt plan for a target. */
+export async function dispatch(
+  target: Target,
+  body: ChatRequest,
+  stream: boolean,
+  signal: AbortSignal,
+  deps: DispatchDeps,
+): Promise<DispatchResult> {
+  const { registry } = deps;
+  const names = registry.names();
+  let elements: Element[];
+  let policy: Route["policy"] = "k";
+  let routeName: string | undefined;
+  if (target.kind === "route") {
+    const route = deps.route(target.name);
+    if (!route) {
+      return {
+        ok: false,
+        attempts: [],
+        error: new ProxyError(
+          404,
+          "invalid_request_error",
+          "model_not_found",
+          `Route "${target.name}" does not exist.`,
+        ),
+      };
+    }
+    routeName = route.name;
+    policy = route.policy;
+    elements = route.elements.map((e) => parseElement(e, names)).filter((e): e is Element => !!e);
+  } else {
+    elements = [{ backend: target.backend, model: target.model }];
+  }
+
+  // Elements a backend cannot serve: a plain target is refused at once, a route skips them.
+  const skipReasons: string[] = [];
+  elements = elements.filter((el) => {
+    const b = registry.get(el.backend)!;
+    const why = !b.functional() ? `${el.backend} is not available: ${b.problem()}` : b.unsupported?.(body);
+    if (why) skipReasons.push(why);
+    return !why;
+  });
+  if (!elements.length) {
+    const why = skipReasons[0] ?? `Route "${routeName}" has no elements. Add some with route-append.`;
+    const unsupported = target.kind === "model" && registry.get(target.backend)!.functional();
+    return {
+      ok: false,
+      attempts: [],
+      route: routeName,
+      error: unsupported
+        ? new ProxyError(400, "invalid_request_error", "invalid_request", why)
+        : new ProxyError(503, "server_error", "backend_unavailable", why),
+    };
+  }
+
+  const rotations = new Map<string, (KeyEntry | undefined)[]>();
+  for (const el of elements) {
+    if (rotations.has(el.backend)) continue;
+    const r = registry.pool(el.backend).rotation();
+    rotations.set(el.backend, registry.get(el.backend)!.keys.length ? r : [undefined]);
+  }
+  const pairs = policyOrder(policy, elements.map((el) => rotations.get(el.backend)!.length));
+
+  const attempts: AttemptRecord[] = [];
+  const deadline = Date.now() + 3 * deps.timeoutMs + deps.maxWaitMs;
+  const skipped = new Set<number>();
+  let last: UpstreamFailure | undefined;
+
+  const backendOf = (el: Element): Backend => registry.get(el.backend)!;
+  const coolingUntil = (el: Element, key: KeyEntry | undefined) =>
+    key ? registry.pool(el.backend).coolingUntil(key.label, el.model) : undefined;
+
+  for (;;) {
+    let triedThisPass = 0;
+    for (const pair of pairs) {
+      if (skipped.has(pair.element)) continue;
+      if (attempts.length >= deps.maxAttempts || Date.now() >= deadline) break;
+      const el = elements[pair.element];
+      const rot = rotations.get(el.backend)!;
+      const key = pair.key === -1 ? rot.find((k) => coolingUntil(el, k) === undefined) : rot[pair.key];
+      if (pair.key === -1 && rot.length && key === undefined && rot[0] !== undefined) continue;
+      if (coolingUntil(el, key) !== undefined) continue;
+      triedThisPass++;
+      const started = Date.now();
+      const result = await backendOf(el).attempt({
+        body,
+        model: el.model,
+        key,
+        stream,
+        signal,
+        timeoutMs: deps.timeoutMs,
+      });
+      const record: AttemptRecord = {
+        attempt: attempts.length + 1,
+        element: pair.element,
+        backend: el.backend,
+        model: el.model,
+        keyLabel: key?.label,
+        outcome: result.ok ? "ok" : result.failure.outcome,
+        latencyMs: Date.now() - started,
+      };
+      attempts.push(record);
+      if (result.ok) {
+        if (key) registry.pool(el.backend).succeeded(key.label, el.model);
+        return {
+          ok: true,
+          value: result.value,
+          backend: el.backend,
+          model: el.model,
+          key,
+          attempts,
+          route: routeName,
+        };
+      }
+      if (signal.aborted) return { ok: false, error: clientClosed(), attempts, route: routeName };
+      last = result.failure;
+      if (last.cooldown && key) registry.pool(el.backend).cool(key.label, el.model, last.cooldown);
+      if (last.action === "return") {
+        return { ok: false, error: failureError(last), attempts, route: routeName };
+      }
+      if (last.action === "next-element") skipped.add(pair.element);
+    }
+
+    // Nothing left to try now. Wait for a cooling key when that is soon enough, else answer.
+    const now = Date.now();
+    let earliest = Infinity;
+    for (const pair of pairs) {
+      if (skipped.has(pair.element)) continue;
+      const el = elements[pair.element];
+      const rot = rotations.get(el.backend)!;
+      for (const k of pair.key === -1 ? rot : [rot[pair.key]]) {
+        const until = coolingUntil(el, k);
+        if (until !== undefined) earliest = Math.min(earliest, until);
+      }
+    }
+    const rateLimited = earliest !== Infinity && (!last || last.status === 429 || triedThisPass === 0);
+    const budgetLeft = attempts.length < deps.maxAttempts;
+    if (rateLimited && budgetLeft && earliest - now <= deps.maxWaitMs && earliest < deadline) {
+      await sleep(Math.max(0, earliest - now) + 5, signal);
+      if (signal.aborted) return { ok: false, error: clientClosed(), attempts, route: routeName };
+      continue;
+    }
+    if (rateLimited && (triedThisPass === 0 || last?.status === 429)) {
+      const wait = Math.max(1, Math.ceil((earliest - now) / 1000));
+      const headers: Record<string, string> = { "retry-after": String(wait) };
+      if (wait > 60 || attempts.length > 1) headers["x-should-retry"] = "false";
+      const what = target.kind === "route"
+        ? `route "${routeName}"`
+        : `${elements[0].backend}:${elements[0].model}`;
+      return {
+        ok: false,
+        attempts,
+        route: routeName,
+        error: new ProxyError(
+          429,
+          "rate_limit_error",
+          "rate_limit_exceeded",
+          `Every key for ${what} is rate-limited; the first frees in ${wait} s.${
+            last ? ` Last upstream answer: ${last.message}` : ""
+          }`,
+          null,
+          headers,
+        ),
+      };
+    }
+    const final = last ?? {
+      action: "return",
+      status: 502,
+      type: "api_error",
+      code: "upstream_error",
+      message: "No attempt could be made.",
+      outcome: "none",
+    } satisfies UpstreamFailure;
+    const headers: Record<string, string> = attempts.length > 1 ? { "x-should-retry": "false" } : {};
+    return { ok: false, error: failureError(final, headers), attempts, route: routeName };
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Errors are values with a status: one {@link ProxyError} carries what SPEC §13 needs, and
+ * {@link errorResponse} turns it into the OpenAI error body in one place.
+ */
+
+/** OpenAI error `type` values used by the proxy. */
+export type ErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "permission_error"
+  | "rate_limit_error"
+  | "api_error"
+  | "server_error";
+
+/** A failure to report to the client as `{"error":{message,type,param,code}}`. */
+export class ProxyError extends Error {
+  override name = "ProxyError";
+  constructor(
+    readonly status: number,
+    readonly type: ErrorType,
+    readonly code: string,
+    message: string,
+    readonly param: string | null = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+
+  /** The OpenAI error body. */
+  toJSON(): { error: { message: string; type: string; param: string | null; code: string } } {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+/** 400 invalid_request. */
+export function badRequest(
+  message: string,
+  param: string | null = null,
+  code = "invalid_request",
+): ProxyError {
+  return new ProxyError(400, "invalid_request_error", code, message, param);
+}
+
+/** The response for a ProxyError (plus extra headers). */
+export function errorResponse(err: ProxyError, headers: HeadersInit = {}): Response {
+  const h = new Headers(headers);
+  h.set("content-type", "application/json");
+  for (const [k, v] of Object.entries(err.headers)) h.set(k, v);
+  return new Response(JSON.stringify(err.toJSON()), { status: err.status, headers: h });
+}
+
+/** An unexpected exception as a 500 internal_error (no stack trace, no detail leaked to the client). */
+export function internalError(requestId: string): ProxyError {
+  return new ProxyError(
+    500,
+    "server_error",
+    "internal_error",
+    `Internal error in llmproxy (request ${requestId}); the log has the details. Please report it.`,
+  );
+}

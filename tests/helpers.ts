@@ -1,0 +1,87 @@
+/** Test helpers: start the real proxy on port 0 with a given command line and environment. */
+import { loadConfig } from "../src/config/load.ts";
+import { type RunningProxy, startProxy } from "../src/main.ts";
+import OpenAI from "openai";
+
+/** A proxy started for a test, with what it printed. */
+export interface TestProxy extends RunningProxy {
+  stdout: string[];
+  stderr: string[];
+  dataDir: string;
+  /** What the proxy logged so far (it logs to a file in the data dir). */
+  logText(): Promise<string>;
+  /** A fetch against the proxy (path relative to its root). */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** The real OpenAI SDK pointed at the proxy. */
+  client(apiKey?: string, opts?: { maxRetries?: number; headers?: Record<string, string> }): OpenAI;
+}
+
+/** Start a proxy; `env` replaces the process environment. Always `close()` it. */
+export async function startTestProxy(
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<TestProxy> {
+  const dataDir = await Deno.makeTempDir({ prefix: "llmproxy-test-" });
+  const base = ["--port", "0", "--kv", ":memory:", "--data-dir", dataDir, "--log", `${dataDir}/proxy.log`];
+  const cfg = await loadConfig([...base, ...args], {
+    HOME: dataDir,
+    ...env,
+  }, dataDir);
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const proxy = await startProxy(cfg, { out: (l) => stdout.push(l), err: (l) => stderr.push(l) });
+  const close = proxy.close;
+  return {
+    ...proxy,
+    stdout,
+    stderr,
+    dataDir,
+    logText: () => Deno.readTextFile(`${dataDir}/proxy.log`),
+    fetch: (path, init) => fetch(`${proxy.url}${path}`, init),
+    client: (apiKey = "unused-key", opts = {}) =>
+      new OpenAI({
+        apiKey,
+        baseURL: `${proxy.url}/v1`,
+        maxRetries: opts.maxRetries ?? 0,
+        defaultHeaders: opts.headers,
+      }),
+    async close() {
+      await close();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Deno's cache directory, so a subprocess with a cleared environment still finds the npm packages. */
+function denoDir(): string {
+  const home = Deno.env.get("HOME") ?? "/root";
+  return Deno.env.get("DENO_DIR") ?? `${Deno.env.get("XDG_CACHE_HOME") ?? `${home}/.cache`}/deno`;
+}
+
+/** Run the CLI as a subprocess (`deno run src/main.ts …`); resolves when it exits. */
+export async function runCli(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", new URL("../src/main.ts", import.meta.url).pathname, ...args],
+    env: { NO_COLOR: "1", DENO_DIR: denoDir(), PATH: Deno.env.get("PATH") ?? "", ...opts.env },
+    clearEnv: true,
+    cwd: opts.cwd,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
+  });
+  const out = await cmd.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Read an SSE response's `data:` payloads (without `[DONE]`). */
+export async function sseEvents(res: Response): Promise<{ data: string[]; raw: string }> {
+  const raw = await res.text();
+  const data = raw.split(/\n\n/).flatMap((ev) =>
+    ev.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6))
+  );
+  return { data, raw };
+}
