@@ -5,7 +5,7 @@
 import { ConfigError } from "./config/errors.ts";
 import { helpText } from "./config/help.ts";
 import { loadConfig, type LoadedConfig } from "./config/load.ts";
-import { parseElement, type Route } from "./routing/routes.ts";
+import { parseElement, type Route, RouteStore } from "./routing/routes.ts";
 import { createOpenAICompatible } from "./backends/openai_compatible.ts";
 import type { Backend } from "./backends/backend.ts";
 import { Registry } from "./backends/registry.ts";
@@ -69,8 +69,8 @@ function buildBackends(cfg: LoadedConfig, scrub: ReturnType<typeof createScrubbe
   return backends;
 }
 
-function loadRoutes(cfg: LoadedConfig, backends: string[]): Map<string, Route> {
-  const routes = new Map<string, Route>();
+function loadRoutes(cfg: LoadedConfig, backends: string[]): Route[] {
+  const routes: Route[] = [];
   for (const [name, r] of Object.entries(cfg.file?.failover_routes ?? {})) {
     for (const [i, el] of r.elements.entries()) {
       if (!parseElement(el, backends)) {
@@ -81,7 +81,7 @@ function loadRoutes(cfg: LoadedConfig, backends: string[]): Map<string, Route> {
         );
       }
     }
-    routes.set(name, { name, policy: r.policy, elements: [...r.elements] });
+    routes.push({ name, policy: r.policy, elements: [...r.elements] });
   }
   return routes;
 }
@@ -118,7 +118,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
   if (s.defaultBackend && !names.includes(s.defaultBackend)) {
     throw new ConfigError(`default backend "${s.defaultBackend}" is not one of: ${names.join(", ")}`);
   }
-  const routes = loadRoutes(cfg, names);
+  const routes = new RouteStore(loadRoutes(cfg, names));
   if (s.forceModel) {
     const colon = s.forceModel.indexOf(":");
     if (colon > 0 ? !names.includes(s.forceModel.slice(0, colon)) : !routes.has(s.forceModel)) {
@@ -146,6 +146,9 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     aliases: { ...(cfg.file?.model_aliases ?? {}) },
     scrub,
     defaultBackend,
+    kv,
+    chain: cfg.chain,
+    onGlobalChange: () => {},
   };
   for (const n of names) registry.refresh(n);
 

@@ -2,7 +2,7 @@
 import type { Settings } from "../config/options.ts";
 import type { Registry } from "../backends/registry.ts";
 import type { Authenticator } from "../server/auth.ts";
-import type { Route } from "../routing/routes.ts";
+import type { RouteStore } from "../routing/routes.ts";
 import type { Scrubber } from "../security/scrub.ts";
 
 /** Everything a request handler may read. Hot-path state lives here, in memory. */
@@ -11,7 +11,13 @@ export interface ProxyContext {
   settings: Settings;
   registry: Registry;
   auth: Authenticator;
-  routes: Map<string, Route>;
+  routes: RouteStore;
+  /** The store (sessions, cool-downs, usage). */
+  kv: Deno.Kv;
+  /** The start-up value of a setting (what `unset` restores, SPEC §1.4). */
+  chain: <K extends keyof Settings>(key: K) => Settings[K];
+  /** Call after changing a global setting in `settings` (persists it; admin commands only). */
+  onGlobalChange: () => void;
   aliases: Record<string, string>;
   /** Replaces configured secret values in text (prompts, errors, logs). */
   scrub: Scrubber;

@@ -59,3 +59,78 @@ export function policyOrder(policy: RoutePolicy, keyCounts: readonly number[]): 
   }
   return out;
 }
+
+/** Why a route change was refused (the message is shown to the user as is). */
+export class RouteError extends Error {
+  override name = "RouteError";
+}
+
+/**
+ * The failover routes in memory (hot path reads them here). Every change calls `onChange`, which writes
+ * them through to the store or the `--config` file.
+ */
+export class RouteStore {
+  #routes: Map<string, Route>;
+
+  constructor(initial: Iterable<Route> = [], public onChange: () => void = () => {}) {
+    this.#routes = new Map([...initial].map((r) => [r.name, r]));
+  }
+
+  /** A route by name. */
+  get(name: string): Route | undefined {
+    return this.#routes.get(name);
+  }
+
+  /** True when a route of that name exists. */
+  has(name: string): boolean {
+    return this.#routes.has(name);
+  }
+
+  /** All routes, in creation order. */
+  list(): Route[] {
+    return [...this.#routes.values()];
+  }
+
+  /** Replace every route (e.g. refreshed from the store). Does not call onChange. */
+  replaceAll(routes: Iterable<Route>): void {
+    this.#routes = new Map([...routes].map((r) => [r.name, r]));
+  }
+
+  /** Create an empty route; an existing name is an error. */
+  create(name: string, policy: Route["policy"]): Route {
+    if (this.#routes.has(name)) throw new RouteError(`Route "${name}" already exists.`);
+    if (!/^[^:\s]+$/.test(name)) throw new RouteError(`Route name "${name}" may not contain ':' or spaces.`);
+    const r = { name, policy, elements: [] };
+    this.#routes.set(name, r);
+    this.onChange();
+    return r;
+  }
+
+  /** Delete a route. */
+  delete(name: string): void {
+    if (!this.#routes.delete(name)) throw new RouteError(`Route "${name}" does not exist.`);
+    this.onChange();
+  }
+
+  /** Add elements at the end (`append`) or the start (`prepend`). Elements are validated by the caller. */
+  add(name: string, elements: string[], where: "append" | "prepend"): Route {
+    const r = this.#mustGet(name);
+    const next = where === "append" ? [...r.elements, ...elements] : [...elements, ...r.elements];
+    const updated = { ...r, elements: next };
+    this.#routes.set(name, updated);
+    this.onChange();
+    return updated;
+  }
+
+  /** Remove all elements of a route. */
+  clear(name: string): void {
+    this.#routes.set(name, { ...this.#mustGet(name), elements: [] });
+    this.onChange();
+  }
+
+  #mustGet(name: string): Route {
+    const r = this.#routes.get(name);
+    if (!r) throw new RouteError(`Route "${name}" does not exist.`);
+    return r;
+  }
+}

@@ -36,7 +36,7 @@ async function listModels(ctx: ProxyContext) {
     created: model.created ?? 0,
     owned_by: backend,
   }));
-  for (const name of ctx.routes.keys()) {
+  for (const { name } of ctx.routes.list()) {
     data.push({ id: name, object: "model", created: 0, owned_by: "route" });
   }
   return data;
