@@ -85,3 +85,29 @@ export async function sseEvents(res: Response): Promise<{ data: string[]; raw: s
   );
   return { data, raw };
 }
+
+/** Send a raw HTTP/1.1 request (for headers fetch will not let us set, like Host); returns status and body. */
+export async function rawHttp(
+  port: number,
+  head: string,
+  body = "",
+): Promise<{ status: number; text: string }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const bytes = new TextEncoder().encode(body);
+    const req = `${head}\r\ncontent-length: ${bytes.length}\r\nconnection: close\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(req));
+    await conn.write(bytes);
+    let text = "";
+    const buf = new Uint8Array(65536);
+    const dec = new TextDecoder();
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += dec.decode(buf.subarray(0, n), { stream: true });
+    }
+    return { status: Number(text.split(" ")[1]), text };
+  } finally {
+    conn.close();
+  }
+}

@@ -156,11 +156,15 @@ export async function commitStream(
       const data = eventData(ev);
       const verdict = inspectEvent(data);
       if (typeof verdict === "object") return fail(opts.classifyInBand(verdict.error));
-      if (verdict === "commit") committed = true;
       if (data && !summary.model && data[0] === "{") {
         try {
           summary.model = (JSON.parse(data) as Chunk).model;
         } catch { /* inspected above */ }
+      }
+      if (verdict === "commit") {
+        // Later events of the same read are past the commit: the pass-through rules handle them.
+        committed = true;
+        break;
       }
     }
     held.push(complete);

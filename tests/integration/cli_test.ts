@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { runCli } from "../helpers.ts";
+import { VERSION } from "../../src/version.ts";
+
+Deno.test("--version and --help", async () => {
+  const v = await runCli(["--version"]);
+  assert.equal(v.code, 0);
+  assert.equal(v.stdout.trim(), `llmproxy ${VERSION}`);
+  const h = await runCli(["--help"]);
+  assert.equal(h.code, 0);
+  assert.match(h.stdout, /--disable-auth/);
+  assert.match(h.stdout, /LLMPROXY_MAX_WAIT/);
+});
+
+Deno.test("bad configuration exits 2 with one clear line and no stack trace", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/bad.json`,
+      '{"failover_routes": {"r": {"policy": "zz", "elements": []}}}',
+    );
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [["--nope"], {}, /nope/],
+      [["--port", "x"], {}, /--port/],
+      [[], { PROXY_PORT: "99999" }, /PROXY_PORT/],
+      [["--config", `${dir}/bad.json`], {}, /failover_routes\.r\.policy/],
+      [["--config", `${dir}/none.json`], {}, /none\.json/],
+      [["--disable-auth", "--host", "0.0.0.0"], {}, /loopback/],
+      [
+        [],
+        { OPENROUTER_API_KEY: "aaaaaaaaaaaa", OPENROUTER_API_KEY_1: "bbbbbbbbbbbb" },
+        /OPENROUTER_API_KEY_1/,
+      ],
+      [
+        ["--default-backend", "nosuch", "--data-dir", dir, "--kv", ":memory:"],
+        {},
+        /default backend "nosuch"/,
+      ],
+      [["--force-model", "nosuch:x", "--data-dir", dir, "--kv", ":memory:"], {}, /--force-model/],
+    ];
+    for (const [args, env, re] of cases) {
+      const r = await runCli(args, { env: { HOME: dir, ...env }, cwd: dir });
+      assert.equal(r.code, 2, `${args.join(" ")} ${JSON.stringify(env)}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+      assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+      assert.ok(!r.stderr.includes("bbbbbbbbbbbb"), "no key value in the message");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the server starts from the command line with .env keys, prints one summary line, and stops on SIGTERM", async () => {
+  const dir = await Deno.makeTempDir();
+  const secret = "sk-or-v1-" + "e".repeat(64);
+  await Deno.writeTextFile(
+    `${dir}/.env`,
+    `OPENROUTER_API_KEY_1=${secret}\nLLM_INTERACTIVE_PROXY_API_KEY=client-secret-123456\n`,
+  );
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      new URL("../../src/main.ts", import.meta.url).pathname,
+      "--port",
+      "0",
+      "--data-dir",
+      dir,
+    ],
+    env: {
+      HOME: dir,
+      NO_COLOR: "1",
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+    },
+    clearEnv: true,
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const child = cmd.spawn();
+  try {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    while (!out.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += value;
+    }
+    const line = out.split("\n")[0];
+    assert.match(
+      line,
+      /^llmproxy \S+ listening on http:\/\/127\.0\.0\.1:\d+\/v1 · auth on \(1 client key\) · backends: openrouter \(1 key, functional\)/,
+    );
+    assert.ok(!line.includes(secret));
+    const port = Number(/:(\d+)\/v1/.exec(line)![1]);
+    const health = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.json());
+    assert.equal(health.backends.openrouter.keys, 1);
+    reader.cancel();
+    child.kill("SIGTERM");
+    const status = await child.status;
+    assert.equal(status.code, 0, "clean shutdown");
+    const err = await new Response(child.stderr).text();
+    assert.ok(!err.includes(secret) && !err.includes("client-secret-123456"), "no secret on stderr");
+    assert.ok((await Deno.stat(`${dir}/llmproxy.kv`)).isFile, "the store file is in the data dir");
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,213 @@
+import assert from "node:assert/strict";
+import OpenAI from "openai";
+import { MockOpenAI, orError } from "../mocks/openai_upstream.ts";
+import { startTestProxy, type TestProxy } from "../helpers.ts";
+
+const KEY = "sk-or-v1-" + "a".repeat(64);
+
+async function withProxy(fn: (p: TestProxy, m: MockOpenAI) => Promise<void>, args: string[] = []) {
+  const mock = MockOpenAI.start();
+  const proxy = await startTestProxy(["--disable-auth", "--openrouter-api-base-url", mock.url, ...args], {
+    OPENROUTER_API_KEY: KEY,
+  });
+  try {
+    await fn(proxy, mock);
+  } finally {
+    await proxy.close();
+    await mock.close();
+  }
+}
+
+async function post(p: TestProxy, body: string, headers: Record<string, string> = {}) {
+  const res = await p.fetch("/v1/chat/completions", {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body,
+  });
+  const json = await res.json();
+  return { status: res.status, json, headers: res.headers };
+}
+
+function assertError(json: { error?: Record<string, unknown> }, code: string) {
+  assert.ok(json.error, "OpenAI error body");
+  assert.equal(json.error.code, code);
+  for (const f of ["message", "type", "param", "code"]) assert.ok(f in json.error, `error.${f} present`);
+  assert.doesNotMatch(String(json.error.message), /\n\s+at /, "no stack trace");
+}
+
+Deno.test("bad bodies get clear 400s that name the field", async () => {
+  await withProxy(async (p, mock) => {
+    let r = await post(p, "{not json");
+    assert.equal(r.status, 400);
+    assertError(r.json, "invalid_request");
+    assert.match(r.json.error.message, /not valid JSON/);
+    r = await post(p, "[1,2]");
+    assert.equal(r.status, 400);
+    assert.match(r.json.error.message, /JSON object/);
+    r = await post(p, '{"model":"x"}');
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.param, "messages");
+    r = await post(p, '{"model":"x","messages":"hello"}');
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.param, "messages");
+    r = await post(p, '{"model":"x","messages":[]}');
+    assert.equal(r.status, 400);
+    r = await post(p, '{"model":42,"messages":[{"role":"user","content":"hi"}]}');
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.param, "model");
+    r = await post(p, '{"model":"x","messages":[{"role":"wizard","content":"hi"}]}');
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.param, "messages.0.role");
+    r = await post(p, '{"model":"x","messages":[{"role":"user","content":"hi"}],"stream":"yes"}');
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.param, "stream");
+    r = await post(p, '{"messages":[{"role":"user","content":"hi"}]}');
+    assert.equal(r.status, 400);
+    assert.match(r.json.error.message, /no 'model'/);
+    assert.equal(mock.chats.length, 0, "nothing bad went upstream");
+    assert.ok(r.headers.get("x-request-id"));
+  });
+});
+
+Deno.test("a body over --max-body-mb is 413, with or without Content-Length", async () => {
+  await withProxy(async (p) => {
+    const big = JSON.stringify({ model: "x", messages: [{ role: "user", content: "a".repeat(1_200_000) }] });
+    const r = await post(p, big);
+    assert.equal(r.status, 413);
+    assertError(r.json, "request_too_large");
+    // Chunked upload: no Content-Length to trust.
+    const enc = new TextEncoder().encode(big);
+    const body = new ReadableStream({
+      start(c) {
+        for (let i = 0; i < enc.length; i += 65536) c.enqueue(enc.subarray(i, i + 65536));
+        c.close();
+      },
+    });
+    const res = await p.fetch("/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    assert.equal(res.status, 413);
+    await res.body?.cancel();
+  }, ["--max-body-mb", "1"]);
+});
+
+Deno.test("unknown backend prefix is 400 unknown_backend once the default backend's models are known", async () => {
+  await withProxy(async (p) => {
+    await (await p.fetch("/v1/models")).body?.cancel(); // loads the model list
+    const r = await post(
+      p,
+      JSON.stringify({ model: "nosuch:model-x", messages: [{ role: "user", content: "hi" }] }),
+    );
+    assert.equal(r.status, 400);
+    assertError(r.json, "unknown_backend");
+    assert.match(r.json.error.message, /openrouter/);
+  });
+});
+
+Deno.test("unknown request fields are forwarded untouched; model names with ':' go to the default backend", async () => {
+  await withProxy(async (p, mock) => {
+    const body = {
+      model: "meta-llama/llama-3.3-70b-instruct:free",
+      messages: [{ role: "user", content: "hi", custom_msg_field: 1 }, { role: "assistant", content: null }, {
+        role: "user",
+        content: [{ type: "text", text: "again" }],
+      }],
+      temperature: 0.3,
+      tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }],
+      response_format: { type: "json_object" },
+      provider: { order: ["x"] },
+      my_extension: { deep: [1, 2, 3] },
+    };
+    const r = await post(p, JSON.stringify(body));
+    assert.equal(r.status, 200);
+    const sent = mock.chats[0].body!;
+    assert.equal(sent.model, "meta-llama/llama-3.3-70b-instruct:free");
+    for (const k of ["temperature", "tools", "response_format", "provider", "my_extension", "messages"]) {
+      assert.deepEqual(sent[k], (body as Record<string, unknown>)[k], k);
+    }
+  });
+});
+
+Deno.test("upstream garbage, 5xx and dead upstreams become 502 with an OpenAI error", async () => {
+  await withProxy(async (p, mock) => {
+    mock.onChat = () =>
+      new Response("<html>oops</html>", { status: 200, headers: { "content-type": "text/html" } });
+    let r = await post(
+      p,
+      JSON.stringify({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "x" }] }),
+    );
+    assert.equal(r.status, 502);
+    assertError(r.json, "upstream_error");
+    mock.onChat = () => orError(503, "no provider available");
+    r = await post(
+      p,
+      JSON.stringify({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "x" }] }),
+    );
+    assert.equal(r.status, 502);
+    assert.match(r.json.error.message, /no provider available/);
+    mock.onChat = () => orError(400, `bad thing with key ${KEY}`);
+    r = await post(
+      p,
+      JSON.stringify({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "x" }] }),
+    );
+    assert.equal(r.status, 400, "other 4xx go back to the client");
+    assert.ok(!JSON.stringify(r.json).includes(KEY), "key value scrubbed from the upstream error");
+    assert.match(r.json.error.message, /API_KEY_HAS_BEEN_REDACTED/);
+  });
+  const proxy = await startTestProxy([
+    "--disable-auth",
+    "--openrouter-api-base-url",
+    "http://127.0.0.1:9/api/v1",
+  ], {
+    OPENROUTER_API_KEY: KEY,
+  });
+  try {
+    const r = await post(proxy, JSON.stringify({ model: "m", messages: [{ role: "user", content: "x" }] }));
+    assert.equal(r.status, 502);
+    assertError(r.json, "upstream_error");
+    const health = await (await proxy.fetch("/health")).json();
+    assert.equal(health.backends.openrouter.functional, true);
+  } finally {
+    await proxy.close();
+  }
+});
+
+Deno.test("an upstream 401 is never passed on as 401: 502 upstream_auth_failed with the key label", async () => {
+  await withProxy(async (p, mock) => {
+    mock.onChat = () => orError(401, "User not found.");
+    const err = await p.client().chat.completions.create({
+      model: "openai/gpt-4o-mini",
+      messages: [{ role: "user", content: "x" }],
+    }).catch((e) => e);
+    assert.ok(err instanceof OpenAI.InternalServerError);
+    assert.equal(err.status, 502);
+    assert.equal(err.code, "upstream_auth_failed");
+    assert.match(err.message, /OPENROUTER_API_KEY/);
+    assert.ok(!err.message.includes(KEY));
+  });
+});
+
+Deno.test("SDK surfaces proxy errors with the request id", async () => {
+  await withProxy(async (p) => {
+    await (await p.fetch("/v1/models")).body?.cancel(); // loads the model list
+    const err = await p.client().chat.completions.create({
+      model: "nosuch:thing",
+      messages: [{ role: "user", content: "x" }],
+    }).catch((e) => e);
+    assert.ok(err instanceof OpenAI.APIError);
+    assert.match(err.requestID ?? "", /^req_/);
+  });
+});
+
+Deno.test("unknown paths and methods get OpenAI-style 404/405", async () => {
+  await withProxy(async (p) => {
+    let res = await p.fetch("/v1/nothing");
+    assert.equal(res.status, 404);
+    assert.equal((await res.json()).error.code, "not_found");
+    res = await p.fetch("/v1/chat/completions");
+    assert.equal(res.status, 405);
+    assert.equal((await res.json()).error.code, "method_not_allowed");
+  });
+});

@@ -1,0 +1,231 @@
+import assert from "node:assert/strict";
+import OpenAI from "openai";
+import { echoCompletion, echoEvents, MockOpenAI, sseResponse } from "../mocks/openai_upstream.ts";
+import { sseEvents, startTestProxy, type TestProxy } from "../helpers.ts";
+
+const K1 = "sk-or-v1-" + "1".repeat(64);
+const K2 = "sk-or-v1-" + "2".repeat(64);
+
+async function withProxy(
+  fn: (p: TestProxy, m: MockOpenAI) => Promise<void>,
+  args: string[] = [],
+  keys = [K1, K2],
+) {
+  const mock = MockOpenAI.start();
+  const env: Record<string, string> = { OPENROUTER_API_BASE_URL: mock.url };
+  keys.forEach((k, i) => (env[`OPENROUTER_API_KEY_${i + 1}`] = k));
+  const proxy = await startTestProxy(["--disable-auth", ...args], env);
+  try {
+    await fn(proxy, mock);
+  } finally {
+    await proxy.close();
+    await mock.close();
+  }
+}
+
+const chunk = (content: string, finish: string | null = null) =>
+  `data: ${
+    JSON.stringify({
+      id: "g",
+      object: "chat.completion.chunk",
+      model: "m",
+      choices: [{ index: 0, delta: { content }, finish_reason: finish }],
+    })
+  }`;
+const inBandError = `data: ${
+  JSON.stringify({
+    id: "g",
+    object: "chat.completion.chunk",
+    error: { code: "server_error", message: "Provider disconnected" },
+    choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }],
+  })
+}`;
+
+async function collect(stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>): Promise<string> {
+  let text = "";
+  for await (const c of stream) text += c.choices[0]?.delta?.content ?? "";
+  return text;
+}
+
+Deno.test("an in-band error before the commit fails over to the next key; the client sees one clean stream", async () => {
+  await withProxy(async (p, mock) => {
+    mock.onChat = (req) =>
+      req.key === K1
+        ? sseResponse([
+          ": OPENROUTER PROCESSING",
+          chunk("")!.replace('"content":""', '"role":"assistant","content":""'),
+          inBandError,
+        ])
+        : undefined;
+    const res = await p.fetch("/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "m1", messages: [{ role: "user", content: "go" }], stream: true }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("x-llmproxy-key"), "OPENROUTER_API_KEY_2");
+    assert.equal(res.headers.get("x-llmproxy-attempts"), "2");
+    const { data, raw } = await sseEvents(res);
+    assert.equal(
+      raw.match(/OPENROUTER PROCESSING/g)?.length,
+      1,
+      "held keep-alive of the failed attempt never sent",
+    );
+    const text = data.filter((d) => d !== "[DONE]").map((d) => JSON.parse(d).choices[0]?.delta?.content ?? "")
+      .join("");
+    assert.equal(text, "Echo from m1: go");
+    assert.ok(!raw.includes("Provider disconnected"));
+  });
+});
+
+Deno.test("after the commit an upstream error ends the stream with one error event (no failover, no duplicate text)", async () => {
+  await withProxy(async (p, mock) => {
+    mock.onChat = () => sseResponse([chunk("Hello "), chunk("wor"), inBandError, chunk("never")]);
+    const stream = await p.client().chat.completions.create({
+      model: "m",
+      messages: [{ role: "user", content: "x" }],
+      stream: true,
+    });
+    let text = "";
+    const err = await (async () => {
+      for await (const c of stream) text += c.choices[0]?.delta?.content ?? "";
+    })().catch((e) => e);
+    assert.equal(text, "Hello wor");
+    assert.ok(err instanceof OpenAI.APIError, `got ${err}`);
+    assert.match(err.message, /Provider disconnected/);
+    assert.equal(mock.chats.length, 1, "no failover after the commit");
+  });
+});
+
+Deno.test("--timeout: no first byte → next key, then 504; a slow but steady stream is not cut", async () => {
+  await withProxy(async (p, mock) => {
+    const timers: ReturnType<typeof setTimeout>[] = [];
+    mock.onChat = () =>
+      new Promise<Response>((r) => timers.push(setTimeout(() => r(new Response("late")), 1500)));
+    const err = await p.client().chat.completions.create({
+      model: "m",
+      messages: [{ role: "user", content: "x" }],
+    })
+      .catch((e) => e);
+    assert.equal(err.status, 504);
+    assert.equal(err.code, "upstream_timeout");
+    assert.equal(mock.chats.length, 2, "both keys were tried");
+    await new Promise((r) => setTimeout(r, 1600));
+    timers.forEach(clearTimeout);
+
+    mock.onChat = () => sseResponse(echoEvents("m", "one two three four five six"), 150);
+    const text = await collect(
+      await p.client().chat.completions.create({
+        model: "m",
+        messages: [{ role: "user", content: "x" }],
+        stream: true,
+      }),
+    );
+    assert.equal(text, "one two three four five six", "1 s of streaming with a 0.4 s --timeout");
+  }, ["--timeout", "0.4"]);
+});
+
+Deno.test("--timeout: a stream that stalls after the commit ends with an error event", async () => {
+  await withProxy(async (p, mock) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    mock.onChat = () => {
+      const enc = new TextEncoder();
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(enc.encode(chunk("partial") + "\n\n"));
+        },
+        pull() {
+          return new Promise((r) => (timer = setTimeout(r, 3000)));
+        },
+        cancel() {
+          clearTimeout(timer);
+        },
+      });
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    };
+    const stream = await p.client().chat.completions.create({
+      model: "m",
+      messages: [{ role: "user", content: "x" }],
+      stream: true,
+    });
+    let text = "";
+    const err = await (async () => {
+      for await (const c of stream) text += c.choices[0]?.delta?.content ?? "";
+    })().catch((e) => e);
+    assert.equal(text, "partial");
+    assert.ok(err instanceof OpenAI.APIError);
+    assert.match(err.message, /--timeout/);
+    clearTimeout(timer);
+  }, ["--timeout", "0.3"]);
+});
+
+Deno.test("a client that disconnects mid-stream aborts the upstream request at once", async () => {
+  await withProxy(async (p, mock) => {
+    let cancelled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    mock.onChat = () => {
+      const enc = new TextEncoder();
+      let i = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          await new Promise((r) => (timer = setTimeout(r, 50)));
+          c.enqueue(enc.encode(chunk(`t${i++} `) + "\n\n"));
+        },
+        cancel() {
+          cancelled = true;
+          clearTimeout(timer);
+        },
+      });
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    };
+    const ctl = new AbortController();
+    const res = await p.fetch("/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "x" }], stream: true }),
+      signal: ctl.signal,
+    });
+    const reader = res.body!.getReader();
+    await reader.read();
+    ctl.abort();
+    await reader.cancel().catch(() => {});
+    for (let i = 0; i < 100 && !cancelled; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(cancelled, "the upstream stream was cancelled");
+  });
+});
+
+Deno.test("usage: kept when the client asks, JSON answers to stream:true become SSE", async () => {
+  await withProxy(async (p, mock) => {
+    const stream = await p.client().chat.completions.create({
+      model: "m",
+      messages: [{ role: "user", content: "x" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let usage: unknown;
+    for await (const c of stream) usage ??= c.usage ?? undefined;
+    assert.deepEqual(usage, { prompt_tokens: 7, completion_tokens: 4, total_tokens: 11, cost: 0.00042 });
+
+    mock.onChat = () => Response.json(echoCompletion("m", "as json"));
+    const text = await collect(
+      await p.client().chat.completions.create({
+        model: "m",
+        messages: [{ role: "user", content: "x" }],
+        stream: true,
+      }),
+    );
+    assert.equal(text, "as json");
+  });
+});
+
+Deno.test("many concurrent streams each get exactly their own text", async () => {
+  await withProxy(async (p) => {
+    const texts = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+      p.client().chat.completions.create({
+        model: "m",
+        messages: [{ role: "user", content: `n${i} a b c` }],
+        stream: true,
+      }).then(collect)));
+    texts.forEach((t, i) => assert.equal(t, `Echo from m: n${i} a b c`));
+  });
+});
