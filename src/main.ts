@@ -13,6 +13,7 @@ import { Authenticator, generatedClientKey } from "./server/auth.ts";
 import { createHandler } from "./server/app.ts";
 import { createScrubber } from "./security/scrub.ts";
 import { kvLocation, openStore } from "./store/kv.ts";
+import { SharedState } from "./store/shared_state.ts";
 import { closeLogging, log, setupLogging } from "./log.ts";
 import type { ProxyContext } from "./pipeline/context.ts";
 import { NAME, VERSION } from "./version.ts";
@@ -150,6 +151,22 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     chain: cfg.chain,
     onGlobalChange: () => {},
   };
+  const shared = new SharedState({
+    kv,
+    registry,
+    routes,
+    settings: ctx.settings,
+    fixed: (key) => cfg.sources[key] === "flag" || cfg.sources[key] === "env",
+    chain: cfg.chain,
+    configPath: s.config,
+    initialFile: cfg.file,
+    onGlobalsApplied: () => (ctx.defaultBackend = ctx.settings.defaultBackend ?? registry.firstFunctional()),
+  });
+  ctx.onGlobalChange = () => {
+    ctx.defaultBackend = ctx.settings.defaultBackend ?? registry.firstFunctional();
+    shared.globalsChanged();
+  };
+  await shared.start();
   for (const n of names) registry.refresh(n);
 
   const handler = createHandler(ctx);
@@ -158,6 +175,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
   try {
     server = Deno.serve({ hostname: s.host, port: s.port, onListen: resolve }, handler);
   } catch (e) {
+    await shared.close();
     kv.close();
     throw new ConfigError(`cannot listen on ${s.host}:${s.port} (${(e as Error).message.split("\n")[0]})`);
   }
@@ -190,6 +208,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     close() {
       closed ??= (async () => {
         await server.shutdown();
+        await shared.close();
         await registry.settle();
         kv.close();
         await closeLogging();

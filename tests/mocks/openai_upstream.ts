@@ -222,3 +222,48 @@ export class MockOpenAI {
     await this.#server.shutdown();
   }
 }
+
+/**
+ * A per-key fixed-window limiter like OpenRouter's free tier: `limit` requests per `windowMs` per key, then
+ * 429 "free-models-per-min" with `X-RateLimit-Reset` (ms epoch) in the headers and in error.metadata.
+ * Returns a ChatScript plus counters of what it answered.
+ */
+export function perKeyLimiter(limit: number, windowMs: number, now: () => number = Date.now) {
+  const windows = new Map<string, { start: number; count: number; rejected: number }>();
+  const stats = { served: 0, rejected: 0, rejectedByKeyWindow: new Map<string, number>() };
+  const script: ChatScript = (req) => {
+    const key = req.key ?? "";
+    const t = now();
+    let w = windows.get(key);
+    if (!w || t - w.start >= windowMs) {
+      w = { start: Math.floor(t / windowMs) * windowMs, count: 0, rejected: 0 };
+      windows.set(key, w);
+    }
+    if (w.count < limit) {
+      w.count++;
+      stats.served++;
+      return undefined;
+    }
+    stats.rejected++;
+    const id = `${key}@${w.start}`;
+    stats.rejectedByKeyWindow.set(id, (stats.rejectedByKeyWindow.get(id) ?? 0) + 1);
+    const reset = String(w.start + windowMs);
+    return new Response(
+      JSON.stringify({
+        error: {
+          code: 429,
+          message: "Rate limit exceeded: free-models-per-min. ",
+          metadata: {
+            headers: {
+              "X-RateLimit-Limit": String(limit),
+              "X-RateLimit-Remaining": "0",
+              "X-RateLimit-Reset": reset,
+            },
+          },
+        },
+      }),
+      { status: 429, headers: { "content-type": "application/json", "x-ratelimit-reset": reset } },
+    );
+  };
+  return { script, stats };
+}

@@ -1,0 +1,179 @@
+/**
+ * State shared by every instance on one store (SPEC §5.4, §11, §15): key cool-downs always, and routes and
+ * runtime global settings when no `--config` file is given. Reads on the hot path come from memory; changes
+ * are written through asynchronously and every instance refreshes from the store about once a second.
+ * With `--config`, routes and global settings live in that file instead (rewritten atomically).
+ */
+import type { Registry } from "../backends/registry.ts";
+import type { CooldownRecord } from "../routing/keys.ts";
+import type { Route, RouteStore } from "../routing/routes.ts";
+import type { Settings } from "../config/options.ts";
+import { type ConfigFile, readConfigFile, writeConfigFile } from "../config/file.ts";
+import { withLockRetry } from "./kv.ts";
+import { log } from "../log.ts";
+
+/** Global settings that commands may change at run time, with their config-file keys. */
+export const GLOBAL_SETTINGS = {
+  defaultBackend: "default_backend",
+  redactApiKeysInPrompts: "redact_api_keys_in_prompts",
+  commandPrefix: "command_prefix",
+  interactiveMode: "interactive_mode",
+} as const satisfies Partial<Record<keyof Settings, string>>;
+
+type GlobalKey = keyof typeof GLOBAL_SETTINGS;
+type Globals = Partial<Record<string, unknown>>;
+
+const COOLDOWN = "cooldown";
+const ROUTES_KEY = ["routes"];
+const GLOBALS_KEY = ["globals"];
+
+/** What the shared state needs from the running proxy. */
+export interface SharedStateOptions {
+  kv: Deno.Kv;
+  registry: Registry;
+  routes: RouteStore;
+  settings: Settings;
+  /** Where each setting came from at start-up: a flag or env value is not overridden by stored globals. */
+  fixed: (key: GlobalKey) => boolean;
+  /** The start-up value of a setting (what a stored `null` — "not overridden" — means). */
+  chain: <K extends keyof Settings>(key: K) => Settings[K];
+  /** The `--config` file path, when routes and globals live there. */
+  configPath?: string;
+  /** The config file as read at start-up (what `unset` goes back to). */
+  initialFile?: ConfigFile;
+  /** Called after globals were applied from the store (to recompute derived values). */
+  onGlobalsApplied?: () => void;
+  refreshMs?: number;
+}
+
+/** Keeps cool-downs, routes and globals in step with the store. */
+export class SharedState {
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #routesStamp: string | null = null;
+  #globalsStamp: string | null = null;
+  #pending = new Set<Promise<unknown>>();
+  #refreshing: Promise<void> | undefined;
+
+  constructor(private readonly o: SharedStateOptions) {
+    for (const pool of o.registry.pools()) pool.onCool = (r) => this.#track(this.#writeCooldown(r));
+    o.routes.onChange = () => this.#track(this.saveRoutesAndGlobals());
+  }
+
+  /** Load what the store holds, then refresh about once a second. */
+  async start(): Promise<void> {
+    if (!this.o.configPath) {
+      // First start on an empty store: the start-up routes become the stored ones.
+      const routes = await this.o.kv.get<Route[]>(ROUTES_KEY);
+      if (routes.value === null && this.o.routes.list().length) await this.saveRoutesAndGlobals();
+    }
+    await this.refresh();
+    this.#timer = setInterval(() => {
+      this.#refreshing ??= this.refresh().catch((e) => {
+        log.warn("store refresh failed: {error}", { error: (e as Error).message });
+      }).finally(() => (this.#refreshing = undefined));
+    }, this.o.refreshMs ?? 1000);
+  }
+
+  /** Read cool-downs (and routes/globals without --config) from the store into memory. */
+  async refresh(): Promise<void> {
+    const now = Date.now();
+    for await (const e of this.o.kv.list<{ until: number; reason: string }>({ prefix: [COOLDOWN] })) {
+      const [, backend, label, scope] = e.key as string[];
+      if (e.value.until <= now) continue;
+      const names = this.o.registry.names();
+      if (!names.includes(backend)) continue;
+      this.o.registry.pool(backend).adopt({
+        backend,
+        label,
+        scope,
+        until: e.value.until,
+        reason: e.value.reason,
+      });
+    }
+    if (this.o.configPath) return;
+    const [routes, globals] = await this.o.kv.getMany<[Route[], Globals]>([ROUTES_KEY, GLOBALS_KEY]);
+    if (routes.versionstamp && routes.versionstamp !== this.#routesStamp) {
+      this.#routesStamp = routes.versionstamp;
+      this.o.routes.replaceAll(routes.value);
+    }
+    if (globals.versionstamp && globals.versionstamp !== this.#globalsStamp) {
+      this.#globalsStamp = globals.versionstamp;
+      this.#applyGlobals(globals.value);
+    }
+  }
+
+  #applyGlobals(g: Globals): void {
+    const s = this.o.settings as unknown as Record<string, unknown>;
+    for (const [key, fileKey] of Object.entries(GLOBAL_SETTINGS) as [GlobalKey, string][]) {
+      if (!(fileKey in g) || this.o.fixed(key)) continue;
+      s[key] = g[fileKey] === null ? this.o.chain(key) : g[fileKey];
+    }
+    this.o.onGlobalsApplied?.();
+  }
+
+  /** Each global setting changed at run time, or null where it is the start-up value. */
+  #globalsFromSettings(): Globals {
+    const s = this.o.settings as unknown as Record<string, unknown>;
+    const g: Globals = {};
+    for (const [key, fileKey] of Object.entries(GLOBAL_SETTINGS) as [GlobalKey, string][]) {
+      g[fileKey] = s[key] === this.o.chain(key) ? null : s[key] ?? null;
+    }
+    return g;
+  }
+
+  /** A global setting changed in memory: write it through (in the background). */
+  globalsChanged(): void {
+    this.#track(this.saveRoutesAndGlobals());
+  }
+
+  /** Persist routes and global settings: to the --config file when given, else to the store. */
+  async saveRoutesAndGlobals(): Promise<void> {
+    const routes = this.o.routes.list();
+    const globals = this.#globalsFromSettings();
+    if (this.o.configPath) {
+      const path = this.o.configPath;
+      let file: ConfigFile;
+      try {
+        file = await readConfigFile(path);
+      } catch {
+        file = {} as ConfigFile;
+      }
+      // A setting back at its start-up value goes back to what the file said at start-up.
+      const next: Record<string, unknown> = { ...file };
+      const initial = (this.o.initialFile ?? {}) as Record<string, unknown>;
+      for (const [fileKey, value] of Object.entries(globals)) {
+        if (value !== null) next[fileKey] = value;
+        else if (fileKey in initial) next[fileKey] = initial[fileKey];
+        else delete next[fileKey];
+      }
+      next.failover_routes = Object.fromEntries(
+        routes.map((r) => [r.name, { policy: r.policy, elements: r.elements }]),
+      );
+      await writeConfigFile(path, next as ConfigFile);
+      return;
+    }
+    await withLockRetry(() => this.o.kv.atomic().set(ROUTES_KEY, routes).set(GLOBALS_KEY, globals).commit());
+  }
+
+  async #writeCooldown(r: CooldownRecord): Promise<void> {
+    const ttl = Math.max(1000, r.until - Date.now());
+    await withLockRetry(() =>
+      this.o.kv.set([COOLDOWN, r.backend, r.label, r.scope], { until: r.until, reason: r.reason }, {
+        expireIn: ttl,
+      })
+    );
+  }
+
+  #track(p: Promise<unknown>): void {
+    const t = p.catch((e) => log.warn("store write failed: {error}", { error: (e as Error).message }))
+      .finally(() => this.#pending.delete(t));
+    this.#pending.add(t);
+  }
+
+  /** Stop refreshing and wait for pending writes. */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#refreshing;
+    await Promise.all(this.#pending);
+  }
+}

@@ -1,0 +1,189 @@
+import assert from "node:assert/strict";
+import { MockOpenAI } from "../mocks/openai_upstream.ts";
+import { startTestProxy } from "../helpers.ts";
+
+const KEYS = [1, 2].map((i) => `sk-or-v1-${String(i).repeat(64)}`);
+const env = (mock: MockOpenAI) => ({
+  OPENROUTER_API_BASE_URL: mock.url,
+  OPENROUTER_API_KEY_1: KEYS[0],
+  OPENROUTER_API_KEY_2: KEYS[1],
+});
+const limited = (req: { key?: string }) =>
+  req.key === KEYS[0]
+    ? new Response(JSON.stringify({ error: { code: 429, message: "Rate limit exceeded" } }), {
+      status: 429,
+      headers: { "content-type": "application/json", "retry-after": "600" },
+    })
+    : undefined;
+
+async function chat(url: string) {
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "q" }] }),
+  });
+  await res.body?.cancel();
+  return res;
+}
+
+Deno.test("cool-downs survive a restart with the same store", async () => {
+  const mock = MockOpenAI.start();
+  const dir = await Deno.makeTempDir();
+  try {
+    const a = await startTestProxy(
+      ["--disable-auth", "--kv", `${dir}/s.kv`, "--key-strategy", "fill-first"],
+      env(mock),
+    );
+    mock.onChat = limited;
+    assert.equal((await chat(a.url)).headers.get("x-llmproxy-key"), "OPENROUTER_API_KEY_2");
+    await a.close();
+    mock.onChat = undefined;
+    mock.requests.length = 0;
+    const b = await startTestProxy(
+      ["--disable-auth", "--kv", `${dir}/s.kv`, "--key-strategy", "fill-first"],
+      env(mock),
+    );
+    try {
+      const res = await chat(b.url);
+      assert.equal(
+        res.headers.get("x-llmproxy-key"),
+        "OPENROUTER_API_KEY_2",
+        "key 1 still cooling after restart",
+      );
+      assert.equal(mock.chats.length, 1);
+    } finally {
+      await b.close();
+    }
+  } finally {
+    await mock.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("two processes on one KV file share cool-downs within 2 s and do not crash on the lock", async () => {
+  const mock = MockOpenAI.start();
+  const dir = await Deno.makeTempDir();
+  const a = await startTestProxy(
+    ["--disable-auth", "--kv", `${dir}/s.kv`, "--key-strategy", "fill-first"],
+    env(mock),
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      new URL("../../src/main.ts", import.meta.url).pathname,
+      "--disable-auth",
+      "--port",
+      "0",
+      "--kv",
+      `${dir}/s.kv`,
+      "--data-dir",
+      dir,
+      "--key-strategy",
+      "fill-first",
+      "--log",
+      `${dir}/b.log`,
+    ],
+    env: {
+      ...env(mock),
+      HOME: dir,
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+    },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  try {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    while (!out.includes("\n")) out += (await reader.read()).value ?? "";
+    reader.cancel();
+    const bUrl = /(http:\/\/\S+)\/v1/.exec(out)![1];
+    mock.onChat = limited;
+    assert.equal((await chat(a.url)).headers.get("x-llmproxy-key"), "OPENROUTER_API_KEY_2");
+    mock.onChat = undefined;
+    await new Promise((r) => setTimeout(r, 2000));
+    mock.requests.length = 0;
+    // Both hammer the store at once: nothing may crash.
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => chat(i % 2 ? a.url : bUrl)));
+    for (const r of results) assert.equal(r.status, 200);
+    const bRes = await chat(bUrl);
+    assert.equal(
+      bRes.headers.get("x-llmproxy-key"),
+      "OPENROUTER_API_KEY_2",
+      "the other process skips the cooling key",
+    );
+    assert.ok(mock.chats.every((c) => c.key === KEYS[1]), "key 1 was not used by either process");
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await a.close();
+    await mock.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("routes persist in the store without --config, and in the config file (atomically) with it", async () => {
+  const mock = MockOpenAI.start();
+  const dir = await Deno.makeTempDir();
+  try {
+    const a = await startTestProxy(["--disable-auth", "--kv", `${dir}/s.kv`], env(mock));
+    a.ctx.routes.create("mine", "mk");
+    a.ctx.routes.add("mine", ["openrouter:x/y"], "append");
+    a.ctx.settings.commandPrefix = "#/";
+    a.ctx.onGlobalChange();
+    await a.close();
+    const b = await startTestProxy(["--disable-auth", "--kv", `${dir}/s.kv`], env(mock));
+    try {
+      assert.deepEqual(b.ctx.routes.get("mine"), {
+        name: "mine",
+        policy: "mk",
+        elements: ["openrouter:x/y"],
+      });
+      assert.equal(b.ctx.settings.commandPrefix, "#/", "runtime global setting restored");
+      const ids = (await b.client().models.list()).data.map((m) => m.id);
+      assert.ok(ids.includes("mine"));
+    } finally {
+      await b.close();
+    }
+    const c = await startTestProxy(
+      ["--disable-auth", "--kv", `${dir}/s.kv`, "--command-prefix", "@@/"],
+      env(mock),
+    );
+    assert.equal(c.ctx.settings.commandPrefix, "@@/", "an explicit flag beats the stored value");
+    await c.close();
+
+    const path = `${dir}/c.json`;
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({ model_aliases: { a: "openrouter:b" }, command_prefix: "%/" }),
+    );
+    const d = await startTestProxy(["--disable-auth", "--config", path], env(mock));
+    d.ctx.routes.create("r1", "k");
+    d.ctx.routes.add("r1", ["openrouter:m1", "openrouter:m2"], "append");
+    d.ctx.settings.defaultBackend = "openrouter";
+    d.ctx.onGlobalChange();
+    d.ctx.settings.commandPrefix = "!/";
+    d.ctx.onGlobalChange();
+    await d.close();
+    const file = JSON.parse(await Deno.readTextFile(path));
+    assert.deepEqual(file.failover_routes, {
+      r1: { policy: "k", elements: ["openrouter:m1", "openrouter:m2"] },
+    });
+    assert.equal(file.default_backend, "openrouter");
+    assert.equal(file.command_prefix, "!/");
+    assert.deepEqual(file.model_aliases, { a: "openrouter:b" }, "other fields kept");
+    const leftovers = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".tmp"));
+    assert.equal(leftovers.length, 0, "no temp files left");
+    // Hand edits win at start.
+    file.failover_routes.r1.elements = ["openrouter:edited"];
+    await Deno.writeTextFile(path, JSON.stringify(file));
+    const e = await startTestProxy(["--disable-auth", "--config", path], env(mock));
+    assert.deepEqual(e.ctx.routes.get("r1")?.elements, ["openrouter:edited"]);
+    await e.close();
+  } finally {
+    await mock.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
