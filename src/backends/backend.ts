@@ -63,8 +63,18 @@ export interface StreamSummary {
 
 /** A successful attempt: a JSON body, or a stream already past the commit point (SPEC §7). */
 export type AttemptSuccess =
-  | { kind: "json"; status: number; text: string; usage?: Usage; model?: string }
-  | { kind: "stream"; stream: ReadableStream<Uint8Array>; done: Promise<StreamSummary> };
+  & (
+    | { kind: "json"; status: number; text: string; usage?: Usage; model?: string }
+    | { kind: "stream"; stream: ReadableStream<Uint8Array>; done: Promise<StreamSummary> }
+  )
+  & { rateLimit?: RateLimitInfo };
+
+/** What a successful answer said about the key's remaining budget (`X-RateLimit-Remaining` / `-Reset`). */
+export interface RateLimitInfo {
+  remaining: number;
+  /** When the budget resets (ms epoch). */
+  resetMs: number;
+}
 
 /** One attempt's result. */
 export type AttemptResult = { ok: true; value: AttemptSuccess } | { ok: false; failure: UpstreamFailure };

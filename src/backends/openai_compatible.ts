@@ -7,6 +7,7 @@ import type { KeyEntry } from "../config/load.ts";
 import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "./backend.ts";
 import { commitStream } from "./commit.ts";
 import { IdleTimer } from "./idle.ts";
+import { rateLimitInfo } from "../routing/cooldown.ts";
 import { classifyInBandError, classifyOpenAIFailure } from "./openai_errors.ts";
 import type { Scrubber } from "../security/scrub.ts";
 
@@ -174,6 +175,7 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
             text,
             usage: json.usage as never,
             model: typeof json.model === "string" ? json.model : undefined,
+            rateLimit: rateLimitInfo(res.headers, Date.now()),
           },
         };
       }
@@ -192,6 +194,7 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
         return failure(result.failure);
       }
       if (result.value.kind === "stream") result.value.done.finally(unlink);
+      result.value.rateLimit = rateLimitInfo(res.headers, Date.now());
       return result;
     },
   };

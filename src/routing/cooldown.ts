@@ -46,6 +46,22 @@ export function retryHintUntil(
   return undefined;
 }
 
+/** The remaining budget a successful answer announced (`X-RateLimit-Remaining` with a reset time), if any. */
+export function rateLimitInfo(
+  headers: Headers,
+  now: number,
+): { remaining: number; resetMs: number } | undefined {
+  const rem = headers.get("x-ratelimit-remaining");
+  const reset = headers.get("x-ratelimit-reset");
+  if (rem === null || reset === null) return undefined;
+  const remaining = Number(rem);
+  const resetMs = resetToMs(reset, now);
+  if (!Number.isFinite(remaining) || remaining < 0 || resetMs === undefined || resetMs <= now) {
+    return undefined;
+  }
+  return { remaining, resetMs };
+}
+
 /** Parse a Gemini/protobuf duration like "37s" or "1.5s" into ms. */
 export function parseDurationMs(d: unknown): number | undefined {
   if (typeof d !== "string") return undefined;

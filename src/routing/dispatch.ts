@@ -143,6 +143,7 @@ export async function dispatch(
       if (pair.key === -1 && rot.length && key === undefined && rot[0] !== undefined) continue;
       if (coolingUntil(el, key) !== undefined) continue;
       triedThisPass++;
+      if (key) registry.pool(el.backend).reserve(key.label, el.model);
       const started = Date.now();
       const result = await backendOf(el).attempt({
         body,
@@ -163,7 +164,12 @@ export async function dispatch(
       };
       attempts.push(record);
       if (result.ok) {
-        if (key) registry.pool(el.backend).succeeded(key.label, el.model);
+        if (key) {
+          const pool = registry.pool(el.backend);
+          pool.succeeded(key.label, el.model);
+          const rl = result.value.rateLimit;
+          if (rl) pool.note(key.label, el.model, rl.remaining, rl.resetMs);
+        }
         return {
           ok: true,
           value: result.value,

@@ -25,6 +25,8 @@ export class KeyPool {
   #cursor = 0;
   #cool = new Map<string, CooldownRecord>();
   #failures = new Map<string, number>();
+  /** Budgets announced by the upstream (X-RateLimit-Remaining), minus requests sent since. */
+  #budget = new Map<string, { remaining: number; until: number }>();
   /** Called with every new cool-down (the store writes it through). */
   onCool: ((r: CooldownRecord) => void) | undefined;
 
@@ -43,10 +45,33 @@ export class KeyPool {
     return [...this.keys.slice(start), ...this.keys.slice(0, start)];
   }
 
+  /** Budgets are per key for all `:free` models (OpenRouter's account-wide limits), else per key and model. */
+  #budgetId(label: string, model: string): string {
+    return `${label}\n${model.endsWith(":free") ? ":free" : model}`;
+  }
+
+  /** A request is about to use this key: spend one unit of a known budget. */
+  reserve(label: string, model: string): void {
+    const b = this.#budget.get(this.#budgetId(label, model));
+    if (b) b.remaining--;
+  }
+
+  /** Learn the budget a successful answer announced; never trust it above what we already spent. */
+  note(label: string, model: string, remaining: number, until: number): void {
+    const id = this.#budgetId(label, model);
+    const b = this.#budget.get(id);
+    if (b && b.until === until) b.remaining = Math.min(b.remaining, remaining);
+    else this.#budget.set(id, { remaining, until });
+  }
+
   /** When `label` may be used for `model` again, or undefined when it is free now. */
   coolingUntil(label: string, model: string): number | undefined {
     const now = this.now();
     let until: number | undefined;
+    if (this.#budget.size) {
+      const b = this.#budget.get(this.#budgetId(label, model));
+      if (b && b.until > now && b.remaining <= 0) until = b.until;
+    }
     for (const scope of [model, "*", model.endsWith(":free") ? ":free" : undefined]) {
       if (!scope) continue;
       const r = this.#cool.get(`${label}\n${scope}`);

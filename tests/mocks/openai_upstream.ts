@@ -148,6 +148,8 @@ export class MockOpenAI {
     { id: "google/gemini-2.5-flash", created: 1750000000 },
   ];
   modelsStatus = 200;
+  /** Extra headers on default (echo) answers, e.g. X-RateLimit-Remaining from a limiter. */
+  successHeaders: ((req: Recorded) => Record<string, string>) | undefined;
   echo: EchoOptions = {};
   #server: Deno.HttpServer<Deno.NetAddr>;
 
@@ -207,14 +209,16 @@ export class MockOpenAI {
     if (!body || !Array.isArray(body.messages)) return orError(400, "messages is required");
     const model = String(body.model);
     const answer = echoText(model, body);
+    let res: Response;
     if (body.stream === true) {
       const usage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-      return sseResponse(
+      res = sseResponse(
         echoEvents(model, answer, { usage, keepAlives: this.echo.keepAlives }),
         this.echo.chunkDelayMs ?? 0,
       );
-    }
-    return Response.json(echoCompletion(model, answer));
+    } else res = Response.json(echoCompletion(model, answer));
+    for (const [k, v] of Object.entries(this.successHeaders?.(rec) ?? {})) res.headers.set(k, v);
+    return res;
   }
 
   /** Stop the server. */
@@ -231,6 +235,7 @@ export class MockOpenAI {
 export function perKeyLimiter(limit: number, windowMs: number, now: () => number = Date.now) {
   const windows = new Map<string, { start: number; count: number; rejected: number }>();
   const stats = { served: 0, rejected: 0, rejectedByKeyWindow: new Map<string, number>() };
+  const last = new Map<string, { remaining: number; reset: number }>();
   const script: ChatScript = (req) => {
     const key = req.key ?? "";
     const t = now();
@@ -242,6 +247,7 @@ export function perKeyLimiter(limit: number, windowMs: number, now: () => number
     if (w.count < limit) {
       w.count++;
       stats.served++;
+      last.set(key, { remaining: limit - w.count, reset: w.start + windowMs });
       return undefined;
     }
     stats.rejected++;
@@ -265,5 +271,22 @@ export function perKeyLimiter(limit: number, windowMs: number, now: () => number
       { status: 429, headers: { "content-type": "application/json", "x-ratelimit-reset": reset } },
     );
   };
-  return { script, stats };
+  /** True when some key has room left in its current window. */
+  const hasCapacity = () => {
+    const t = now();
+    for (const w of windows.values()) if (t - w.start >= windowMs || w.count < limit) return true;
+    return false;
+  };
+  /** X-RateLimit-* headers for the answer just served to this key (as OpenRouter sends them). */
+  const headers = (req: Recorded): Record<string, string> => {
+    const l = last.get(req.key ?? "");
+    return l
+      ? {
+        "x-ratelimit-limit": String(limit),
+        "x-ratelimit-remaining": String(l.remaining),
+        "x-ratelimit-reset": String(l.reset),
+      }
+      : {};
+  };
+  return { script, stats, hasCapacity, headers };
 }

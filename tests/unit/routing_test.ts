@@ -196,3 +196,22 @@ Deno.test("model strings resolve as SPEC §4.1; overrides in §4.3 order", () =>
   assert.equal(effectiveModelString("c", { forceModel: "f" }, b), "f");
   assert.equal(effectiveModelString("c", {}, b), "c");
 });
+
+Deno.test("announced budgets (X-RateLimit-Remaining) make a key cool before it would get a 429", () => {
+  let now = NOW;
+  const keys = [{ label: "A", value: "A-value-xxxxxx" }];
+  const pool = new KeyPool("openrouter", keys, "fill-first", () => now);
+  pool.note("A", "x:free", 2, now + 10_000);
+  pool.reserve("A", "y:free");
+  assert.equal(pool.coolingUntil("A", "x:free"), undefined, "one left");
+  pool.reserve("A", "x:free");
+  assert.equal(pool.coolingUntil("A", "z:free"), now + 10_000, "budget of all :free models spent");
+  pool.note("A", "x:free", 1, now + 10_000);
+  assert.equal(
+    pool.coolingUntil("A", "x:free"),
+    now + 10_000,
+    "an older, higher count never raises the budget",
+  );
+  now += 10_001;
+  assert.equal(pool.coolingUntil("A", "x:free"), undefined, "free again after the reset");
+});
