@@ -106,11 +106,11 @@ export function usageMeta(prompt: number, candidates: number, thoughts = 0): Rec
   };
 }
 
-/** One-candidate GenerateContentResponse with these parts. */
+/** One-candidate GenerateContentResponse with these parts (`null`: no finishReason / no usage). */
 export function geminiAnswer(
   parts: Record<string, unknown>[],
-  finishReason: string | undefined = "STOP",
-  usage: Record<string, unknown> | undefined = usageMeta(11, 5),
+  finishReason: string | null = "STOP",
+  usage: Record<string, unknown> | null = usageMeta(11, 5),
 ): Record<string, unknown> {
   return {
     candidates: [{ content: { role: "model", parts }, ...(finishReason ? { finishReason } : {}), index: 0 }],
@@ -238,7 +238,7 @@ export class MockGemini {
       const events = pieces.map((p, i) =>
         geminiAnswer(
           [{ text: p }],
-          i === pieces.length - 1 ? "STOP" : undefined,
+          i === pieces.length - 1 ? "STOP" : null,
           i === pieces.length - 1 ? usageMeta(11, pieces.length) : usageMeta(11, 0),
         )
       );

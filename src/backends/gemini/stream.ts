@@ -10,6 +10,9 @@ import type { Usage } from "../../openai/types.ts";
 import { blockRefusal, candidateOutput, type CompletionMeta, mapFinishReason, mapUsage } from "./response.ts";
 import type { GeminiResponse } from "./types.ts";
 
+/** Largest single upstream event accepted (memory bound per stream). */
+const MAX_EVENT_BYTES = 32 * 1024 * 1024;
+
 interface CandidateState {
   toolCalls: number;
   finished: boolean;
@@ -41,6 +44,11 @@ export class GeminiStreamTranslator {
       choices,
       ...extra,
     });
+  }
+
+  /** End the stream with an error event (bad_stream). */
+  fail(message: string): string {
+    return this.#stopped ? "" : this.#error(message, "bad_stream");
   }
 
   #error(message: string, code: string, extra: Record<string, unknown> = {}): string {
@@ -140,7 +148,12 @@ export function translateGeminiSse(
 ): ReadableStream<Uint8Array> {
   const translator = new GeminiStreamTranslator(meta);
   let pending: string[] = [];
-  const parser = createParser({ onEvent: (ev) => pending.push(translator.push(ev.data)) });
+  const parser = createParser({
+    onEvent: (ev) => pending.push(translator.push(ev.data)),
+    onError: () =>
+      pending.push(translator.fail(`Gemini sent a stream event larger than ${MAX_EVENT_BYTES} bytes.`)),
+    maxBufferSize: MAX_EVENT_BYTES,
+  });
   const take = () => {
     const text = pending.join("");
     pending = [];
@@ -160,7 +173,8 @@ export function translateGeminiSse(
       if (translator.stopped) controller.terminate();
     },
     flush(controller) {
-      parser.reset({ consume: true });
+      // A last event without its blank line still counts (lenient, unlike a browser EventSource).
+      if (!translator.stopped) parser.feed("\n\n");
       const text = take() + translator.end();
       if (text) controller.enqueue(text);
     },
