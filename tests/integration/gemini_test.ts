@@ -8,7 +8,10 @@ import {
   quota429,
   usageMeta,
 } from "../mocks/gemini_upstream.ts";
+import { MockOpenAI } from "../mocks/openai_upstream.ts";
 import { startTestProxy, type TestProxy } from "../helpers.ts";
+import { createGemini } from "../../src/backends/gemini/client.ts";
+import { createScrubber } from "../../src/security/scrub.ts";
 
 const KEY1 = "AIzaSy" + "A".repeat(33);
 const KEY2 = "AIzaSy" + "B".repeat(33);
@@ -16,9 +19,10 @@ const MODEL = "gemini:gemini-2.5-flash";
 
 async function withGemini(
   fn: (mock: MockGemini, proxy: TestProxy) => Promise<void>,
-  opts: { env?: Record<string, string>; args?: string[] } = {},
+  opts: { env?: Record<string, string>; args?: string[]; setup?: (mock: MockGemini) => void } = {},
 ): Promise<void> {
   const mock = MockGemini.start();
+  opts.setup?.(mock);
   const proxy = await startTestProxy(
     [
       "--disable-auth",
@@ -581,4 +585,106 @@ Deno.test("gemini streaming request rejected for a bad key before the stream rot
       "?alt=sse",
     ]]);
   });
+});
+
+Deno.test("/v1/models still lists gemini models when the first key is rejected", async () => {
+  await withGemini(async (mock, proxy) => {
+    const res = await proxy.fetch("/v1/models");
+    const ids = ((await res.json()).data as { id: string }[]).map((m) => m.id).filter((id) =>
+      id.startsWith("gemini:")
+    );
+    assert.equal(ids.length, 3);
+    assert.deepEqual(
+      mock.requests.filter((r) => r.path === "/v1beta/models").map((r) => r.key),
+      [KEY1, KEY2, KEY2],
+      "key 1 rejected, then both pages with key 2",
+    );
+  }, { setup: (mock) => (mock.validKeys = new Set([KEY2])) });
+});
+
+Deno.test("gemini backend reports stream usage in its StreamSummary even when the client did not ask for it", async () => {
+  const mock = MockGemini.start();
+  try {
+    const backend = createGemini({
+      name: "gemini",
+      baseUrl: mock.url,
+      keys: [{ label: "GEMINI_API_KEY_1", value: KEY1 }],
+      scrub: createScrubber([KEY1]),
+    });
+    const result = await backend.attempt({
+      body: { model: MODEL, messages: [{ role: "user", content: "a b c" }], stream: true },
+      model: "gemini-2.5-flash",
+      key: backend.keys[0],
+      stream: true,
+      signal: new AbortController().signal,
+      timeoutMs: 10_000,
+    });
+    assert.ok(result.ok && result.value.kind === "stream");
+    const text = await new Response(result.value.stream).text();
+    assert.ok(!text.includes('"usage"'), "the client gets no usage chunk");
+    assert.ok(text.endsWith("data: [DONE]\n\n"));
+    const summary = await result.value.done;
+    assert.deepEqual(summary.usage, {
+      prompt_tokens: 11,
+      completion_tokens: 6,
+      total_tokens: 17,
+      prompt_tokens_details: { cached_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0 },
+    });
+    assert.equal(summary.model, "gemini-2.5-flash");
+    assert.equal(summary.error, undefined);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("a route skips its gemini element for a request Gemini cannot take and serves it from the next", async () => {
+  const gemini = MockGemini.start();
+  const openrouter = MockOpenAI.start();
+  const dir = await Deno.makeTempDir();
+  const config = `${dir}/config.json`;
+  await Deno.writeTextFile(
+    config,
+    JSON.stringify({
+      failover_routes: { mixed: { policy: "k", elements: [MODEL, "openrouter:openai/gpt-4o-mini"] } },
+    }),
+  );
+  const proxy = await startTestProxy(
+    [
+      "--disable-auth",
+      "--config",
+      config,
+      "--gemini-api-base-url",
+      gemini.url,
+      "--openrouter-api-base-url",
+      openrouter.url,
+    ],
+    { GEMINI_API_KEY_1: KEY1, OPENROUTER_API_KEY: "sk-or-v1-" + "1".repeat(64) },
+  );
+  try {
+    const client = proxy.client();
+    const plain = await client.chat.completions.create({
+      model: "mixed",
+      messages: [{ role: "user", content: "hi" }],
+    }).withResponse();
+    assert.equal(plain.response.headers.get("x-llmproxy-backend"), "gemini");
+    const video = await client.chat.completions.create({
+      model: "mixed",
+      messages: [{
+        role: "user",
+        content: [{ type: "text", text: "see" }, {
+          type: "video_url",
+          video_url: { url: "https://x/v.mp4" },
+        }],
+      }] as OpenAI.ChatCompletionMessageParam[],
+    }).withResponse();
+    assert.equal(video.response.headers.get("x-llmproxy-backend"), "openrouter");
+    assert.equal(video.data.choices[0].message.content, "Echo from openai/gpt-4o-mini: see");
+    assert.equal(gemini.generations.length, 1, "the video request never reached Gemini");
+  } finally {
+    await proxy.close();
+    await gemini.close();
+    await openrouter.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -12,7 +12,7 @@ export interface GeminiRecorded {
   /** The model from the path (`gemini-2.5-flash`). */
   model: string | undefined;
   /** `generateContent` or `streamGenerateContent`. */
-  method_: string | undefined;
+  rpc: string | undefined;
   search: string;
   headers: Record<string, string>;
   body: Record<string, unknown> | undefined;
@@ -167,7 +167,7 @@ export class MockGemini {
 
   /** generateContent / streamGenerateContent requests only. */
   get generations(): GeminiRecorded[] {
-    return this.requests.filter((r) => r.method_ !== undefined);
+    return this.requests.filter((r) => r.rpc !== undefined);
   }
 
   /** Start on a free loopback port. */
@@ -195,7 +195,7 @@ export class MockGemini {
       method: req.method,
       path: url.pathname,
       model: m ? decodeURIComponent(m[1]) : undefined,
-      method_: m?.[2],
+      rpc: m?.[2],
       search: url.search,
       headers,
       body,
@@ -230,7 +230,7 @@ export class MockGemini {
       );
     }
     const answer = geminiEchoText(rec.model!, body);
-    if (rec.method_ === "streamGenerateContent") {
+    if (rec.rpc === "streamGenerateContent") {
       if (url.searchParams.get("alt") !== "sse") {
         return googleError(400, "INVALID_ARGUMENT", "mock: only alt=sse");
       }

@@ -36,6 +36,9 @@ function modelPath(model: string): string {
 
 const MAX_MODEL_PAGES = 50;
 
+/** models.list failed because the key was rejected (another key may work). */
+class KeyRejected extends Error {}
+
 /** Create the Gemini backend. */
 export function createGemini(opts: GeminiOptions): Backend {
   const root = apiRoot(opts.baseUrl);
@@ -66,6 +69,38 @@ export function createGemini(opts: GeminiOptions): Backend {
     }
   };
 
+  /** Every page of models.list with one key; only generateContent models, ids without `models/`. */
+  const listAllModels = async (key: KeyEntry | undefined, signal: AbortSignal): Promise<ModelInfo[]> => {
+    const out: ModelInfo[] = [];
+    let pageToken: string | undefined;
+    for (let page = 0; page < MAX_MODEL_PAGES; page++) {
+      const q = new URLSearchParams({ pageSize: "1000" });
+      if (pageToken) q.set("pageToken", pageToken);
+      const res = await fetch(`${root}/models?${q}`, { headers: headersFor(key), signal });
+      const text = await res.text();
+      if (!res.ok) {
+        const f = classifyGeminiFailure(res.status, res.headers, text, key?.label, opts.name);
+        const message = opts.scrub(`GET /models answered ${res.status}: ${f.message}`);
+        throw f.code === "upstream_auth_failed" ? new KeyRejected(message) : new Error(message);
+      }
+      const json = JSON.parse(text) as {
+        models?: { name?: unknown; supportedGenerationMethods?: unknown }[];
+        nextPageToken?: unknown;
+      };
+      for (const m of Array.isArray(json.models) ? json.models : []) {
+        const methods = Array.isArray(m?.supportedGenerationMethods) ? m.supportedGenerationMethods : [];
+        if (typeof m?.name === "string" && methods.includes("generateContent")) {
+          out.push({ id: m.name.replace(/^models\//, "") });
+        }
+      }
+      pageToken = typeof json.nextPageToken === "string" && json.nextPageToken
+        ? json.nextPageToken
+        : undefined;
+      if (!pageToken) return out;
+    }
+    return out;
+  };
+
   return {
     name: opts.name,
     type: "gemini",
@@ -84,33 +119,17 @@ export function createGemini(opts: GeminiOptions): Backend {
     },
 
     async listModels(signal: AbortSignal): Promise<ModelInfo[]> {
-      const out: ModelInfo[] = [];
-      let pageToken: string | undefined;
-      for (let page = 0; page < MAX_MODEL_PAGES; page++) {
-        const q = new URLSearchParams({ pageSize: "1000" });
-        if (pageToken) q.set("pageToken", pageToken);
-        const res = await fetch(`${root}/models?${q}`, { headers: headersFor(opts.keys[0]), signal });
-        const text = await res.text();
-        if (!res.ok) {
-          const f = classifyGeminiFailure(res.status, res.headers, text, opts.keys[0]?.label, opts.name);
-          throw new Error(opts.scrub(`GET /models answered ${res.status}: ${f.message}`));
+      // A rejected key (bad, revoked, wrong project) must not hide the list: try the next one.
+      let lastError: Error | undefined;
+      for (const key of opts.keys.length ? opts.keys : [undefined]) {
+        try {
+          return await listAllModels(key, signal);
+        } catch (e) {
+          lastError = e as Error;
+          if (!(e instanceof KeyRejected)) throw e;
         }
-        const json = JSON.parse(text) as {
-          models?: { name?: unknown; supportedGenerationMethods?: unknown }[];
-          nextPageToken?: unknown;
-        };
-        for (const m of Array.isArray(json.models) ? json.models : []) {
-          const methods = Array.isArray(m?.supportedGenerationMethods) ? m.supportedGenerationMethods : [];
-          if (typeof m?.name === "string" && methods.includes("generateContent")) {
-            out.push({ id: m.name.replace(/^models\//, "") });
-          }
-        }
-        pageToken = typeof json.nextPageToken === "string" && json.nextPageToken
-          ? json.nextPageToken
-          : undefined;
-        if (!pageToken) return out;
       }
-      return out;
+      throw lastError;
     },
 
     async attempt(input: AttemptInput): Promise<AttemptResult> {
