@@ -7,6 +7,7 @@ import { helpText } from "./config/help.ts";
 import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import { parseElement, type Route, RouteStore } from "./routing/routes.ts";
 import { createOpenAICompatible } from "./backends/openai_compatible.ts";
+import { createGemini } from "./backends/gemini/client.ts";
 import type { Backend } from "./backends/backend.ts";
 import { Registry } from "./backends/registry.ts";
 import { Authenticator, generatedClientKey } from "./server/auth.ts";
@@ -55,6 +56,7 @@ function buildBackends(cfg: LoadedConfig, scrub: ReturnType<typeof createScrubbe
       headers: attribution,
       scrub,
     }),
+    createGemini({ name: "gemini", baseUrl: s.geminiApiBaseUrl, keys: cfg.pools.gemini, scrub }),
   ];
   for (const b of cfg.extraBackends) {
     backends.push(

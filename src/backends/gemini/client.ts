@@ -1,0 +1,225 @@
+/**
+ * The `gemini` backend (SPEC §3.2): Google Generative Language REST with the key in `x-goog-api-key` (never in
+ * a URL). The thin I/O edge around the pure translators in request.ts, response.ts, stream.ts and errors.ts.
+ */
+import type { KeyEntry } from "../../config/load.ts";
+import type { ChatRequest } from "../../openai/types.ts";
+import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "../backend.ts";
+import { commitStream } from "../commit.ts";
+import { readBody, transportFailure, upstreamControl } from "../openai_compatible.ts";
+import type { Scrubber } from "../../security/scrub.ts";
+import { classifyGeminiFailure, classifyGeminiInBand } from "./errors.ts";
+import { toGeminiRequest, TranslationError } from "./request.ts";
+import { newMeta, toOpenAICompletion } from "./response.ts";
+import { translateGeminiSse } from "./stream.ts";
+import type { GeminiRequest, GeminiResponse } from "./types.ts";
+
+/** Settings of the Gemini backend. */
+export interface GeminiOptions {
+  name: string;
+  /** `--gemini-api-base-url`: the host root (`/v1beta` is added) or a URL already ending in `/v1beta` or `/v1`. */
+  baseUrl: string;
+  keys: KeyEntry[];
+  scrub: Scrubber;
+}
+
+/** The API root (`…/v1beta`) for a configured base URL. */
+export function apiRoot(baseUrl: string): string {
+  const base = baseUrl.replace(/\/+$/, "");
+  return /\/v1(beta\d*)?$/.test(base) ? base : `${base}/v1beta`;
+}
+
+/** The path segment of a model (`models/` prefix removed, each segment URL-encoded). */
+function modelPath(model: string): string {
+  return model.replace(/^models\//, "").split("/").map(encodeURIComponent).join("/");
+}
+
+const MAX_MODEL_PAGES = 50;
+
+/** models.list failed because the key was rejected (another key may work). */
+class KeyRejected extends Error {}
+
+/** Create the Gemini backend. */
+export function createGemini(opts: GeminiOptions): Backend {
+  const root = apiRoot(opts.baseUrl);
+  const headersFor = (key: KeyEntry | undefined): Record<string, string> => ({
+    "content-type": "application/json",
+    accept: "application/json, text/event-stream",
+    ...(key ? { "x-goog-api-key": key.value } : {}),
+  });
+  const failure = (f: UpstreamFailure): AttemptResult => ({
+    ok: false,
+    failure: { ...f, message: opts.scrub(f.message) },
+  });
+  const badAnswer = (what: string): AttemptResult =>
+    failure({
+      action: "next-key",
+      status: 502,
+      type: "api_error",
+      code: "upstream_error",
+      message: `${opts.name} answered 200 ${what}.`,
+      outcome: "bad_answer",
+    });
+  const translate = (body: ChatRequest, model: string): GeminiRequest | TranslationError => {
+    try {
+      return toGeminiRequest(body, { model });
+    } catch (e) {
+      if (e instanceof TranslationError) return e;
+      throw e;
+    }
+  };
+
+  /** Every page of models.list with one key; only generateContent models, ids without `models/`. */
+  const listAllModels = async (key: KeyEntry | undefined, signal: AbortSignal): Promise<ModelInfo[]> => {
+    const out: ModelInfo[] = [];
+    let pageToken: string | undefined;
+    for (let page = 0; page < MAX_MODEL_PAGES; page++) {
+      const q = new URLSearchParams({ pageSize: "1000" });
+      if (pageToken) q.set("pageToken", pageToken);
+      const res = await fetch(`${root}/models?${q}`, { headers: headersFor(key), signal });
+      const text = await res.text();
+      if (!res.ok) {
+        const f = classifyGeminiFailure(res.status, res.headers, text, key?.label, opts.name);
+        const message = opts.scrub(`GET /models answered ${res.status}: ${f.message}`);
+        throw f.code === "upstream_auth_failed" ? new KeyRejected(message) : new Error(message);
+      }
+      const json = JSON.parse(text) as {
+        models?: { name?: unknown; supportedGenerationMethods?: unknown }[];
+        nextPageToken?: unknown;
+      };
+      for (const m of Array.isArray(json.models) ? json.models : []) {
+        const methods = Array.isArray(m?.supportedGenerationMethods) ? m.supportedGenerationMethods : [];
+        if (typeof m?.name === "string" && methods.includes("generateContent")) {
+          out.push({ id: m.name.replace(/^models\//, "") });
+        }
+      }
+      pageToken = typeof json.nextPageToken === "string" && json.nextPageToken
+        ? json.nextPageToken
+        : undefined;
+      if (!pageToken) return out;
+    }
+    return out;
+  };
+
+  return {
+    name: opts.name,
+    type: "gemini",
+    keys: opts.keys,
+    functional: () => opts.keys.length > 0,
+    problem:
+      () => (opts.keys.length
+        ? undefined
+        : "no API key configured (set GEMINI_API_KEY or GEMINI_API_KEY_1…)"),
+
+    unsupported(body: ChatRequest): string | undefined {
+      const r = translate(body, "");
+      return r instanceof TranslationError
+        ? `The gemini backend cannot send this request: ${r.message}`
+        : undefined;
+    },
+
+    async listModels(signal: AbortSignal): Promise<ModelInfo[]> {
+      // A rejected key (bad, revoked, wrong project) must not hide the list: try the next one.
+      let lastError: Error | undefined;
+      for (const key of opts.keys.length ? opts.keys : [undefined]) {
+        try {
+          return await listAllModels(key, signal);
+        } catch (e) {
+          lastError = e as Error;
+          if (!(e instanceof KeyRejected)) throw e;
+        }
+      }
+      throw lastError;
+    },
+
+    async attempt(input: AttemptInput): Promise<AttemptResult> {
+      const request = translate(input.body, input.model);
+      if (request instanceof TranslationError) {
+        return failure({
+          action: "return",
+          status: 400,
+          type: "invalid_request_error",
+          code: "invalid_request",
+          message: `The gemini backend cannot send this request: ${request.message}`,
+          outcome: "unsupported",
+        });
+      }
+      const label = input.key?.label;
+      const method = input.stream ? "streamGenerateContent?alt=sse" : "generateContent";
+      const { ctl, timer, unlink } = upstreamControl(input.signal, input.timeoutMs);
+      const done = () => {
+        timer.stop();
+        unlink();
+      };
+      let res: Response;
+      try {
+        res = await fetch(`${root}/models/${modelPath(input.model)}:${method}`, {
+          method: "POST",
+          headers: headersFor(input.key),
+          body: JSON.stringify(request),
+          signal: ctl.signal,
+        });
+      } catch (e) {
+        done();
+        return failure(transportFailure(opts.name, timer.fired, e));
+      }
+      timer.touch();
+      const meta = newMeta(input.model);
+      const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
+      if (!res.ok || !input.stream || !isSse) {
+        let text: string;
+        try {
+          text = await readBody(res.body, timer);
+        } catch (e) {
+          done();
+          return failure(transportFailure(opts.name, timer.fired, e));
+        }
+        done();
+        if (!res.ok) return failure(classifyGeminiFailure(res.status, res.headers, text, label, opts.name));
+        let json: GeminiResponse;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          return badAnswer("with a body that is not JSON");
+        }
+        if (json === null || typeof json !== "object" || Array.isArray(json)) {
+          return badAnswer("with a body that is not a GenerateContentResponse");
+        }
+        if (json.error) return failure(classifyGeminiInBand(json.error, label, opts.name));
+        const completion = toOpenAICompletion(json, meta);
+        if (!completion.choices.length) return badAnswer("without candidates");
+        return {
+          ok: true,
+          value: {
+            kind: "json",
+            status: 200,
+            text: JSON.stringify(completion),
+            usage: completion.usage,
+            model: completion.model,
+          },
+        };
+      }
+      const sse = translateGeminiSse(res.body!, meta, () => timer.touch());
+      const result = await commitStream(sse, {
+        timer,
+        signal: input.signal,
+        cancelUpstream: () => {
+          unlink();
+          ctl.abort();
+        },
+        classifyInBand: (e) => {
+          const f = classifyGeminiInBand(e, label, opts.name);
+          return { ...f, message: opts.scrub(f.message) };
+        },
+        // Usage is always produced (for the usage record); the client sees it only when it asked.
+        dropUsageChunks: input.body.stream_options?.include_usage !== true,
+      });
+      if (!result.ok) {
+        done();
+        return failure(result.failure);
+      }
+      if (result.value.kind === "stream") result.value.done.finally(unlink);
+      return result;
+    },
+  };
+}

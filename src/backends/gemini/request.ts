@@ -1,0 +1,317 @@
+/**
+ * OpenAI chat request → Gemini `generateContent` request (SPEC §3.2, reference/backends.md §3). Pure: a body
+ * in, a Gemini body out, or a {@link TranslationError} naming the field the proxy cannot map.
+ */
+import type { ChatRequest, Message } from "../../openai/types.ts";
+import { signatureFromToolCallId, SKIP_SIGNATURE } from "./ids.ts";
+import { assistantParts, contentParts, isObj, type Obj, textOnly, TranslationError } from "./parts.ts";
+import type {
+  GeminiContent,
+  GeminiFunctionDeclaration,
+  GeminiGenerationConfig,
+  GeminiPart,
+  GeminiRequest,
+} from "./types.ts";
+
+export { TranslationError };
+
+/** Options of {@link toGeminiRequest}. */
+export interface RequestOptions {
+  /** Upstream model id; decides Gemini 3 specifics (thinking level, signature sentinel). */
+  model: string;
+}
+
+/** True for Gemini 3 (and later) model ids, which need thought signatures and take `thinkingLevel`. */
+export function isGemini3(model: string): boolean {
+  const m = /gemini-(\d+)/.exec(model);
+  return !!m && Number(m[1]) >= 3;
+}
+
+/** Tool output as a functionResponse `response` object: a JSON object as it is, anything else as `result`. */
+function toolResponse(text: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(text);
+    if (isObj(v)) return v;
+  } catch { /* plain text */ }
+  return { result: text };
+}
+
+function parseArgs(raw: unknown, where: string): Record<string, unknown> {
+  if (raw === undefined || raw === null || raw === "") return {};
+  if (isObj(raw)) return raw;
+  if (typeof raw !== "string") {
+    throw new TranslationError(`${where}: arguments must be a JSON string.`, where);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw new TranslationError(`${where}: arguments are not valid JSON.`, where);
+  }
+  if (!isObj(v)) throw new TranslationError(`${where}: arguments must be a JSON object.`, where);
+  return v;
+}
+
+/** Messages → systemInstruction + contents. */
+function translateMessages(
+  messages: Message[],
+  opts: RequestOptions,
+): Pick<GeminiRequest, "systemInstruction" | "contents"> {
+  const system: { text: string }[] = [];
+  const contents: GeminiContent[] = [];
+  /** tool_call_id → function name, from earlier assistant turns. */
+  const callNames = new Map<string, string>();
+  let lastWasToolTurn = false;
+
+  messages.forEach((m, i) => {
+    const where = `messages.${i}`;
+    const isTool = m.role === "tool" || m.role === "function";
+    switch (m.role) {
+      case "system":
+      case "developer": {
+        const text = textOnly(m.content, where);
+        if (text) system.push({ text });
+        break;
+      }
+      case "user": {
+        const parts = contentParts(m.content, where);
+        if (!parts.length) {
+          throw new TranslationError(`${where}: a user message needs non-empty content.`, `${where}.content`);
+        }
+        contents.push({ role: "user", parts });
+        break;
+      }
+      case "assistant": {
+        const parts = assistantParts(m.content, where);
+        const calls: GeminiPart[] = [];
+        let signed = false;
+        for (const [j, tc] of (m.tool_calls ?? []).entries()) {
+          const cw = `${where}.tool_calls.${j}`;
+          if (tc.type !== undefined && tc.type !== "function") {
+            throw new TranslationError(`${cw}: only function tool calls are supported.`, cw);
+          }
+          const name = tc.function.name;
+          if (tc.id) callNames.set(tc.id, name);
+          const part: GeminiPart = {
+            functionCall: { name, args: parseArgs(tc.function.arguments, `${cw}.function.arguments`) },
+          };
+          const sig = signatureFromToolCallId(tc.id);
+          if (sig) {
+            part.thoughtSignature = sig;
+            signed = true;
+          }
+          calls.push(part);
+        }
+        const legacy = (m as { function_call?: { name?: unknown; arguments?: unknown } }).function_call;
+        if (!calls.length && isObj(legacy) && typeof legacy.name === "string") {
+          calls.push({
+            functionCall: { name: legacy.name, args: parseArgs(legacy.arguments, `${where}.function_call`) },
+          });
+        }
+        // Gemini 3 rejects a function-call turn whose first call has no signature; the sentinel passes.
+        if (calls.length && !signed && isGemini3(opts.model)) calls[0].thoughtSignature = SKIP_SIGNATURE;
+        const all = [...parts, ...calls];
+        if (all.length) contents.push({ role: "model", parts: all });
+        break;
+      }
+      case "tool":
+      case "function": {
+        let name: string | undefined;
+        if (m.role === "tool") {
+          if (!m.tool_call_id) {
+            throw new TranslationError(
+              `${where}: a tool message needs tool_call_id.`,
+              `${where}.tool_call_id`,
+            );
+          }
+          name = callNames.get(m.tool_call_id);
+          if (!name) {
+            throw new TranslationError(
+              `${where}: tool_call_id ${
+                JSON.stringify(m.tool_call_id)
+              } does not match any tool call of an earlier assistant message.`,
+              `${where}.tool_call_id`,
+            );
+          }
+        } else {
+          name = m.name;
+          if (!name) {
+            throw new TranslationError(`${where}: a function message needs a name.`, `${where}.name`);
+          }
+        }
+        const part: GeminiPart = {
+          functionResponse: { name, response: toolResponse(textOnly(m.content, where)) },
+        };
+        // All answers to one model turn go into one user turn, as Gemini expects.
+        if (lastWasToolTurn) contents[contents.length - 1].parts.push(part);
+        else contents.push({ role: "user", parts: [part] });
+        break;
+      }
+    }
+    lastWasToolTurn = isTool;
+  });
+  if (!contents.length) {
+    throw new TranslationError(
+      "messages: Gemini needs at least one user or assistant message besides system messages.",
+      "messages",
+    );
+  }
+  return { ...(system.length ? { systemInstruction: { parts: system } } : {}), contents };
+}
+
+/** tools → functionDeclarations. */
+function translateTools(tools: unknown): GeminiFunctionDeclaration[] {
+  if (tools === undefined || tools === null) return [];
+  if (!Array.isArray(tools)) throw new TranslationError("tools must be an array.", "tools");
+  return tools.map((t, i) => {
+    const fn = isObj(t) ? t.function : undefined;
+    if (!isObj(t) || t.type !== "function" || !isObj(fn) || typeof fn.name !== "string") {
+      throw new TranslationError(
+        `tools.${i}: only {type:"function", function:{name,…}} tools are supported by the gemini backend.`,
+        `tools.${i}`,
+      );
+    }
+    return {
+      name: fn.name,
+      ...(typeof fn.description === "string" ? { description: fn.description } : {}),
+      ...(fn.parameters !== undefined ? { parametersJsonSchema: fn.parameters } : {}),
+    };
+  });
+}
+
+type ToolConfig = NonNullable<GeminiRequest["toolConfig"]>;
+
+function namedChoice(v: unknown): string | undefined {
+  if (!isObj(v) || !isObj(v.function)) return undefined;
+  return typeof v.function.name === "string" ? v.function.name : undefined;
+}
+
+/** tool_choice → toolConfig; may narrow the declarations (allowed_tools with mode auto). */
+function translateToolChoice(
+  choice: unknown,
+  decls: GeminiFunctionDeclaration[],
+): { toolConfig?: ToolConfig; decls: GeminiFunctionDeclaration[] } {
+  const cfg = (mode: "AUTO" | "NONE" | "ANY", names?: string[]): ToolConfig => ({
+    functionCallingConfig: { mode, ...(names ? { allowedFunctionNames: names } : {}) },
+  });
+  if (choice === undefined || choice === null) return { decls };
+  if (choice === "auto") return { toolConfig: cfg("AUTO"), decls };
+  if (choice === "none") return { toolConfig: cfg("NONE"), decls };
+  if (choice === "required") return { toolConfig: cfg("ANY"), decls };
+  const bad = () =>
+    new TranslationError(
+      'tool_choice must be "auto", "none", "required", {type:"function",function:{name}} or allowed_tools.',
+      "tool_choice",
+    );
+  if (!isObj(choice)) throw bad();
+  if (choice.type === "function") {
+    const name = namedChoice(choice);
+    if (!name) throw bad();
+    if (!decls.some((d) => d.name === name)) {
+      throw new TranslationError(`tool_choice names "${name}", which is not in tools.`, "tool_choice");
+    }
+    return { toolConfig: cfg("ANY", [name]), decls };
+  }
+  if (choice.type === "allowed_tools" && isObj(choice.allowed_tools)) {
+    const at = choice.allowed_tools;
+    const names = Array.isArray(at.tools) ? at.tools.map(namedChoice) : [];
+    if (!names.length || names.some((n) => !n)) throw bad();
+    if (at.mode === "required") return { toolConfig: cfg("ANY", names as string[]), decls };
+    if (at.mode === "auto") {
+      return { toolConfig: cfg("AUTO"), decls: decls.filter((d) => names.includes(d.name)) };
+    }
+  }
+  throw bad();
+}
+
+function num(body: Obj, field: string): number | undefined {
+  const v = body[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new TranslationError(`${field} must be a number.`, field);
+  }
+  return v;
+}
+
+const BUDGET: Record<string, number> = {
+  none: 0,
+  minimal: 512,
+  low: 1024,
+  medium: 8192,
+  high: 24576,
+  xhigh: 24576,
+  max: 24576,
+};
+
+/** Sampling, limits, stop, seed, n, logprobs, response_format and reasoning_effort → generationConfig. */
+function translateGenerationConfig(body: Obj, opts: RequestOptions): GeminiGenerationConfig | undefined {
+  const g: GeminiGenerationConfig = {};
+  const set = <K extends keyof GeminiGenerationConfig>(k: K, v: GeminiGenerationConfig[K] | undefined) => {
+    if (v !== undefined) g[k] = v;
+  };
+  set("temperature", num(body, "temperature"));
+  set("topP", num(body, "top_p"));
+  set("maxOutputTokens", num(body, "max_completion_tokens") ?? num(body, "max_tokens"));
+  const stop = body.stop;
+  if (typeof stop === "string") g.stopSequences = [stop];
+  else if (Array.isArray(stop) && stop.length) {
+    if (stop.some((s) => typeof s !== "string")) {
+      throw new TranslationError("stop must be a string or an array of strings.", "stop");
+    }
+    g.stopSequences = stop as string[];
+  } else if (stop !== undefined && stop !== null && !Array.isArray(stop)) {
+    throw new TranslationError("stop must be a string or an array of strings.", "stop");
+  }
+  const n = num(body, "n");
+  if (n !== undefined && n !== 1) g.candidateCount = n;
+  set("seed", num(body, "seed"));
+  set("presencePenalty", num(body, "presence_penalty"));
+  set("frequencyPenalty", num(body, "frequency_penalty"));
+  if (body.logprobs === true) {
+    g.responseLogprobs = true;
+    set("logprobs", num(body, "top_logprobs"));
+  }
+  const rf = body.response_format;
+  if (rf !== undefined && rf !== null) {
+    const type = isObj(rf) ? rf.type : undefined;
+    if (type === "json_object") g.responseMimeType = "application/json";
+    else if (type === "json_schema") {
+      const js = isObj(rf) && isObj(rf.json_schema) ? rf.json_schema : undefined;
+      if (!js || !isObj(js.schema)) {
+        throw new TranslationError(
+          "response_format.json_schema.schema must be an object.",
+          "response_format",
+        );
+      }
+      g.responseMimeType = "application/json";
+      g.responseJsonSchema = js.schema;
+    } else if (type !== "text") {
+      throw new TranslationError(
+        'response_format.type must be "text", "json_object" or "json_schema".',
+        "response_format",
+      );
+    }
+  }
+  const effort = body.reasoning_effort;
+  if (typeof effort === "string" && effort in BUDGET) {
+    g.thinkingConfig = isGemini3(opts.model)
+      ? { thinkingLevel: ["none", "minimal", "low"].includes(effort) ? "low" : "high" }
+      : { thinkingBudget: BUDGET[effort] };
+  }
+  return Object.keys(g).length ? g : undefined;
+}
+
+/** Translate an OpenAI chat request into a Gemini request body. Throws {@link TranslationError}. */
+export function toGeminiRequest(body: ChatRequest, opts: RequestOptions): GeminiRequest {
+  const b = body as Obj;
+  const { systemInstruction, contents } = translateMessages(body.messages, opts);
+  const { toolConfig, decls } = translateToolChoice(b.tool_choice, translateTools(b.tools));
+  const generationConfig = translateGenerationConfig(b, opts);
+  return {
+    ...(systemInstruction ? { systemInstruction } : {}),
+    contents,
+    ...(decls.length ? { tools: [{ functionDeclarations: decls }] } : {}),
+    ...(toolConfig && decls.length ? { toolConfig } : {}),
+    ...(generationConfig ? { generationConfig } : {}),
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * Gemini `GenerateContentResponse` → OpenAI `chat.completion` (SPEC §3.2, reference/backends.md §3): candidates
+ * become choices, function calls become tool calls (their thought signature carried in the id), finish reasons
+ * and usage are mapped. Pure; shared with the stream translator.
+ */
+import type { Usage } from "../../openai/types.ts";
+import { makeToolCallId } from "./ids.ts";
+import type { GeminiCandidate, GeminiResponse, GeminiUsage } from "./types.ts";
+
+const FILTERED = new Set([
+  "SAFETY",
+  "RECITATION",
+  "BLOCKLIST",
+  "PROHIBITED_CONTENT",
+  "SPII",
+  "IMAGE_SAFETY",
+  "IMAGE_PROHIBITED_CONTENT",
+]);
+
+/** Gemini `finishReason` → OpenAI `finish_reason` (null while the candidate is unfinished). */
+export function mapFinishReason(reason: string | undefined, hasToolCalls: boolean): string | null {
+  if (!reason) return null;
+  if (FILTERED.has(reason)) return "content_filter";
+  if (hasToolCalls) return "tool_calls";
+  if (reason === "MAX_TOKENS") return "length";
+  return "stop";
+}
+
+/** Gemini `usageMetadata` → OpenAI usage (reasoning tokens count as completion tokens, as OpenAI does). */
+export function mapUsage(u: GeminiUsage): Usage {
+  const prompt = (u.promptTokenCount ?? 0) + (u.toolUsePromptTokenCount ?? 0);
+  const thoughts = u.thoughtsTokenCount ?? 0;
+  const completion = (u.candidatesTokenCount ?? 0) + thoughts;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: u.totalTokenCount ?? prompt + completion,
+    prompt_tokens_details: { cached_tokens: u.cachedContentTokenCount ?? 0 },
+    completion_tokens_details: { reasoning_tokens: thoughts },
+  };
+}
+
+/** An OpenAI tool call. */
+export interface ToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+
+/** The visible text and the tool calls of one candidate's parts (thought parts are dropped). */
+export function candidateOutput(c: GeminiCandidate): { text: string; toolCalls: ToolCall[] } {
+  let text = "";
+  const toolCalls: ToolCall[] = [];
+  for (const p of c.content?.parts ?? []) {
+    if (p.thought) continue;
+    if (typeof p.text === "string") text += p.text;
+    if (p.functionCall && typeof p.functionCall.name === "string") {
+      toolCalls.push({
+        id: makeToolCallId(p.thoughtSignature),
+        type: "function",
+        function: { name: p.functionCall.name, arguments: JSON.stringify(p.functionCall.args ?? {}) },
+      });
+    }
+  }
+  return { text, toolCalls };
+}
+
+/** What a blocked prompt tells the client (as the message's `refusal`). */
+export function blockRefusal(feedback: GeminiResponse["promptFeedback"]): string {
+  const why = feedback?.blockReasonMessage ? `: ${feedback.blockReasonMessage}` : "";
+  return `Gemini blocked the prompt (${feedback?.blockReason ?? "unknown reason"})${why}.`;
+}
+
+/** An OpenAI `chat.completion`. */
+export interface Completion {
+  id: string;
+  object: "chat.completion";
+  created: number;
+  model: string;
+  choices: {
+    index: number;
+    message: { role: "assistant"; content: string | null; refusal: string | null; tool_calls?: ToolCall[] };
+    finish_reason: string;
+    logprobs: null;
+  }[];
+  usage?: Usage;
+  system_fingerprint: null;
+}
+
+/** Identity of a completion: id, created (unix s) and the model to report. */
+export interface CompletionMeta {
+  id: string;
+  created: number;
+  model: string;
+}
+
+/** A fresh completion id and timestamp for `model`. */
+export function newMeta(model: string, responseId?: string): CompletionMeta {
+  return {
+    id: `chatcmpl-${responseId ?? crypto.randomUUID().replaceAll("-", "")}`,
+    created: Math.floor(Date.now() / 1000),
+    model,
+  };
+}
+
+/**
+ * Translate a whole response. A blocked prompt (no candidates, `promptFeedback.blockReason`) becomes one
+ * empty choice with `content_filter`; a response with neither yields no choices (the caller rejects it).
+ */
+export function toOpenAICompletion(r: GeminiResponse, meta: CompletionMeta): Completion {
+  const choices: Completion["choices"] = [];
+  const candidates = [...(r.candidates ?? [])].map((c, i) => ({ c, index: c.index ?? i }))
+    .sort((a, b) => a.index - b.index);
+  for (const { c, index } of candidates) {
+    const { text, toolCalls } = candidateOutput(c);
+    choices.push({
+      index,
+      message: {
+        role: "assistant",
+        content: text || (toolCalls.length ? null : ""),
+        refusal: null,
+        ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+      },
+      finish_reason: mapFinishReason(c.finishReason ?? "STOP", toolCalls.length > 0)!,
+      logprobs: null,
+    });
+  }
+  if (!choices.length && r.promptFeedback?.blockReason) {
+    choices.push({
+      index: 0,
+      message: { role: "assistant", content: "", refusal: blockRefusal(r.promptFeedback) },
+      finish_reason: "content_filter",
+      logprobs: null,
+    });
+  }
+  return {
+    id: meta.id,
+    object: "chat.completion",
+    created: meta.created,
+    model: r.modelVersion ?? meta.model,
+    choices,
+    ...(r.usageMetadata ? { usage: mapUsage(r.usageMetadata) } : {}),
+    system_fingerprint: null,
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * Gemini `streamGenerateContent?alt=sse` → OpenAI `chat.completion.chunk` SSE, event by event as they arrive
+ * (SPEC §3.2, §7). {@link GeminiStreamTranslator} is the pure state machine; {@link translateGeminiSse} wires
+ * it to the upstream bytes with `eventsource-parser`. The output goes through `commitStream` like any
+ * OpenAI-format stream, so the commit rule and the --timeout watchdog apply unchanged.
+ */
+import { createParser } from "eventsource-parser";
+import { SSE_DONE, sseData } from "../../openai/sse.ts";
+import type { Usage } from "../../openai/types.ts";
+import { blockRefusal, candidateOutput, type CompletionMeta, mapFinishReason, mapUsage } from "./response.ts";
+import type { GeminiResponse } from "./types.ts";
+
+/** Largest single upstream event accepted (memory bound per stream). */
+const MAX_EVENT_BYTES = 32 * 1024 * 1024;
+
+interface CandidateState {
+  toolCalls: number;
+  finished: boolean;
+}
+
+/** Turns Gemini stream events into OpenAI chunk events. One instance per stream. */
+export class GeminiStreamTranslator {
+  #meta: CompletionMeta;
+  #candidates = new Map<number, CandidateState>();
+  #usage: Usage | undefined;
+  #stopped = false;
+
+  /** `meta` gives the id and created time shared by every chunk. */
+  constructor(meta: CompletionMeta) {
+    this.#meta = { ...meta };
+  }
+
+  /** True after an error event was produced: nothing more should be read. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  #chunk(choices: unknown[], extra: Record<string, unknown> = {}): string {
+    return sseData({
+      id: this.#meta.id,
+      object: "chat.completion.chunk",
+      created: this.#meta.created,
+      model: this.#meta.model,
+      choices,
+      ...extra,
+    });
+  }
+
+  /** End the stream with an error event (bad_stream). */
+  fail(message: string): string {
+    return this.#stopped ? "" : this.#error(message, "bad_stream");
+  }
+
+  #error(message: string, code: string, extra: Record<string, unknown> = {}): string {
+    this.#stopped = true;
+    return sseData({ error: { message, code, ...extra } });
+  }
+
+  #state(index: number, out: string[]): CandidateState {
+    let s = this.#candidates.get(index);
+    if (!s) {
+      s = { toolCalls: 0, finished: false };
+      this.#candidates.set(index, s);
+      out.push(this.#chunk([{ index, delta: { role: "assistant", content: "" }, finish_reason: null }]));
+    }
+    return s;
+  }
+
+  /** Translate one upstream event's `data` into zero or more SSE events (as text). */
+  push(data: string): string {
+    if (this.#stopped) return "";
+    let r: GeminiResponse;
+    try {
+      r = JSON.parse(data);
+    } catch {
+      return this.#error("Gemini sent a stream event that is not JSON.", "bad_stream");
+    }
+    if (r === null || typeof r !== "object" || Array.isArray(r)) {
+      return this.#error("Gemini sent a stream event that is not an object.", "bad_stream");
+    }
+    if (r.error) {
+      const e = (typeof r.error === "object" ? r.error : { message: String(r.error) }) as Record<
+        string,
+        unknown
+      >;
+      return this.#error(
+        typeof e.message === "string" ? e.message : "Gemini reported an error in the stream.",
+        "upstream_error",
+        { google: e },
+      );
+    }
+    if (r.modelVersion) this.#meta.model = r.modelVersion;
+    if (r.usageMetadata) this.#usage = mapUsage(r.usageMetadata);
+    const out: string[] = [];
+    for (const [i, c] of (r.candidates ?? []).entries()) {
+      const index = c.index ?? i;
+      const s = this.#state(index, out);
+      if (s.finished) continue;
+      const { text, toolCalls } = candidateOutput(c);
+      if (text) out.push(this.#chunk([{ index, delta: { content: text }, finish_reason: null }]));
+      if (toolCalls.length) {
+        const calls = toolCalls.map((tc) => ({ index: s.toolCalls++, ...tc }));
+        out.push(this.#chunk([{ index, delta: { tool_calls: calls }, finish_reason: null }]));
+      }
+      if (c.finishReason) {
+        s.finished = true;
+        const finish = mapFinishReason(c.finishReason, s.toolCalls > 0);
+        out.push(this.#chunk([{ index, delta: {}, finish_reason: finish }]));
+      }
+    }
+    if (!r.candidates?.length && r.promptFeedback?.blockReason && !this.#candidates.size) {
+      const s = this.#state(0, out);
+      s.finished = true;
+      out.push(
+        this.#chunk([{ index: 0, delta: { refusal: blockRefusal(r.promptFeedback) }, finish_reason: null }]),
+      );
+      out.push(this.#chunk([{ index: 0, delta: {}, finish_reason: "content_filter" }]));
+    }
+    return out.join("");
+  }
+
+  /**
+   * The upstream closed: the usage chunk (always; commitStream drops it when the client did not ask) and
+   * `[DONE]` — or nothing for an empty stream (so the commit rule fails over), or an error when a started
+   * answer never got a finish reason (it was cut off).
+   */
+  end(): string {
+    if (this.#stopped) return "";
+    if (!this.#candidates.size) return "";
+    if ([...this.#candidates.values()].some((s) => !s.finished)) {
+      return this.#error(
+        "Gemini ended the stream without a finish reason; the answer may be cut off.",
+        "bad_stream",
+      );
+    }
+    return (this.#usage ? this.#chunk([], { usage: this.#usage }) : "") + SSE_DONE;
+  }
+}
+
+/**
+ * Pipe Gemini SSE bytes through the translator. `onBytes` is called for every upstream chunk (the watchdog).
+ * After an error event the output ends and the upstream is cancelled.
+ */
+export function translateGeminiSse(
+  body: ReadableStream<Uint8Array>,
+  meta: CompletionMeta,
+  onBytes: () => void = () => {},
+): ReadableStream<Uint8Array> {
+  const translator = new GeminiStreamTranslator(meta);
+  let pending: string[] = [];
+  const parser = createParser({
+    onEvent: (ev) => pending.push(translator.push(ev.data)),
+    onError: () =>
+      pending.push(translator.fail(`Gemini sent a stream event larger than ${MAX_EVENT_BYTES} bytes.`)),
+    maxBufferSize: MAX_EVENT_BYTES,
+  });
+  const take = () => {
+    const text = pending.join("");
+    pending = [];
+    return text;
+  };
+  const tap = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      onBytes();
+      controller.enqueue(chunk);
+    },
+  });
+  const translate = new TransformStream<string, string>({
+    transform(chunk, controller) {
+      parser.feed(chunk);
+      const text = take();
+      if (text) controller.enqueue(text);
+      if (translator.stopped) controller.terminate();
+    },
+    flush(controller) {
+      // A last event without its blank line still counts (lenient, unlike a browser EventSource).
+      if (!translator.stopped) parser.feed("\n\n");
+      const text = take() + translator.end();
+      if (text) controller.enqueue(text);
+    },
+  });
+  return body.pipeThrough(tap).pipeThrough(new TextDecoderStream()).pipeThrough(translate)
+    .pipeThrough(new TextEncoderStream());
+}
