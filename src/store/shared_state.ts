@@ -56,7 +56,7 @@ export class SharedState {
 
   constructor(private readonly o: SharedStateOptions) {
     for (const pool of o.registry.pools()) pool.onCool = (r) => this.#track(this.#writeCooldown(r));
-    o.routes.onChange = () => this.#track(this.saveRoutesAndGlobals());
+    o.routes.onChange = () => this.globalsChanged();
   }
 
   /** Load what the store holds, then refresh about once a second. */
@@ -121,9 +121,13 @@ export class SharedState {
     return g;
   }
 
-  /** A global setting changed in memory: write it through (in the background). */
+  #saves: Promise<unknown> = Promise.resolve();
+
+  /** Routes or a global setting changed in memory: write them through in the background, one save at a time. */
   globalsChanged(): void {
-    this.#track(this.saveRoutesAndGlobals());
+    const next = this.#saves.then(() => this.saveRoutesAndGlobals());
+    this.#saves = next.catch(() => {});
+    this.#track(next);
   }
 
   /** Persist routes and global settings: to the --config file when given, else to the store. */
