@@ -15,6 +15,9 @@ import { createHandler } from "./server/app.ts";
 import { createScrubber } from "./security/scrub.ts";
 import { kvLocation, openStore } from "./store/kv.ts";
 import { SharedState } from "./store/shared_state.ts";
+import { UsageRecorder } from "./usage/recorder.ts";
+import { usageCommand } from "./usage/cli.ts";
+import { OPTIONS } from "./config/options.ts";
 import { closeLogging, log, setupLogging } from "./log.ts";
 import type { ProxyContext } from "./pipeline/context.ts";
 import { NAME, VERSION } from "./version.ts";
@@ -89,6 +92,16 @@ function loadRoutes(cfg: LoadedConfig, backends: string[]): Route[] {
   return routes;
 }
 
+/** The start-up configuration for the audit trail: settings and key counts, never a secret. */
+function startupDetail(cfg: LoadedConfig, registry: Registry, clientKeys: number): Record<string, unknown> {
+  const settings: Record<string, unknown> = {};
+  for (const o of OPTIONS) if (o.kind !== "secret") settings[o.flag] = cfg.settings[o.key];
+  const pools = Object.fromEntries(
+    registry.names().map((n) => [n, registry.get(n)!.keys.map((k) => k.label)]),
+  );
+  return { settings, key_labels: pools, client_keys: clientKeys, sources: cfg.sources };
+}
+
 /** Start the proxy from a loaded configuration. Throws ConfigError for bad configuration. */
 export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Promise<RunningProxy> {
   const s = cfg.settings;
@@ -141,6 +154,21 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
   const auth = new Authenticator(clientKeys, admin, s.disableAuth, s.allowOrigin);
   const kv = await openStore(s.kv, cfg.dataDir);
 
+  let auditFile: Deno.FsFile | undefined;
+  if (s.auditLog) {
+    try {
+      auditFile = await Deno.open(s.auditLog, { write: true, create: true, append: true, mode: 0o600 });
+    } catch (e) {
+      kv.close();
+      throw new ConfigError(`--audit-log ${s.auditLog}: cannot open it (${(e as Error).name})`);
+    }
+  }
+  const usage = new UsageRecorder(kv, { retentionDays: s.usageRetentionDays, auditFile }, (message) => {
+    log.warn("usage/audit write failed: {message}", { message });
+  });
+  usage.prune().catch(() => {});
+  usage.audit({ time: Date.now(), kind: "startup", detail: startupDetail(cfg, registry, clientKeys.length) });
+
   const ctx: ProxyContext = {
     settings: { ...s },
     registry,
@@ -150,6 +178,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     scrub,
     defaultBackend,
     kv,
+    usage,
     chain: cfg.chain,
     onGlobalChange: () => {},
   };
@@ -178,6 +207,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     server = Deno.serve({ hostname: s.host, port: s.port, onListen: resolve }, handler);
   } catch (e) {
     await shared.close();
+    await usage.close();
     kv.close();
     throw new ConfigError(`cannot listen on ${s.host}:${s.port} (${(e as Error).message.split("\n")[0]})`);
   }
@@ -211,6 +241,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
       closed ??= (async () => {
         await server.shutdown();
         await shared.close();
+        await usage.close();
         await registry.settle();
         kv.close();
         await closeLogging();
@@ -234,7 +265,8 @@ export async function main(args: string[], output: Output = stdio): Promise<numb
       return 0;
     }
     if (cfg.command === "usage") {
-      throw new ConfigError("the usage sub-command is not available yet");
+      output.out(await usageCommand(cfg.subArgs, cfg.env));
+      return 0;
     }
     proxy = await startProxy(cfg, output);
   } catch (e) {

@@ -8,7 +8,7 @@ export interface TestProxy extends RunningProxy {
   stdout: string[];
   stderr: string[];
   dataDir: string;
-  /** What the proxy logged so far (it logs to a file in the data dir). */
+  /** What the proxy logged so far (it logs to a file in the data dir; after close, the final log). */
   logText(): Promise<string>;
   /** A fetch against the proxy (path relative to its root). */
   fetch(path: string, init?: RequestInit): Promise<Response>;
@@ -31,12 +31,14 @@ export async function startTestProxy(
   const stderr: string[] = [];
   const proxy = await startProxy(cfg, { out: (l) => stdout.push(l), err: (l) => stderr.push(l) });
   const close = proxy.close;
+  let finalLog: string | undefined;
   return {
     ...proxy,
     stdout,
     stderr,
     dataDir,
-    logText: () => Deno.readTextFile(`${dataDir}/proxy.log`),
+    logText: () =>
+      finalLog !== undefined ? Promise.resolve(finalLog) : Deno.readTextFile(`${dataDir}/proxy.log`),
     fetch: (path, init) => fetch(`${proxy.url}${path}`, init),
     client: (apiKey = "unused-key", opts = {}) =>
       new OpenAI({
@@ -47,6 +49,7 @@ export async function startTestProxy(
       }),
     async close() {
       await close();
+      finalLog = await Deno.readTextFile(`${dataDir}/proxy.log`).catch(() => "");
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     },
   };

@@ -9,13 +9,17 @@ import { SSE_HEADERS } from "../openai/sse.ts";
 import { dispatch, type DispatchResult } from "../routing/dispatch.ts";
 import { effectiveModelString, resolveModel } from "../routing/target.ts";
 import { redactMessages } from "../security/redact.ts";
+import { redactPatterns } from "../security/patterns.ts";
+import { REDACTED } from "../security/scrub.ts";
 import { badRequest, ProxyError } from "../server/errors.ts";
 import { headerValue } from "../server/headers.ts";
 import type { Caller } from "../server/auth.ts";
 import type { ProxyContext } from "./context.ts";
+import { recordDispatch } from "../usage/chat_records.ts";
 
 /** What the server logs about a chat request. */
 export interface ChatLog {
+  requestId: string;
   backend?: string;
   model?: string;
   key?: string;
@@ -84,9 +88,10 @@ export function parseChatBody(text: string): ChatRequest {
 export async function handleChat(
   req: Request,
   ctx: ProxyContext,
-  _caller: Caller,
+  caller: Caller,
   log: ChatLog,
 ): Promise<Response> {
+  const started = Date.now();
   const text = await readLimitedBody(req, Math.floor(ctx.settings.maxBodyMb * 1024 * 1024));
   let body = parseChatBody(text);
   const stream = body.stream === true;
@@ -106,7 +111,13 @@ export async function handleChat(
 
   const headers = new Headers();
   if (ctx.settings.redactApiKeysInPrompts) {
-    const r = redactMessages(body, ctx.scrub.count);
+    const patterns = !ctx.settings.disableRedactSecretPatterns;
+    const r = redactMessages(body, (text) => {
+      const exact = ctx.scrub.count(text);
+      if (!patterns) return exact;
+      const shaped = redactPatterns(exact.text, REDACTED);
+      return { text: shaped.text, n: exact.n + shaped.n };
+    });
     body = r.body;
     if (r.n) headers.set("x-llmproxy-redactions", String(r.n));
   }
@@ -126,6 +137,22 @@ export async function handleChat(
     log.model = lastAttempt.model;
     log.key = lastAttempt.keyLabel;
   }
+  const recorded = recordDispatch(
+    ctx.usage,
+    {
+      requestId: log.requestId,
+      clientKey: caller.label,
+      session: req.headers.get("x-session-id") ?? undefined,
+      project: req.headers.get("x-project") ?? undefined,
+      user: req.headers.get("x-user-id") ?? undefined,
+      requestedModel: body.model,
+      stream,
+      started,
+    },
+    body,
+    result,
+    ctx.settings.auditContent,
+  );
   if (!result.ok) throw withHeaders(result.error, headers);
 
   headers.set("x-llmproxy-backend", headerValue(result.backend));
@@ -136,7 +163,7 @@ export async function handleChat(
   const value = result.value;
   if (value.kind === "stream") {
     for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v);
-    return new Response(value.stream, { status: 200, headers });
+    return new Response(recorded ?? value.stream, { status: 200, headers });
   }
   if (stream) {
     for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v);

@@ -4,6 +4,7 @@ import type { Registry } from "../backends/registry.ts";
 import type { Authenticator } from "../server/auth.ts";
 import type { RouteStore } from "../routing/routes.ts";
 import type { Scrubber } from "../security/scrub.ts";
+import type { UsageRecorder } from "../usage/recorder.ts";
 
 /** Everything a request handler may read. Hot-path state lives here, in memory. */
 export interface ProxyContext {
@@ -16,6 +17,8 @@ export interface ProxyContext {
   kv: Deno.Kv;
   /** The start-up value of a setting (what `unset` restores, SPEC §1.4). */
   chain: <K extends keyof Settings>(key: K) => Settings[K];
+  /** Usage records and the audit trail (batched, off the hot path). */
+  usage: UsageRecorder;
   /** Call after changing a global setting in `settings` (persists it; admin commands only). */
   onGlobalChange: () => void;
   aliases: Record<string, string>;

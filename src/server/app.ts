@@ -8,12 +8,13 @@ import type { ProxyContext } from "../pipeline/context.ts";
 import { NAME, VERSION } from "../version.ts";
 import { log } from "../log.ts";
 import type { Caller } from "./auth.ts";
-import { errorResponse, internalError, ProxyError } from "./errors.ts";
+import { badRequest, errorResponse, internalError, ProxyError } from "./errors.ts";
+import { auditLogs, GROUP_BY, type GroupBy, parseTime, recentUsage, usageStats } from "../usage/query.ts";
 
 const MODELS_WAIT_MS = 5_000;
 
 /** A request handler for Deno.serve. */
-export type Handler = (req: Request) => Promise<Response>;
+export type Handler = (req: Request, info?: Deno.ServeHandlerInfo<Deno.NetAddr>) => Promise<Response>;
 
 function json(data: unknown, status = 200): Response {
   return new Response(JSON.stringify(data), { status, headers: { "content-type": "application/json" } });
@@ -60,6 +61,18 @@ export function createHandler(ctx: ProxyContext): Handler {
       return json({ status: "ok", version: VERSION, backends: ctx.registry.health() });
     }
     const caller: Caller = ctx.auth.check(req, url);
+    if (path === "/usage/stats" || path === "/usage/recent" || path === "/audit/logs") {
+      if (method !== "GET") throw methodNotAllowed(method, path);
+      if (!caller.admin) {
+        throw new ProxyError(
+          403,
+          "permission_error",
+          "admin_required",
+          `${path} needs an admin key (the single-form LLM_INTERACTIVE_PROXY_API_KEY or a label in --admin-keys).`,
+        );
+      }
+      return json(await usageEndpoint(ctx, path, url.searchParams));
+    }
     if (path === "/v1/chat/completions" || path === "/chat/completions") {
       if (method !== "POST") throw methodNotAllowed(method, path);
       return await handleChat(req, ctx, caller, chatLog);
@@ -97,10 +110,10 @@ export function createHandler(ctx: ProxyContext): Handler {
     throw notFound(url.pathname);
   }
 
-  return async function handler(req: Request): Promise<Response> {
+  return async function handler(req: Request, info?: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> {
     const started = performance.now();
     const requestId = `req_${crypto.randomUUID().replaceAll("-", "")}`;
-    const chatLog: ChatLog = {};
+    const chatLog: ChatLog = { requestId };
     let url: URL;
     let res: Response;
     try {
@@ -124,6 +137,11 @@ export function createHandler(ctx: ProxyContext): Handler {
       } catch (e) {
         if (e instanceof ProxyError) {
           res = errorResponse(e);
+          if (e.status === 401) {
+            const source = `${info?.remoteAddr.hostname ?? "unknown"} ${req.headers.get("user-agent") ?? ""}`
+              .trim();
+            ctx.usage.authFailure(source.slice(0, 200), e.message);
+          }
           if (e.status >= 400) {
             log.warn("{requestId} {method} {path} → {status} {code}: {message}", {
               requestId,
@@ -168,6 +186,62 @@ export function createHandler(ctx: ProxyContext): Handler {
     );
     return res;
   };
+}
+
+function timeParam(params: URLSearchParams, name: string, fallback: number): number {
+  const raw = params.get(name);
+  if (raw === null || raw === "") return fallback;
+  const t = parseTime(raw);
+  if (t === undefined) {
+    throw badRequest(`${name}=${raw} is not a time: use 24h, 30m, 7d, an ISO date or ms.`, name);
+  }
+  return t;
+}
+
+function limitParam(params: URLSearchParams, fallback: number): number {
+  const raw = params.get("limit");
+  if (raw === null) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) {
+    throw badRequest("limit must be an integer from 1 to 1000.", "limit");
+  }
+  return n;
+}
+
+/** GET /usage/stats, /usage/recent, /audit/logs (admin only). */
+async function usageEndpoint(ctx: ProxyContext, path: string, params: URLSearchParams): Promise<unknown> {
+  await ctx.usage.flush(); // what this instance recorded so far is visible at once
+  const now = Date.now();
+  if (path === "/usage/stats") {
+    const since = timeParam(params, "since", now - 24 * 3_600_000);
+    const until = timeParam(params, "until", now);
+    const groupBy = (params.get("group_by") ?? "model") as GroupBy;
+    if (!GROUP_BY.includes(groupBy)) {
+      throw badRequest(`group_by must be one of ${GROUP_BY.join(", ")}.`, "group_by");
+    }
+    const rows = await usageStats(ctx.kv, since, until, groupBy);
+    return {
+      object: "usage.stats",
+      since: new Date(since).toISOString(),
+      until: new Date(until).toISOString(),
+      group_by: groupBy,
+      data: rows,
+    };
+  }
+  if (path === "/usage/recent") {
+    const data = await recentUsage(ctx.kv, {
+      limit: limitParam(params, 50),
+      session: params.get("session") ?? undefined,
+    });
+    return { object: "list", data: data.map((r) => ({ ...r, time: new Date(r.time).toISOString() })) };
+  }
+  const data = await auditLogs(ctx.kv, {
+    limit: limitParam(params, 100),
+    since: timeParam(params, "since", 0),
+    until: timeParam(params, "until", now),
+    session: params.get("session") ?? undefined,
+  });
+  return { object: "list", data: data.map((e) => ({ ...e, time: new Date(e.time).toISOString() })) };
 }
 
 function methodNotAllowed(method: string, path: string): ProxyError {

@@ -1,0 +1,142 @@
+/**
+ * Turns one chat request's attempts into usage records (one per upstream attempt, SPEC §10.1) and, with
+ * `--audit-content`, a content audit event. Streams are recorded when they end, from their summary.
+ */
+import type { DispatchResult } from "../routing/dispatch.ts";
+import type { ChatRequest, Usage } from "../openai/types.ts";
+import { contentText } from "../openai/types.ts";
+import type { StreamSummary } from "../backends/backend.ts";
+import { MAX_VALUE_CHARS, type UsageRecord, type UsageRecorder } from "./recorder.ts";
+
+/** Who and what a chat request was, for its records. */
+export interface RequestMeta {
+  requestId: string;
+  clientKey: string;
+  session?: string;
+  project?: string;
+  user?: string;
+  agent?: string;
+  requestedModel?: string;
+  stream: boolean;
+  started: number;
+}
+
+function usageFields(u: Usage | undefined): Partial<UsageRecord> {
+  if (!u || typeof u !== "object") return {};
+  const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+  return {
+    promptTokens: num(u.prompt_tokens),
+    completionTokens: num(u.completion_tokens),
+    totalTokens: num(u.total_tokens),
+    cost: num(u.cost),
+  };
+}
+
+const CONTENT_LIMIT = Math.floor(MAX_VALUE_CHARS / 3);
+
+/** Record every attempt of a dispatch. Returns the stream to send (wrapped only to capture audit content). */
+export function recordDispatch(
+  usage: UsageRecorder,
+  meta: RequestMeta,
+  body: ChatRequest,
+  result: DispatchResult,
+  auditContent: boolean,
+): ReadableStream<Uint8Array> | undefined {
+  const base = {
+    requestId: meta.requestId,
+    clientKey: meta.clientKey,
+    session: meta.session,
+    project: meta.project,
+    user: meta.user,
+    agent: meta.agent,
+    requestedModel: meta.requestedModel,
+    route: result.route,
+    stream: meta.stream,
+  };
+  const lastIndex = result.attempts.length - 1;
+  let attemptStart = meta.started;
+  for (const [i, a] of result.attempts.entries()) {
+    const record: UsageRecord = {
+      ...base,
+      time: attemptStart,
+      backend: a.backend,
+      model: a.model,
+      keyLabel: a.keyLabel,
+      attempt: a.attempt,
+      outcome: a.outcome,
+      latencyMs: a.latencyMs,
+    };
+    attemptStart += a.latencyMs;
+    if (i < lastIndex || !result.ok) {
+      usage.add(record);
+      continue;
+    }
+    const value = result.value;
+    const prompt = auditContent ? promptText(body) : undefined;
+    if (value.kind === "json") {
+      usage.add({ ...record, ttfbMs: a.latencyMs, ...usageFields(value.usage) });
+      if (prompt !== undefined) auditContentEvent(usage, meta, prompt, responseText(value.text));
+      return undefined;
+    }
+    let captured = "";
+    const capture = auditContent ? new TextDecoder() : undefined;
+    value.done.then((summary: StreamSummary) => {
+      usage.add({
+        ...record,
+        ttfbMs: a.latencyMs,
+        latencyMs: Date.now() - record.time,
+        outcome: summary.error ? "stream_error" : "ok",
+        ...usageFields(summary.usage),
+      });
+      if (prompt !== undefined) auditContentEvent(usage, meta, prompt, streamText(captured));
+    });
+    if (!capture) return undefined;
+    return value.stream.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, c) {
+          if (captured.length < CONTENT_LIMIT * 4) captured += capture.decode(chunk, { stream: true });
+          c.enqueue(chunk);
+        },
+      }),
+    );
+  }
+  return undefined;
+}
+
+function promptText(body: ChatRequest): string {
+  const last = [...body.messages].reverse().find((m) => m.role === "user");
+  return contentText(last?.content ?? "").slice(0, CONTENT_LIMIT);
+}
+
+function responseText(text: string): string {
+  try {
+    const j = JSON.parse(text) as { choices?: { message?: { content?: unknown } }[] };
+    const c = j.choices?.[0]?.message?.content;
+    return (typeof c === "string" ? c : "").slice(0, CONTENT_LIMIT);
+  } catch {
+    return "";
+  }
+}
+
+function streamText(sse: string): string {
+  let out = "";
+  for (const line of sse.split("\n")) {
+    if (!line.startsWith("data: {")) continue;
+    try {
+      const c = JSON.parse(line.slice(6))?.choices?.[0]?.delta?.content;
+      if (typeof c === "string") out += c;
+    } catch { /* partial line */ }
+  }
+  return out.slice(0, CONTENT_LIMIT);
+}
+
+function auditContentEvent(usage: UsageRecorder, meta: RequestMeta, prompt: string, response: string): void {
+  usage.audit({
+    time: meta.started,
+    kind: "content",
+    requestId: meta.requestId,
+    session: meta.session,
+    clientKey: meta.clientKey,
+    detail: { prompt, response },
+  });
+}

@@ -1,0 +1,243 @@
+/**
+ * Usage records and the audit trail (SPEC §10.1–10.2), written off the hot path: `add`/`audit` only push
+ * into memory; a timer flushes raw records in `atomic()` batches and hourly roll-ups as KV `sum`s
+ * (aggregated in memory first), so stats never scan raw records. Clean shutdown flushes everything.
+ */
+import { withLockRetry } from "../store/kv.ts";
+
+/** One upstream attempt or one local reply. */
+export interface UsageRecord {
+  time: number;
+  requestId: string;
+  session?: string;
+  project?: string;
+  /** Client-key label (who is authenticated). */
+  clientKey: string;
+  /** `X-User-ID` as the client claimed it. */
+  user?: string;
+  agent?: string;
+  requestedModel?: string;
+  backend?: string;
+  model?: string;
+  keyLabel?: string;
+  route?: string;
+  attempt: number;
+  /** "ok", an HTTP status, or an error class ("timeout", "connection", "local"). */
+  outcome: string;
+  stream: boolean;
+  latencyMs: number;
+  ttfbMs?: number;
+  promptTokens?: number;
+  completionTokens?: number;
+  totalTokens?: number;
+  cost?: number;
+  /** True for a reply the proxy made itself (commands). */
+  local?: boolean;
+}
+
+/** One audit event. `detail` never holds a secret. */
+export interface AuditEvent {
+  time: number;
+  kind: "command" | "route_change" | "setting_change" | "auth_failure" | "startup" | "content";
+  requestId?: string;
+  session?: string;
+  clientKey?: string;
+  detail: Record<string, unknown>;
+}
+
+/** Dimensions kept as hourly roll-ups (`group_by=day` is derived from the hours). */
+export const ROLLUP_DIMENSIONS = ["model", "backend", "key", "project", "session", "user", "all"] as const;
+/** A roll-up dimension. */
+export type RollupDimension = typeof ROLLUP_DIMENSIONS[number];
+/** Summed metrics of a roll-up cell. */
+export const METRICS = [
+  "requests",
+  "ok",
+  "errors",
+  "prompt_tokens",
+  "completion_tokens",
+  "total_tokens",
+  "cost_micro_usd",
+  "latency_ms",
+] as const;
+
+const HOUR = 3_600_000;
+const MAX_BATCH = 400; // KV allows 1000 mutations per atomic batch
+/** Largest audit/usage value kept (KV values are ≤ 64 KiB). */
+export const MAX_VALUE_CHARS = 48_000;
+
+function dimensionValue(r: UsageRecord, d: RollupDimension): string {
+  switch (d) {
+    case "model":
+      return r.backend && r.model ? `${r.backend}:${r.model}` : r.requestedModel ?? "-";
+    case "backend":
+      return r.backend ?? "-";
+    case "key":
+      return r.keyLabel ?? "-";
+    case "project":
+      return r.project ?? "-";
+    case "session":
+      return r.session ?? "-";
+    case "user":
+      return r.user ?? "-";
+    case "all":
+      return "*";
+  }
+}
+
+/** Batches usage and audit writes to the store; optionally mirrors the audit trail to a JSON-lines file. */
+export class UsageRecorder {
+  #records: UsageRecord[] = [];
+  #audits: AuditEvent[] = [];
+  #sums = new Map<string, { key: Deno.KvKey; n: bigint }>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #flushing: Promise<void> | undefined;
+  #auditFile: Deno.FsFile | undefined;
+  #authFailures = new Map<string, { minute: number; source: string; count: number; reason: string }>();
+  readonly #retentionMs: number;
+  #closing = false;
+
+  constructor(
+    private readonly kv: Deno.Kv,
+    opts: { retentionDays: number; flushMs?: number; auditFile?: Deno.FsFile },
+    private readonly onError: (message: string) => void = () => {},
+  ) {
+    this.#retentionMs = opts.retentionDays * 24 * HOUR;
+    this.#auditFile = opts.auditFile;
+    this.#timer = setInterval(() => void this.flush(), opts.flushMs ?? 1000);
+  }
+
+  /** Record one attempt or local reply (memory only; flushed later). */
+  add(r: UsageRecord): void {
+    this.#records.push(r);
+    const hour = Math.floor(r.time / HOUR) * HOUR;
+    const ok = r.outcome === "ok" || r.outcome === "local";
+    const values: Record<typeof METRICS[number], number> = {
+      requests: 1,
+      ok: ok ? 1 : 0,
+      errors: ok ? 0 : 1,
+      prompt_tokens: r.promptTokens ?? 0,
+      completion_tokens: r.completionTokens ?? 0,
+      total_tokens: r.totalTokens ?? 0,
+      cost_micro_usd: Math.round((r.cost ?? 0) * 1e6),
+      latency_ms: Math.round(r.latencyMs),
+    };
+    for (const d of ROLLUP_DIMENSIONS) {
+      const v = dimensionValue(r, d);
+      for (const m of METRICS) {
+        const n = values[m];
+        if (!n || n < 0) continue;
+        const id = `${d}\n${hour}\n${v}\n${m}`;
+        const cell = this.#sums.get(id);
+        if (cell) cell.n += BigInt(n);
+        else this.#sums.set(id, { key: ["rollup", d, hour, v, m], n: BigInt(n) });
+      }
+    }
+  }
+
+  /** Record an audit event (memory only; flushed later and mirrored to --audit-log). */
+  audit(e: AuditEvent): void {
+    this.#audits.push(e);
+  }
+
+  /** Count an authentication failure; one audit event per source per minute. The token is never seen here. */
+  authFailure(source: string, reason: string, now = Date.now()): void {
+    const minute = Math.floor(now / 60_000) * 60_000;
+    const id = `${source}\n${minute}`;
+    const e = this.#authFailures.get(id);
+    if (e) e.count++;
+    else this.#authFailures.set(id, { minute, source, count: 1, reason });
+  }
+
+  /** Write everything buffered now (also waits for a flush in progress). */
+  flush(): Promise<void> {
+    const run = async () => {
+      await this.#flushing;
+      await this.#flushOnce();
+    };
+    const p = run().catch((e) => this.onError((e as Error).message));
+    this.#flushing = p;
+    return p;
+  }
+
+  async #flushOnce(): Promise<void> {
+    const now = Date.now();
+    for (const [id, f] of this.#authFailures) {
+      if (!this.#closing && f.minute + 60_000 > now) continue; // still counting this minute
+      this.#authFailures.delete(id);
+      this.#audits.push({
+        time: f.minute,
+        kind: "auth_failure",
+        detail: {
+          source: f.source,
+          count: f.count,
+          reason: f.reason,
+          minute: new Date(f.minute).toISOString(),
+        },
+      });
+    }
+    const records = this.#records;
+    const audits = this.#audits;
+    const sums = [...this.#sums.values()];
+    if (!records.length && !audits.length && !sums.length) return;
+    this.#records = [];
+    this.#audits = [];
+    this.#sums = new Map();
+    const expireIn = this.#retentionMs;
+    type Op = (a: Deno.AtomicOperation) => void;
+    const ops: Op[] = [];
+    let seq = 0;
+    for (const r of records) {
+      const key = ["usage", r.time, r.requestId, r.attempt, seq++];
+      ops.push((a) => a.set(key, r, { expireIn }));
+    }
+    for (const e of audits) {
+      const value = JSON.stringify(e).length > MAX_VALUE_CHARS ? { ...e, detail: { truncated: true } } : e;
+      const key = ["audit", e.time, e.requestId ?? "-", seq++];
+      ops.push((a) => a.set(key, value, { expireIn }));
+    }
+    for (const s of sums) ops.push((a) => a.sum(s.key, s.n));
+    for (let i = 0; i < ops.length; i += MAX_BATCH) {
+      const batch = ops.slice(i, i + MAX_BATCH);
+      await withLockRetry(() => {
+        const a = this.kv.atomic();
+        for (const op of batch) op(a);
+        return a.commit();
+      });
+    }
+    if (this.#auditFile && audits.length) {
+      const lines = audits.map((e) =>
+        JSON.stringify({ ...e, time: new Date(e.time).toISOString() })
+      ).join("\n") + "\n";
+      await this.#auditFile.write(new TextEncoder().encode(lines));
+    }
+  }
+
+  /** Delete roll-ups older than the retention (raw records expire by themselves). */
+  async prune(now = Date.now()): Promise<number> {
+    const cutoff = Math.floor((now - this.#retentionMs) / HOUR) * HOUR;
+    let n = 0;
+    for (const d of ROLLUP_DIMENSIONS) {
+      const old: Deno.KvKey[] = [];
+      for await (const e of this.kv.list({ start: ["rollup", d], end: ["rollup", d, cutoff] })) {
+        old.push(e.key);
+      }
+      for (let i = 0; i < old.length; i += MAX_BATCH) {
+        const a = this.kv.atomic();
+        for (const k of old.slice(i, i + MAX_BATCH)) a.delete(k);
+        await withLockRetry(() => a.commit());
+      }
+      n += old.length;
+    }
+    return n;
+  }
+
+  /** Flush, count the last auth failures too, stop the timer and close the audit file. */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#closing = true; // flush partial minutes as well
+    await this.flush();
+    this.#auditFile?.close();
+    this.#auditFile = undefined;
+  }
+}

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { redactPatterns, SECRET_PATTERNS } from "../../src/security/patterns.ts";
+import { createScrubber, REDACTED } from "../../src/security/scrub.ts";
+import { redactMessages } from "../../src/security/redact.ts";
+
+const R = REDACTED;
+
+Deno.test("secret shapes are redacted as whole tokens; shorter look-alikes stay", () => {
+  const samples = [
+    "sk-or-v1-" + "0123456789abcdef".repeat(4),
+    "sk-" + "A".repeat(37),
+    "sk-proj-" + "b_-9".repeat(10),
+    "AIza" + "S".repeat(35),
+    "ghp_" + "x".repeat(36),
+    "gho_" + "y".repeat(36),
+    "ghs_" + "z".repeat(36),
+    "ghu_" + "w".repeat(36),
+    "AKIA" + "ABCDEFGHIJ012345",
+    "xoxb-" + "1234567890-abc",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig_nature-1",
+  ];
+  for (const s of samples) {
+    const r = redactPatterns(`before ${s}, after`, R);
+    assert.equal(r.text, `before ${R}, after`, s);
+    assert.equal(r.n, 1);
+  }
+  const lookAlikes = [
+    "sk-1",
+    "sk-" + "A".repeat(36), // 39 characters
+    "AKIA",
+    "AKIA" + "abcdefghij012345", // lower case
+    "AIza" + "S".repeat(34),
+    "ghp_short",
+    "xoxb-123",
+    "x" + "AKIA" + "ABCDEFGHIJ012345", // not a whole token
+    "AKIA" + "ABCDEFGHIJ012345" + "9", // longer token
+    "eyJonly.one",
+  ];
+  for (const s of lookAlikes) assert.deepEqual(redactPatterns(`a ${s} b`, R), { text: `a ${s} b`, n: 0 }, s);
+});
+
+Deno.test("README lists every secret pattern", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  for (const p of SECRET_PATTERNS) {
+    assert.ok(readme.includes(p.source.replaceAll("|", "\\|")), `README lacks ${p.source}`);
+  }
+});
+
+Deno.test("exact key values in every text part and tool-call argument are redacted and counted", () => {
+  const scrub = createScrubber(["secret-value-123456", "other-secret-98765"]);
+  const body = {
+    model: "m",
+    messages: [
+      { role: "system" as const, content: "sys secret-value-123456" },
+      {
+        role: "user" as const,
+        content: [{ type: "text", text: "a other-secret-98765 b secret-value-123456" }, {
+          type: "image_url",
+          image_url: { url: "x" },
+        }],
+      },
+      {
+        role: "assistant" as const,
+        content: null,
+        tool_calls: [{
+          id: "c",
+          type: "function",
+          function: { name: "f", arguments: '{"k":"secret-value-123456"}' },
+        }],
+      },
+      { role: "tool" as const, tool_call_id: "c", content: "clean" },
+    ],
+  };
+  const r = redactMessages(body, scrub.count);
+  assert.equal(r.n, 4);
+  const json = JSON.stringify(r.body);
+  assert.ok(!json.includes("secret-value-123456") && !json.includes("other-secret-98765"));
+  assert.equal(r.body.messages[3], body.messages[3], "untouched messages are not copied");
+  assert.equal(redactMessages(body, createScrubber([]).count).body, body, "nothing to redact: same object");
+});
