@@ -163,7 +163,11 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
       throw new ConfigError(`--audit-log ${s.auditLog}: cannot open it (${(e as Error).name})`);
     }
   }
-  const usage = new UsageRecorder(kv, { retentionDays: s.usageRetentionDays, auditFile }, (message) => {
+  const usage = new UsageRecorder(kv, {
+    retentionDays: s.usageRetentionDays,
+    auditFile,
+    disabled: s.disableUsageLog,
+  }, (message) => {
     log.warn("usage/audit write failed: {message}", { message });
   });
   usage.prune().catch(() => {});

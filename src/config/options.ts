@@ -67,6 +67,7 @@ export interface Settings {
   geminiCliModels: string[];
   geminiCliConcurrency: number;
   auditContent: boolean;
+  disableUsageLog: boolean;
   auditLog: string | undefined;
   usageRetentionDays: number;
 }
@@ -368,6 +369,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "bool",
     default: false,
     help: "Also record prompt and response text (redacted, truncated) in the audit trail.",
+  },
+  {
+    key: "disableUsageLog",
+    flag: "disable-usage-log",
+    kind: "bool",
+    default: false,
+    help: "Record no usage records or audit events at all (nothing is written to the store per request).",
   },
   {
     key: "auditLog",

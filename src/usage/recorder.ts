@@ -96,19 +96,22 @@ export class UsageRecorder {
   #authFailures = new Map<string, { minute: number; source: string; count: number; reason: string }>();
   readonly #retentionMs: number;
   #closing = false;
+  readonly #disabled: boolean;
 
   constructor(
     private readonly kv: Deno.Kv,
-    opts: { retentionDays: number; flushMs?: number; auditFile?: Deno.FsFile },
+    opts: { retentionDays: number; flushMs?: number; auditFile?: Deno.FsFile; disabled?: boolean },
     private readonly onError: (message: string) => void = () => {},
   ) {
     this.#retentionMs = opts.retentionDays * 24 * HOUR;
+    this.#disabled = opts.disabled ?? false;
     this.#auditFile = opts.auditFile;
     this.#timer = setInterval(() => void this.flush(), opts.flushMs ?? 1000);
   }
 
   /** Record one attempt or local reply (memory only; flushed later). */
   add(r: UsageRecord): void {
+    if (this.#disabled) return;
     this.#records.push(r);
     const hour = Math.floor(r.time / HOUR) * HOUR;
     const ok = r.outcome === "ok" || r.outcome === "local";
@@ -137,11 +140,13 @@ export class UsageRecorder {
 
   /** Record an audit event (memory only; flushed later and mirrored to --audit-log). */
   audit(e: AuditEvent): void {
+    if (this.#disabled) return;
     this.#audits.push(e);
   }
 
   /** Count an authentication failure; one audit event per source per minute. The token is never seen here. */
   authFailure(source: string, reason: string, now = Date.now()): void {
+    if (this.#disabled) return;
     const minute = Math.floor(now / 60_000) * 60_000;
     const id = `${source}\n${minute}`;
     const e = this.#authFailures.get(id);

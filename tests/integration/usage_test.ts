@@ -188,3 +188,28 @@ Deno.test("llmproxy usage reads the store while a server is running on it", asyn
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("--disable-usage-log writes no usage or audit record", async () => {
+  const mock = MockOpenAI.start();
+  const dir = await Deno.makeTempDir();
+  const p = await startTestProxy(["--kv", `${dir}/s.kv`, "--disable-usage-log"], env(mock));
+  try {
+    await p.client(ADMIN).chat.completions.create({
+      model: "openrouter:m",
+      messages: [{ role: "user", content: "x" }],
+    });
+    const stats = await p.fetch("/usage/stats", { headers: { authorization: `Bearer ${ADMIN}` } }).then((r) =>
+      r.json()
+    );
+    assert.deepEqual(stats.data, []);
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+  const kv = await Deno.openKv(`${dir}/s.kv`);
+  let n = 0;
+  for await (const e of kv.list({ prefix: [] })) if (e.key[0] === "usage" || e.key[0] === "audit") n++;
+  kv.close();
+  await Deno.remove(dir, { recursive: true });
+  assert.equal(n, 0);
+});
