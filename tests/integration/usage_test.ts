@@ -192,7 +192,10 @@ Deno.test("llmproxy usage reads the store while a server is running on it", asyn
 Deno.test("--disable-usage-log writes no usage or audit record", async () => {
   const mock = MockOpenAI.start();
   const dir = await Deno.makeTempDir();
-  const p = await startTestProxy(["--kv", `${dir}/s.kv`, "--disable-usage-log"], env(mock));
+  const p = await startTestProxy(
+    ["--kv", `${dir}/s.kv`, "--disable-usage-log", "--admin-keys", "LLM_INTERACTIVE_PROXY_API_KEY_1"],
+    env(mock),
+  );
   try {
     await p.client(ADMIN).chat.completions.create({
       model: "openrouter:m",
