@@ -1,10 +1,11 @@
 /**
- * `deno task bench [name…]`: runs the benchmarks and prints their tables. Names: pooling.
- * Exit code 1 when a target is missed.
+ * `deno task bench [side] [pooling]`: runs the benchmarks (default: both) and prints their tables.
+ * `side` needs wrk (`apt-get install wrk`). Exit code 1 when a target is missed.
  */
 import { printPooling, runPooling } from "./pooling.ts";
+import { printSideBySide, runSideBySide } from "./side_by_side.ts";
 
-const wanted = Deno.args.length ? Deno.args : ["pooling"];
+const wanted = Deno.args.length ? Deno.args : ["side", "pooling"];
 let ok = true;
 for (const name of wanted) {
   if (name === "pooling") {
@@ -18,9 +19,13 @@ for (const name of wanted) {
     });
     printPooling(r);
     ok &&= r.ok;
+  } else if (name === "side") {
+    const r = await runSideBySide({ rounds: 3, seconds: 5 });
+    printSideBySide(r);
+    ok &&= r.ok;
   } else {
     // deno-lint-ignore no-console
-    console.error(`unknown benchmark ${name}; known: pooling`);
+    console.error(`unknown benchmark ${name}; known: side, pooling`);
     Deno.exit(2);
   }
 }

@@ -46,16 +46,13 @@ export function transportFailure(backend: string, timedOut: boolean, e: unknown)
   };
 }
 
-/** Read a whole body while the watchdog runs; throws if it fires or the connection fails. */
-export async function readBody(body: ReadableStream<Uint8Array> | null, timer: IdleTimer): Promise<string> {
-  if (!body) return "";
-  const decoder = new TextDecoder();
-  let text = "";
-  for await (const chunk of body) {
-    timer.touch();
-    text += decoder.decode(chunk, { stream: true });
-  }
-  return text + decoder.decode();
+/**
+ * Read a whole (non-streamed) body natively. The watchdog was touched when the headers arrived, so the body
+ * must be complete within --timeout after them; a fired watchdog aborts the read.
+ */
+export async function readBody(res: Response, timer: IdleTimer): Promise<string> {
+  timer.touch();
+  return await res.text();
 }
 
 /** Link an AbortController to the request's signal and a watchdog. */
@@ -135,7 +132,7 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
       if (!res.ok || !input.stream || !isSse) {
         let text: string;
         try {
-          text = await readBody(res.body, timer);
+          text = await readBody(res, timer);
         } catch (e) {
           done();
           return failure(transportFailure(opts.name, timer.fired, e));

@@ -169,7 +169,7 @@ export function createGemini(opts: GeminiOptions): Backend {
       if (!res.ok || !input.stream || !isSse) {
         let text: string;
         try {
-          text = await readBody(res.body, timer);
+          text = await readBody(res, timer);
         } catch (e) {
           done();
           return failure(transportFailure(opts.name, timer.fired, e));

@@ -1,0 +1,83 @@
+/**
+ * A fast mock OpenAI-compatible upstream for benchmarks: `POST …/chat/completions` answers a fixed JSON
+ * completion, or with `stream: true` an SSE stream of `bench_chunks` chunks spaced `bench_spacing_ms` ms.
+ *   deno run -A scripts/bench/mock.ts [PORT]     (prints the port it listens on)
+ */
+const enc = new TextEncoder();
+const COMPLETION = JSON.stringify({
+  id: "chatcmpl-bench",
+  object: "chat.completion",
+  created: 1732680000,
+  model: "bench",
+  choices: [{
+    index: 0,
+    message: { role: "assistant", content: "Hello from the bench mock." },
+    finish_reason: "stop",
+  }],
+  usage: { prompt_tokens: 5, completion_tokens: 6, total_tokens: 11 },
+});
+const chunk = (content: string, finish: string | null = null) =>
+  enc.encode(
+    `data: ${
+      JSON.stringify({
+        id: "chatcmpl-bench",
+        object: "chat.completion.chunk",
+        created: 1732680000,
+        model: "bench",
+        choices: [{ index: 0, delta: { content }, finish_reason: finish }],
+      })
+    }\n\n`,
+  );
+const FIRST = chunk("tok ");
+const MIDDLE = chunk("tok ");
+const LAST = chunk("", "stop");
+const USAGE = enc.encode(
+  `data: ${
+    JSON.stringify({
+      id: "chatcmpl-bench",
+      object: "chat.completion.chunk",
+      created: 1732680000,
+      model: "bench",
+      choices: [],
+      usage: { prompt_tokens: 5, completion_tokens: 20, total_tokens: 25 },
+    })
+  }\n\n`,
+);
+const DONE = enc.encode("data: [DONE]\n\n");
+const JSON_HEADERS = { "content-type": "application/json" };
+const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache" };
+
+const port = Number(Deno.args[0] ?? 0);
+Deno.serve({
+  hostname: "127.0.0.1",
+  port,
+  // deno-lint-ignore no-console
+  onListen: ({ port }) => console.log(port),
+}, async (req) => {
+  if (req.method !== "POST") return Response.json({ data: [{ id: "bench", object: "model" }] });
+  const body = await req.json();
+  if (!body.stream) return new Response(COMPLETION, { headers: JSON_HEADERS });
+  const n = Number(body.bench_chunks ?? 20);
+  const spacing = Number(body.bench_spacing_ms ?? 0);
+  const usage = body.stream_options?.include_usage === true;
+  let i = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      if (i > 0 && spacing) await new Promise((r) => (timer = setTimeout(r, spacing)));
+      if (i === 0) c.enqueue(FIRST);
+      else if (i < n) c.enqueue(MIDDLE);
+      else {
+        c.enqueue(LAST);
+        if (usage) c.enqueue(USAGE);
+        c.enqueue(DONE);
+        c.close();
+      }
+      i++;
+    },
+    cancel() {
+      clearTimeout(timer);
+    },
+  });
+  return new Response(stream, { headers: SSE_HEADERS });
+});
