@@ -15,6 +15,7 @@ import { createScrubber } from "./security/scrub.ts";
 import { kvLocation, openStore } from "./store/kv.ts";
 import { closeLogging, log, setupLogging } from "./log.ts";
 import type { ProxyContext } from "./pipeline/context.ts";
+import { SessionStore } from "./sessions/store.ts";
 import { NAME, VERSION } from "./version.ts";
 
 /** A running proxy. */
@@ -147,6 +148,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     scrub,
     defaultBackend,
     kv,
+    sessions: new SessionStore(kv, (message) => log.warn("{message}", { message })),
     chain: cfg.chain,
     onGlobalChange: () => {},
   };
@@ -191,6 +193,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
       closed ??= (async () => {
         await server.shutdown();
         await registry.settle();
+        await ctx.sessions.flush();
         kv.close();
         await closeLogging();
       })();

@@ -13,6 +13,9 @@ import { badRequest, ProxyError } from "../server/errors.ts";
 import { headerValue } from "../server/headers.ts";
 import type { Caller } from "../server/auth.ts";
 import type { ProxyContext } from "./context.ts";
+import { COMMANDS_HEADER, commandStep } from "../commands/step.ts";
+import { loadSession, requireProject } from "../sessions/load.ts";
+import { contentText } from "../openai/types.ts";
 
 /** What the server logs about a chat request. */
 export interface ChatLog {
@@ -20,6 +23,8 @@ export interface ChatLog {
   model?: string;
   key?: string;
   attempts?: number;
+  /** The session id (SPEC §9). */
+  session?: string;
 }
 
 /** Read the body with the size limit (413 beyond it), without trusting Content-Length alone. */
@@ -84,15 +89,30 @@ export function parseChatBody(text: string): ChatRequest {
 export async function handleChat(
   req: Request,
   ctx: ProxyContext,
-  _caller: Caller,
+  caller: Caller,
   log: ChatLog,
 ): Promise<Response> {
   const text = await readLimitedBody(req, Math.floor(ctx.settings.maxBodyMb * 1024 * 1024));
   let body = parseChatBody(text);
   const stream = body.stream === true;
 
+  const { session, agent } = await loadSession(req, body, ctx, caller);
+  log.session = session.id;
+  const step = await commandStep(body, ctx, caller, session, agent);
+  if (step.kind === "local") return step.response;
+  const headers = new Headers();
+  if (step.kind === "forward") {
+    body = step.body;
+    if (step.confirmations.length) headers.set(COMMANDS_HEADER, headerValue(step.confirmations.join("; ")));
+  }
+  requireProject(ctx, session);
+
   const backends = ctx.registry.names();
-  const modelString = effectiveModelString(body.model, { forceModel: ctx.settings.forceModel }, backends);
+  const modelString = effectiveModelString(body.model, {
+    sessionModel: session.model,
+    sessionBackend: session.backend,
+    forceModel: ctx.settings.forceModel,
+  }, backends);
   if (!modelString) {
     throw badRequest("Request has no 'model'. Name one, e.g. openrouter:openai/gpt-4o-mini.", "model");
   }
@@ -104,7 +124,6 @@ export async function handleChat(
     knownModels: (b) => ctx.registry.knownModels(b),
   });
 
-  const headers = new Headers();
   if (ctx.settings.redactApiKeysInPrompts) {
     const r = redactMessages(body, ctx.scrub.count);
     body = r.body;
@@ -126,6 +145,17 @@ export async function handleChat(
     log.model = lastAttempt.model;
     log.key = lastAttempt.keyLabel;
   }
+  ctx.sessions.record(session, {
+    time: Date.now(),
+    handler: "backend",
+    backend: lastAttempt?.backend,
+    model: lastAttempt?.model,
+    route: target.kind === "route" ? target.name : undefined,
+    project: session.project,
+    stream,
+    outcome: result.ok ? "ok" : String(result.error.status),
+    content: ctx.settings.auditContent ? ctx.scrub(contentText(body.messages.at(-1)?.content)) : undefined,
+  });
   if (!result.ok) throw withHeaders(result.error, headers);
 
   headers.set("x-llmproxy-backend", headerValue(result.backend));
