@@ -14,8 +14,7 @@ import { headerValue } from "../server/headers.ts";
 import type { Caller } from "../server/auth.ts";
 import type { ProxyContext } from "./context.ts";
 import { COMMANDS_HEADER, commandStep } from "../commands/step.ts";
-import { loadSession, requireProject } from "../sessions/load.ts";
-import { contentText } from "../openai/types.ts";
+import { loadSession, recordUpstream, requireProject } from "../sessions/load.ts";
 
 /** What the server logs about a chat request. */
 export interface ChatLog {
@@ -145,16 +144,11 @@ export async function handleChat(
     log.model = lastAttempt.model;
     log.key = lastAttempt.keyLabel;
   }
-  ctx.sessions.record(session, {
-    time: Date.now(),
-    handler: "backend",
+  recordUpstream(ctx, session, body, {
     backend: lastAttempt?.backend,
     model: lastAttempt?.model,
     route: target.kind === "route" ? target.name : undefined,
-    project: session.project,
-    stream,
     outcome: result.ok ? "ok" : String(result.error.status),
-    content: ctx.settings.auditContent ? ctx.scrub(contentText(body.messages.at(-1)?.content)) : undefined,
   });
   if (!result.ok) throw withHeaders(result.error, headers);
 

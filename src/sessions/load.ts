@@ -3,13 +3,13 @@
  * and an `X-Project` header, and drop overrides that name a backend that no longer exists (a session can
  * never get stuck). Also the `--force-set-project` check (step 6).
  */
-import type { ChatRequest } from "../openai/types.ts";
+import { type ChatRequest, contentText } from "../openai/types.ts";
 import type { ProxyContext } from "../pipeline/context.ts";
 import type { Caller } from "../server/auth.ts";
 import { ProxyError } from "../server/errors.ts";
 import { type Agent, detectAgent } from "./agents.ts";
 import { sessionIdentity } from "./identify.ts";
-import type { Session } from "./store.ts";
+import type { HistoryRecord, Session } from "./store.ts";
 
 /** Longest project name kept. */
 const PROJECT_LIMIT = 200;
@@ -40,7 +40,12 @@ export async function loadSession(
     changed = true;
   }
   const m = session.model;
-  if (m && m.includes(":") && !backends.includes(m.slice(0, m.indexOf(":")))) {
+  const stale = m &&
+    (m.includes(":")
+      ? !backends.includes(m.slice(0, m.indexOf(":")))
+      : !ctx.routes.has(m) && !(m in ctx.aliases));
+  if (stale) {
+    // The backend or route it named is gone (config changed, route deleted): drop it rather than fail.
     session.model = undefined;
     changed = true;
   }
@@ -58,4 +63,21 @@ export function requireProject(ctx: ProxyContext, session: Session): void {
     `This proxy requires a project name. Type ${ctx.settings.commandPrefix}set(project=NAME) in the chat, or send the header X-Project: NAME.`,
     "X-Project",
   );
+}
+
+/** Add the history record of a request that went upstream (metadata; content only with --audit-content). */
+export function recordUpstream(
+  ctx: ProxyContext,
+  session: Session,
+  body: ChatRequest,
+  r: Pick<HistoryRecord, "backend" | "model" | "route" | "outcome">,
+): void {
+  ctx.sessions.record(session, {
+    time: Date.now(),
+    handler: "backend",
+    ...r,
+    project: session.project,
+    stream: body.stream === true,
+    content: ctx.settings.auditContent ? ctx.scrub(contentText(body.messages.at(-1)?.content)) : undefined,
+  });
 }

@@ -72,6 +72,7 @@ export class SessionStore {
   #mem = new Map<string, Cached>();
   #writing = new Map<string, Promise<void>>();
   #dirty = new Map<string, Session>();
+  #loading = new Map<string, Promise<Session | undefined>>();
 
   constructor(
     private readonly kv: Deno.Kv,
@@ -89,7 +90,15 @@ export class SessionStore {
       this.#mem.set(k, c);
     }
     if (!c || now - c.fetchedAt > REFRESH_MS) {
-      const stored = await this.#read(owner, id);
+      // Concurrent requests of one session share one read, so they share one Session object.
+      let read = this.#loading.get(k);
+      if (!read) {
+        read = this.#read(owner, id).finally(() => this.#loading.delete(k));
+        this.#loading.set(k, read);
+      }
+      const stored = await read;
+      const again = this.#mem.get(k);
+      if (again) c = again;
       if (!c || (stored && stored.updated > c.session.updated)) {
         c = { session: stored ?? fresh(owner, id, now), fetchedAt: now };
       } else {

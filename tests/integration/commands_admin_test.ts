@@ -194,3 +194,24 @@ Deno.test("global settings: command-prefix, default-backend, redact; unset resto
     await t.close();
   }
 });
+
+Deno.test("a session whose model override names a deleted route is never stuck", async () => {
+  const t = await setup(AUTH_ARGS, AUTH_ENV);
+  try {
+    const o = { key: ADMIN, session: "stuck" };
+    await ask(
+      t.proxy,
+      "!/create-failover-route(name=gone, policy=m) !/route-append(name=gone, openrouter:openai/gpt-4o-mini)",
+      o,
+    );
+    assert.match((await ask(t.proxy, "!/set(model=gone)", o)).content!, /model set to gone/);
+    await ask(t.proxy, "via route", o);
+    assert.equal(t.mock.chats.at(-1)!.body!.model, "openai/gpt-4o-mini");
+    await ask(t.proxy, "!/delete-failover-route(name=gone)", o);
+    const r = await ask(t.proxy, "still works", { ...o, model: "openrouter:google/gemini-2.5-flash" });
+    assert.match(r.content!, /^Echo from google\/gemini-2\.5-flash: still works/);
+    assert.match((await ask(t.proxy, "!/status", o)).content!, /^model override: none$/m);
+  } finally {
+    await t.close();
+  }
+});
