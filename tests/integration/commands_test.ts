@@ -265,3 +265,20 @@ Deno.test("invalid X-Session-ID is a 400; sessions are isolated by X-Session-ID"
     await t.close();
   }
 });
+
+Deno.test("x-llmproxy-commands is percent-encoded ASCII and capped at 1 KiB", async () => {
+  const t = await setup();
+  try {
+    const r = await ask(t.proxy, "!/set(project=café ☕) tell me more", { session: "enc" });
+    const raw = r.headers.get("x-llmproxy-commands")!;
+    assert.match(raw, /^[\x20-\x7e]+$/);
+    assert.equal(decodeURIComponent(raw), "project set to café ☕");
+    const long = await ask(t.proxy, `!/set(project="${"p".repeat(150)}") !/help more text`, {
+      session: "enc",
+    });
+    assert.ok(long.headers.get("x-llmproxy-commands")!.length <= 1024);
+    assert.equal((t.mock.chats.at(-1)!.body!.messages as { content: string }[])[0].content, "  more text");
+  } finally {
+    await t.close();
+  }
+});
