@@ -4,12 +4,12 @@
  * state; `run.ts` keeps the draft when every command of a message succeeded.
  */
 import { noArgs } from "./checks.ts";
-import { describeRoute, POLICIES, routeAdd, routeName, routeOp } from "./route_commands.ts";
+import { describeRoute, routeAdd, routeName, routeOp } from "./route_commands.ts";
 import { runSet, runUnset, SETTING_KEYS } from "./settings.ts";
 import { statusLines } from "./status.ts";
 import { closest } from "./suggest.ts";
 import { CommandError, type CommandSpec } from "./types.ts";
-import type { RoutePolicy } from "../config/file.ts";
+import { ROUTE_POLICIES, type RoutePolicy } from "../config/file.ts";
 
 export { CommandError } from "./types.ts";
 export type { CommandEnv, CommandSpec, Draft, RouteOp } from "./types.ts";
@@ -110,7 +110,7 @@ export const CATALOGUE: readonly CommandSpec[] = [
         throw new CommandError("create-failover-route needs name=ROUTE and policy=k|m|km|mk.");
       }
       const policy = policyText.toLowerCase() as RoutePolicy;
-      if (!POLICIES.includes(policy)) {
+      if (!ROUTE_POLICIES.includes(policy)) {
         throw new CommandError(`policy "${policyText}" is not one of k, m, km, mk.`);
       }
       if (env.ctx.registry.names().includes(name)) {

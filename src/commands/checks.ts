@@ -2,6 +2,7 @@
 import { parseBool } from "../config/load.ts";
 import type { ProxyContext } from "../pipeline/context.ts";
 import { parseElement } from "../routing/routes.ts";
+import type { Caller } from "../server/auth.ts";
 import type { CommandArg } from "./parse.ts";
 import { closest } from "./suggest.ts";
 import { type CommandEnv, CommandError } from "./types.ts";
@@ -9,13 +10,14 @@ import { type CommandEnv, CommandError } from "./types.ts";
 /** How long a command waits for a backend's model list before accepting an unchecked model. */
 const MODEL_LIST_WAIT_MS = 3_000;
 
-/** Refuse a global change from a non-admin key (SPEC §12). */
+/** The refusal of a global change from a non-admin key (SPEC §12). */
+export function adminMessage(what: string, caller: Caller): string {
+  return `${what} changes global state: only admin keys may do that (the single LLM_INTERACTIVE_PROXY_API_KEY or a label in --admin-keys); this key is ${caller.label}.`;
+}
+
+/** Refuse a global change from a non-admin key. */
 export function adminOnly(env: CommandEnv, what: string): void {
-  if (!env.caller.admin) {
-    throw new CommandError(
-      `${what} changes global state: only admin keys may do that (the single LLM_INTERACTIVE_PROXY_API_KEY or a label in --admin-keys); this key is ${env.caller.label}.`,
-    );
-  }
+  if (!env.caller.admin) throw new CommandError(adminMessage(what, env.caller));
 }
 
 /** Refuse arguments to a command that takes none. */

@@ -1,12 +1,8 @@
 /** Helpers of the failover-route commands: the `name` argument, descriptions, draft route changes, append/prepend. */
-import type { RoutePolicy } from "../config/file.ts";
 import { type Route, RouteError, type RouteStore } from "../routing/routes.ts";
 import type { CommandArg } from "./parse.ts";
 import { checkElement } from "./checks.ts";
 import { type CommandEnv, CommandError, type RouteOp } from "./types.ts";
-
-/** Route policies of SPEC §6. */
-export const POLICIES: readonly RoutePolicy[] = ["k", "m", "km", "mk"];
 
 /** The `name` argument: `name=X`, or a single bare value when `bareOk`. */
 export function routeName(cmd: string, args: CommandArg[], bareOk: boolean): string {

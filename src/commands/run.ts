@@ -8,6 +8,7 @@ import type { Caller } from "../server/auth.ts";
 import type { Session } from "../sessions/store.ts";
 import { type CommandEnv, CommandError, type Draft, findCommand } from "./catalogue.ts";
 import type { ParsedCommand } from "./parse.ts";
+import { adminMessage } from "./checks.ts";
 
 /** The result of running a message's commands. */
 export type RunResult =
@@ -45,14 +46,13 @@ export async function runCommands(
   const lines: string[] = [];
   for (const c of commands) {
     const p = draft.commandPrefix;
-    if (c.error) return { ok: false, error: `${c.error}; type ${p}help for the list of commands.` };
-    const spec = findCommand(c.name)!;
+    const spec = findCommand(c.name);
+    if (!spec) return { ok: false, error: `${c.error}; type ${p}help for the list of commands.` };
+    if (c.error) {
+      return { ok: false, error: `${p}${c.name}: ${c.error}; type ${p}help(${c.name}) for its arguments.` };
+    }
     if (spec.admin && !caller.admin) {
-      return {
-        ok: false,
-        error:
-          `${p}${c.name} changes global state: only admin keys may do that (the single LLM_INTERACTIVE_PROXY_API_KEY or a label in --admin-keys); this key is ${caller.label}.`,
-      };
+      return { ok: false, error: adminMessage(`${p}${c.name}`, caller) };
     }
     try {
       lines.push(...await spec.run(c.args, env));

@@ -282,3 +282,19 @@ Deno.test("x-llmproxy-commands is percent-encoded ASCII and capped at 1 KiB", as
     await t.close();
   }
 });
+
+Deno.test("a malformed argument list is an error reply that points at help(name)", async () => {
+  const t = await setup();
+  try {
+    for (const stream of MODES) {
+      const r = await ask(t.proxy, '!/set(project="unclosed)', { stream });
+      assert.equal(
+        r.content,
+        "Error: !/set: unclosed quote in the command arguments; type !/help(set) for its arguments.",
+      );
+    }
+    assert.equal(t.mock.chats.length, 0);
+  } finally {
+    await t.close();
+  }
+});
