@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ask, MODES, setup } from "./commands_helpers.ts";
+import { MockOpenAI } from "../mocks/openai_upstream.ts";
 
 const mode = (s: boolean) => (s ? "stream" : "json");
 
@@ -296,5 +297,57 @@ Deno.test("a malformed argument list is an error reply that points at help(name)
     assert.equal(t.mock.chats.length, 0);
   } finally {
     await t.close();
+  }
+});
+
+Deno.test("set(backend=b) sends the client's model minus its backend prefix to b; model+backend must agree", async () => {
+  const second = MockOpenAI.start();
+  const dir = await Deno.makeTempDir({ prefix: "llmproxy-cfg-" });
+  const config = `${dir}/config.json`;
+  await Deno.writeTextFile(
+    config,
+    JSON.stringify({
+      backends: {
+        local: { type: "openai", base_url: second.url, api_key_env: "LOCAL_API_KEY" },
+        dead: { type: "openai", base_url: second.url, api_key_env: "DEAD_API_KEY" },
+      },
+    }),
+  );
+  const t = await setup(["--disable-auth", "--config", config], { LOCAL_API_KEY: "local-key-123456" });
+  try {
+    for (const stream of MODES) {
+      const session = `be-${mode(stream)}`;
+      assert.match(
+        (await ask(t.proxy, "!/set(backend=local)", { stream, session })).content!,
+        /backend set to local/,
+      );
+      const r = await ask(t.proxy, "hi", { stream, session, model: "openrouter:openai/gpt-4o-mini" });
+      assert.equal(second.chats.at(-1)!.body!.model, "openai/gpt-4o-mini");
+      assert.equal(r.headers.get("x-llmproxy-model"), "local:openai/gpt-4o-mini");
+      const both = await ask(t.proxy, "!/set(backend=local, model=openrouter:openai/gpt-4o-mini)", {
+        stream,
+        session,
+      });
+      assert.match(
+        both.content!,
+        /^Error: set: model openrouter:openai\/gpt-4o-mini is not on backend local/,
+      );
+      const ok = await ask(t.proxy, "!/set(backend=local, model=local:google/gemini-2.5-flash)", {
+        stream,
+        session,
+      });
+      assert.match(ok.content!, /model set to local:google\/gemini-2\.5-flash/);
+      assert.match(
+        (await ask(t.proxy, "!/status", { stream, session })).content!,
+        /^backend override: none$/m,
+      );
+      const dead = await ask(t.proxy, "!/set(backend=dead)", { stream, session });
+      assert.match(dead.content!, /^Error: backend: backend "dead" is not functional/);
+      await ask(t.proxy, "!/unset(model, backend)", { stream, session });
+    }
+  } finally {
+    await t.close();
+    await second.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
