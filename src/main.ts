@@ -20,6 +20,7 @@ import { usageCommand } from "./usage/cli.ts";
 import { OPTIONS } from "./config/options.ts";
 import { closeLogging, log, setupLogging } from "./log.ts";
 import type { ProxyContext } from "./pipeline/context.ts";
+import { SessionStore } from "./sessions/store.ts";
 import { NAME, VERSION } from "./version.ts";
 
 /** A running proxy. */
@@ -183,6 +184,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     defaultBackend,
     kv,
     usage,
+    sessions: new SessionStore(kv, (message) => log.warn("{message}", { message })),
     chain: cfg.chain,
     onGlobalChange: () => {},
   };
@@ -247,6 +249,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
         await shared.close();
         await usage.close();
         await registry.settle();
+        await ctx.sessions.flush();
         kv.close();
         await closeLogging();
       })();

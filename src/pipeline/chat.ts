@@ -15,7 +15,10 @@ import { badRequest, ProxyError } from "../server/errors.ts";
 import { headerValue } from "../server/headers.ts";
 import type { Caller } from "../server/auth.ts";
 import type { ProxyContext } from "./context.ts";
-import { recordDispatch } from "../usage/chat_records.ts";
+import { recordDispatch, type RequestMeta } from "../usage/chat_records.ts";
+import { auditCommands, globalSnapshot } from "../usage/command_audit.ts";
+import { COMMANDS_HEADER, commandStep } from "../commands/step.ts";
+import { loadSession, recordUpstream, requireProject } from "../sessions/load.ts";
 
 /** What the server logs about a chat request. */
 export interface ChatLog {
@@ -24,6 +27,8 @@ export interface ChatLog {
   model?: string;
   key?: string;
   attempts?: number;
+  /** The session id (SPEC §9). */
+  session?: string;
 }
 
 /** Read the body with the size limit (413 beyond it), without trusting Content-Length alone. */
@@ -98,8 +103,51 @@ export async function handleChat(
   let body = parseChatBody(text);
   const stream = body.stream === true;
 
+  const { session, agent } = await loadSession(req, body, ctx, caller);
+  log.session = session.id;
+  let globalsBefore: Record<string, unknown> = {};
+  let routesBefore = "";
+  const step = await commandStep(body, ctx, caller, session, agent, () => {
+    globalsBefore = globalSnapshot(ctx);
+    routesBefore = JSON.stringify(ctx.routes.list());
+  });
+  const meta: RequestMeta = {
+    requestId: log.requestId,
+    clientKey: caller.label,
+    session: session.id,
+    project: session.project,
+    user: req.headers.get("x-user-id") ?? undefined,
+    agent,
+    requestedModel: body.model,
+    stream,
+    started,
+  };
+  if (step.kind !== "none") auditCommands(ctx, meta, step.ran, globalsBefore, routesBefore);
+  if (step.kind === "local") {
+    ctx.usage.add({
+      ...meta,
+      time: started,
+      model: step.ran.model,
+      attempt: 0,
+      outcome: step.ran.error ? "command_error" : "local",
+      latencyMs: Date.now() - started,
+      local: true,
+    });
+    return step.response;
+  }
+  const headers = new Headers();
+  if (step.kind === "forward") {
+    body = step.body;
+    if (step.confirmations.length) headers.set(COMMANDS_HEADER, headerValue(step.confirmations.join("; ")));
+  }
+  requireProject(ctx, session);
+
   const backends = ctx.registry.names();
-  const modelString = effectiveModelString(body.model, { forceModel: ctx.settings.forceModel }, backends);
+  const modelString = effectiveModelString(body.model, {
+    sessionModel: session.model,
+    sessionBackend: session.backend,
+    forceModel: ctx.settings.forceModel,
+  }, backends);
   if (!modelString) {
     throw badRequest("Request has no 'model'. Name one, e.g. openrouter:openai/gpt-4o-mini.", "model");
   }
@@ -111,7 +159,6 @@ export async function handleChat(
     knownModels: (b) => ctx.registry.knownModels(b),
   });
 
-  const headers = new Headers();
   if (ctx.settings.redactApiKeysInPrompts) {
     const patterns = !ctx.settings.disableRedactSecretPatterns;
     const r = redactMessages(body, (text) => {
@@ -141,20 +188,17 @@ export async function handleChat(
   }
   const recorded = recordDispatch(
     ctx.usage,
-    {
-      requestId: log.requestId,
-      clientKey: caller.label,
-      session: req.headers.get("x-session-id") ?? undefined,
-      project: req.headers.get("x-project") ?? undefined,
-      user: req.headers.get("x-user-id") ?? undefined,
-      requestedModel: body.model,
-      stream,
-      started,
-    },
+    { ...meta, project: session.project },
     body,
     result,
     ctx.settings.auditContent,
   );
+  recordUpstream(ctx, session, body, {
+    backend: lastAttempt?.backend,
+    model: lastAttempt?.model,
+    route: target.kind === "route" ? target.name : undefined,
+    outcome: result.ok ? "ok" : String(result.error.status),
+  });
   if (!result.ok) throw withHeaders(result.error, headers);
 
   headers.set("x-llmproxy-backend", headerValue(result.backend));

@@ -5,6 +5,7 @@ import type { Authenticator } from "../server/auth.ts";
 import type { RouteStore } from "../routing/routes.ts";
 import type { Scrubber } from "../security/scrub.ts";
 import type { UsageRecorder } from "../usage/recorder.ts";
+import type { SessionStore } from "../sessions/store.ts";
 
 /** Everything a request handler may read. Hot-path state lives here, in memory. */
 export interface ProxyContext {
@@ -24,6 +25,8 @@ export interface ProxyContext {
   aliases: Record<string, string>;
   /** Replaces configured secret values in text (prompts, errors, logs). */
   scrub: Scrubber;
-  /** Resolved default backend name, if any backend is usable. */
+  /** Resolved default backend name, if any backend is usable (`set(default-backend=…)` changes it). */
   defaultBackend: string | undefined;
+  /** Sessions (SPEC §9), in memory with write-through to `kv`. */
+  sessions: SessionStore;
 }

@@ -1,0 +1,119 @@
+/**
+ * Where commands are looked for (SPEC §8.1), pure: only the latest message, and only when it is a user
+ * message; its text parts; and for a detected coding agent only what the person typed (inside Cline-style
+ * `<task>`/`<feedback>`/`<answer>`/`<user_message>` wrappers, never `<environment_details>`,
+ * `<system-reminder>` blocks or pasted tool results).
+ */
+import type { Message } from "../openai/types.ts";
+import { type Agent, CLINE_FAMILY } from "../sessions/agents.ts";
+import { parseCommands, type ParsedCommand } from "./parse.ts";
+
+/** Commands found in the latest user message and that message without them. */
+export interface MessageScan {
+  /** Index of the scanned message in the request. */
+  index: number;
+  commands: ParsedCommand[];
+  /** The message with exactly the command tokens removed. */
+  message: Message;
+  /** True when nothing the person typed remains but whitespace (SPEC §8.3: answer locally). */
+  pure: boolean;
+}
+
+type Range = [number, number];
+
+const CONTEXT_BLOCK = /<(environment_details|system-reminder)>[\s\S]*?(?:<\/\1>|$)/g;
+const WRAPPER = /<(task|feedback|answer|user_message)>([\s\S]*?)<\/\1>/g;
+const TOOL_RESULT = /^\s*\[[^\]\n]+\] Result:/;
+
+/** The spans of `text` the person typed, for a message from `agent`. */
+export function typedRanges(text: string, agent: Agent | undefined): Range[] {
+  if (!agent) return [[0, text.length]];
+  const context: Range[] = [];
+  for (const m of text.matchAll(CONTEXT_BLOCK)) context.push([m.index, m.index + m[0].length]);
+  const inContext = (r: Range) => context.some(([a, b]) => r[0] >= a && r[1] <= b);
+  if (CLINE_FAMILY.has(agent)) {
+    const wrapped: Range[] = [];
+    for (const m of text.matchAll(WRAPPER)) {
+      const start = m.index + m[1].length + 2;
+      const r: Range = [start, start + m[2].length];
+      if (!inContext(r)) wrapped.push(r);
+    }
+    if (wrapped.length) return wrapped;
+    if (TOOL_RESULT.test(text)) return [];
+  }
+  const out: Range[] = [];
+  let at = 0;
+  for (const [a, b] of context) {
+    if (a > at) out.push([at, a]);
+    at = Math.max(at, b);
+  }
+  if (at < text.length) out.push([at, text.length]);
+  return out;
+}
+
+interface TextScan {
+  commands: ParsedCommand[];
+  text: string;
+  /** Whether typed text other than whitespace remains. */
+  remains: boolean;
+}
+
+function scanText(
+  text: string,
+  prefix: string,
+  isKnown: (n: string) => boolean,
+  agent: Agent | undefined,
+): TextScan {
+  const commands: ParsedCommand[] = [];
+  let out = "";
+  let last = 0;
+  let remains = false;
+  for (const [a, b] of typedRanges(text, agent)) {
+    const r = parseCommands(text.slice(a, b), prefix, isKnown);
+    if (r.text.trim() !== "") remains = true;
+    for (const c of r.commands) {
+      commands.push({ ...c, start: c.start + a, end: c.end + a });
+      out += text.slice(last, c.start + a);
+      last = c.end + a;
+    }
+  }
+  return { commands, text: out + text.slice(last), remains };
+}
+
+/** Scan the request's latest message for commands; undefined when it is not a user message or has none. */
+export function scanLatestUserMessage(
+  messages: readonly Message[],
+  prefix: string,
+  isKnown: (name: string) => boolean,
+  agent: Agent | undefined,
+): MessageScan | undefined {
+  const index = messages.length - 1;
+  const msg = messages[index];
+  if (!msg || msg.role !== "user") return undefined;
+  const content = msg.content;
+  if (typeof content === "string") {
+    const s = scanText(content, prefix, isKnown, agent);
+    if (!s.commands.length) return undefined;
+    return { index, commands: s.commands, message: { ...msg, content: s.text }, pure: !s.remains };
+  }
+  if (!Array.isArray(content)) return undefined;
+  const commands: ParsedCommand[] = [];
+  let remains = false;
+  const parts: typeof content = [];
+  for (const part of content) {
+    const text = (part as { text?: unknown }).text;
+    if (part.type !== "text" || typeof text !== "string") {
+      remains = true;
+      parts.push(part);
+      continue;
+    }
+    const s = scanText(text, prefix, isKnown, agent);
+    commands.push(...s.commands);
+    if (s.remains) remains = true;
+    // A part that held nothing but commands is dropped rather than sent as an empty text part.
+    if (s.commands.length && s.text === "") continue;
+    parts.push(s.commands.length ? { ...part, text: s.text } : part);
+  }
+  if (!commands.length) return undefined;
+  return { index, commands, message: { ...msg, content: parts }, pure: !remains };
+}

@@ -1,0 +1,76 @@
+/**
+ * Local replies (SPEC §8.3, §9): a `chat.completion` or an SSE stream when `stream: true`, with a unique id,
+ * zero usage and the effective model, shaped for the request (plain text, the XML `attempt_completion`
+ * block, or a native `attempt_completion` tool call); and the interactive-mode banner.
+ */
+import type { ChatRequest } from "../openai/types.ts";
+import { completionToSse } from "../openai/convert.ts";
+import { SSE_HEADERS } from "../openai/sse.ts";
+import type { ProxyContext } from "../pipeline/context.ts";
+import { replyShape } from "../sessions/agents.ts";
+import { NAME, VERSION } from "../version.ts";
+
+const hex = () => crypto.randomUUID().replaceAll("-", "");
+
+/** The banner lines: name and version, session id, functional backends with counts, how to get help. */
+export function bannerLines(ctx: ProxyContext, sessionId: string, prefix: string): string[] {
+  const health = ctx.registry.health();
+  const backends = Object.entries(health).filter(([, h]) => h.functional).map(([name, h]) =>
+    `${name} (${h.keys} key${h.keys === 1 ? "" : "s"}, ${
+      h.models === null ? "models not listed yet" : `${h.models} model${h.models === 1 ? "" : "s"}`
+    })`
+  );
+  return [
+    `${NAME} ${VERSION}`,
+    `Session: ${sessionId}`,
+    `Functional backends: ${backends.length ? backends.join(", ") : "none"}`,
+    `Type ${prefix}help for the list of commands.`,
+  ];
+}
+
+/** The `chat.completion` body of a local reply. */
+export function localCompletion(body: ChatRequest, content: string, model: string): Record<string, unknown> {
+  const shape = replyShape(body);
+  const message = shape === "tool-call"
+    ? {
+      role: "assistant",
+      content: null,
+      tool_calls: [{
+        id: `call_${hex().slice(0, 24)}`,
+        type: "function",
+        function: { name: "attempt_completion", arguments: JSON.stringify({ result: content }) },
+      }],
+    }
+    : {
+      role: "assistant",
+      content: shape === "xml"
+        ? `<attempt_completion>\n<result>\n${content}\n</result>\n</attempt_completion>`
+        : content,
+      refusal: null,
+    };
+  return {
+    id: `chatcmpl-${hex()}`,
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{
+      index: 0,
+      message,
+      finish_reason: shape === "tool-call" ? "tool_calls" : "stop",
+      logprobs: null,
+    }],
+    usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+  };
+}
+
+/** A local reply as an HTTP 200 response: JSON, or SSE for `stream: true`. */
+export function localReply(body: ChatRequest, content: string, model: string, headers: Headers): Response {
+  const completion = localCompletion(body, content, model);
+  if (body.stream === true) {
+    for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v);
+    const sse = completionToSse(completion, body.stream_options?.include_usage === true);
+    return new Response(sse, { status: 200, headers });
+  }
+  headers.set("content-type", "application/json");
+  return new Response(JSON.stringify(completion), { status: 200, headers });
+}

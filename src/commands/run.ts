@@ -1,0 +1,96 @@
+/**
+ * Runs a message's commands left to right on a draft of the state (SPEC §8.2): the draft is kept only when
+ * every command succeeded; otherwise nothing changes and the first error is reported.
+ */
+import type { ProxyContext } from "../pipeline/context.ts";
+import { RouteError, RouteStore } from "../routing/routes.ts";
+import type { Caller } from "../server/auth.ts";
+import type { Session } from "../sessions/store.ts";
+import { type CommandEnv, CommandError, type Draft, findCommand } from "./catalogue.ts";
+import type { ParsedCommand } from "./parse.ts";
+import { adminMessage } from "./checks.ts";
+
+/** The result of running a message's commands. */
+export type RunResult =
+  | { ok: true; lines: string[]; banner: boolean }
+  | { ok: false; error: string };
+
+/** A fresh draft from the session and the running state. */
+export function makeDraft(ctx: ProxyContext, session: Session): Draft {
+  return {
+    session: {
+      model: session.model,
+      backend: session.backend,
+      project: session.project,
+      interactive: session.interactive,
+    },
+    defaultBackend: ctx.defaultBackend,
+    redactApiKeysInPrompts: ctx.settings.redactApiKeysInPrompts,
+    commandPrefix: ctx.settings.commandPrefix,
+    globals: new Set(),
+    routes: new RouteStore(ctx.routes.list().map((r) => ({ ...r, elements: [...r.elements] }))),
+    routeOps: [],
+    banner: false,
+  };
+}
+
+/** Run the commands; on success the draft is committed to the session, settings and routes. */
+export async function runCommands(
+  commands: readonly ParsedCommand[],
+  ctx: ProxyContext,
+  caller: Caller,
+  session: Session,
+): Promise<RunResult> {
+  const draft = makeDraft(ctx, session);
+  const env: CommandEnv = { ctx, caller, session, draft };
+  const lines: string[] = [];
+  for (const c of commands) {
+    const p = draft.commandPrefix;
+    const spec = findCommand(c.name);
+    if (!spec) return { ok: false, error: `${c.error}; type ${p}help for the list of commands.` };
+    if (c.error) {
+      return { ok: false, error: `${p}${c.name}: ${c.error}; type ${p}help(${c.name}) for its arguments.` };
+    }
+    if (spec.admin && !caller.admin) {
+      return { ok: false, error: adminMessage(`${p}${c.name}`, caller) };
+    }
+    try {
+      lines.push(...await spec.run(c.args, env));
+    } catch (e) {
+      if (e instanceof CommandError) return { ok: false, error: e.message };
+      throw e;
+    }
+  }
+  try {
+    commit(draft, ctx, session);
+  } catch (e) {
+    // Another request changed the same route between this draft and its commit.
+    if (e instanceof RouteError) return { ok: false, error: e.message };
+    throw e;
+  }
+  return { ok: true, lines, banner: draft.banner };
+}
+
+function commit(draft: Draft, ctx: ProxyContext, session: Session): void {
+  const s = draft.session;
+  const changed = s.model !== session.model || s.backend !== session.backend ||
+    s.project !== session.project || s.interactive !== session.interactive;
+  Object.assign(session, s);
+  if (changed) ctx.sessions.save(session);
+  for (const op of draft.routeOps) {
+    if (op.op === "create") ctx.routes.create(op.name, op.policy);
+    else if (op.op === "delete") ctx.routes.delete(op.name);
+    else if (op.op === "add") ctx.routes.add(op.name, op.elements, op.where);
+    else ctx.routes.clear(op.name);
+  }
+  if (!draft.globals.size) return;
+  if (draft.globals.has("defaultBackend")) {
+    ctx.settings.defaultBackend = draft.defaultBackend;
+    ctx.defaultBackend = draft.defaultBackend;
+  }
+  if (draft.globals.has("redactApiKeysInPrompts")) {
+    ctx.settings.redactApiKeysInPrompts = draft.redactApiKeysInPrompts;
+  }
+  if (draft.globals.has("commandPrefix")) ctx.settings.commandPrefix = draft.commandPrefix;
+  ctx.onGlobalChange();
+}

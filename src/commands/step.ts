@@ -1,0 +1,107 @@
+/**
+ * The commands step of the chat pipeline (SPEC §2 steps 4–5): find commands in the latest user message,
+ * run them, and either answer locally (a pure-command message or a command error) or hand back the body
+ * with exactly the command tokens removed and the confirmations for the `x-llmproxy-commands` header.
+ */
+import type { ChatRequest } from "../openai/types.ts";
+import { contentText } from "../openai/types.ts";
+import type { ProxyContext } from "../pipeline/context.ts";
+import { effectiveModelString } from "../routing/target.ts";
+import type { Caller } from "../server/auth.ts";
+import { headerValue } from "../server/headers.ts";
+import type { Agent } from "../sessions/agents.ts";
+import type { Session } from "../sessions/store.ts";
+import { isCommandName } from "./catalogue.ts";
+import { scanLatestUserMessage } from "./message.ts";
+import { bannerLines, localReply } from "./reply.ts";
+import { runCommands } from "./run.ts";
+
+/** What the pipeline does next. */
+export type CommandStep =
+  | { kind: "none" }
+  | { kind: "local"; response: Response; ran: CommandsRun }
+  | { kind: "forward"; body: ChatRequest; confirmations: string[]; ran: CommandsRun };
+
+/** What ran, for the audit trail: command names and their confirmations, or the error. */
+export interface CommandsRun {
+  commands: string[];
+  lines: string[];
+  error?: string;
+  model: string;
+}
+
+/** The header carrying confirmations of commands in a forwarded message. */
+export const COMMANDS_HEADER = "x-llmproxy-commands";
+
+/** The model a local reply names: the session's overrides applied to the client's model. */
+function replyModel(ctx: ProxyContext, session: Session, body: ChatRequest): string {
+  return effectiveModelString(body.model, {
+    sessionModel: session.model,
+    sessionBackend: session.backend,
+    forceModel: ctx.settings.forceModel,
+  }, ctx.registry.names()) ?? "llmproxy";
+}
+
+/** Run the commands of this request, if any. */
+export async function commandStep(
+  body: ChatRequest,
+  ctx: ProxyContext,
+  caller: Caller,
+  session: Session,
+  agent: Agent | undefined,
+  beforeRun: () => void = () => {},
+): Promise<CommandStep> {
+  if (ctx.settings.disableInteractiveCommands) return { kind: "none" };
+  const scan = scanLatestUserMessage(body.messages, ctx.settings.commandPrefix, isCommandName, agent);
+  if (!scan) return { kind: "none" };
+  beforeRun();
+  const names = scan.commands.map((c) => c.name);
+  const result = await runCommands(scan.commands, ctx, caller, session);
+  const headers = new Headers();
+  const content = ctx.settings.auditContent
+    ? ctx.scrub(contentText(body.messages[scan.index].content))
+    : undefined;
+  const history = {
+    time: Date.now(),
+    commands: names,
+    project: session.project,
+    stream: body.stream === true,
+    content,
+  };
+
+  if (!result.ok) {
+    const text = `Error: ${result.error}`;
+    headers.set(COMMANDS_HEADER, headerValue(text));
+    ctx.sessions.record(session, { ...history, handler: "proxy", outcome: "command-error" });
+    const model = replyModel(ctx, session, body);
+    return {
+      kind: "local",
+      response: localReply(body, text, model, headers),
+      ran: { commands: names, lines: [], error: result.error, model },
+    };
+  }
+  if (result.lines.length) headers.set(COMMANDS_HEADER, headerValue(result.lines.join("; ")));
+  if (!scan.pure) {
+    const messages = body.messages.with(scan.index, scan.message);
+    return {
+      kind: "forward",
+      body: { ...body, messages },
+      confirmations: result.lines,
+      ran: { commands: names, lines: result.lines, model: replyModel(ctx, session, body) },
+    };
+  }
+  const interactive = session.interactive ?? ctx.settings.interactiveMode;
+  const banner = result.banner || (interactive && !session.bannerShown);
+  const lines = banner
+    ? [...bannerLines(ctx, session.id, ctx.settings.commandPrefix), ...result.lines]
+    : result.lines;
+  if (banner) session.bannerShown = true;
+  ctx.sessions.record(session, { ...history, handler: "proxy", outcome: "ok" });
+  const text = lines.length ? lines.join("\n") : "OK";
+  const model = replyModel(ctx, session, body);
+  return {
+    kind: "local",
+    response: localReply(body, text, model, headers),
+    ran: { commands: names, lines: result.lines, model },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * Coding-agent detection (SPEC §9) from the system prompt's opening, the request headers (User-Agent,
+ * X-Title, HTTP-Referer) and the shape of the latest user message, and the reply shape a local reply must
+ * take, which is decided by the request itself (declared tools, XML tool text), not by the agent's name.
+ */
+import type { ChatRequest, Message } from "../openai/types.ts";
+import { contentText } from "../openai/types.ts";
+
+/** Agents the proxy recognises. */
+export type Agent = "cline" | "roo-code" | "kilo-code" | "qwen-code" | "opencode" | "aider" | "continue";
+
+/** Agents that wrap what the person typed in `<task>`/`<feedback>`/… tags next to context of their own. */
+export const CLINE_FAMILY: ReadonlySet<Agent> = new Set(["cline", "roo-code", "kilo-code"]);
+
+/** System-prompt openings (after leading whitespace), most specific first. */
+const OPENINGS: [RegExp, Agent][] = [
+  [/^You are Cline\b/, "cline"],
+  [/^You are Roo\b/, "roo-code"],
+  [/^You are Kilo Code\b/, "kilo-code"],
+  [/^You are Qwen Code\b/, "qwen-code"],
+  [/^You are opencode\b/i, "opencode"],
+  [/^You are an expert AI programming assistant\s+Your name is opencode\b/, "opencode"],
+  [/^Act as an expert (?:software developer|code analyst|architect)\b/, "aider"],
+  [/^<important_rules>\s*You are in (?:chat|agent|plan) mode\b/, "continue"],
+];
+
+/** Header hints: [header, pattern, agent]. */
+const HEADER_HINTS: [string, RegExp, Agent][] = [
+  ["x-title", /^Cline$/i, "cline"],
+  ["x-title", /^Roo Code$/i, "roo-code"],
+  ["x-title", /^Kilo Code$/i, "kilo-code"],
+  ["http-referer", /cline\.bot/i, "cline"],
+  ["http-referer", /RooVetGit|roocode\.com/i, "roo-code"],
+  ["http-referer", /kilocode\.ai/i, "kilo-code"],
+  ["user-agent", /^QwenCode\//i, "qwen-code"],
+  ["user-agent", /^opencode\//i, "opencode"],
+  ["user-agent", /\baider\b/i, "aider"],
+  ["user-agent", /^Continue\b/i, "continue"],
+];
+
+function systemText(messages: readonly Message[]): string {
+  const m = messages.find((x) => x.role === "system" || x.role === "developer");
+  return m ? contentText(m.content).slice(0, 4000).trimStart() : "";
+}
+
+/** Which agent sent this request, or undefined for a plain client. */
+export function detectAgent(body: ChatRequest, headers: Headers): Agent | undefined {
+  const sys = systemText(body.messages);
+  for (const [re, agent] of OPENINGS) if (re.test(sys)) return agent;
+  for (const [h, re, agent] of HEADER_HINTS) {
+    const v = headers.get(h);
+    if (v && re.test(v)) return agent;
+  }
+  const last = body.messages.at(-1);
+  if (last?.role === "user") {
+    const text = contentText(last.content);
+    if (/^\s*<task>/.test(text) || text.includes("<environment_details>")) return "cline";
+  }
+  return undefined;
+}
+
+/** How a local reply is shaped for this request. */
+export type ReplyShape = "tool-call" | "xml" | "text";
+
+function declaresTool(body: ChatRequest, name: string): boolean {
+  const tools = (body as { tools?: unknown }).tools;
+  if (!Array.isArray(tools)) return false;
+  return tools.some((t) => {
+    const fn = (t as { function?: { name?: unknown }; name?: unknown })?.function?.name ??
+      (t as { name?: unknown })?.name;
+    return fn === name;
+  });
+}
+
+/**
+ * SPEC §9: a declared native `attempt_completion` tool → a tool call; an XML `attempt_completion` tool
+ * described in the system prompt and no declared tools → the XML block; anything else → plain text.
+ */
+export function replyShape(body: ChatRequest): ReplyShape {
+  if (declaresTool(body, "attempt_completion")) return "tool-call";
+  const tools = (body as { tools?: unknown }).tools;
+  const noTools = !Array.isArray(tools) || tools.length === 0;
+  if (noTools) {
+    const sys = body.messages.filter((m) => m.role === "system" || m.role === "developer")
+      .map((m) => contentText(m.content)).join("\n");
+    if (sys.includes("<attempt_completion>")) return "xml";
+  }
+  return "text";
+}

@@ -1,0 +1,33 @@
+/**
+ * Which session a request belongs to (SPEC §9): (client-key label, `X-Session-ID`). Without the header:
+ * one default session per client key, or per User-Agent when auth is disabled.
+ */
+import { createHash } from "node:crypto";
+import type { Caller } from "../server/auth.ts";
+import { badRequest } from "../server/errors.ts";
+
+/** Valid `X-Session-ID` values. */
+export const SESSION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A session's identity. */
+export interface SessionIdentity {
+  owner: string;
+  id: string;
+}
+
+/** The session identity of a request; a malformed `X-Session-ID` is a 400. An empty header counts as absent. */
+export function sessionIdentity(headers: Headers, caller: Caller, authDisabled: boolean): SessionIdentity {
+  const raw = headers.get("x-session-id")?.trim();
+  if (raw) {
+    if (!SESSION_ID_PATTERN.test(raw)) {
+      throw badRequest(
+        "Invalid X-Session-ID: use 1 to 128 characters of A-Z a-z 0-9 . _ : - (e.g. a UUID).",
+        "X-Session-ID",
+      );
+    }
+    return { owner: caller.label, id: raw };
+  }
+  if (!authDisabled) return { owner: caller.label, id: "default" };
+  const ua = headers.get("user-agent") ?? "";
+  return { owner: caller.label, id: `ua-${createHash("sha256").update(ua).digest("hex").slice(0, 12)}` };
+}

@@ -1,0 +1,83 @@
+/**
+ * The session step of the chat pipeline (SPEC §2 step 3, §9): find the request's session, note the agent
+ * and an `X-Project` header, and drop overrides that name a backend that no longer exists (a session can
+ * never get stuck). Also the `--force-set-project` check (step 6).
+ */
+import { type ChatRequest, contentText } from "../openai/types.ts";
+import type { ProxyContext } from "../pipeline/context.ts";
+import type { Caller } from "../server/auth.ts";
+import { ProxyError } from "../server/errors.ts";
+import { type Agent, detectAgent } from "./agents.ts";
+import { sessionIdentity } from "./identify.ts";
+import type { HistoryRecord, Session } from "./store.ts";
+
+/** Longest project name kept. */
+const PROJECT_LIMIT = 200;
+
+/** Load the request's session and detect the agent that sent it. */
+export async function loadSession(
+  req: Request,
+  body: ChatRequest,
+  ctx: ProxyContext,
+  caller: Caller,
+): Promise<{ session: Session; agent: Agent | undefined }> {
+  const id = sessionIdentity(req.headers, caller, ctx.auth.disabled);
+  const session = await ctx.sessions.get(id.owner, id.id);
+  const agent = detectAgent(body, req.headers);
+  let changed = false;
+  if (agent && session.agent !== agent) {
+    session.agent = agent;
+    changed = true;
+  }
+  const project = req.headers.get("x-project")?.trim().slice(0, PROJECT_LIMIT);
+  if (project && project !== session.project) {
+    session.project = project;
+    changed = true;
+  }
+  const backends = ctx.registry.names();
+  if (session.backend && !backends.includes(session.backend)) {
+    session.backend = undefined;
+    changed = true;
+  }
+  const m = session.model;
+  const stale = m &&
+    (m.includes(":")
+      ? !backends.includes(m.slice(0, m.indexOf(":")))
+      : !ctx.routes.has(m) && !(m in ctx.aliases));
+  if (stale) {
+    // The backend or route it named is gone (config changed, route deleted): drop it rather than fail.
+    session.model = undefined;
+    changed = true;
+  }
+  if (changed) ctx.sessions.save(session);
+  return { session, agent };
+}
+
+/** `--force-set-project`: a request that goes upstream needs a project (400 says how to set one). */
+export function requireProject(ctx: ProxyContext, session: Session): void {
+  if (!ctx.settings.forceSetProject || session.project) return;
+  throw new ProxyError(
+    400,
+    "invalid_request_error",
+    "project_required",
+    `This proxy requires a project name. Type ${ctx.settings.commandPrefix}set(project=NAME) in the chat, or send the header X-Project: NAME.`,
+    "X-Project",
+  );
+}
+
+/** Add the history record of a request that went upstream (metadata; content only with --audit-content). */
+export function recordUpstream(
+  ctx: ProxyContext,
+  session: Session,
+  body: ChatRequest,
+  r: Pick<HistoryRecord, "backend" | "model" | "route" | "outcome">,
+): void {
+  ctx.sessions.record(session, {
+    time: Date.now(),
+    handler: "backend",
+    ...r,
+    project: session.project,
+    stream: body.stream === true,
+    content: ctx.settings.auditContent ? ctx.scrub(contentText(body.messages.at(-1)?.content)) : undefined,
+  });
+}

@@ -1,0 +1,193 @@
+/**
+ * Sessions (SPEC §9): keyed by (client-key label, session id), held in memory and written through to Deno
+ * KV off the request path, one KV record per session within the 64 KiB value limit, expired after 7 idle
+ * days (checked on read), with the last 50 history records (metadata; content only with --audit-content).
+ */
+import { withLockRetry } from "../store/kv.ts";
+
+/** One history record: what happened to one request of the session (metadata only). */
+export interface HistoryRecord {
+  time: number;
+  /** `proxy`: answered locally (commands); `backend`: sent upstream. */
+  handler: "proxy" | "backend";
+  /** Command names run by this request. */
+  commands?: string[];
+  backend?: string;
+  model?: string;
+  route?: string;
+  project?: string;
+  stream: boolean;
+  /** `ok`, an HTTP status, or `command-error`. */
+  outcome: string;
+  /** The latest user message, redacted and truncated (only with --audit-content). */
+  content?: string;
+}
+
+/** A session's state. */
+export interface Session {
+  owner: string;
+  id: string;
+  /** Session model override (`backend:model` or a route name). */
+  model?: string;
+  /** Session backend override. */
+  backend?: string;
+  project?: string;
+  /** Interactive mode; undefined follows the server default. */
+  interactive?: boolean;
+  agent?: string;
+  /** Whether a local reply of this session already carried the banner. */
+  bannerShown: boolean;
+  created: number;
+  lastSeen: number;
+  /** Last change, to pick the newer copy when another instance wrote it. */
+  updated: number;
+  history: HistoryRecord[];
+}
+
+/** Idle time after which a session is forgotten. */
+export const SESSION_TTL_MS = 7 * 24 * 3600_000;
+/** History records kept per session. */
+export const HISTORY_LIMIT = 50;
+/** Longest stored history content. */
+export const CONTENT_LIMIT = 1000;
+const VALUE_LIMIT = 60_000;
+const MEMORY_LIMIT = 10_000;
+/** How stale the memory copy may get before it is compared with the store (other instances). */
+const REFRESH_MS = 2_000;
+/** lastSeen changes alone are written at most this often. */
+const TOUCH_MS = 60_000;
+
+interface Cached {
+  session: Session;
+  fetchedAt: number;
+}
+
+/** The KV key of a session. */
+export function sessionKey(owner: string, id: string): Deno.KvKey {
+  return ["session", owner, id];
+}
+
+/** Sessions in memory with write-through to the store. */
+export class SessionStore {
+  #mem = new Map<string, Cached>();
+  #writing = new Map<string, Promise<void>>();
+  #dirty = new Map<string, Session>();
+  #loading = new Map<string, Promise<Session | undefined>>();
+
+  constructor(
+    private readonly kv: Deno.Kv,
+    private readonly onError: (message: string) => void = () => {},
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The session (owner, id): from memory, else the store, else a new one. Expired ones start afresh. */
+  async get(owner: string, id: string): Promise<Session> {
+    const k = `${owner}\n${id}`;
+    const now = this.now();
+    let c = this.#mem.get(k);
+    if (c) {
+      this.#mem.delete(k);
+      this.#mem.set(k, c);
+    }
+    if (!c || now - c.fetchedAt > REFRESH_MS) {
+      // Concurrent requests of one session share one read, so they share one Session object.
+      let read = this.#loading.get(k);
+      if (!read) {
+        read = this.#read(owner, id).finally(() => this.#loading.delete(k));
+        this.#loading.set(k, read);
+      }
+      const stored = await read;
+      const again = this.#mem.get(k);
+      if (again) c = again;
+      if (!c || (stored && stored.updated > c.session.updated)) {
+        c = { session: stored ?? fresh(owner, id, now), fetchedAt: now };
+      } else {
+        c.fetchedAt = now;
+      }
+      this.#mem.set(k, c);
+      this.#evict();
+    }
+    let s = c.session;
+    if (now - s.lastSeen > SESSION_TTL_MS) {
+      s = fresh(owner, id, now);
+      c.session = s;
+      this.save(s);
+    } else if (now - s.lastSeen > TOUCH_MS) {
+      s.lastSeen = now;
+      this.save(s, false);
+    } else {
+      s.lastSeen = now;
+    }
+    return s;
+  }
+
+  /** Write a changed session through to the store (never awaited by requests; writes coalesce per session). */
+  save(s: Session, changed = true): void {
+    if (changed) s.updated = this.now();
+    const k = `${s.owner}\n${s.id}`;
+    this.#dirty.set(k, s);
+    if (this.#writing.has(k)) return;
+    const loop = async () => {
+      for (let next = this.#dirty.get(k); next; next = this.#dirty.get(k)) {
+        this.#dirty.delete(k);
+        try {
+          const value = fitValue(next);
+          await withLockRetry(() =>
+            this.kv.set(sessionKey(next!.owner, next!.id), value, { expireIn: SESSION_TTL_MS })
+          );
+        } catch (e) {
+          this.onError(`session ${next.id}: write failed: ${(e as Error)?.message ?? e}`);
+        }
+      }
+      this.#writing.delete(k);
+    };
+    this.#writing.set(k, loop());
+  }
+
+  /** Append a history record (the last {@link HISTORY_LIMIT} are kept) and save. */
+  record(s: Session, r: HistoryRecord): void {
+    if (r.content !== undefined && r.content.length > CONTENT_LIMIT) {
+      r = { ...r, content: r.content.slice(0, CONTENT_LIMIT) + "…" };
+    }
+    s.history.push(r);
+    if (s.history.length > HISTORY_LIMIT) s.history.splice(0, s.history.length - HISTORY_LIMIT);
+    this.save(s);
+  }
+
+  /** Wait for every pending write (clean shutdown). */
+  async flush(): Promise<void> {
+    while (this.#writing.size) await Promise.all([...this.#writing.values()]);
+  }
+
+  async #read(owner: string, id: string): Promise<Session | undefined> {
+    try {
+      const r = await withLockRetry(() => this.kv.get<Session>(sessionKey(owner, id)));
+      const v = r.value;
+      if (!v || typeof v !== "object" || !Array.isArray(v.history)) return undefined;
+      return v;
+    } catch (e) {
+      this.onError(`session ${id}: read failed: ${(e as Error)?.message ?? e}`);
+      return undefined;
+    }
+  }
+
+  #evict(): void {
+    for (const k of this.#mem.keys()) {
+      if (this.#mem.size <= MEMORY_LIMIT) break;
+      this.#mem.delete(k);
+    }
+  }
+}
+
+function fresh(owner: string, id: string, now: number): Session {
+  return { owner, id, bannerShown: false, created: now, lastSeen: now, updated: now, history: [] };
+}
+
+/** The session as stored: history trimmed from the oldest until the record fits KV's value limit. */
+export function fitValue(s: Session): Session {
+  let v = s;
+  while (new TextEncoder().encode(JSON.stringify(v)).length > VALUE_LIMIT && v.history.length) {
+    v = { ...v, history: v.history.slice(Math.max(1, Math.floor(v.history.length / 4))) };
+  }
+  return v;
+}

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { MockOpenAI } from "../mocks/openai_upstream.ts";
+import { startTestProxy } from "../helpers.ts";
+
+const ADMIN = "admin-client-key-000001";
+
+Deno.test("commands are audited with what they changed, local replies are usage records, routes persist", async () => {
+  const mock = MockOpenAI.start();
+  const dir = await Deno.makeTempDir();
+  const env = {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY: "sk-or-v1-" + "1".repeat(64),
+    LLM_INTERACTIVE_PROXY_API_KEY: ADMIN,
+  };
+  const args = ["--kv", `${dir}/s.kv`];
+  const p = await startTestProxy(args, env);
+  const say = (content: string) =>
+    p.client(ADMIN, { headers: { "X-Session-ID": "audit-1" } }).chat.completions.create({
+      model: "openrouter:openai/gpt-4o-mini",
+      messages: [{ role: "user", content }],
+    });
+  try {
+    await say("!/create-failover-route(name=fast, policy=m)");
+    await say("!/route-append(name=fast, openrouter:openai/gpt-4o-mini)");
+    await say("!/set(command-prefix=#/)");
+    await say("#/set(project=demo) and now a real question");
+    const get = (path: string) =>
+      p.fetch(path, { headers: { authorization: `Bearer ${ADMIN}` } }).then((r) => r.json());
+    const audit = (await get("/audit/logs?session=audit-1&limit=100")).data;
+    const kinds = audit.map((e: { kind: string }) => e.kind);
+    assert.equal(kinds.filter((k: string) => k === "command").length, 4);
+    const routeChanges = audit.filter((e: { kind: string }) => e.kind === "route_change");
+    assert.equal(routeChanges.length, 2);
+    const setting = audit.find((e: { kind: string }) => e.kind === "setting_change");
+    assert.deepEqual(setting.detail, { command_prefix: { from: "!/", to: "#/" } });
+    const recent = (await get("/usage/recent?session=audit-1")).data;
+    assert.equal(recent.filter((r: { local?: boolean }) => r.local).length, 3, "three pure-command replies");
+    const forwarded = recent.find((r: { outcome: string; local?: boolean }) => !r.local);
+    assert.equal(forwarded.project, "demo", "the project set in the same message is on the upstream record");
+    const sent = mock.chats.at(-1)!.body!.messages as { content: string }[];
+    assert.equal(sent.at(-1)!.content, " and now a real question");
+  } finally {
+    await p.close();
+  }
+  const q = await startTestProxy(args, env);
+  try {
+    assert.deepEqual(q.ctx.routes.get("fast")?.elements, ["openrouter:openai/gpt-4o-mini"]);
+    assert.equal(q.ctx.settings.commandPrefix, "#/", "the global prefix persisted");
+  } finally {
+    await q.close();
+    await mock.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

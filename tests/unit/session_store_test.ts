@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import {
+  fitValue,
+  HISTORY_LIMIT,
+  type Session,
+  SESSION_TTL_MS,
+  sessionKey,
+  SessionStore,
+} from "../../src/sessions/store.ts";
+
+async function withKv(fn: (kv: Deno.Kv) => Promise<void>) {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    await fn(kv);
+  } finally {
+    kv.close();
+  }
+}
+
+Deno.test("sessions are written through to KV and read back by another store (another instance)", async () => {
+  await withKv(async (kv) => {
+    const a = new SessionStore(kv);
+    const s = await a.get("KEY_1", "s1");
+    s.project = "p";
+    a.save(s);
+    await a.flush();
+    const stored = await kv.get<Session>(sessionKey("KEY_1", "s1"));
+    assert.equal(stored.value?.project, "p");
+    const b = new SessionStore(kv);
+    assert.equal((await b.get("KEY_1", "s1")).project, "p");
+    assert.equal((await b.get("KEY_2", "s1")).project, undefined, "owner is part of the key");
+  });
+});
+
+Deno.test("concurrent first requests of one session share one Session object", async () => {
+  await withKv(async (kv) => {
+    const store = new SessionStore(kv);
+    const [x, y] = await Promise.all([store.get("k", "same"), store.get("k", "same")]);
+    assert.equal(x, y);
+  });
+});
+
+Deno.test("a session idle for more than 7 days starts afresh (checked on read)", async () => {
+  await withKv(async (kv) => {
+    let now = 1_000_000;
+    const store = new SessionStore(kv, () => {}, () => now);
+    const s = await store.get("k", "old");
+    s.project = "p";
+    store.save(s);
+    await store.flush();
+    now += SESSION_TTL_MS - 1000;
+    assert.equal((await store.get("k", "old")).project, "p", "still within 7 days");
+    now += SESSION_TTL_MS + 1000;
+    assert.equal((await store.get("k", "old")).project, undefined);
+    await store.flush();
+    // Another instance reading the store after expiry sees the fresh one too.
+    const other = new SessionStore(kv, () => {}, () => now);
+    assert.equal((await other.get("k", "old")).project, undefined);
+  });
+});
+
+Deno.test("history keeps the last 50 records and the stored value stays within KV's 64 KiB limit", async () => {
+  await withKv(async (kv) => {
+    const store = new SessionStore(kv);
+    const s = await store.get("k", "h");
+    for (let i = 0; i < 120; i++) {
+      store.record(s, {
+        time: i,
+        handler: "backend",
+        stream: false,
+        outcome: "ok",
+        content: "x".repeat(5000),
+      });
+    }
+    assert.equal(s.history.length, HISTORY_LIMIT);
+    assert.equal(s.history[0].time, 70);
+    assert.ok(s.history.every((r) => r.content!.length <= 1001), "content truncated");
+    await store.flush();
+    const stored = (await kv.get<Session>(sessionKey("k", "h"))).value!;
+    assert.ok(stored.history.length > 0);
+    const big: Session = {
+      ...s,
+      history: Array.from(
+        { length: 50 },
+        (_, i) => ({
+          time: i,
+          handler: "proxy" as const,
+          stream: false,
+          outcome: "ok",
+          content: "é".repeat(1000),
+        }),
+      ),
+    };
+    const fitted = fitValue(big);
+    assert.ok(new TextEncoder().encode(JSON.stringify(fitted)).length <= 64 * 1024);
+    assert.equal(fitted.history.at(-1)!.time, 49, "the newest records are kept");
+  });
+});
+
+Deno.test("many saves of one session coalesce into few writes and the last state wins", async () => {
+  await withKv(async (kv) => {
+    let writes = 0;
+    const set = kv.set.bind(kv);
+    kv.set = ((...a: Parameters<Deno.Kv["set"]>) => {
+      writes++;
+      return set(...a);
+    }) as Deno.Kv["set"];
+    const store = new SessionStore(kv);
+    const s = await store.get("k", "c");
+    for (let i = 0; i < 100; i++) {
+      s.project = `p${i}`;
+      store.save(s);
+    }
+    await store.flush();
+    assert.ok(writes <= 3, `writes: ${writes}`);
+    assert.equal((await kv.get<Session>(sessionKey("k", "c"))).value!.project, "p99");
+  });
+});
