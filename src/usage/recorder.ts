@@ -63,8 +63,33 @@ export const METRICS = [
 
 const HOUR = 3_600_000;
 const MAX_BATCH = 400; // KV allows 1000 mutations per atomic batch
-/** Largest audit/usage value kept (KV values are ≤ 64 KiB). */
+/** Bytes per atomic batch (KV allows 800 KiB of keys and values in one commit). */
+const MAX_BATCH_BYTES = 600_000;
+/** Text budget of one audit value (recorded prompt and answer text are each cut to a third of it). */
 export const MAX_VALUE_CHARS = 48_000;
+/** Largest stored value in bytes (KV's limit is 64 KiB). */
+const MAX_VALUE_BYTES = 65_000;
+/** Longest text field of a usage record (client-supplied names end up in roll-up keys, ≤ 2 KiB). */
+const MAX_FIELD_CHARS = 256;
+
+/** Upper bound of a value's stored size: KV stores strings as Latin-1 or UTF-16. */
+function storedBytes(v: unknown): number {
+  const s = JSON.stringify(v) ?? "";
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return 2 * s.length;
+  return s.length;
+}
+
+/** The record with every text field cut to {@link MAX_FIELD_CHARS}. */
+function clipFields(r: UsageRecord): UsageRecord {
+  let out: UsageRecord | undefined;
+  for (const [k, v] of Object.entries(r)) {
+    if (typeof v === "string" && v.length > MAX_FIELD_CHARS) {
+      out ??= { ...r };
+      (out as unknown as Record<string, unknown>)[k] = v.slice(0, MAX_FIELD_CHARS) + "…";
+    }
+  }
+  return out ?? r;
+}
 
 function dimensionValue(r: UsageRecord, d: RollupDimension): string {
   switch (d) {
@@ -110,8 +135,9 @@ export class UsageRecorder {
   }
 
   /** Record one attempt or local reply (memory only; flushed later). */
-  add(r: UsageRecord): void {
+  add(record: UsageRecord): void {
     if (this.#disabled) return;
+    const r = clipFields(record);
     this.#records.push(r);
     const hour = Math.floor(r.time / HOUR) * HOUR;
     const ok = r.outcome === "ok" || r.outcome === "local";
@@ -189,26 +215,43 @@ export class UsageRecorder {
     this.#audits = [];
     this.#sums = new Map();
     const expireIn = this.#retentionMs;
-    type Op = (a: Deno.AtomicOperation) => void;
+    type Op = { apply: (a: Deno.AtomicOperation) => void; bytes: number };
     const ops: Op[] = [];
     let seq = 0;
     for (const r of records) {
       const key = ["usage", r.time, r.requestId, r.attempt, seq++];
-      ops.push((a) => a.set(key, r, { expireIn }));
+      ops.push({ apply: (a) => a.set(key, r, { expireIn }), bytes: storedBytes(r) + storedBytes(key) });
     }
     for (const e of audits) {
-      const value = JSON.stringify(e).length > MAX_VALUE_CHARS ? { ...e, detail: { truncated: true } } : e;
+      const value = storedBytes(e) > MAX_VALUE_BYTES ? { ...e, detail: { truncated: true } } : e;
       const key = ["audit", e.time, e.requestId ?? "-", seq++];
-      ops.push((a) => a.set(key, value, { expireIn }));
-    }
-    for (const s of sums) ops.push((a) => a.sum(s.key, s.n));
-    for (let i = 0; i < ops.length; i += MAX_BATCH) {
-      const batch = ops.slice(i, i + MAX_BATCH);
-      await withLockRetry(() => {
-        const a = this.kv.atomic();
-        for (const op of batch) op(a);
-        return a.commit();
+      ops.push({
+        apply: (a) => a.set(key, value, { expireIn }),
+        bytes: storedBytes(value) + storedBytes(key),
       });
+    }
+    for (const s of sums) ops.push({ apply: (a) => a.sum(s.key, s.n), bytes: storedBytes(s.key) + 8 });
+    // Batches bounded by count and size; a batch the store rejects does not take the others with it.
+    let failure: unknown;
+    for (let i = 0; i < ops.length;) {
+      const batch: Op[] = [];
+      let bytes = 0;
+      while (
+        i < ops.length && batch.length < MAX_BATCH &&
+        (!batch.length || bytes + ops[i].bytes <= MAX_BATCH_BYTES)
+      ) {
+        bytes += ops[i].bytes;
+        batch.push(ops[i++]);
+      }
+      try {
+        await withLockRetry(() => {
+          const a = this.kv.atomic();
+          for (const op of batch) op.apply(a);
+          return a.commit();
+        });
+      } catch (e) {
+        failure ??= e;
+      }
     }
     if (this.#auditFile && audits.length) {
       const lines = audits.map((e) =>
@@ -216,6 +259,7 @@ export class UsageRecorder {
       ).join("\n") + "\n";
       await this.#auditFile.write(new TextEncoder().encode(lines));
     }
+    if (failure) throw failure;
   }
 
   /** Delete roll-ups older than the retention (raw records expire by themselves). */

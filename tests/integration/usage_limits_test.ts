@@ -1,0 +1,81 @@
+/**
+ * Usage and audit records survive whatever the client sends: a huge model name or X-User-ID, or many big
+ * --audit-content events in one flush, must not make the store reject a batch (and lose other records).
+ */
+import assert from "node:assert/strict";
+import { MockOpenAI } from "../mocks/openai_upstream.ts";
+import { startTestProxy } from "../helpers.ts";
+
+const KEY = "sk-or-v1-" + "b".repeat(64);
+
+async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  await res.body?.cancel();
+  return res.status;
+}
+
+Deno.test("a huge model name or X-User-ID does not lose the usage records written with it", async () => {
+  const mock = MockOpenAI.start();
+  const p = await startTestProxy(["--disable-auth", "--openrouter-api-base-url", mock.url], {
+    OPENROUTER_API_KEY: KEY,
+  });
+  try {
+    const msg = [{ role: "user", content: "hi" }];
+    assert.equal(await post(p.url, { model: "openrouter:before/model", messages: msg }), 200);
+    assert.equal(await post(p.url, { model: "openrouter:" + "m".repeat(5000), messages: msg }), 200);
+    assert.equal(
+      await post(p.url, { model: "openrouter:x/y", messages: msg }, { "x-user-id": "u".repeat(5000) }),
+      200,
+    );
+    assert.equal(await post(p.url, { model: "openrouter:after/model", messages: msg }), 200);
+    const recent = await (await p.fetch("/usage/recent?limit=10")).json();
+    const models = recent.data.map((r: { requestedModel: string }) => r.requestedModel);
+    assert.ok(models.includes("openrouter:before/model"), "the record before the huge one was kept");
+    assert.ok(models.includes("openrouter:after/model"), "the record after the huge one was kept");
+    assert.equal(recent.data.length, 4, "all four requests recorded");
+    const stats = await (await p.fetch("/usage/stats?group_by=user")).json();
+    assert.equal(
+      stats.data.reduce((n: number, r: { requests: number }) => n + r.requests, 0),
+      4,
+      "roll-ups written",
+    );
+    assert.doesNotMatch(await p.logText(), /usage\/audit write failed/);
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+});
+
+Deno.test("many large --audit-content events in one flush are all stored", async () => {
+  const mock = MockOpenAI.start();
+  const p = await startTestProxy(
+    ["--disable-auth", "--audit-content", "--openrouter-api-base-url", mock.url],
+    {
+      OPENROUTER_API_KEY: KEY,
+    },
+  );
+  try {
+    const n = 30;
+    const statuses = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        post(p.url, {
+          model: "openrouter:openai/gpt-4o-mini",
+          messages: [{ role: "user", content: `${i} ` + "lorem ipsum ".repeat(2000) }],
+        })),
+    );
+    assert.deepEqual(statuses, Array(n).fill(200));
+    const recent = await (await p.fetch("/usage/recent?limit=100")).json();
+    assert.equal(recent.data.length, n, "every usage record stored");
+    const audit = await (await p.fetch("/audit/logs?limit=1000")).json();
+    const content = audit.data.filter((e: { kind: string }) => e.kind === "content");
+    assert.equal(content.length, n, "every content event stored");
+    assert.doesNotMatch(await p.logText(), /usage\/audit write failed/);
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+});
