@@ -153,13 +153,14 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
           });
         }
         if (json?.error) return failure(classifyInBandError(json.error, label, opts.name));
-        if (!Array.isArray(json?.choices)) {
+        const choices = json?.choices;
+        if (!Array.isArray(choices) || choices.some((c) => c === null || typeof c !== "object")) {
           return failure({
             action: "next-key",
             status: 502,
             type: "api_error",
             code: "upstream_error",
-            message: `${opts.name} answered 200 without choices.`,
+            message: `${opts.name} answered 200 without a list of choice objects.`,
             outcome: "bad_answer",
           });
         }

@@ -211,3 +211,18 @@ Deno.test("unknown paths and methods get OpenAI-style 404/405", async () => {
     assert.equal((await res.json()).error.code, "method_not_allowed");
   });
 });
+
+Deno.test("a 200 JSON answer whose choices are not objects is 502, streamed or not (never a 500)", async () => {
+  await withProxy(async (p, mock) => {
+    mock.onChat = () => Response.json({ id: "x", object: "chat.completion", choices: [null, 5] });
+    for (const stream of [false, true]) {
+      const r = await post(
+        p,
+        JSON.stringify({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "x" }], stream }),
+      );
+      assert.equal(r.status, 502, `stream: ${stream}`);
+      assertError(r.json, "upstream_error");
+    }
+    assert.doesNotMatch(await p.logText(), /unexpected error/);
+  });
+});
