@@ -10,13 +10,16 @@ import type { Usage } from "../openai/types.ts";
 import {
   bytesToText,
   concatBytes,
+  EventBuffer,
   eventData,
   indexOfBytes,
-  lastEventEnd,
   splitEvents,
   sseData,
   textToBytes,
 } from "../openai/sse.ts";
+
+/** Largest single upstream event, and most bytes held before the commit (memory bound per stream). */
+export const MAX_EVENT_BYTES = 32 * 1024 * 1024;
 
 /** How {@link commitStream} reads one upstream stream. */
 export interface CommitOptions {
@@ -84,6 +87,18 @@ export function inspectEvent(data: string | undefined): Verdict {
   return "hold";
 }
 
+/** The upstream sent an event (or pre-commit bytes) beyond {@link MAX_EVENT_BYTES}. */
+function tooLarge(): UpstreamFailure {
+  return {
+    action: "next-key",
+    status: 502,
+    type: "api_error",
+    code: "upstream_error",
+    message: `The upstream sent a stream event larger than ${MAX_EVENT_BYTES >> 20} MiB.`,
+    outcome: "bad_answer",
+  };
+}
+
 function readFailure(opts: CommitOptions, e: unknown): UpstreamFailure {
   if (opts.timer.fired) {
     return {
@@ -116,7 +131,8 @@ export async function commitStream(
   const reader = body.getReader();
   const summary: StreamSummary = {};
   const held: Uint8Array[] = [];
-  let carry: Uint8Array = new Uint8Array(0);
+  let heldBytes = 0;
+  const pending = new EventBuffer();
   let committed = false;
 
   const fail = (failure: UpstreamFailure): AttemptResult => {
@@ -145,11 +161,9 @@ export async function commitStream(
       });
     }
     opts.timer.touch();
-    const buf = carry.length ? concatBytes([carry, r.value]) : r.value;
-    const end = lastEventEnd(buf);
-    carry = buf.subarray(end);
-    if (end === 0) continue;
-    const complete = buf.subarray(0, end);
+    const complete = pending.push(r.value);
+    if (pending.size + heldBytes > MAX_EVENT_BYTES) return fail(tooLarge());
+    if (!complete) continue;
     // Events are inspected one by one; bytes up to and including the committing event are held as they are.
     const events = splitEvents(bytesToText(complete));
     for (const ev of events) {
@@ -168,13 +182,14 @@ export async function commitStream(
       }
     }
     held.push(complete);
+    heldBytes += complete.length;
     if (committed) {
       // A usage-only chunk the client did not ask for may already be in the held bytes.
       const first = concatBytes(held);
       const out = indexOfBytes(first, MARK_USAGE) >= 0 || indexOfBytes(first, MARK_ERROR) >= 0
         ? rewriteEvents(first, opts, summary)
         : { bytes: first, stop: false };
-      return { ok: true, value: passThrough(reader, out.bytes, out.stop, carry, opts, summary) };
+      return { ok: true, value: passThrough(reader, out.bytes, out.stop, pending, opts, summary) };
     }
   }
   /* unreachable */ return fail(readFailure(opts, undefined));
@@ -216,11 +231,10 @@ function passThrough(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   first: Uint8Array,
   stopAfterFirst: boolean,
-  initialCarry: Uint8Array,
+  pending: EventBuffer,
   opts: CommitOptions,
   summary: StreamSummary,
 ): { kind: "stream"; stream: ReadableStream<Uint8Array>; done: Promise<StreamSummary> } {
-  let carry = initialCarry;
   let finished = false;
   const { promise: done, resolve } = Promise.withResolvers<StreamSummary>();
   const finish = () => {
@@ -262,17 +276,26 @@ function passThrough(
             controller.enqueue(
               textToBytes(sseData({ error: { message: f.message, type: f.type, code: f.code } })),
             );
-          } else if (carry.length) controller.enqueue(carry);
+          } else if (pending.size) controller.enqueue(pending.take());
           controller.close();
           finish();
           return;
         }
         opts.timer.touch();
-        const buf = carry.length ? concatBytes([carry, r.value]) : r.value;
-        const end = lastEventEnd(buf);
-        carry = buf.subarray(end);
-        if (end === 0) continue;
-        const complete = end === buf.length ? buf : buf.subarray(0, end);
+        const complete = pending.push(r.value);
+        if (pending.size > MAX_EVENT_BYTES) {
+          const f = tooLarge();
+          summary.error = f.message;
+          controller.enqueue(
+            textToBytes(sseData({ error: { message: f.message, type: f.type, code: f.code } })),
+          );
+          controller.close();
+          opts.cancelUpstream();
+          reader.cancel().catch(() => {});
+          finish();
+          return;
+        }
+        if (!complete) continue;
         if (indexOfBytes(complete, MARK_USAGE) < 0 && indexOfBytes(complete, MARK_ERROR) < 0) {
           controller.enqueue(complete);
           return;

@@ -19,6 +19,50 @@ export function lastEventEnd(buf: Uint8Array): number {
   return 0;
 }
 
+/**
+ * The bytes of a stream that do not yet end in a complete event. Chunks are kept as they came (no copy per
+ * chunk, so a huge event costs linear time) and only the few bytes at each junction are searched again.
+ */
+export class EventBuffer {
+  #parts: Uint8Array[] = [];
+  #size = 0;
+
+  /** Bytes held that do not yet form a complete event. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Add a chunk; returns the bytes up to the last complete event (or undefined) and keeps the rest. */
+  push(chunk: Uint8Array): Uint8Array | undefined {
+    if (!chunk.length) return undefined;
+    // An event end ("\n\n" or "\n\r\n") may start in earlier chunks: look at the 2 bytes before too.
+    const before: number[] = [];
+    for (let i = this.#parts.length - 1; i >= 0 && before.length < 2; i--) {
+      const p = this.#parts[i];
+      for (let j = p.length - 1; j >= 0 && before.length < 2; j--) before.unshift(p[j]);
+    }
+    const probe = before.length ? concatBytes([Uint8Array.from(before), chunk]) : chunk;
+    const end = lastEventEnd(probe);
+    this.#parts.push(chunk);
+    this.#size += chunk.length;
+    if (end === 0) return undefined;
+    const all = concatBytes(this.#parts);
+    const cut = all.length - probe.length + end;
+    const rest = all.subarray(cut);
+    this.#parts = rest.length ? [rest] : [];
+    this.#size = rest.length;
+    return cut === all.length ? all : all.subarray(0, cut);
+  }
+
+  /** Everything held (at the end of the stream). */
+  take(): Uint8Array {
+    const all = concatBytes(this.#parts);
+    this.#parts = [];
+    this.#size = 0;
+    return all;
+  }
+}
+
 /** Position of `seq` in `buf` from `from`, or -1. */
 export function indexOfBytes(buf: Uint8Array, seq: Uint8Array, from = 0): number {
   const first = seq[0];

@@ -229,3 +229,45 @@ Deno.test("many concurrent streams each get exactly their own text", async () =>
     texts.forEach((t, i) => assert.equal(t, `Echo from m: n${i} a b c`));
   });
 });
+
+/** An SSE response that starts with `head` and then sends `total` bytes of one event that never ends. */
+function endlessEvent(head: string, total: number): Response {
+  const enc = new TextEncoder();
+  const piece = enc.encode("z".repeat(65536));
+  let sent = -1;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (sent < 0) {
+        c.enqueue(enc.encode(head + 'data: {"choices":[{"index":0,"delta":{"content":"'));
+        sent = 0;
+      } else if (sent < total) {
+        c.enqueue(piece);
+        sent += piece.length;
+      } else c.close();
+    },
+  });
+  return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+}
+
+Deno.test("an upstream event that never ends is cut at the event size limit, before and after the commit", async () => {
+  await withProxy(
+    async (p, mock) => {
+      const body = JSON.stringify({ model: "m/x", messages: [{ role: "user", content: "x" }], stream: true });
+      const headers = { "content-type": "application/json" };
+      mock.onChat = () => endlessEvent("", 40 * 1024 * 1024);
+      let res = await p.fetch("/v1/chat/completions", { method: "POST", headers, body });
+      assert.equal(res.status, 502, "before the commit: a real error status");
+      const err = await res.json();
+      assert.equal(err.error.code, "upstream_error");
+      assert.match(err.error.message, /larger than/);
+      mock.onChat = () => endlessEvent(chunk("hello") + "\n\n", 40 * 1024 * 1024);
+      res = await p.fetch("/v1/chat/completions", { method: "POST", headers, body });
+      assert.equal(res.status, 200);
+      const { data } = await sseEvents(res);
+      assert.match(data[0], /hello/);
+      assert.match(data.at(-1)!, /"error".*larger than/, "after the commit: one error event ends the stream");
+    },
+    [],
+    [K1],
+  );
+});
