@@ -47,6 +47,25 @@ export function transportFailure(backend: string, timedOut: boolean, e: unknown)
 }
 
 /**
+ * Upstream requests never follow redirects (`redirect: "manual"`): fetch would resend the prompt and custom
+ * key headers such as `x-goog-api-key` to another origin, or turn the POST into a GET. A 3xx is a failure.
+ */
+export function redirectFailure(backend: string, res: Response): UpstreamFailure | undefined {
+  if (res.status < 300 || res.status > 399) return undefined;
+  const to = res.headers.get("location");
+  return {
+    action: "next-key",
+    status: 502,
+    type: "api_error",
+    code: "upstream_error",
+    message: `${backend} answered a redirect (${res.status}${
+      to ? ` to ${to.slice(0, 200)}` : ""
+    }); redirects are not followed: set the backend's base URL to the final address.`,
+    outcome: String(res.status),
+  };
+}
+
+/**
  * Read a whole (non-streamed) body natively. The watchdog was touched when the headers arrived, so the body
  * must be complete within --timeout after them; a fired watchdog aborts the read.
  */
@@ -94,7 +113,11 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
     problem: () => (opts.keys.length ? undefined : "no API key configured"),
 
     async listModels(signal: AbortSignal): Promise<ModelInfo[]> {
-      const res = await fetch(`${base}/models`, { headers: headersFor(opts.keys[0]), signal });
+      const res = await fetch(`${base}/models`, {
+        headers: headersFor(opts.keys[0]),
+        signal,
+        redirect: "manual",
+      });
       const text = await res.text();
       if (!res.ok) throw new Error(`GET /models answered ${res.status}`);
       const json = JSON.parse(text) as { data?: { id?: unknown; created?: unknown }[] };
@@ -122,12 +145,19 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
           headers: headersFor(input.key),
           body: JSON.stringify(body),
           signal: ctl.signal,
+          redirect: "manual",
         });
       } catch (e) {
         done();
         return failure(transportFailure(opts.name, timer.fired, e));
       }
       timer.touch();
+      const redirected = redirectFailure(opts.name, res);
+      if (redirected) {
+        done();
+        await res.body?.cancel().catch(() => {});
+        return failure(redirected);
+      }
       const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
       if (!res.ok || !input.stream || !isSse) {
         let text: string;

@@ -6,7 +6,7 @@ import type { KeyEntry } from "../../config/load.ts";
 import type { ChatRequest } from "../../openai/types.ts";
 import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "../backend.ts";
 import { commitStream } from "../commit.ts";
-import { readBody, transportFailure, upstreamControl } from "../openai_compatible.ts";
+import { readBody, redirectFailure, transportFailure, upstreamControl } from "../openai_compatible.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { classifyGeminiFailure, classifyGeminiInBand } from "./errors.ts";
 import { toGeminiRequest, TranslationError } from "./request.ts";
@@ -76,7 +76,11 @@ export function createGemini(opts: GeminiOptions): Backend {
     for (let page = 0; page < MAX_MODEL_PAGES; page++) {
       const q = new URLSearchParams({ pageSize: "1000" });
       if (pageToken) q.set("pageToken", pageToken);
-      const res = await fetch(`${root}/models?${q}`, { headers: headersFor(key), signal });
+      const res = await fetch(`${root}/models?${q}`, {
+        headers: headersFor(key),
+        signal,
+        redirect: "manual",
+      });
       const text = await res.text();
       if (!res.ok) {
         const f = classifyGeminiFailure(res.status, res.headers, text, key?.label, opts.name);
@@ -158,12 +162,19 @@ export function createGemini(opts: GeminiOptions): Backend {
           headers: headersFor(input.key),
           body: JSON.stringify(request),
           signal: ctl.signal,
+          redirect: "manual",
         });
       } catch (e) {
         done();
         return failure(transportFailure(opts.name, timer.fired, e));
       }
       timer.touch();
+      const redirected = redirectFailure(opts.name, res);
+      if (redirected) {
+        done();
+        await res.body?.cancel().catch(() => {});
+        return failure(redirected);
+      }
       const meta = newMeta(input.model);
       const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
       if (!res.ok || !input.stream || !isSse) {
