@@ -12,16 +12,23 @@ export const GROUP_BY = ["model", "backend", "key", "project", "session", "user"
 /** A `group_by` value. */
 export type GroupBy = typeof GROUP_BY[number];
 
-/** Parse a time: `24h`, `30m`, `7d`, `90s`, an ISO date, or ms since the epoch. */
+/** Largest time a Date can hold (ms from the epoch, either way). */
+const MAX_TIME = 8.64e15;
+
+/** Parse a time: `24h`, `30m`, `7d`, `90s`, an ISO date, or ms since the epoch (undefined if not a date). */
 export function parseTime(text: string, now = Date.now()): number | undefined {
+  const t = parseTimeValue(text, now);
+  return t !== undefined && Number.isFinite(t) && Math.abs(t) <= MAX_TIME ? t : undefined;
+}
+
+function parseTimeValue(text: string, now: number): number | undefined {
   const rel = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(text.trim());
   if (rel) {
     const unit = { s: 1000, m: 60_000, h: HOUR, d: 24 * HOUR, w: 7 * 24 * HOUR }[rel[2] as "s"];
     return now - Number(rel[1]) * unit;
   }
   if (/^\d{10,}$/.test(text.trim())) return Number(text);
-  const t = Date.parse(text);
-  return Number.isFinite(t) ? t : undefined;
+  return Date.parse(text);
 }
 
 /** One row of the stats table. */
@@ -47,6 +54,7 @@ export async function usageStats(
   const dim: RollupDimension = groupBy === "day" ? "all" : groupBy;
   const start = Math.floor(since / HOUR) * HOUR;
   const rows = new Map<string, Record<string, number>>();
+  if (start > until) return []; // an empty period (KV refuses a start after the end)
   const iter = kv.list<Deno.KvU64>({ start: ["rollup", dim, start], end: ["rollup", dim, until + 1] });
   for await (const e of iter) {
     const [, , hour, value, metric] = e.key as [string, string, number, string, string];
@@ -90,6 +98,7 @@ export async function auditLogs(
   opts: { limit: number; since: number; until: number; session?: string },
 ): Promise<AuditEvent[]> {
   const out: AuditEvent[] = [];
+  if (opts.since > opts.until) return out; // an empty period (KV refuses a start after the end)
   const iter = kv.list<AuditEvent>({ start: ["audit", opts.since], end: ["audit", opts.until + 1] }, {
     reverse: true,
   });

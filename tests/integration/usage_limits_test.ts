@@ -79,3 +79,24 @@ Deno.test("many large --audit-content events in one flush are all stored", async
     await mock.close();
   }
 });
+
+Deno.test("odd periods on /usage/stats and /audit/logs: 400 for impossible times, empty for since after until", async () => {
+  const p = await startTestProxy(["--disable-auth"]);
+  try {
+    for (const path of ["/usage/stats", "/audit/logs", "/usage/stats?group_by=day&"]) {
+      const q = path.includes("?") ? path : `${path}?`;
+      for (const since of ["99999999999999999999", "100000000000000000000d"]) {
+        const res = await p.fetch(`${q}since=${since}`);
+        const body = await res.json();
+        assert.equal(res.status, 400, `${q}since=${since}`);
+        assert.equal(body.error.param, "since");
+      }
+      const res = await p.fetch(`${q}since=1h&until=2h`);
+      assert.equal(res.status, 200, `${q} since after until`);
+      assert.deepEqual((await res.json()).data, []);
+    }
+    assert.doesNotMatch(await p.logText(), /unexpected error/);
+  } finally {
+    await p.close();
+  }
+});
