@@ -274,6 +274,14 @@ Deno.test("x-llmproxy-commands is percent-encoded ASCII and capped at 1 KiB", as
     const raw = r.headers.get("x-llmproxy-commands")!;
     assert.match(raw, /^[\x20-\x7e]+$/);
     assert.equal(decodeURIComponent(raw), "project set to café ☕");
+    const pct = await ask(t.proxy, "!/set(project=50%off) tell me more", { session: "enc" });
+    assert.equal(decodeURIComponent(pct.headers.get("x-llmproxy-commands")!), "project set to 50%off");
+    const lone = await ask(t.proxy, "!/set(project=a\ud800b) tell me more", { session: "enc" }); // was a 500
+    assert.equal(decodeURIComponent(lone.headers.get("x-llmproxy-commands")!), "project set to a\ufffdb");
+    const long2 = await ask(t.proxy, `!/set(project="${"é".repeat(199)}") more`, { session: "enc" });
+    const capped = long2.headers.get("x-llmproxy-commands")!;
+    assert.ok(capped.length <= 1024);
+    assert.match(decodeURIComponent(capped), /^project set to é+$/, "cut between characters, not escapes");
     const long = await ask(t.proxy, `!/set(project="${"p".repeat(150)}") !/help more text`, {
       session: "enc",
     });

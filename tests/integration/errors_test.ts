@@ -226,3 +226,11 @@ Deno.test("a 200 JSON answer whose choices are not objects is 502, streamed or n
     assert.doesNotMatch(await p.logText(), /unexpected error/);
   });
 });
+
+Deno.test("a model name with a lone surrogate is answered, and its header stays decodable", async () => {
+  await withProxy(async (p) => {
+    const r = await post(p, '{"model":"openrouter:a\\ud800","messages":[{"role":"user","content":"x"}]}');
+    assert.equal(r.status, 200);
+    assert.equal(decodeURIComponent(r.headers.get("x-llmproxy-model")!), "openrouter:a\ufffd");
+  });
+});
