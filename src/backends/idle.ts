@@ -36,6 +36,9 @@ export class IdleTimer {
         this.#fired = true;
         this.onIdle();
       } else this.#arm(this.ms - idle);
-    }, delay);
+    }, Math.min(delay, MAX_TIMER_MS));
   }
 }
+
+/** Longest delay setTimeout honours (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -8,6 +8,7 @@ import type { Registry } from "../backends/registry.ts";
 import type { KeyEntry } from "../config/load.ts";
 import type { ChatRequest } from "../openai/types.ts";
 import { ProxyError } from "../server/errors.ts";
+import { MAX_TIMER_MS } from "../backends/idle.ts";
 import { type Element, parseElement, policyOrder, type Route } from "./routes.ts";
 import type { Target } from "./target.ts";
 
@@ -42,7 +43,7 @@ export type DispatchResult =
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
+    const t = setTimeout(done, Math.min(ms, MAX_TIMER_MS)); // the caller loops if it woke early
     function done() {
       clearTimeout(t);
       signal.removeEventListener("abort", done);
