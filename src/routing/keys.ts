@@ -7,6 +7,12 @@ import type { KeyEntry } from "../config/load.ts";
 import type { Cooldown } from "../backends/backend.ts";
 import { backoffMs } from "./cooldown.ts";
 
+/**
+ * Longest cool-down: every real limit resets within a day (daily quotas at midnight UTC or Pacific), so a
+ * longer upstream hint (a broken `Retry-After`) must not lock a key for years — the store keeps it.
+ */
+export const MAX_COOLDOWN_MS = 24 * 3_600_000;
+
 /** A cool-down record as stored: which key, which scope, until when, why. */
 export interface CooldownRecord {
   backend: string;
@@ -90,6 +96,7 @@ export class KeyPool {
       this.#failures.set(id, n);
       until = this.now() + backoffMs(n);
     }
+    until = Math.min(until, this.now() + MAX_COOLDOWN_MS);
     const record = { backend: this.backend, label, scope, until, reason: c.reason };
     this.#cool.set(id, record);
     this.onCool?.(record);
@@ -97,7 +104,8 @@ export class KeyPool {
   }
 
   /** Adopt a cool-down learned elsewhere (another instance, the store at start-up); later `until` wins. */
-  adopt(r: CooldownRecord): void {
+  adopt(record: CooldownRecord): void {
+    const r = { ...record, until: Math.min(record.until, this.now() + MAX_COOLDOWN_MS) };
     const id = `${r.label}\n${r.scope}`;
     const mine = this.#cool.get(id);
     if (!mine || mine.until < r.until) this.#cool.set(id, r);

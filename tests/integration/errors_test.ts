@@ -234,3 +234,24 @@ Deno.test("a model name with a lone surrogate is answered, and its header stays 
     assert.equal(decodeURIComponent(r.headers.get("x-llmproxy-model")!), "openrouter:a\ufffd");
   });
 });
+
+Deno.test("an absurd Retry-After cools the key for at most a day", async () => {
+  await withProxy(async (p, mock) => {
+    mock.onChat = () =>
+      new Response(JSON.stringify({ error: { code: 429, message: "slow down" } }), {
+        status: 429,
+        headers: { "content-type": "application/json", "retry-after": "99999999999" },
+      });
+    const body = JSON.stringify({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "x" }] });
+    const r = await post(p, body);
+    assert.equal(r.status, 429);
+    assert.ok(Number(r.headers.get("retry-after")) <= 86_400, `retry-after ${r.headers.get("retry-after")}`);
+    const status = await post(
+      p,
+      JSON.stringify({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "!/status" }] }),
+    );
+    const until = /cooling for openai\/gpt-4o-mini until (\S+)/.exec(status.json.choices[0].message.content);
+    assert.ok(until, "status shows the cool-down");
+    assert.ok(Date.parse(until[1]) <= Date.now() + 86_400_000 + 60_000, until[1]);
+  });
+});
