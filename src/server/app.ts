@@ -167,7 +167,7 @@ export function createHandler(ctx: ProxyContext): Handler {
       res.headers.set("vary", "Origin");
       res.headers.set(
         "access-control-expose-headers",
-        "x-request-id, x-llmproxy-backend, x-llmproxy-model, x-llmproxy-key, x-llmproxy-attempts, x-llmproxy-commands",
+        "x-request-id, x-llmproxy-backend, x-llmproxy-model, x-llmproxy-key, x-llmproxy-attempts, x-llmproxy-commands, x-llmproxy-route, x-llmproxy-redactions, retry-after, x-should-retry",
       );
     }
     log.info(

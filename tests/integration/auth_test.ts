@@ -176,3 +176,43 @@ Deno.test("auth disabled: loopback Host only, Origin must be allowed, POST must 
     await mock.close();
   }
 });
+
+Deno.test("CORS: every x-llmproxy-* header a response carries is exposed to the allowed origin", async () => {
+  const mock = MockOpenAI.start();
+  const dir = await Deno.makeTempDir();
+  const config = `${dir}/config.json`;
+  await Deno.writeTextFile(
+    config,
+    JSON.stringify({ failover_routes: { r: { policy: "k", elements: ["openrouter:openai/gpt-4o-mini"] } } }),
+  );
+  const proxy = await startTestProxy([
+    "--disable-auth",
+    "--allow-origin",
+    "http://localhost:3000",
+    "--config",
+    config,
+  ], {
+    OPENROUTER_API_KEY: OR_KEY,
+    OPENROUTER_API_BASE_URL: mock.url,
+  });
+  try {
+    const res = await proxy.fetch("/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: "http://localhost:3000" },
+      body: JSON.stringify({
+        model: "r",
+        messages: [{ role: "user", content: `!/set(project=p) my key is ghp_${"a".repeat(36)}` }],
+      }),
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    const exposed = (res.headers.get("access-control-expose-headers") ?? "").split(/,\s*/);
+    const ours = [...res.headers.keys()].filter((h) => h.startsWith("x-llmproxy-") || h === "x-request-id");
+    assert.ok(ours.includes("x-llmproxy-route") && ours.includes("x-llmproxy-redactions"));
+    for (const h of ours) assert.ok(exposed.includes(h), `${h} is exposed`);
+  } finally {
+    await proxy.close();
+    await mock.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
