@@ -17,7 +17,9 @@ function flagText(o: OptionSpec): string {
 function envText(o: OptionSpec): string {
   const names = envNames(o);
   if (!names.length) return "";
-  return o.envInverted ? `${names[0]} (inverted)` : names[0];
+  // "(inverted)": VAR=true does the opposite of the flag (REDACT_API_KEYS_IN_PROMPTS vs --disable-redact-…).
+  const envSets = !o.envInverted;
+  return o.kind === "bool" && envSets !== (o.flagSets ?? true) ? `${names[0]} (inverted)` : names[0];
 }
 
 /** The full `--help` text. */

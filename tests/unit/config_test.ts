@@ -192,3 +192,14 @@ Deno.test("the version has one source: deno.json agrees with src/version.ts", as
   const denoJson = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
   assert.equal(denoJson.version, VERSION);
 });
+
+Deno.test("--help marks an env name '(inverted)' exactly when VAR=true does the opposite of the flag", async () => {
+  const help = helpText();
+  for (const o of OPTIONS.filter((o) => o.kind === "bool")) {
+    const env = envNames(o)[0];
+    const byFlag = (await loadConfig([`--${o.flag}`, "--disable-auth"], {}, "/tmp")).settings[o.key];
+    const byEnv = (await loadConfig(["--disable-auth"], { [env]: "true" }, "/tmp")).settings[o.key];
+    const row = help.split("\n").find((l) => l.trimStart().startsWith(`--${o.flag} `))!;
+    assert.equal(row.includes(`${env} (inverted)`), byFlag !== byEnv, `--${o.flag} / ${env}`);
+  }
+});
