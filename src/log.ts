@@ -28,7 +28,7 @@ export async function setupLogging(opts: { file?: string; level: string; scrub: 
   } else {
     writable = new WritableStream({ write: (chunk) => void Deno.stderr.writeSync(chunk) });
   }
-  const text = getTextFormatter({ value: (v) => (typeof v === "string" ? v : JSON.stringify(v)) });
+  const text = getTextFormatter({ value: (v) => oneLine(typeof v === "string" ? v : JSON.stringify(v)) });
   const formatter = (r: LogRecord) => opts.scrub(text(r));
   await configure({
     reset: true,
@@ -38,6 +38,23 @@ export async function setupLogging(opts: { file?: string; level: string; scrub: 
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["main"] },
     ],
   });
+}
+
+/**
+ * A logged value on one line: control characters (line breaks above all) are escaped, so text from a client
+ * (a model name, a header) cannot end a record and forge the next one. Stack traces become one line too.
+ */
+export function oneLine(text: string): string {
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x20 && c !== 0x7f) continue;
+    out += text.slice(from, i) +
+      (c === 10 ? "\\n" : c === 13 ? "\\r" : c === 9 ? "\\t" : `\\x${c.toString(16).padStart(2, "0")}`);
+    from = i + 1;
+  }
+  return from ? out + text.slice(from) : text;
 }
 
 /** Flush and close the sinks (clean shutdown). */

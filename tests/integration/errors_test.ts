@@ -255,3 +255,25 @@ Deno.test("an absurd Retry-After cools the key for at most a day", async () => {
     assert.ok(Date.parse(until[1]) <= Date.now() + 86_400_000 + 60_000, until[1]);
   });
 });
+
+Deno.test("client text with line breaks cannot forge log lines", async () => {
+  const mock = MockOpenAI.start();
+  const p = await startTestProxy(["--disable-auth", "--openrouter-api-base-url", mock.url], {
+    OPENROUTER_API_KEY: KEY,
+  });
+  const forged = "2026-01-01 00:00:00.000 +00:00 [ERR] llmproxy: FORGED";
+  try {
+    await (await p.fetch("/v1/models")).body?.cancel(); // loads the model list: the next is unknown_backend
+    const messages = [{ role: "user", content: "x" }];
+    let r = await post(p, JSON.stringify({ model: `nosuch:x\n${forged}`, messages }));
+    assert.equal(r.status, 400);
+    r = await post(p, JSON.stringify({ model: `openai/x\r\n${forged}`, messages }));
+    assert.equal(r.status, 200);
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+  const lines = (await p.logText()).split("\n");
+  assert.ok(lines.some((l) => l.includes("FORGED")), "the text is logged");
+  assert.ok(!lines.some((l) => l.startsWith("2026-01-01")), "but never as a line of its own");
+});
