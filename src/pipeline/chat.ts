@@ -31,8 +31,22 @@ export interface ChatLog {
   session?: string;
 }
 
-/** Read the body with the size limit (413 beyond it), without trusting Content-Length alone. */
+/** Read the body with the size limit (413 beyond it); a body cut short by the client is a 400. */
 export async function readLimitedBody(req: Request, maxBytes: number): Promise<string> {
+  try {
+    return await readBodyUpTo(req, maxBytes);
+  } catch (e) {
+    if (e instanceof ProxyError) throw e;
+    throw badRequest(
+      `The request body could not be read to its end (${
+        (e as Error)?.name ?? "error"
+      }); did the client hang up?`,
+    );
+  }
+}
+
+/** Read the body with the size limit, without trusting Content-Length alone. */
+async function readBodyUpTo(req: Request, maxBytes: number): Promise<string> {
   const tooLarge = () =>
     new ProxyError(
       413,

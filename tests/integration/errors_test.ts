@@ -277,3 +277,27 @@ Deno.test("client text with line breaks cannot forge log lines", async () => {
   assert.ok(lines.some((l) => l.includes("FORGED")), "the text is logged");
   assert.ok(!lines.some((l) => l.startsWith("2026-01-01")), "but never as a line of its own");
 });
+
+Deno.test("a client that hangs up in the middle of its request body is a logged 400, not an internal error", async () => {
+  const mock = MockOpenAI.start();
+  const p = await startTestProxy(["--disable-auth", "--openrouter-api-base-url", mock.url], {
+    OPENROUTER_API_KEY: KEY,
+  });
+  try {
+    for (const framing of ["content-length: 100", "transfer-encoding: chunked"]) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: p.port });
+      const part = framing.startsWith("content") ? '{"mod' : '5\r\n{"mod\r\n';
+      await conn.write(new TextEncoder().encode(
+        `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n${framing}\r\n\r\n${part}`,
+      ));
+      await new Promise((r) => setTimeout(r, 100));
+      conn.close();
+    }
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+  const log = await p.logText();
+  assert.doesNotMatch(log, /unexpected error/);
+  assert.equal(log.match(/POST \/v1\/chat\/completions 400 /g)?.length, 2, log);
+});
