@@ -688,3 +688,23 @@ Deno.test("a route skips its gemini element for a request Gemini cannot take and
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("gemini: a model name with '.' or '..' segments cannot leave /models/ on the upstream", async () => {
+  await withGemini(async (mock, proxy) => {
+    for (const model of ["gemini:../../x", "gemini:a/../../v1/models/b", "gemini:.", "gemini:a//b"]) {
+      const res = await proxy.fetch("/v1/chat/completions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }),
+      });
+      const body = await res.json();
+      assert.equal(res.status, 400, model);
+      assert.equal(body.error.code, "invalid_request");
+      assert.match(body.error.message, /model/);
+    }
+    assert.ok(
+      mock.requests.every((r) => r.path.startsWith("/v1beta/models")),
+      mock.requests.map((r) => r.path).join(" "),
+    );
+  });
+});

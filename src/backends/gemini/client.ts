@@ -34,6 +34,15 @@ function modelPath(model: string): string {
   return model.replace(/^models\//, "").split("/").map(encodeURIComponent).join("/");
 }
 
+/** Why a model name cannot go into the URL path: `.`, `..` or empty segments would leave `/models/`. */
+function modelPathProblem(model: string): string | undefined {
+  const segments = model.replace(/^models\//, "").split("/");
+  if (segments.some((s) => s === "" || s === "." || s === "..")) {
+    return `The model name "${model}" has an empty, "." or ".." path segment; use a Gemini model id such as gemini-2.5-flash.`;
+  }
+  return undefined;
+}
+
 const MAX_MODEL_PAGES = 50;
 
 /** models.list failed because the key was rejected (another key may work). */
@@ -137,6 +146,17 @@ export function createGemini(opts: GeminiOptions): Backend {
     },
 
     async attempt(input: AttemptInput): Promise<AttemptResult> {
+      const badModel = modelPathProblem(input.model);
+      if (badModel) {
+        return failure({
+          action: "return",
+          status: 400,
+          type: "invalid_request_error",
+          code: "invalid_request",
+          message: badModel,
+          outcome: "bad_model",
+        });
+      }
       const request = translate(input.body, input.model);
       if (request instanceof TranslationError) {
         return failure({
