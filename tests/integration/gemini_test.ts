@@ -689,9 +689,17 @@ Deno.test("a route skips its gemini element for a request Gemini cannot take and
   }
 });
 
-Deno.test("gemini: a model name with '.' or '..' segments cannot leave /models/ on the upstream", async () => {
+Deno.test("gemini: a model name with '.' or '..' segments (or a lone surrogate) is a 400 and cannot leave /models/ on the upstream", async () => {
   await withGemini(async (mock, proxy) => {
-    for (const model of ["gemini:../../x", "gemini:a/../../v1/models/b", "gemini:.", "gemini:a//b"]) {
+    for (
+      const model of [
+        "gemini:../../x",
+        "gemini:a/../../v1/models/b",
+        "gemini:.",
+        "gemini:a//b",
+        "gemini:a\ud800",
+      ]
+    ) {
       const res = await proxy.fetch("/v1/chat/completions", {
         method: "POST",
         headers: { "content-type": "application/json" },

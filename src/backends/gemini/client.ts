@@ -34,12 +34,16 @@ function modelPath(model: string): string {
   return model.replace(/^models\//, "").split("/").map(encodeURIComponent).join("/");
 }
 
-/** Why a model name cannot go into the URL path: `.`, `..` or empty segments would leave `/models/`. */
+/**
+ * Why a model name cannot go into the URL path: `.`, `..` or empty segments would leave `/models/`, and a
+ * lone surrogate cannot be URL-encoded.
+ */
 function modelPathProblem(model: string): string | undefined {
   const segments = model.replace(/^models\//, "").split("/");
   if (segments.some((s) => s === "" || s === "." || s === "..")) {
     return `The model name "${model}" has an empty, "." or ".." path segment; use a Gemini model id such as gemini-2.5-flash.`;
   }
+  if (!model.isWellFormed()) return "The model name is not valid Unicode (it has a lone surrogate).";
   return undefined;
 }
 
