@@ -79,6 +79,11 @@ function buildBackends(cfg: LoadedConfig, scrub: ReturnType<typeof createScrubbe
 function loadRoutes(cfg: LoadedConfig, backends: string[]): Route[] {
   const routes: Route[] = [];
   for (const [name, r] of Object.entries(cfg.file?.failover_routes ?? {})) {
+    if (backends.includes(name)) {
+      throw new ConfigError(
+        `config file ${cfg.settings.config}: field failover_routes.${name}: "${name}" is a backend name; a route needs another`,
+      );
+    }
     for (const [i, el] of r.elements.entries()) {
       if (!parseElement(el, backends)) {
         throw new ConfigError(

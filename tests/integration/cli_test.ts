@@ -19,6 +19,10 @@ Deno.test("bad configuration exits 2 with one clear line and no stack trace", as
       `${dir}/bad.json`,
       '{"failover_routes": {"r": {"policy": "zz", "elements": []}}}',
     );
+    await Deno.writeTextFile(
+      `${dir}/backend-route.json`,
+      '{"failover_routes": {"gemini": {"policy": "k", "elements": []}}}',
+    );
     const cases: [string[], Record<string, string>, RegExp][] = [
       [["--nope"], {}, /nope/],
       [["--port", "x"], {}, /--port/],
@@ -37,6 +41,11 @@ Deno.test("bad configuration exits 2 with one clear line and no stack trace", as
         /default backend "nosuch"/,
       ],
       [["--force-model", "nosuch:x", "--data-dir", dir, "--kv", ":memory:"], {}, /--force-model/],
+      [
+        ["--config", `${dir}/backend-route.json`, "--data-dir", dir, "--kv", ":memory:"],
+        {},
+        /failover_routes\.gemini: .*backend name/,
+      ],
     ];
     for (const [args, env, re] of cases) {
       const r = await runCli(args, { env: { HOME: dir, ...env }, cwd: dir });
