@@ -153,6 +153,15 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
   }
   const defaultBackend = s.defaultBackend ?? registry.firstFunctional();
 
+  const labels = clientKeys.map((k) => k.label);
+  const unknownAdmin = s.disableAuth ? [] : s.adminKeys.filter((l) => !labels.includes(l));
+  if (unknownAdmin.length) {
+    throw new ConfigError(
+      `--admin-keys: ${unknownAdmin.join(", ")} ${
+        unknownAdmin.length === 1 ? "is not a client key label" : "are not client key labels"
+      } (the labels are ${labels.join(", ")})`,
+    );
+  }
   const admin = new Set(s.adminKeys);
   for (const k of clientKeys) {
     if (k.label === "LLM_INTERACTIVE_PROXY_API_KEY" || k.label === "generated") admin.add(k.label);

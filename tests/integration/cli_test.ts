@@ -42,6 +42,14 @@ Deno.test("bad configuration exits 2 with one clear line and no stack trace", as
       ],
       [["--force-model", "nosuch:x", "--data-dir", dir, "--kv", ":memory:"], {}, /--force-model/],
       [
+        ["--admin-keys", "LLM_INTERACTIVE_PROXY_API_KEY_3", "--data-dir", dir, "--kv", ":memory:"],
+        {
+          LLM_INTERACTIVE_PROXY_API_KEY_1: "client-key-1-xxxxxxxx",
+          LLM_INTERACTIVE_PROXY_API_KEY_2: "client-key-2-xxx",
+        },
+        /--admin-keys: .*LLM_INTERACTIVE_PROXY_API_KEY_3.*LLM_INTERACTIVE_PROXY_API_KEY_1, LLM_INTERACTIVE_PROXY_API_KEY_2/,
+      ],
+      [
         ["--config", `${dir}/backend-route.json`, "--data-dir", dir, "--kv", ":memory:"],
         {},
         /failover_routes\.gemini: .*backend name/,
