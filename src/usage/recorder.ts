@@ -69,6 +69,8 @@ const MAX_BATCH_BYTES = 600_000;
 export const MAX_VALUE_CHARS = 48_000;
 /** Largest stored value in bytes (KV's limit is 64 KiB). */
 const MAX_VALUE_BYTES = 65_000;
+/** Distinct auth-failure sources kept per minute; the rest are counted under one "other sources" entry. */
+const MAX_AUTH_SOURCES = 100;
 /** Longest text field of a usage record (client-supplied names end up in roll-up keys, ≤ 2 KiB). */
 const MAX_FIELD_CHARS = 256;
 
@@ -174,7 +176,12 @@ export class UsageRecorder {
   authFailure(source: string, reason: string, now = Date.now()): void {
     if (this.#disabled) return;
     const minute = Math.floor(now / 60_000) * 60_000;
-    const id = `${source}\n${minute}`;
+    let id = `${source}\n${minute}`;
+    if (!this.#authFailures.has(id) && this.#authFailures.size >= MAX_AUTH_SOURCES) {
+      // Ever-new sources (a User-Agent per request) must not flood the trail: count them together.
+      source = "(other sources)";
+      id = `${source}\n${minute}`;
+    }
     const e = this.#authFailures.get(id);
     if (e) e.count++;
     else this.#authFailures.set(id, { minute, source, count: 1, reason });

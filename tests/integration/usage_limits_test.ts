@@ -100,3 +100,34 @@ Deno.test("odd periods on /usage/stats and /audit/logs: 400 for impossible times
     await p.close();
   }
 });
+
+Deno.test("failed logins with ever-new User-Agents cannot flood the audit trail", async () => {
+  const dir = await Deno.makeTempDir();
+  const kvPath = `${dir}/s.kv`;
+  const p = await startTestProxy(["--kv", kvPath], { LLM_INTERACTIVE_PROXY_API_KEY: "right-key-0123456789" });
+  const n = 300;
+  try {
+    for (let i = 0; i < n; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, async (_, j) => {
+        const res = await p.fetch("/v1/models", {
+          headers: { authorization: "Bearer wrong-key-0123456789", "user-agent": `bot-${i + j}` },
+        });
+        await res.body?.cancel();
+      }));
+    }
+  } finally {
+    await p.close();
+  }
+  try {
+    const kv = await Deno.openKv(kvPath);
+    const events: { kind: string; detail: { count: number } }[] = [];
+    for await (const e of kv.list<{ kind: string; detail: { count: number } }>({ prefix: ["audit"] })) {
+      if (e.value.kind === "auth_failure") events.push(e.value);
+    }
+    kv.close();
+    assert.ok(events.length <= 101, `${events.length} auth_failure events`);
+    assert.equal(events.reduce((s, e) => s + e.detail.count, 0), n, "every failure is counted");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
