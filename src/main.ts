@@ -131,7 +131,9 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     generatedNote = `generated key in ${g.path}`;
   }
   const scrub = createScrubber(secrets);
-  await setupLogging({ file: s.log, level: s.logLevel, scrub });
+  await setupLogging({ file: s.log, level: s.logLevel, scrub }).catch((e) => {
+    throw new ConfigError(`--log ${s.log}: cannot open it (${(e as Error).name})`);
+  });
 
   const registry = new Registry(buildBackends(cfg, scrub), s.keyStrategy, (backend, message) => {
     log.warn("{backend}: model listing failed: {message}", { backend, message });

@@ -29,6 +29,7 @@ Deno.test("bad configuration exits 2 with one clear line and no stack trace", as
       [[], { PROXY_PORT: "99999" }, /PROXY_PORT/],
       [["--config", `${dir}/bad.json`], {}, /failover_routes\.r\.policy/],
       [["--config", `${dir}/none.json`], {}, /none\.json/],
+      [["--log", dir, "--data-dir", dir, "--kv", ":memory:"], {}, /--log/],
       [["--disable-auth", "--host", "0.0.0.0"], {}, /loopback/],
       [
         [],
