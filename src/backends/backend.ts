@@ -50,6 +50,8 @@ export interface AttemptInput {
   signal: AbortSignal;
   /** Longest wait for the first byte and between chunks (SPEC §7). */
   timeoutMs: number;
+  /** The request's deadline (ms epoch): a stream that has not committed by then fails (keep-alives only). */
+  deadline?: number;
 }
 
 /** What a finished stream reports (for usage records). */

@@ -33,6 +33,8 @@ export interface CommitOptions {
   classifyInBand: (error: unknown) => UpstreamFailure;
   /** Drop usage-only chunks (the proxy asked for usage, the client did not). */
   dropUsageChunks: boolean;
+  /** Give up (504) when the stream has not committed by this time (ms epoch): keep-alives do not hold forever. */
+  commitBy?: number;
 }
 
 const MARK_ERROR = textToBytes('"error"');
@@ -161,6 +163,16 @@ export async function commitStream(
       });
     }
     opts.timer.touch();
+    if (opts.commitBy !== undefined && Date.now() > opts.commitBy) {
+      return fail({
+        action: "next-key",
+        status: 504,
+        type: "api_error",
+        code: "upstream_timeout",
+        message: "The upstream sent no content (only keep-alives) before the request's deadline.",
+        outcome: "timeout",
+      });
+    }
     const complete = pending.push(r.value);
     if (pending.size + heldBytes > MAX_EVENT_BYTES) return fail(tooLarge());
     if (!complete) continue;

@@ -216,6 +216,7 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
         },
         classifyInBand: (e) => classifyInBandError(e, label, opts.name),
         dropUsageChunks: askUsage,
+        commitBy: input.deadline,
       });
       if (!result.ok) {
         done();

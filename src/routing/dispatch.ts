@@ -153,6 +153,7 @@ export async function dispatch(
         stream,
         signal,
         timeoutMs: deps.timeoutMs,
+        deadline,
       });
       const record: AttemptRecord = {
         attempt: attempts.length + 1,

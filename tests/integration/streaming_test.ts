@@ -271,3 +271,38 @@ Deno.test("an upstream event that never ends is cut at the event size limit, bef
     [K1],
   );
 });
+
+Deno.test("an upstream that sends only keep-alives is given up at the request's deadline (504), not held forever", async () => {
+  await withProxy(
+    async (p, mock) => {
+      const timers = new Set<ReturnType<typeof setInterval>>();
+      mock.onChat = () => {
+        const enc = new TextEncoder();
+        let t: ReturnType<typeof setInterval>;
+        const stream = new ReadableStream<Uint8Array>({
+          start(c) {
+            t = setInterval(() => c.enqueue(enc.encode(": OPENROUTER PROCESSING\n\n")), 20);
+            timers.add(t);
+          },
+          cancel() {
+            clearInterval(t);
+            timers.delete(t);
+          },
+        });
+        return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+      };
+      const res = await p.fetch("/v1/chat/completions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "m/x", messages: [{ role: "user", content: "x" }], stream: true }),
+        signal: AbortSignal.timeout(20_000),
+      });
+      assert.equal(res.status, 504);
+      assert.equal((await res.json()).error.code, "upstream_timeout");
+      for (let i = 0; i < 50 && timers.size; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(timers.size, 0, "the upstream request was cancelled");
+    },
+    ["--timeout", "0.3", "--max-wait", "0"],
+    [K1],
+  );
+});
