@@ -8,7 +8,7 @@ import type { Registry } from "../backends/registry.ts";
 import type { CooldownRecord } from "../routing/keys.ts";
 import type { Route, RouteStore } from "../routing/routes.ts";
 import type { Settings } from "../config/options.ts";
-import { type ConfigFile, readConfigFile, writeConfigFile } from "../config/file.ts";
+import { type ConfigFile, writeConfigFile } from "../config/file.ts";
 import { withLockRetry } from "./kv.ts";
 import { log } from "../log.ts";
 
@@ -136,12 +136,7 @@ export class SharedState {
     const globals = this.#globalsFromSettings();
     if (this.o.configPath) {
       const path = this.o.configPath;
-      let file: ConfigFile;
-      try {
-        file = await readConfigFile(path);
-      } catch {
-        file = {} as ConfigFile;
-      }
+      const file = await readFileForUpdate(path);
       // A setting back at its start-up value goes back to what the file said at start-up.
       const next: Record<string, unknown> = { ...file };
       const initial = (this.o.initialFile ?? {}) as Record<string, unknown>;
@@ -180,4 +175,28 @@ export class SharedState {
     await this.#refreshing;
     await Promise.all(this.#pending);
   }
+}
+
+/**
+ * The config file as it is now, to merge a change into: fields the schema does not know yet (a hand edit in
+ * progress) are kept. A file that is not a JSON object is never overwritten: the change stays in memory.
+ */
+async function readFileForUpdate(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return {};
+    throw new Error(`config file ${path}: cannot read it (${(e as Error).name}); the change was not written`);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    v = undefined;
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    throw new Error(`config file ${path} is not a JSON object (edited by hand?); the change was not written`);
+  }
+  return v as Record<string, unknown>;
 }

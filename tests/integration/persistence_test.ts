@@ -187,3 +187,49 @@ Deno.test("routes persist in the store without --config, and in the config file 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a command never clobbers a config file that was hand-edited into something invalid", async () => {
+  const mock = MockOpenAI.start();
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/c.json`;
+  try {
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({ model_aliases: { a: "openrouter:b" }, timeout: 60 }),
+    );
+    const p = await startTestProxy(["--disable-auth", "--config", path], env(mock));
+    try {
+      // Valid JSON the schema rejects (a field the user is adding): the file is merged into, not replaced.
+      await Deno.writeTextFile(
+        path,
+        JSON.stringify({ model_aliases: { a: "openrouter:b" }, timeout: 60, x: 1 }),
+      );
+      p.ctx.routes.create("r1", "k");
+      p.ctx.onGlobalChange();
+      let merged = JSON.parse(await Deno.readTextFile(path));
+      for (let i = 0; i < 250 && !merged.failover_routes; i++) {
+        await new Promise((r) => setTimeout(r, 20)); // the save runs in the background
+        merged = JSON.parse(await Deno.readTextFile(path));
+      }
+      assert.deepEqual(merged.model_aliases, { a: "openrouter:b" }, "aliases kept");
+      assert.equal(merged.timeout, 60, "options kept");
+      assert.equal(merged.x, 1, "the user's new field kept");
+      assert.deepEqual(merged.failover_routes, { r1: { policy: "k", elements: [] } });
+      // Not JSON at all (half-way through an edit): left alone.
+      await Deno.writeTextFile(path, '{"model_aliases": {"a": ');
+      p.ctx.routes.create("r2", "k");
+      p.ctx.onGlobalChange();
+    } finally {
+      await p.close();
+    }
+    assert.equal(
+      await Deno.readTextFile(path),
+      '{"model_aliases": {"a": ',
+      "the half-edited file is untouched",
+    );
+    assert.match(await p.logText(), /config file/);
+  } finally {
+    await mock.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
