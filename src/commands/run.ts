@@ -15,6 +15,9 @@ export type RunResult =
   | { ok: true; lines: string[]; banner: boolean }
   | { ok: false; error: string };
 
+/** Most commands one message may run (a message of 100 000 `help`s would block the server for seconds). */
+export const MAX_COMMANDS = 20;
+
 /** A fresh draft from the session and the running state. */
 export function makeDraft(ctx: ProxyContext, session: Session): Draft {
   return {
@@ -41,6 +44,13 @@ export async function runCommands(
   caller: Caller,
   session: Session,
 ): Promise<RunResult> {
+  if (commands.length > MAX_COMMANDS) {
+    return {
+      ok: false,
+      error:
+        `this message has ${commands.length} commands; at most ${MAX_COMMANDS} run at once. Send them in several messages.`,
+    };
+  }
   const draft = makeDraft(ctx, session);
   const env: CommandEnv = { ctx, caller, session, draft };
   const lines: string[] = [];

@@ -359,3 +359,20 @@ Deno.test("set(backend=b) sends the client's model minus its backend prefix to b
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("one message may run at most 20 commands; more is one error and changes nothing", async () => {
+  const t = await setup();
+  try {
+    const ok = await ask(t.proxy, "!/set(project=kept) " + "!/hello ".repeat(19), { session: "many" });
+    assert.doesNotMatch(ok.content!, /^Error/);
+    const many = "!/set(project=changed) " + "!/help ".repeat(100_000);
+    const r = await ask(t.proxy, many, { session: "many" });
+    assert.match(r.content!, /^Error: .*100001 commands.*at most 20/);
+    assert.ok(r.content!.length < 1000, "a short reply");
+    const status = await ask(t.proxy, "!/status", { session: "many" });
+    assert.match(status.content!, /^project: kept$/m, "nothing changed");
+    assert.equal(t.mock.chats.length, 0);
+  } finally {
+    await t.close();
+  }
+});
