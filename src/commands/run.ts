@@ -18,6 +18,9 @@ export type RunResult =
 /** Most commands one message may run (a message of 100 000 `help`s would block the server for seconds). */
 export const MAX_COMMANDS = 20;
 
+/** Without --config all routes are one store value (KV keeps at most 64 KiB): a change beyond this is refused. */
+const MAX_ROUTES_BYTES = 60_000;
+
 /** A fresh draft from the session and the running state. */
 export function makeDraft(ctx: ProxyContext, session: Session): Draft {
   return {
@@ -69,6 +72,16 @@ export async function runCommands(
     } catch (e) {
       if (e instanceof CommandError) return { ok: false, error: e.message };
       throw e;
+    }
+  }
+  if (draft.routeOps.length && !ctx.settings.config) {
+    const size = new TextEncoder().encode(JSON.stringify(draft.routes.list())).length;
+    if (size > MAX_ROUTES_BYTES) {
+      return {
+        ok: false,
+        error:
+          `the routes would take ${size} bytes, more than the store keeps (${MAX_ROUTES_BYTES}); remove elements or routes, or keep the routes in a --config file.`,
+      };
     }
   }
   try {

@@ -215,3 +215,25 @@ Deno.test("a session whose model override names a deleted route is never stuck",
     await t.close();
   }
 });
+
+Deno.test("a route change too big for the store is refused, so the stored routes never go stale", async () => {
+  const t = await setup(AUTH_ARGS, AUTH_ENV);
+  try {
+    const o = { key: ADMIN, session: "big" };
+    await ask(t.proxy, "!/create-failover-route(name=small, policy=k)", o);
+    const many = Array(3000).fill("openrouter:openai/gpt-4o-mini").join(", ");
+    const r = await ask(
+      t.proxy,
+      `!/create-failover-route(name=big, policy=k) !/route-append(name=big, ${many})`,
+      o,
+    );
+    assert.match(r.content!, /^Error: .*routes would take \d+ bytes/);
+    const all = await ask(t.proxy, "!/list-failover-routes", o);
+    assert.doesNotMatch(all.content!, /^big /m, "nothing changed");
+    await ask(t.proxy, "!/route-append(name=small, openrouter:openai/gpt-4o-mini)", o);
+    await t.proxy.close();
+    assert.doesNotMatch(await t.proxy.logText(), /store write failed/);
+  } finally {
+    await t.close();
+  }
+});
