@@ -49,20 +49,21 @@ export function createHandler(ctx: ProxyContext): Handler {
 
   async function route(req: Request, url: URL, chatLog: ChatLog): Promise<Response> {
     const path = url.pathname.replace(/\/+$/, "") || "/";
-    const method = req.method;
+    // HEAD is answered like GET (the server sends no body for it).
+    const method = req.method === "HEAD" ? "GET" : req.method;
     if (path === "/") {
-      if (method !== "GET") throw methodNotAllowed(method, path);
+      if (method !== "GET") throw methodNotAllowed(req.method, path);
       return new Response(`${NAME} ${VERSION}: OpenAI-compatible LLM proxy; see /health\n`, {
         headers: { "content-type": "text/plain; charset=utf-8" },
       });
     }
     if (path === "/health") {
-      if (method !== "GET") throw methodNotAllowed(method, path);
+      if (method !== "GET") throw methodNotAllowed(req.method, path);
       return json({ status: "ok", version: VERSION, backends: ctx.registry.health() });
     }
     const caller: Caller = ctx.auth.check(req, url);
     if (path === "/usage/stats" || path === "/usage/recent" || path === "/audit/logs") {
-      if (method !== "GET") throw methodNotAllowed(method, path);
+      if (method !== "GET") throw methodNotAllowed(req.method, path);
       if (!caller.admin) {
         throw new ProxyError(
           403,
@@ -74,16 +75,16 @@ export function createHandler(ctx: ProxyContext): Handler {
       return json(await usageEndpoint(ctx, path, url.searchParams));
     }
     if (path === "/v1/chat/completions" || path === "/chat/completions") {
-      if (method !== "POST") throw methodNotAllowed(method, path);
+      if (method !== "POST") throw methodNotAllowed(req.method, path);
       return await handleChat(req, ctx, caller, chatLog);
     }
     if (path === "/v1/models" || path === "/models") {
-      if (method !== "GET") throw methodNotAllowed(method, path);
+      if (method !== "GET") throw methodNotAllowed(req.method, path);
       return json({ object: "list", data: await listModels(ctx) });
     }
     const m = /^\/(?:v1\/)?models\/(.+)$/.exec(url.pathname);
     if (m) {
-      if (method !== "GET") throw methodNotAllowed(method, path);
+      if (method !== "GET") throw methodNotAllowed(req.method, path);
       let id: string;
       try {
         id = decodeURIComponent(m[1]);
@@ -245,10 +246,13 @@ async function usageEndpoint(ctx: ProxyContext, path: string, params: URLSearchP
 }
 
 function methodNotAllowed(method: string, path: string): ProxyError {
+  const post = path === "/v1/chat/completions" || path === "/chat/completions";
   return new ProxyError(
     405,
     "invalid_request_error",
     "method_not_allowed",
     `${method} is not allowed on ${path}.`,
+    null,
+    { allow: post ? "POST" : "GET, HEAD" },
   );
 }

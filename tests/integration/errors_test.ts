@@ -301,3 +301,21 @@ Deno.test("a client that hangs up in the middle of its request body is a logged 
   assert.doesNotMatch(log, /unexpected error/);
   assert.equal(log.match(/POST \/v1\/chat\/completions 400 /g)?.length, 2, log);
 });
+
+Deno.test("HEAD works wherever GET does; a 405 says which method is allowed", async () => {
+  await withProxy(async (p) => {
+    for (const path of ["/", "/health", "/v1/models"]) {
+      const res = await p.fetch(path, { method: "HEAD" });
+      assert.equal(res.status, 200, path);
+      assert.equal(await res.text(), "", "no body");
+    }
+    let res = await p.fetch("/v1/chat/completions");
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get("allow"), "POST");
+    await res.body?.cancel();
+    res = await p.fetch("/health", { method: "DELETE" });
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get("allow"), "GET, HEAD");
+    await res.body?.cancel();
+  });
+});
