@@ -206,6 +206,7 @@ export async function handleChat(
     body,
     result,
     ctx.settings.auditContent,
+    ctx.scrub,
   );
   recordUpstream(ctx, session, body, {
     backend: lastAttempt?.backend,

@@ -34,13 +34,17 @@ function usageFields(u: Usage | undefined): Partial<UsageRecord> {
 
 const CONTENT_LIMIT = Math.floor(MAX_VALUE_CHARS / 3);
 
-/** Record every attempt of a dispatch. Returns the stream to send (wrapped only to capture audit content). */
+/**
+ * Record every attempt of a dispatch. Returns the stream to send (wrapped only to capture audit content).
+ * `scrub` removes key values from recorded content (the prompt is not redacted when redaction is off).
+ */
 export function recordDispatch(
   usage: UsageRecorder,
   meta: RequestMeta,
   body: ChatRequest,
   result: DispatchResult,
   auditContent: boolean,
+  scrub: (text: string) => string = (t) => t,
 ): ReadableStream<Uint8Array> | undefined {
   const base = {
     requestId: meta.requestId,
@@ -75,7 +79,9 @@ export function recordDispatch(
     const prompt = auditContent ? promptText(body) : undefined;
     if (value.kind === "json") {
       usage.add({ ...record, ttfbMs: a.latencyMs, ...usageFields(value.usage) });
-      if (prompt !== undefined) auditContentEvent(usage, meta, prompt, responseText(value.text));
+      if (prompt !== undefined) {
+        auditContentEvent(usage, meta, scrub(prompt), scrub(responseText(value.text)));
+      }
       return undefined;
     }
     let captured = "";
@@ -88,7 +94,7 @@ export function recordDispatch(
         outcome: summary.error ? "stream_error" : "ok",
         ...usageFields(summary.usage),
       });
-      if (prompt !== undefined) auditContentEvent(usage, meta, prompt, streamText(captured));
+      if (prompt !== undefined) auditContentEvent(usage, meta, scrub(prompt), scrub(streamText(captured)));
     });
     if (!capture) return undefined;
     return value.stream.pipeThrough(

@@ -138,3 +138,51 @@ Deno.test("no key value appears in any output channel after a mixed run", async 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("with prompt redaction off, --audit-content still stores no key value (prompt or answer)", async () => {
+  const mock = MockOpenAI.start();
+  const dir = await Deno.makeTempDir();
+  const kvPath = `${dir}/s.kv`;
+  const p = await startTestProxy(
+    [
+      "--disable-auth",
+      "--kv",
+      kvPath,
+      "--audit-log",
+      `${dir}/audit.jsonl`,
+      "--audit-content",
+      "--disable-redact-api-keys-in-prompts",
+    ],
+    { OPENROUTER_API_BASE_URL: mock.url, OPENROUTER_API_KEY_1: SECRETS.OPENROUTER_API_KEY_1 },
+  );
+  try {
+    for (const stream of [false, true]) {
+      const res = await p.fetch("/v1/chat/completions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "openrouter:m",
+          stream,
+          messages: [{ role: "user", content: `my key is ${SECRETS.OPENROUTER_API_KEY_1}` }],
+        }),
+      });
+      assert.equal(res.status, 200);
+      await res.text();
+    }
+    assert.ok(JSON.stringify(mock.chats[0].body).includes(SECRETS.OPENROUTER_API_KEY_1), "redaction is off");
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+  try {
+    const kv = await Deno.openKv(kvPath);
+    const dump: string[] = [];
+    for await (const e of kv.list({ prefix: ["audit"] })) dump.push(JSON.stringify(e.value));
+    kv.close();
+    const audit = dump.join("\n") + (await Deno.readTextFile(`${dir}/audit.jsonl`));
+    assert.ok(audit.includes("my key is"), "the content was recorded");
+    assert.ok(!audit.includes(SECRETS.OPENROUTER_API_KEY_1), "but not the key value");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
