@@ -60,7 +60,7 @@ export function createHandler(ctx: ProxyContext): Handler {
       if (method !== "GET") throw methodNotAllowed(method, path);
       return json({ status: "ok", version: VERSION, backends: ctx.registry.health() });
     }
-    const caller: Caller = ctx.auth.check(req, url);
+    const caller: Caller = await ctx.auth.check(req, url);
     if (path === "/usage/stats" || path === "/usage/recent" || path === "/audit/logs") {
       if (method !== "GET") throw methodNotAllowed(method, path);
       if (!caller.admin) {
