@@ -85,11 +85,62 @@ function dimensionValue(r: UsageRecord, d: RollupDimension): string {
   }
 }
 
+/** The hourly roll-up increments of a batch of records, one KV `sum` per (dimension, hour, value, metric). */
+export function rollupSums(records: UsageRecord[]): { key: Deno.KvKey; n: bigint }[] {
+  const cells = new Map<string, { d: RollupDimension; hour: number; v: string; m: number[] }>();
+  for (const r of records) {
+    const hour = Math.floor(r.time / HOUR) * HOUR;
+    const ok = r.outcome === "ok" || r.outcome === "local";
+    const values = [
+      1,
+      ok ? 1 : 0,
+      ok ? 0 : 1,
+      r.promptTokens ?? 0,
+      r.completionTokens ?? 0,
+      r.totalTokens ?? 0,
+      Math.round((r.cost ?? 0) * 1e6),
+      Math.round(r.latencyMs),
+    ];
+    for (const d of ROLLUP_DIMENSIONS) {
+      const v = dimensionValue(r, d);
+      const id = `${d}\n${hour}\n${v}`;
+      const cell = cells.get(id);
+      if (cell) { for (let i = 0; i < values.length; i++) cell.m[i] += values[i]; }
+      else cells.set(id, { d, hour, v, m: values.slice() });
+    }
+  }
+  const out: { key: Deno.KvKey; n: bigint }[] = [];
+  for (const c of cells.values()) {
+    METRICS.forEach((metric, i) => {
+      if (c.m[i] > 0) out.push({ key: ["rollup", c.d, c.hour, c.v, metric], n: BigInt(c.m[i]) });
+    });
+  }
+  return out;
+}
+
+/** Split records into packs that each fit one KV value. */
+export function packRecords(records: UsageRecord[], maxChars = MAX_VALUE_CHARS): UsageRecord[][] {
+  const packs: UsageRecord[][] = [];
+  let pack: UsageRecord[] = [];
+  let size = 0;
+  for (const r of records) {
+    const n = JSON.stringify(r).length + 1;
+    if (pack.length && (size + n > maxChars || pack.length >= 200)) {
+      packs.push(pack);
+      pack = [];
+      size = 0;
+    }
+    pack.push(r);
+    size += n;
+  }
+  if (pack.length) packs.push(pack);
+  return packs;
+}
+
 /** Batches usage and audit writes to the store; optionally mirrors the audit trail to a JSON-lines file. */
 export class UsageRecorder {
   #records: UsageRecord[] = [];
   #audits: AuditEvent[] = [];
-  #sums = new Map<string, { key: Deno.KvKey; n: bigint }>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #flushing: Promise<void> | undefined;
   #auditFile: Deno.FsFile | undefined;
@@ -113,29 +164,6 @@ export class UsageRecorder {
   add(r: UsageRecord): void {
     if (this.#disabled) return;
     this.#records.push(r);
-    const hour = Math.floor(r.time / HOUR) * HOUR;
-    const ok = r.outcome === "ok" || r.outcome === "local";
-    const values: Record<typeof METRICS[number], number> = {
-      requests: 1,
-      ok: ok ? 1 : 0,
-      errors: ok ? 0 : 1,
-      prompt_tokens: r.promptTokens ?? 0,
-      completion_tokens: r.completionTokens ?? 0,
-      total_tokens: r.totalTokens ?? 0,
-      cost_micro_usd: Math.round((r.cost ?? 0) * 1e6),
-      latency_ms: Math.round(r.latencyMs),
-    };
-    for (const d of ROLLUP_DIMENSIONS) {
-      const v = dimensionValue(r, d);
-      for (const m of METRICS) {
-        const n = values[m];
-        if (!n || n < 0) continue;
-        const id = `${d}\n${hour}\n${v}\n${m}`;
-        const cell = this.#sums.get(id);
-        if (cell) cell.n += BigInt(n);
-        else this.#sums.set(id, { key: ["rollup", d, hour, v, m], n: BigInt(n) });
-      }
-    }
   }
 
   /** Record an audit event (memory only; flushed later and mirrored to --audit-log). */
@@ -183,18 +211,18 @@ export class UsageRecorder {
     }
     const records = this.#records;
     const audits = this.#audits;
-    const sums = [...this.#sums.values()];
-    if (!records.length && !audits.length && !sums.length) return;
+    if (!records.length && !audits.length) return;
     this.#records = [];
     this.#audits = [];
-    this.#sums = new Map();
+    const sums = rollupSums(records);
     const expireIn = this.#retentionMs;
     type Op = (a: Deno.AtomicOperation) => void;
     const ops: Op[] = [];
     let seq = 0;
-    for (const r of records) {
-      const key = ["usage", r.time, r.requestId, r.attempt, seq++];
-      ops.push((a) => a.set(key, r, { expireIn }));
+    // Raw records are packed many to a value (one KV write per ~100 records, within the 64 KiB limit).
+    for (const pack of packRecords(records)) {
+      const key = ["usage", pack[0].time, pack[0].requestId, seq++];
+      ops.push((a) => a.set(key, pack, { expireIn }));
     }
     for (const e of audits) {
       const value = JSON.stringify(e).length > MAX_VALUE_CHARS ? { ...e, detail: { truncated: true } } : e;
