@@ -7,6 +7,7 @@ import { helpText } from "./config/help.ts";
 import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import { parseElement, type Route, RouteStore } from "./routing/routes.ts";
 import { createOpenAICompatible } from "./backends/openai_compatible.ts";
+import { createGeminiCli } from "./backends/gemini_cli/backend.ts";
 import type { Backend } from "./backends/backend.ts";
 import { Registry } from "./backends/registry.ts";
 import { Authenticator, generatedClientKey } from "./server/auth.ts";
@@ -52,6 +53,13 @@ function buildBackends(cfg: LoadedConfig, scrub: ReturnType<typeof createScrubbe
       keys: cfg.pools.openrouter,
       requestUsage: true,
       headers: attribution,
+      scrub,
+    }),
+    createGeminiCli({
+      path: s.geminiCliPath,
+      models: s.geminiCliModels,
+      concurrency: s.geminiCliConcurrency,
+      env: cfg.env,
       scrub,
     }),
   ];
