@@ -45,6 +45,8 @@ async function start(body: string, args: string[] = [], env: Record<string, stri
       });
     },
     async close() {
+      // Only matters when a test failed: a fake left running would keep the proxy from closing.
+      await killRuns(await this.runs());
       await proxy.close();
       await Deno.remove(fake.dir, { recursive: true }).catch(() => {});
     },
@@ -66,6 +68,15 @@ async function processGone(pid: number): Promise<boolean> {
     .output();
   const stat = new TextDecoder().decode(out.stdout).trim();
   return stat === "" || stat.startsWith("Z");
+}
+
+/** Test cleanup after a failure: take down whatever a fake CLI left running so the proxy can close. */
+async function killRuns(runs: { pid: number }[]): Promise<void> {
+  for (const r of runs) {
+    try {
+      Deno.kill(-r.pid, "SIGKILL");
+    } catch { /* gone, as it should be */ }
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

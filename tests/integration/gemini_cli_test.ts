@@ -95,6 +95,13 @@ Deno.test("real CLI: non-streaming answers, carry the system prompt, sampling an
     await eventually(async () =>
       assert.deepEqual(await cliRecords(t.home), [], "no chat recordings or project records pile up")
     );
+
+    const ids = (await client.models.list()).data.map((m) => m.id);
+    for (const m of ["gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite"]) {
+      assert.ok(ids.includes(`gemini-cli-direct:${m}`), m);
+    }
+    const health = await (await t.proxy.fetch("/health")).json();
+    assert.deepEqual(health.backends["gemini-cli-direct"], { functional: true, keys: 0, models: 3 });
   } finally {
     await t.close();
   }

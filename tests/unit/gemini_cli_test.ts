@@ -13,7 +13,12 @@ import {
 } from "../../src/backends/gemini_cli/events.ts";
 import { exitFailure } from "../../src/backends/gemini_cli/errors.ts";
 import { passesAllowlist } from "../../src/backends/gemini_cli/spawn.ts";
-import { generationConfig } from "../../src/backends/gemini_cli/workspace.ts";
+import {
+  createWorkspace,
+  generationConfig,
+  removeWorkspace,
+  sweepLeftoverLock,
+} from "../../src/backends/gemini_cli/workspace.ts";
 import { Limiter } from "../../src/backends/gemini_cli/limiter.ts";
 import { createGeminiCli } from "../../src/backends/gemini_cli/backend.ts";
 import { createScrubber } from "../../src/security/scrub.ts";
@@ -208,4 +213,48 @@ Deno.test("on Windows the backend is not functional and says why", () => {
   assert.equal(b.functional(), false);
   assert.match(b.problem()!, /Windows/);
   assert.deepEqual(b.keys, []);
+});
+
+Deno.test("workspace removal takes only this run's records from the CLI home, and a left-behind lock is swept", async () => {
+  const data = await Deno.makeTempDir({ prefix: "llmproxy-cli-data-" });
+  const ws = await createWorkspace("gemini-2.5-flash", req([{ role: "user", content: "x" }]), "sys");
+  try {
+    const slug = ws.dir.split("/").at(-1)!;
+    await Deno.writeTextFile(
+      `${data}/projects.json`,
+      JSON.stringify({ projects: { "/home/u/project": "project", [ws.dir]: slug } }),
+    );
+    for (const sub of ["tmp", "history"]) {
+      await Deno.mkdir(`${data}/${sub}/${slug}/chats`, { recursive: true });
+      await Deno.writeTextFile(`${data}/${sub}/${slug}/.project_root`, ws.dir);
+      await Deno.mkdir(`${data}/${sub}/project`, { recursive: true });
+      await Deno.writeTextFile(`${data}/${sub}/project/.project_root`, "/home/u/project");
+    }
+    assert.equal(await Deno.readTextFile(ws.systemFile), "sys");
+    await removeWorkspace(ws, data);
+    const reg = JSON.parse(await Deno.readTextFile(`${data}/projects.json`));
+    assert.deepEqual(reg.projects, { "/home/u/project": "project" });
+    for (const sub of ["tmp", "history"]) {
+      const names = [];
+      for await (const e of Deno.readDir(`${data}/${sub}`)) names.push(e.name);
+      assert.deepEqual(names, ["project"]);
+    }
+    assert.equal(await Deno.stat(ws.dir).then(() => true, () => false), false);
+    assert.equal(await Deno.stat(`${data}/projects.json.lock`).then(() => true, () => false), false);
+
+    // A lock someone keeps touching stays; one nobody touches is swept.
+    await Deno.mkdir(`${data}/projects.json.lock`);
+    const touch = setInterval(() => Deno.utimeSync(`${data}/projects.json.lock`, new Date(), new Date()), 20);
+    await sweepLeftoverLock(data);
+    clearInterval(touch);
+    assert.ok(
+      await Deno.stat(`${data}/projects.json.lock`).then(() => true, () => false),
+      "a live lock stays",
+    );
+    await sweepLeftoverLock(data);
+    assert.equal(await Deno.stat(`${data}/projects.json.lock`).then(() => true, () => false), false);
+  } finally {
+    await Deno.remove(data, { recursive: true });
+    await Deno.remove(ws.dir, { recursive: true }).catch(() => {});
+  }
 });

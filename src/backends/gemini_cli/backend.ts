@@ -8,7 +8,13 @@ import { commitStream } from "../commit.ts";
 import { IdleTimer } from "../idle.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { flattenConversation, unsupportedReason } from "./prompt.ts";
-import { cliDataDir, createWorkspace, removeWorkspace, type Workspace } from "./workspace.ts";
+import {
+  cliDataDir,
+  createWorkspace,
+  removeWorkspace,
+  sweepLeftoverLock,
+  type Workspace,
+} from "./workspace.ts";
 import {
   assembleCompletion,
   ChunkEncoder,
@@ -175,6 +181,7 @@ export function createGeminiCli(opts: GeminiCliOptions): Backend {
         action: "next-element",
       });
     }
+    track(sweepLeftoverLock(dataDir));
     // Once the process has exited (whoever stopped it) its slot is free; the files go in the background.
     const exited = proc.status.then((st) => {
       recentRunMs = (recentRunMs + (Date.now() - started)) / 2;

@@ -91,26 +91,36 @@ async function removeOwned(base: string, slug: string, dir: string): Promise<voi
   if (owner?.trim() === dir) await Deno.remove(`${base}/${slug}`, { recursive: true }).catch(() => {});
 }
 
-const LOCK_STALE_MS = 10_000;
+/**
+ * A `projects.json.lock` unchanged for this long is treated as left behind. The CLI holds that lock only
+ * for a small read-and-write, but 0.61.0 sometimes exits while a background start-up task holds it, and
+ * the next run then waits ~13 s for it to go stale (proper-lockfile: 10 s stale, back-off retries).
+ */
+export const LEFTOVER_LOCK_MS = 300;
 
 /**
  * Run `fn` holding the CLI's own lock on `projects.json` (proper-lockfile's protocol: a `<file>.lock`
- * directory, stale after 10 s), so a concurrent CLI run never loses its entry.
+ * directory), so a concurrent CLI run never loses its entry; a lock left behind by an exited run is
+ * removed, which also spares the next run the wait.
  */
 async function withRegistryLock(file: string, fn: () => Promise<void>): Promise<void> {
   const lock = `${file}.lock`;
   const deadline = Date.now() + 30_000;
+  let seen: { mtime: number; since: number } | undefined;
   for (;;) {
     try {
       await Deno.mkdir(lock);
       break;
     } catch (e) {
       if (!(e instanceof Deno.errors.AlreadyExists)) return;
-      const st = await Deno.stat(lock).catch(() => undefined);
-      if (st?.mtime && Date.now() - st.mtime.getTime() > LOCK_STALE_MS) {
-        await Deno.remove(lock).catch(() => {});
-        continue;
-      }
+      const mtime = (await Deno.stat(lock).catch(() => undefined))?.mtime?.getTime();
+      if (mtime !== undefined && mtime === seen?.mtime) {
+        if (Date.now() - seen.since >= LEFTOVER_LOCK_MS) {
+          await Deno.remove(lock).catch(() => {});
+          seen = undefined;
+          continue;
+        }
+      } else seen = mtime === undefined ? undefined : { mtime, since: Date.now() };
       if (Date.now() > deadline) return;
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -120,6 +130,24 @@ async function withRegistryLock(file: string, fn: () => Promise<void>): Promise<
   } finally {
     await Deno.remove(lock).catch(() => {});
   }
+}
+
+/**
+ * Remove a `projects.json.lock` left behind by an exited CLI run (unchanged for {@link LEFTOVER_LOCK_MS}).
+ * Cheap when there is none; started beside each spawn so the new run does not wait ~13 s for it.
+ */
+export async function sweepLeftoverLock(dataDir: string | undefined): Promise<void> {
+  if (!dataDir) return;
+  const lock = `${dataDir}/projects.json.lock`;
+  const first = (await Deno.stat(lock).catch(() => undefined))?.mtime?.getTime();
+  if (first === undefined) return;
+  const since = Date.now();
+  while (Date.now() - since < LEFTOVER_LOCK_MS) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = (await Deno.stat(lock).catch(() => undefined))?.mtime?.getTime();
+    if (now !== first) return;
+  }
+  await Deno.remove(lock).catch(() => {});
 }
 
 /** Remove the workspace and what the CLI recorded for it under `dataDir` (the user's `~/.gemini`). */
