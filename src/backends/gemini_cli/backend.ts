@@ -93,9 +93,12 @@ export function createGeminiCli(opts: GeminiCliOptions): Backend {
   /** `gemini --version`, once, in the background (the registry's first model listing starts it). */
   const checkVersion = (): Promise<void> => {
     versionCheck ??= (async () => {
-      const ws = await Deno.makeTempDir({ prefix: "llmproxy-gemini-cli-version-" });
+      const ws: Workspace = {
+        dir: await Deno.realPath(await Deno.makeTempDir({ prefix: "llmproxy-gemini-cli-version-" })),
+        systemFile: "",
+      };
       try {
-        const proc = spawnCli(binary!, ["--version"], cliEnv(opts.env, { dir: ws, systemFile: "" }), ws, "");
+        const proc = spawnCli(binary!, ["--version"], cliEnv(opts.env, ws), ws.dir, "");
         const timer = setTimeout(() => proc.kill(), VERSION_TIMEOUT_MS);
         const lines: string[] = [];
         try {
@@ -112,7 +115,7 @@ export function createGeminiCli(opts: GeminiCliOptions): Backend {
       } catch (e) {
         versionProblem = `"${binary}" could not be started (${(e as Error).name}); check --gemini-cli-path`;
       } finally {
-        await Deno.remove(ws, { recursive: true }).catch(() => {});
+        await removeWorkspace(ws, dataDir);
       }
     })();
     return versionCheck;

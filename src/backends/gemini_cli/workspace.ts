@@ -5,6 +5,7 @@
  * `~/.gemini/projects.json` and the directories `~/.gemini/tmp/<slug>/` (chat recordings) and
  * `~/.gemini/history/<slug>/`, each marked by a `.project_root` file naming the workspace.
  */
+import { homedir } from "node:os";
 import type { ChatRequest } from "../../openai/types.ts";
 
 /** A created workspace. */
@@ -55,9 +56,19 @@ export function workspaceSettings(model: string, body: ChatRequest): Record<stri
   };
 }
 
-/** The user's CLI data directory (`$GEMINI_CLI_HOME/.gemini`, else `$HOME/.gemini`), as the CLI finds it. */
+/**
+ * The user's CLI data directory as the CLI finds it: `$GEMINI_CLI_HOME/.gemini`, else `$HOME/.gemini`,
+ * else the account's home directory.
+ */
 export function cliDataDir(env: Record<string, string>): string | undefined {
-  const home = env.GEMINI_CLI_HOME || env.HOME;
+  let home = env.GEMINI_CLI_HOME || env.HOME;
+  if (!home) {
+    try {
+      home = homedir();
+    } catch {
+      return undefined;
+    }
+  }
   return home ? `${home.replace(/\/+$/, "")}/.gemini` : undefined;
 }
 
