@@ -12,22 +12,17 @@ const PREFIX = `${ROOT}.cache/gemini-cli`;
 const BIN = `${PREFIX}/node_modules/.bin/gemini`;
 const LOCK = `${ROOT}.cache/gemini-cli.lock`;
 
-async function installedVersion(): Promise<string | undefined> {
-  try {
-    const pkg = JSON.parse(
-      await Deno.readTextFile(`${PREFIX}/node_modules/@google/gemini-cli/package.json`),
-    ) as { version?: string };
-    await Deno.stat(BIN);
-    return pkg.version;
-  } catch {
-    return undefined;
-  }
+/** Written after a complete install, so a half-finished or killed install is never taken for one. */
+const MARKER = `${PREFIX}/.installed-${GEMINI_CLI_VERSION}`;
+
+async function installed(): Promise<boolean> {
+  return await Deno.stat(MARKER).then(() => Deno.stat(BIN)).then(() => true, () => false);
 }
 
 async function install(): Promise<string> {
+  if (await installed()) return BIN;
   await Deno.mkdir(`${ROOT}.cache`, { recursive: true });
   for (let waited = 0;;) {
-    if (await installedVersion() === GEMINI_CLI_VERSION) return BIN;
     try {
       await Deno.mkdir(LOCK);
       break;
@@ -44,7 +39,7 @@ async function install(): Promise<string> {
     }
   }
   try {
-    if (await installedVersion() === GEMINI_CLI_VERSION) return BIN;
+    if (await installed()) return BIN;
     const out = await new Deno.Command("npm", {
       args: [
         "install",
@@ -62,7 +57,8 @@ async function install(): Promise<string> {
     if (!out.success) {
       throw new Error(`npm install @google/gemini-cli failed: ${new TextDecoder().decode(out.stderr)}`);
     }
-    if (await installedVersion() !== GEMINI_CLI_VERSION) throw new Error("the Gemini CLI did not install");
+    await Deno.stat(BIN);
+    await Deno.writeTextFile(MARKER, "");
     return BIN;
   } finally {
     await Deno.remove(LOCK).catch(() => {});
