@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { startTestProxy, type TestProxy } from "../helpers.ts";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
 import { eventually } from "../support/gemini_cli.ts";
+import type { GeminiCliBackend } from "../../src/backends/gemini_cli/backend.ts";
 
 const DELTA = (text: string) =>
   JSON.stringify({ type: "message", role: "assistant", content: text, delta: true });
@@ -293,8 +294,11 @@ Deno.test("--gemini-cli-concurrency runs N at once, 32 wait, and a full queue an
   );
   try {
     const accepted = Array.from({ length: 34 }, () => chat(t.proxy, {}));
-    await eventually(async () => assert.equal((await t.runs()).length, 2));
-    await new Promise((r) => setTimeout(r, 500));
+    const backend = t.proxy.ctx.registry.get("gemini-cli-direct") as GeminiCliBackend;
+    await eventually(async () => {
+      assert.equal((await t.runs()).length, 2);
+      assert.deepEqual(backend.load(), { running: 2, waiting: 32 });
+    });
     const full = await chat(t.proxy, {});
     assert.equal(full.status, 503);
     assert.ok(Number(full.headers.get("retry-after")) >= 1);

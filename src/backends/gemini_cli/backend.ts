@@ -43,6 +43,12 @@ export interface GeminiCliOptions {
   os?: string;
 }
 
+/** The backend, plus its current load (for tests and diagnostics). */
+export interface GeminiCliBackend extends Backend {
+  /** CLI processes running and requests waiting for a slot. */
+  load(): { running: number; waiting: number };
+}
+
 /** Most waiting CLI requests (SPEC §3.3). */
 export const MAX_WAITING = 32;
 /** Largest answer assembled for a non-streaming request. */
@@ -65,7 +71,7 @@ function clientGone(): AttemptResult {
 }
 
 /** Create the backend. It is functional when the binary is found (and `--version` has not failed). */
-export function createGeminiCli(opts: GeminiCliOptions): Backend {
+export function createGeminiCli(opts: GeminiCliOptions): GeminiCliBackend {
   const os = opts.os ?? Deno.build.os;
   const windows = os === "windows";
   const binary = windows ? undefined : findBinary(opts.path, opts.env.PATH);
@@ -340,6 +346,7 @@ export function createGeminiCli(opts: GeminiCliOptions): Backend {
       return models.map((id) => ({ id }));
     },
     unsupported: unsupportedReason,
+    load: () => ({ running: limiter.running, waiting: limiter.waiting }),
     async drain() {
       while (cleanups.size) await Promise.all([...cleanups]);
     },
