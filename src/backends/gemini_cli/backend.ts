@@ -53,7 +53,7 @@ export interface GeminiCliBackend extends Backend {
 export const MAX_WAITING = 32;
 /** Largest answer assembled for a non-streaming request. */
 const MAX_JSON_TEXT = 32 * 1024 * 1024;
-const VERSION_TIMEOUT_MS = 30_000;
+const VERSION_TIMEOUT_MS = 15_000;
 
 function fail(f: UpstreamFailure): AttemptResult {
   return { ok: false, failure: f };
