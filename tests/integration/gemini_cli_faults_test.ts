@@ -47,7 +47,7 @@ async function start(body: string, args: string[] = [], env: Record<string, stri
     },
     async close() {
       // Only matters when a test failed: a fake left running would keep the proxy from closing.
-      await killRuns(await this.runs());
+      killRuns(await this.runs());
       await proxy.close();
       await Deno.remove(fake.dir, { recursive: true }).catch(() => {});
     },
@@ -72,7 +72,7 @@ async function processGone(pid: number): Promise<boolean> {
 }
 
 /** Test cleanup after a failure: take down whatever a fake CLI left running so the proxy can close. */
-async function killRuns(runs: { pid: number }[]): Promise<void> {
+function killRuns(runs: { pid: number }[]): void {
   for (const r of runs) {
     try {
       Deno.kill(-r.pid, "SIGKILL");
