@@ -32,7 +32,10 @@ export async function setupLogging(opts: { file?: string; level: string; scrub: 
   const formatter = (r: LogRecord) => opts.scrub(text(r));
   await configure({
     reset: true,
-    sinks: { main: getStreamSink(writable, { formatter }) },
+    // Non-blocking: records are formatted and written in batches, off the request path.
+    sinks: {
+      main: getStreamSink(writable, { formatter, nonBlocking: { bufferSize: 200, flushInterval: 100 } }),
+    },
     loggers: [
       { category: ["llmproxy"], lowestLevel: LEVELS[opts.level] ?? "info", sinks: ["main"] },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["main"] },

@@ -8,6 +8,7 @@ import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import { parseElement, type Route, RouteStore } from "./routing/routes.ts";
 import { createOpenAICompatible } from "./backends/openai_compatible.ts";
 import { createGemini } from "./backends/gemini/client.ts";
+import { createGeminiCli } from "./backends/gemini_cli/backend.ts";
 import type { Backend } from "./backends/backend.ts";
 import { Registry } from "./backends/registry.ts";
 import { Authenticator, generatedClientKey } from "./server/auth.ts";
@@ -61,6 +62,13 @@ function buildBackends(cfg: LoadedConfig, scrub: ReturnType<typeof createScrubbe
       scrub,
     }),
     createGemini({ name: "gemini", baseUrl: s.geminiApiBaseUrl, keys: cfg.pools.gemini, scrub }),
+    createGeminiCli({
+      path: s.geminiCliPath,
+      models: s.geminiCliModels,
+      concurrency: s.geminiCliConcurrency,
+      env: cfg.env,
+      scrub,
+    }),
   ];
   for (const b of cfg.extraBackends) {
     backends.push(

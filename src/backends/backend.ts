@@ -35,6 +35,8 @@ export interface UpstreamFailure {
   cooldown?: Cooldown;
   /** Upstream status or error class for the usage record ("429", "timeout", "connection"). */
   outcome: string;
+  /** Extra response headers if this failure is the final answer (e.g. `retry-after` on a 503). */
+  headers?: Record<string, string>;
 }
 
 /** Everything one attempt needs. */
@@ -104,4 +106,6 @@ export interface Backend {
   unsupported?(body: ChatRequest): string | undefined;
   /** Make one upstream attempt. Never throws for upstream problems: they come back as failures. */
   attempt(input: AttemptInput): Promise<AttemptResult>;
+  /** Wait for background work started by attempts (e.g. temp-file removal) before shutdown. */
+  drain?(): Promise<void>;
 }

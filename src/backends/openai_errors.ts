@@ -4,6 +4,7 @@
  */
 import type { UpstreamFailure } from "./backend.ts";
 import { nextMidnightUtc, retryHintUntil } from "../routing/cooldown.ts";
+import { keyRejected, statusFailure } from "./failures.ts";
 
 interface ErrorBody {
   error?: {
@@ -93,49 +94,33 @@ export function classifyOpenAIFailure(
     };
   }
   if (status === 401 || status === 402) {
-    const what = status === 401 ? "was rejected (invalid or revoked)" : "has no credits left (402)";
-    return {
-      action: "next-key",
-      status: 502,
-      type: "api_error",
-      code: "upstream_auth_failed",
-      message: `${backend}: key ${key} ${what}: ${message}. Check or replace ${key}.`,
-      cooldown: {
-        scope: "key",
-        untilMs: now + (status === 401 ? 3_600_000 : 600_000),
-        reason: status === 401 ? "401 invalid key" : "402 no credits",
-      },
-      outcome,
-    };
+    return status === 401
+      ? keyRejected(
+        backend,
+        key,
+        "was rejected (invalid or revoked)",
+        message,
+        {
+          ms: 3_600_000,
+          reason: "401 invalid key",
+        },
+        outcome,
+        now,
+      )
+      : keyRejected(
+        backend,
+        key,
+        "has no credits left (402)",
+        message,
+        {
+          ms: 600_000,
+          reason: "402 no credits",
+        },
+        outcome,
+        now,
+      );
   }
-  if (status === 404) {
-    return {
-      action: "next-element",
-      status: 404,
-      type: "invalid_request_error",
-      code: "model_not_found",
-      message: `${backend}: ${message}`,
-      outcome,
-    };
-  }
-  if (status === 408 || status >= 500) {
-    return {
-      action: "next-key",
-      status: status === 408 || status === 504 ? 504 : 502,
-      type: "api_error",
-      code: status === 408 || status === 504 ? "upstream_timeout" : "upstream_error",
-      message: `${backend} answered ${status}: ${message}`,
-      outcome,
-    };
-  }
-  return {
-    action: "return",
-    status,
-    type: "invalid_request_error",
-    code: upstreamCode ?? "upstream_error",
-    message: `${backend} answered ${status}: ${message}`,
-    outcome,
-  };
+  return statusFailure(backend, status, String(status), message, upstreamCode ?? "upstream_error");
 }
 
 /** Classify an in-band stream error (`{"error":{…}}` in a 200 stream or body). */

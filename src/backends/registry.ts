@@ -115,9 +115,10 @@ export class Registry {
     return out;
   }
 
-  /** Wait for in-flight listings (for clean shutdown). */
+  /** Wait for in-flight listings and backends' background work (for clean shutdown). */
   async settle(): Promise<void> {
     await Promise.all([...this.#entries.values()].map((e) => e.refreshing));
+    await Promise.all([...this.#entries.values()].map((e) => e.backend.drain?.()));
   }
 
   /** Counts for /health: never key values. */

@@ -80,6 +80,14 @@ function scanText(
   return { commands, text: out + text.slice(last), remains };
 }
 
+/** True when some text part of `content` contains `prefix`. */
+function mentions(content: unknown, prefix: string): boolean {
+  return Array.isArray(content) &&
+    content.some((p) =>
+      typeof (p as { text?: unknown })?.text === "string" && (p as { text: string }).text.includes(prefix)
+    );
+}
+
 /** Scan the request's latest message for commands; undefined when it is not a user message or has none. */
 export function scanLatestUserMessage(
   messages: readonly Message[],
@@ -91,6 +99,8 @@ export function scanLatestUserMessage(
   const msg = messages[index];
   if (!msg || msg.role !== "user") return undefined;
   const content = msg.content;
+  // Fast path for the common case: no text part mentions the prefix, so there is nothing to parse.
+  if (typeof content === "string" ? !content.includes(prefix) : !mentions(content, prefix)) return undefined;
   if (typeof content === "string") {
     const s = scanText(content, prefix, isKnown, agent);
     if (!s.commands.length) return undefined;

@@ -3,7 +3,6 @@
  * (SPEC §1.4), numbered key discovery, and every start-up validation. Problems are {@link ConfigError}s.
  */
 import { parseArgs } from "node:util";
-import { parse as parseDotenv } from "dotenv";
 import { configKey, envNames, KEY_ENV, OPTIONS, type OptionSpec, type Settings } from "./options.ts";
 import { type ConfigFile, readConfigFile } from "./file.ts";
 import { ConfigError } from "./errors.ts";
@@ -151,7 +150,10 @@ export async function mergedEnv(real: Record<string, string>, dir = "."): Promis
       throw new ConfigError(`.env: cannot read it (${(e as Error).name})`);
     }
   }
-  return { ...parseDotenv(text), ...real };
+  if (!text.trim()) return { ...real };
+  // Loaded only when there is a .env file: most runs never pay for the parser.
+  const { parse } = await import("dotenv");
+  return { ...parse(text), ...real };
 }
 
 /** Names of loopback hosts accepted with `--disable-auth`. */

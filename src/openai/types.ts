@@ -1,43 +1,113 @@
 /**
- * Wire types and zod schemas of the OpenAI chat API. Unknown fields pass through untouched (SPEC §2):
- * the schema checks only what the proxy itself reads.
+ * Wire types of the OpenAI chat API and the request check. Unknown fields pass through untouched
+ * (SPEC §2): the check looks only at what the proxy itself reads. (Hand-written rather than zod: it runs on
+ * every request and keeps zod's memory out of runs without a config file.)
  */
-import { z } from "zod";
 
-const textPart = z.looseObject({ type: z.literal("text"), text: z.string() });
-const otherPart = z.looseObject({ type: z.string() });
-/** Message content: a string, null, or an array of typed parts. */
-export const contentSchema = z.union([z.string(), z.null(), z.array(z.union([textPart, otherPart]))]);
-
-const toolCallSchema = z.looseObject({
-  id: z.string().optional(),
-  type: z.string().optional(),
-  function: z.looseObject({ name: z.string(), arguments: z.string().optional() }),
-});
-
-/** One chat message. */
-export const messageSchema = z.looseObject({
-  role: z.enum(["system", "developer", "user", "assistant", "tool", "function"]),
-  content: contentSchema.optional(),
-  name: z.string().optional(),
-  tool_calls: z.array(toolCallSchema).nullable().optional(),
-  tool_call_id: z.string().optional(),
-});
-
-/** The chat completions request body. */
-export const chatRequestSchema = z.looseObject({
-  model: z.string().min(1, "must be a non-empty string").optional(),
-  messages: z.array(messageSchema).min(1, "must contain at least one message"),
-  stream: z.boolean().nullable().optional(),
-  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
-});
-
-/** A chat message (unknown fields kept). */
-export type Message = z.infer<typeof messageSchema>;
-/** A chat completions request (unknown fields kept). */
-export type ChatRequest = z.infer<typeof chatRequestSchema>;
 /** One content part. */
 export type ContentPart = { type: string; text?: string; [k: string]: unknown };
+
+/** A tool call in an assistant message. */
+export interface ToolCall {
+  id?: string;
+  type?: string;
+  function: { name: string; arguments?: string; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+/** Chat message roles. */
+export const ROLES = ["system", "developer", "user", "assistant", "tool", "function"] as const;
+
+/** A chat message (unknown fields kept). */
+export interface Message {
+  role: typeof ROLES[number];
+  content?: string | null | ContentPart[];
+  name?: string;
+  tool_calls?: ToolCall[] | null;
+  tool_call_id?: string;
+  [k: string]: unknown;
+}
+
+/** A chat completions request (unknown fields kept). */
+export interface ChatRequest {
+  model?: string;
+  messages: Message[];
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean; [k: string]: unknown } | null;
+  [k: string]: unknown;
+}
+
+/** Why a request body is invalid: the field path (`messages.0.role`) and what is wrong. */
+export interface RequestProblem {
+  param: string;
+  message: string;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+function checkMessage(m: unknown, at: string): RequestProblem | undefined {
+  if (!isObject(m)) return { param: at, message: "must be an object with a role" };
+  if (!ROLES.includes(m.role as Message["role"])) {
+    return { param: `${at}.role`, message: `must be one of ${ROLES.join(", ")}` };
+  }
+  const c = m.content;
+  if (Array.isArray(c)) {
+    for (const [j, p] of c.entries()) {
+      if (!isObject(p) || typeof p.type !== "string") {
+        return { param: `${at}.content.${j}`, message: "must be an object with a string 'type'" };
+      }
+      if (p.type === "text" && typeof p.text !== "string") {
+        return { param: `${at}.content.${j}.text`, message: "must be a string" };
+      }
+    }
+  } else if (c !== undefined && c !== null && typeof c !== "string") {
+    return { param: `${at}.content`, message: "must be a string, null or an array of content parts" };
+  }
+  for (const f of ["name", "tool_call_id"] as const) {
+    if (m[f] !== undefined && typeof m[f] !== "string") {
+      return { param: `${at}.${f}`, message: "must be a string" };
+    }
+  }
+  const calls = m.tool_calls;
+  if (calls !== undefined && calls !== null) {
+    if (!Array.isArray(calls)) return { param: `${at}.tool_calls`, message: "must be an array" };
+    for (const [j, tc] of calls.entries()) {
+      const fn = isObject(tc) ? tc.function : undefined;
+      if (!isObject(fn) || typeof fn.name !== "string") {
+        return { param: `${at}.tool_calls.${j}.function.name`, message: "must be a string" };
+      }
+      if (fn.arguments !== undefined && typeof fn.arguments !== "string") {
+        return { param: `${at}.tool_calls.${j}.function.arguments`, message: "must be a JSON string" };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Check a parsed request body; returns the first problem, or undefined when the proxy can use it. */
+export function checkChatRequest(body: Record<string, unknown>): RequestProblem | undefined {
+  if (body.model !== undefined && (typeof body.model !== "string" || body.model === "")) {
+    return { param: "model", message: "must be a non-empty string" };
+  }
+  if (!Array.isArray(body.messages)) return { param: "messages", message: "must be an array of messages" };
+  if (!body.messages.length) return { param: "messages", message: "must contain at least one message" };
+  for (const [i, m] of body.messages.entries()) {
+    const problem = checkMessage(m, `messages.${i}`);
+    if (problem) return problem;
+  }
+  if (body.stream !== undefined && body.stream !== null && typeof body.stream !== "boolean") {
+    return { param: "stream", message: "must be true or false" };
+  }
+  const so = body.stream_options;
+  if (so !== undefined && so !== null) {
+    if (!isObject(so)) return { param: "stream_options", message: "must be an object" };
+    if (so.include_usage !== undefined && typeof so.include_usage !== "boolean") {
+      return { param: "stream_options.include_usage", message: "must be true or false" };
+    }
+  }
+  return undefined;
+}
 
 /** Token usage as OpenAI reports it. */
 export interface Usage {

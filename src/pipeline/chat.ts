@@ -2,7 +2,7 @@
  * The chat pipeline (SPEC §2), top to bottom: parse and validate the body, resolve the target, redact,
  * run the attempt plan, and shape the response (JSON or SSE) with the `x-llmproxy-*` headers.
  */
-import { chatRequestSchema } from "../openai/types.ts";
+import { checkChatRequest } from "../openai/types.ts";
 import type { ChatRequest } from "../openai/types.ts";
 import { completionToSse } from "../openai/convert.ts";
 import { SSE_HEADERS } from "../openai/sse.ts";
@@ -96,13 +96,9 @@ export function parseChatBody(text: string): ChatRequest {
     throw badRequest("Request body must be a JSON object with 'model' and 'messages'.");
   }
   if (!("messages" in json)) throw badRequest("Request body has no 'messages' array.", "messages");
-  const parsed = chatRequestSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const param = issue.path.map(String).join(".") || null;
-    throw badRequest(`Invalid request: ${param ?? "body"}: ${issue.message}.`, param);
-  }
-  return parsed.data;
+  const problem = checkChatRequest(json as Record<string, unknown>);
+  if (problem) throw badRequest(`Invalid request: ${problem.param}: ${problem.message}.`, problem.param);
+  return json as ChatRequest;
 }
 
 /** Handle POST /v1/chat/completions. */

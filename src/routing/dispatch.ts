@@ -54,7 +54,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 function failureError(f: UpstreamFailure, extraHeaders: Record<string, string> = {}): ProxyError {
-  return new ProxyError(f.status, f.type, f.code, f.message, null, extraHeaders);
+  return new ProxyError(f.status, f.type, f.code, f.message, null, { ...f.headers, ...extraHeaders });
 }
 
 function clientClosed(): ProxyError {

@@ -61,7 +61,7 @@ export function createHandler(ctx: ProxyContext): Handler {
       if (method !== "GET") throw methodNotAllowed(req.method, path);
       return json({ status: "ok", version: VERSION, backends: ctx.registry.health() });
     }
-    const caller: Caller = ctx.auth.check(req, url);
+    const caller: Caller = await ctx.auth.check(req, url);
     if (path === "/usage/stats" || path === "/usage/recent" || path === "/audit/logs") {
       if (method !== "GET") throw methodNotAllowed(req.method, path);
       if (!caller.admin) {

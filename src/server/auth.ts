@@ -3,7 +3,6 @@
  * stored in the data dir (mode 0600), and the checks that stand in for auth when it is disabled (JSON
  * content type, loopback Host, allowed Origin).
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { KeyEntry } from "../config/load.ts";
 import { isLoopbackHost } from "../config/load.ts";
 import { ProxyError } from "./errors.ts";
@@ -14,11 +13,23 @@ export interface Caller {
   admin: boolean;
 }
 
-const digest = (s: string) => createHash("sha256").update(s).digest();
+const encoder = new TextEncoder();
+
+/** SHA-256 of a key, so every comparison is over 32 bytes whatever the key's length. */
+async function digest(s: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(s)));
+}
+
+/** Compare two 32-byte digests in constant time. */
+function sameDigest(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
+}
 
 /** Checks `Authorization: Bearer` against the configured keys. */
 export class Authenticator {
-  readonly #keys: { label: string; digest: Uint8Array; admin: boolean }[];
+  readonly #keys: Promise<{ label: string; digest: Uint8Array; admin: boolean }[]>;
 
   constructor(
     keys: KeyEntry[],
@@ -26,15 +37,15 @@ export class Authenticator {
     readonly disabled: boolean,
     readonly allowOrigins: string[],
   ) {
-    this.#keys = keys.map((k) => ({
+    this.#keys = Promise.all(keys.map(async (k) => ({
       label: k.label,
-      digest: digest(k.value),
+      digest: await digest(k.value),
       admin: adminLabels.has(k.label),
-    }));
+    })));
   }
 
   /** Identify the caller or throw 401/403/415. */
-  check(req: Request, url: URL): Caller {
+  async check(req: Request, url: URL): Promise<Caller> {
     if (this.disabled) {
       this.#checkLocalOnly(req, url);
       return { label: "anonymous", admin: true };
@@ -48,11 +59,11 @@ export class Authenticator {
           : "Missing Authorization: Bearer <key> header.",
       );
     }
-    const presented = digest(m[1]);
+    const presented = await digest(m[1]);
     let found: Caller | undefined;
     // Compare against every key, without stopping early, so timing does not reveal which one matched.
-    for (const k of this.#keys) {
-      if (timingSafeEqual(presented, k.digest) && !found) found = { label: k.label, admin: k.admin };
+    for (const k of await this.#keys) {
+      if (sameDigest(presented, k.digest) && !found) found = { label: k.label, admin: k.admin };
     }
     if (!found) {
       throw unauthorized(

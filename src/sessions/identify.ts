@@ -2,7 +2,6 @@
  * Which session a request belongs to (SPEC §9): (client-key label, `X-Session-ID`). Without the header:
  * one default session per client key, or per User-Agent when auth is disabled.
  */
-import { createHash } from "node:crypto";
 import type { Caller } from "../server/auth.ts";
 import { badRequest } from "../server/errors.ts";
 
@@ -29,5 +28,12 @@ export function sessionIdentity(headers: Headers, caller: Caller, authDisabled: 
   }
   if (!authDisabled) return { owner: caller.label, id: "default" };
   const ua = headers.get("user-agent") ?? "";
-  return { owner: caller.label, id: `ua-${createHash("sha256").update(ua).digest("hex").slice(0, 12)}` };
+  return { owner: caller.label, id: `ua-${fnv1a(ua)}` };
+}
+
+/** 64-bit FNV-1a of a text as 16 hex digits: a stable, short id (not a secret, so no cryptographic hash needed). */
+function fnv1a(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (const b of new TextEncoder().encode(text)) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+  return h.toString(16).padStart(16, "0");
 }

@@ -56,6 +56,8 @@ const MEMORY_LIMIT = 10_000;
 const REFRESH_MS = 2_000;
 /** lastSeen changes alone are written at most this often. */
 const TOUCH_MS = 60_000;
+/** Shortest time between two writes of one session. */
+const WRITE_INTERVAL_MS = 500;
 
 interface Cached {
   session: Session;
@@ -73,6 +75,9 @@ export class SessionStore {
   #writing = new Map<string, Promise<void>>();
   #dirty = new Map<string, Session>();
   #loading = new Map<string, Promise<Session | undefined>>();
+  /** Pending pauses between two writes of one busy session; flush() ends them at once. */
+  #pauses = new Set<() => void>();
+  #flushing = false;
 
   constructor(
     private readonly kv: Deno.Kv,
@@ -138,6 +143,8 @@ export class SessionStore {
         } catch (e) {
           this.onError(`session ${next.id}: write failed: ${(e as Error)?.message ?? e}`);
         }
+        // A busy session is written at most every WRITE_INTERVAL_MS, not once per request.
+        if (this.#dirty.has(k) && !this.#flushing) await this.#pause(WRITE_INTERVAL_MS);
       }
       this.#writing.delete(k);
     };
@@ -154,9 +161,24 @@ export class SessionStore {
     this.save(s);
   }
 
-  /** Wait for every pending write (clean shutdown). */
+  /** Wait for every pending write (clean shutdown): pauses end at once. */
   async flush(): Promise<void> {
+    this.#flushing = true;
+    for (const end of this.#pauses) end();
     while (this.#writing.size) await Promise.all([...this.#writing.values()]);
+    this.#flushing = false;
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const end = () => {
+        clearTimeout(t);
+        this.#pauses.delete(end);
+        resolve();
+      };
+      const t = setTimeout(end, ms);
+      this.#pauses.add(end);
+    });
   }
 
   async #read(owner: string, id: string): Promise<Session | undefined> {

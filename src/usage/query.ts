@@ -83,11 +83,13 @@ export async function recentUsage(
 ): Promise<UsageRecord[]> {
   const out: UsageRecord[] = [];
   let scanned = 0;
-  for await (const e of kv.list<UsageRecord>({ prefix: ["usage"] }, { reverse: true, batchSize: 200 })) {
-    if (++scanned > (opts.scanLimit ?? 20_000)) break;
-    if (opts.session && e.value.session !== opts.session) continue;
-    out.push(e.value);
-    if (out.length >= opts.limit) break;
+  for await (const e of kv.list<UsageRecord[]>({ prefix: ["usage"] }, { reverse: true, batchSize: 50 })) {
+    for (const r of [...e.value].reverse()) {
+      if (++scanned > (opts.scanLimit ?? 20_000)) return out;
+      if (opts.session && r.session !== opts.session) continue;
+      out.push(r);
+      if (out.length >= opts.limit) return out;
+    }
   }
   return out;
 }

@@ -65,7 +65,7 @@ const HOUR = 3_600_000;
 const MAX_BATCH = 400; // KV allows 1000 mutations per atomic batch
 /** Bytes per atomic batch (KV allows 800 KiB of keys and values in one commit). */
 const MAX_BATCH_BYTES = 600_000;
-/** Text budget of one audit value (recorded prompt and answer text are each cut to a third of it). */
+/** Budget of one stored value: a pack of usage records, or an audit event (prompt and answer cut to a third each). */
 export const MAX_VALUE_CHARS = 48_000;
 /** Largest stored value in bytes (KV's limit is 64 KiB). */
 const MAX_VALUE_BYTES = 65_000;
@@ -112,11 +112,62 @@ function dimensionValue(r: UsageRecord, d: RollupDimension): string {
   }
 }
 
+/** The hourly roll-up increments of a batch of records, one KV `sum` per (dimension, hour, value, metric). */
+export function rollupSums(records: UsageRecord[]): { key: Deno.KvKey; n: bigint }[] {
+  const cells = new Map<string, { d: RollupDimension; hour: number; v: string; m: number[] }>();
+  for (const r of records) {
+    const hour = Math.floor(r.time / HOUR) * HOUR;
+    const ok = r.outcome === "ok" || r.outcome === "local";
+    const values = [
+      1,
+      ok ? 1 : 0,
+      ok ? 0 : 1,
+      r.promptTokens ?? 0,
+      r.completionTokens ?? 0,
+      r.totalTokens ?? 0,
+      Math.round((r.cost ?? 0) * 1e6),
+      Math.round(r.latencyMs),
+    ];
+    for (const d of ROLLUP_DIMENSIONS) {
+      const v = dimensionValue(r, d);
+      const id = `${d}\n${hour}\n${v}`;
+      const cell = cells.get(id);
+      if (cell) { for (let i = 0; i < values.length; i++) cell.m[i] += values[i]; }
+      else cells.set(id, { d, hour, v, m: values.slice() });
+    }
+  }
+  const out: { key: Deno.KvKey; n: bigint }[] = [];
+  for (const c of cells.values()) {
+    METRICS.forEach((metric, i) => {
+      if (c.m[i] > 0) out.push({ key: ["rollup", c.d, c.hour, c.v, metric], n: BigInt(c.m[i]) });
+    });
+  }
+  return out;
+}
+
+/** Split records into packs that each fit one KV value (`maxChars`: stored bytes, see storedBytes). */
+export function packRecords(records: UsageRecord[], maxChars = MAX_VALUE_CHARS): UsageRecord[][] {
+  const packs: UsageRecord[][] = [];
+  let pack: UsageRecord[] = [];
+  let size = 0;
+  for (const r of records) {
+    const n = storedBytes(r) + 1;
+    if (pack.length && (size + n > maxChars || pack.length >= 200)) {
+      packs.push(pack);
+      pack = [];
+      size = 0;
+    }
+    pack.push(r);
+    size += n;
+  }
+  if (pack.length) packs.push(pack);
+  return packs;
+}
+
 /** Batches usage and audit writes to the store; optionally mirrors the audit trail to a JSON-lines file. */
 export class UsageRecorder {
   #records: UsageRecord[] = [];
   #audits: AuditEvent[] = [];
-  #sums = new Map<string, { key: Deno.KvKey; n: bigint }>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #flushing: Promise<void> | undefined;
   #auditFile: Deno.FsFile | undefined;
@@ -141,29 +192,6 @@ export class UsageRecorder {
     if (this.#disabled) return;
     const r = clipFields(record);
     this.#records.push(r);
-    const hour = Math.floor(r.time / HOUR) * HOUR;
-    const ok = r.outcome === "ok" || r.outcome === "local";
-    const values: Record<typeof METRICS[number], number> = {
-      requests: 1,
-      ok: ok ? 1 : 0,
-      errors: ok ? 0 : 1,
-      prompt_tokens: r.promptTokens ?? 0,
-      completion_tokens: r.completionTokens ?? 0,
-      total_tokens: r.totalTokens ?? 0,
-      cost_micro_usd: Math.round((r.cost ?? 0) * 1e6),
-      latency_ms: Math.round(r.latencyMs),
-    };
-    for (const d of ROLLUP_DIMENSIONS) {
-      const v = dimensionValue(r, d);
-      for (const m of METRICS) {
-        const n = values[m];
-        if (!n || n < 0) continue;
-        const id = `${d}\n${hour}\n${v}\n${m}`;
-        const cell = this.#sums.get(id);
-        if (cell) cell.n += BigInt(n);
-        else this.#sums.set(id, { key: ["rollup", d, hour, v, m], n: BigInt(n) });
-      }
-    }
   }
 
   /** Record an audit event (memory only; flushed later and mirrored to --audit-log). */
@@ -216,18 +244,18 @@ export class UsageRecorder {
     }
     const records = this.#records;
     const audits = this.#audits;
-    const sums = [...this.#sums.values()];
-    if (!records.length && !audits.length && !sums.length) return;
+    if (!records.length && !audits.length) return;
     this.#records = [];
     this.#audits = [];
-    this.#sums = new Map();
+    const sums = rollupSums(records);
     const expireIn = this.#retentionMs;
     type Op = { apply: (a: Deno.AtomicOperation) => void; bytes: number };
     const ops: Op[] = [];
     let seq = 0;
-    for (const r of records) {
-      const key = ["usage", r.time, r.requestId, r.attempt, seq++];
-      ops.push({ apply: (a) => a.set(key, r, { expireIn }), bytes: storedBytes(r) + storedBytes(key) });
+    // Raw records are packed many to a value (one KV write per ~100 records, within the 64 KiB limit).
+    for (const pack of packRecords(records)) {
+      const key = ["usage", pack[0].time, pack[0].requestId, seq++];
+      ops.push({ apply: (a) => a.set(key, pack, { expireIn }), bytes: storedBytes(pack) + storedBytes(key) });
     }
     for (const e of audits) {
       const value = storedBytes(e) > MAX_VALUE_BYTES ? { ...e, detail: { truncated: true } } : e;

@@ -128,7 +128,7 @@ Deno.test("auth failures are aggregated per source per minute, without the token
   try {
     const kv = await Deno.openKv(kvPath);
     let usage = 0;
-    for await (const _ of kv.list({ prefix: ["usage"] })) usage++;
+    for await (const e of kv.list<unknown[]>({ prefix: ["usage"] })) usage += e.value.length;
     const audits: { kind: string; detail: Record<string, unknown> }[] = [];
     for await (const e of kv.list<{ kind: string; detail: Record<string, unknown> }>({ prefix: ["audit"] })) {
       audits.push(e.value);

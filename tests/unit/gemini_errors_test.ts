@@ -164,7 +164,8 @@ Deno.test("gemini other 4xx → returned to the client with the upstream status 
     status: 400,
     type: "invalid_request_error",
     code: "invalid_argument",
-    message: "gemini answered 400: * GenerateContentRequest.contents: contents is not specified",
+    message:
+      "gemini answered 400 INVALID_ARGUMENT: * GenerateContentRequest.contents: contents is not specified",
     outcome: "400",
   });
   const fp = classify(

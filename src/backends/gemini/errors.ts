@@ -5,6 +5,7 @@
  */
 import type { UpstreamFailure } from "../backend.ts";
 import { nextMidnightPacific, parseDurationMs, retryHintUntil } from "../../routing/cooldown.ts";
+import { keyRejected, statusFailure } from "../failures.ts";
 
 /** The fields of a Google RPC error the proxy reads. */
 export interface GoogleError {
@@ -104,45 +105,21 @@ export function classifyGeminiFailure(
     status === 401 || status === 403 || (status === 400 && (keyReason || /API key not valid/i.test(message)))
   ) {
     const why = keyReason ?? g.status ?? String(status);
-    return {
-      action: "next-key",
-      status: 502,
-      type: "api_error",
-      code: "upstream_auth_failed",
-      message: `${backend}: key ${key} was rejected (${why}): ${message}. Check or replace ${key}.`,
-      cooldown: { scope: "key", untilMs: now + 3_600_000, reason: `${status} ${why}` },
+    return keyRejected(
+      backend,
+      key,
+      `was rejected (${why})`,
+      message,
+      {
+        ms: 3_600_000,
+        reason: `${status} ${why}`,
+      },
       outcome,
-    };
+      now,
+    );
   }
-  if (status === 404) {
-    return {
-      action: "next-element",
-      status: 404,
-      type: "invalid_request_error",
-      code: "model_not_found",
-      message: `${backend}: ${message}`,
-      outcome,
-    };
-  }
-  if (status === 408 || status >= 500) {
-    const timeout = status === 408 || status === 504;
-    return {
-      action: "next-key",
-      status: timeout ? 504 : 502,
-      type: "api_error",
-      code: timeout ? "upstream_timeout" : "upstream_error",
-      message: `${backend} answered ${status}${g.status ? ` ${g.status}` : ""}: ${message}`,
-      outcome,
-    };
-  }
-  return {
-    action: "return",
-    status: status >= 400 && status < 500 ? status : 502,
-    type: "invalid_request_error",
-    code: g.status ? g.status.toLowerCase() : "upstream_error",
-    message: `${backend} answered ${status}: ${message}`,
-    outcome,
-  };
+  const label = `${status}${g.status ? ` ${g.status}` : ""}`;
+  return statusFailure(backend, status, label, message, g.status ? g.status.toLowerCase() : "upstream_error");
 }
 
 /** Classify an in-band stream error (`{"error":…}` produced by the stream translator). */

@@ -1,0 +1,189 @@
+/**
+ * Pure translation of the Gemini CLI's `--output-format stream-json` lines (reference/backends.md §1) into
+ * OpenAI `chat.completion.chunk` SSE text: each assistant `message` delta becomes a content chunk as it
+ * arrives, `result.stats` becomes usage, an `error` event in a successful run (a safety block) becomes
+ * `finish_reason: "content_filter"`, and a failed run becomes one `{"error":…}` event carrying the exit
+ * code (classified by errors.ts). Non-streaming responses assemble the same outputs.
+ */
+import type { Usage } from "../../openai/types.ts";
+import { SSE_DONE, sseData } from "../../openai/sse.ts";
+
+/** What one CLI run produced, in order. */
+export type CliOutput =
+  | { kind: "delta"; text: string }
+  | { kind: "finish"; reason: "stop" | "content_filter"; usage?: Usage }
+  | { kind: "error"; exitCode: number; message: string };
+
+interface CliEvent {
+  type?: unknown;
+  role?: unknown;
+  content?: unknown;
+  delta?: unknown;
+  severity?: unknown;
+  message?: unknown;
+  status?: unknown;
+  error?: { message?: unknown };
+  stats?: { input_tokens?: unknown; output_tokens?: unknown; total_tokens?: unknown };
+}
+
+const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+
+/** `result.stats` → OpenAI usage (completion includes thinking tokens, as OpenAI counts reasoning). */
+export function statsToUsage(stats: CliEvent["stats"]): Usage | undefined {
+  const input = num(stats?.input_tokens);
+  const output = num(stats?.output_tokens);
+  if (input === undefined || output === undefined) return undefined;
+  const total = Math.max(num(stats?.total_tokens) ?? input + output, input + output);
+  const reasoning = total - input - output;
+  return {
+    prompt_tokens: input,
+    completion_tokens: total - input,
+    total_tokens: total,
+    ...(reasoning > 0 ? { completion_tokens_details: { reasoning_tokens: reasoning } } : {}),
+  };
+}
+
+/** Reads stream-json lines one at a time; `end()` adds the outcome once the process has exited. */
+export class StreamJsonReader {
+  #result: CliEvent | undefined;
+  #errorEvent: string | undefined;
+  #sawJson = false;
+  #text = 0;
+
+  /** Outputs for one stdout line (empty for events that carry nothing for the client). */
+  line(line: string): CliOutput[] {
+    const t = line.trim();
+    if (t === "" || t[0] !== "{") return [];
+    let ev: CliEvent;
+    try {
+      ev = JSON.parse(t);
+    } catch {
+      return [];
+    }
+    if (ev === null || typeof ev !== "object") return [];
+    this.#sawJson = true;
+    switch (ev.type) {
+      case "message":
+        if (ev.role === "assistant" && typeof ev.content === "string" && ev.content !== "") {
+          this.#text += ev.content.length;
+          return [{ kind: "delta", text: ev.content }];
+        }
+        return [];
+      case "error":
+        if (ev.severity !== "warning" && typeof ev.message === "string") this.#errorEvent ??= ev.message;
+        return [];
+      case "result":
+        this.#result = ev;
+        return [];
+      default:
+        return [];
+    }
+  }
+
+  /** The final output for a run that exited with `exitCode`; `stderr` is the tail of its error output. */
+  end(exitCode: number, stderr: string): CliOutput {
+    const r = this.#result;
+    const resultError = typeof r?.error?.message === "string" ? r.error.message : undefined;
+    if (exitCode === 0 && r) {
+      const usage = statsToUsage(r.stats);
+      if (r.status === "success" && !this.#errorEvent) return { kind: "finish", reason: "stop", usage };
+      // Exit 0 with an error (a safety block): what was produced stands, flagged as filtered.
+      if (this.#errorEvent || this.#text > 0) return { kind: "finish", reason: "content_filter", usage };
+    }
+    const message = resultError ?? this.#errorEvent ?? stderrMessage(stderr) ??
+      (this.#sawJson
+        ? "the Gemini CLI ended without a result"
+        : "the Gemini CLI printed no stream-json output");
+    return { kind: "error", exitCode: exitCode === 0 ? -1 : exitCode, message };
+  }
+}
+
+const NOISE = [
+  /^Warning: 256-color support not detected/,
+  /^Ripgrep is not available/,
+  /^\[STARTUP\]/,
+  /^Loaded cached credentials/,
+  /^\s*at /,
+];
+
+/** The meaningful last lines of the CLI's stderr (start-up chatter and stack frames dropped), or undefined. */
+export function stderrMessage(stderr: string): string | undefined {
+  const lines = stderr.split(/\r?\n/).map((l) => l.trim()).filter((l) =>
+    l && !NOISE.some((re) => re.test(l))
+  );
+  if (!lines.length) return undefined;
+  const text = lines.slice(-3).join(" ");
+  return text.length > 500 ? text.slice(text.length - 500) : text;
+}
+
+/** The constant fields of every chunk of one response. */
+export interface ChunkMeta {
+  id: string;
+  created: number;
+  model: string;
+}
+
+/** Encodes outputs as OpenAI chunk SSE text; the first content chunk carries the assistant role. */
+export class ChunkEncoder {
+  #first = true;
+  constructor(readonly meta: ChunkMeta) {}
+
+  #chunk(delta: Record<string, unknown>, finish: string | null): string {
+    return sseData({
+      id: this.meta.id,
+      object: "chat.completion.chunk",
+      created: this.meta.created,
+      model: this.meta.model,
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    });
+  }
+
+  /** SSE text for one output (a finish also carries the usage chunk and `[DONE]`). */
+  encode(out: CliOutput): string {
+    if (out.kind === "delta") {
+      const delta = this.#first ? { role: "assistant", content: out.text } : { content: out.text };
+      this.#first = false;
+      return this.#chunk(delta, null);
+    }
+    if (out.kind === "error") {
+      return sseData({
+        error: { message: out.message, type: "api_error", code: "upstream_error", exit_code: out.exitCode },
+      });
+    }
+    const delta = this.#first ? { role: "assistant", content: "" } : {};
+    this.#first = false;
+    let text = this.#chunk(delta, out.reason);
+    if (out.usage) {
+      text += sseData({
+        id: this.meta.id,
+        object: "chat.completion.chunk",
+        created: this.meta.created,
+        model: this.meta.model,
+        choices: [],
+        usage: out.usage,
+      });
+    }
+    return text + SSE_DONE;
+  }
+}
+
+/** A `chat.completion` assembled from a finished run's text and finish. */
+export function assembleCompletion(
+  meta: ChunkMeta,
+  text: string,
+  finish: Extract<CliOutput, { kind: "finish" }>,
+): Record<string, unknown> {
+  return {
+    id: meta.id,
+    object: "chat.completion",
+    created: meta.created,
+    model: meta.model,
+    choices: [{
+      index: 0,
+      message: { role: "assistant", content: text, refusal: null },
+      finish_reason: finish.reason,
+      logprobs: null,
+    }],
+    usage: finish.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+  };
+}
