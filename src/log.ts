@@ -28,7 +28,10 @@ export async function setupLogging(opts: { file?: string; level: string; scrub: 
   } else {
     writable = new WritableStream({ write: (chunk) => void Deno.stderr.writeSync(chunk) });
   }
-  const text = getTextFormatter({ value: (v) => oneLine(typeof v === "string" ? v : JSON.stringify(v)) });
+  // Each value is scrubbed before it is cut, so a cut never leaves half a key for the line's scrub to miss.
+  const text = getTextFormatter({
+    value: (v) => clip(oneLine(opts.scrub(typeof v === "string" ? v : JSON.stringify(v) ?? String(v)))),
+  });
   const formatter = (r: LogRecord) => opts.scrub(text(r));
   await configure({
     reset: true,
@@ -58,6 +61,15 @@ export function oneLine(text: string): string {
     from = i + 1;
   }
   return from ? out + text.slice(from) : text;
+}
+
+/** Longest logged value: a client's 10 MB model name must not become a 10 MB log line. */
+const MAX_VALUE_CHARS = 2000;
+
+function clip(text: string): string {
+  return text.length <= MAX_VALUE_CHARS
+    ? text
+    : `${text.slice(0, MAX_VALUE_CHARS)}…(${text.length - MAX_VALUE_CHARS} more characters)`;
 }
 
 /** Flush and close the sinks (clean shutdown). */

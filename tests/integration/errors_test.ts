@@ -319,3 +319,25 @@ Deno.test("HEAD works wherever GET does; a 405 says which method is allowed", as
     await res.body?.cancel();
   });
 });
+
+Deno.test("a huge model name does not make huge log lines", async () => {
+  const mock = MockOpenAI.start();
+  const p = await startTestProxy(["--disable-auth", "--openrouter-api-base-url", mock.url], {
+    OPENROUTER_API_KEY: KEY,
+  });
+  try {
+    await (await p.fetch("/v1/models")).body?.cancel(); // loads the model list: the second is unknown_backend
+    const messages = [{ role: "user", content: "x" }];
+    assert.equal((await post(p, JSON.stringify({ model: "m".repeat(200_000), messages }))).status, 200);
+    assert.equal(
+      (await post(p, JSON.stringify({ model: `nosuch:${"m".repeat(200_000)}`, messages }))).status,
+      400,
+    );
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+  const lines = (await p.logText()).split("\n");
+  assert.ok(lines.some((l) => l.includes("POST /v1/chat/completions 400")));
+  for (const l of lines) assert.ok(l.length < 5000, `a log line of ${l.length} characters`);
+});
