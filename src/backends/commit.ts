@@ -131,6 +131,9 @@ export async function commitStream(
   opts: CommitOptions,
 ): Promise<AttemptResult> {
   const reader = body.getReader();
+  // When the watchdog fires, end the pending read ourselves: aborting the upstream fetch does not always
+  // error a body that is piped through transforms (a stalled Gemini stream then hung the client forever).
+  opts.timer.onFire(() => void reader.cancel().catch(() => {}));
   const summary: StreamSummary = {};
   const held: Uint8Array[] = [];
   let heldBytes = 0;

@@ -6,6 +6,7 @@ export class IdleTimer {
   #last = Date.now();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #fired = false;
+  #onFire: (() => void)[] = [];
 
   /** Start watching; `onIdle` runs once if `ms` pass without a `touch()`. */
   constructor(private readonly ms: number, private readonly onIdle: () => void) {
@@ -15,6 +16,11 @@ export class IdleTimer {
   /** True once the timer has fired. */
   get fired(): boolean {
     return this.#fired;
+  }
+
+  /** Also run `fn` when the timer fires (e.g. cancel a read that an aborted fetch might never end). */
+  onFire(fn: () => void): void {
+    this.#onFire.push(fn);
   }
 
   /** Record activity. */
@@ -35,6 +41,7 @@ export class IdleTimer {
         this.#timer = undefined;
         this.#fired = true;
         this.onIdle();
+        for (const fn of this.#onFire) fn();
       } else this.#arm(this.ms - idle);
     }, Math.min(delay, MAX_TIMER_MS));
   }

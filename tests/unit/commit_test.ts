@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { commitStream } from "../../src/backends/commit.ts";
+import { IdleTimer } from "../../src/backends/idle.ts";
+import type { UpstreamFailure } from "../../src/backends/backend.ts";
+
+const enc = new TextEncoder();
+
+/** A body that stalls after `first` and ignores the abort of its fetch (cancelUpstream does nothing). */
+function stalled(first?: string): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(c) {
+      if (first) c.enqueue(enc.encode(first));
+    },
+  });
+}
+
+function options(timer: IdleTimer) {
+  return {
+    timer,
+    signal: new AbortController().signal,
+    cancelUpstream: () => {}, // the abort never reaches the body
+    classifyInBand: (e: unknown): UpstreamFailure => ({
+      action: "next-key",
+      status: 502,
+      type: "api_error",
+      code: "upstream_error",
+      message: String(e),
+      outcome: "error",
+    }),
+    dropUsageChunks: false,
+  };
+}
+
+Deno.test("the --timeout watchdog ends a stalled stream even when the upstream abort does not reach the body", async () => {
+  let timer = new IdleTimer(50, () => {});
+  const before = await commitStream(stalled(), options(timer));
+  assert.equal(before.ok, false);
+  assert.equal(!before.ok && before.failure.code, "upstream_timeout");
+
+  timer = new IdleTimer(50, () => {});
+  const chunk = { choices: [{ index: 0, delta: { content: "half" }, finish_reason: null }] };
+  const after = await commitStream(stalled(`data: ${JSON.stringify(chunk)}\n\n`), options(timer));
+  assert.ok(after.ok && after.value.kind === "stream");
+  const text = await new Response(after.value.stream).text();
+  assert.match(text, /half/);
+  assert.match(text, /"error".*upstream_timeout/, "one error event ends the stream");
+  assert.equal((await after.value.done).error !== undefined, true);
+});
