@@ -74,7 +74,16 @@ export function upstreamControl(
 
 /** An upstream answer with the controls of its request, or the failure that prevented it. */
 export type Posted =
-  | { ok: true; res: Response; ctl: AbortController; timer: IdleTimer; unlink: () => void; done: () => void }
+  | {
+    ok: true;
+    res: Response;
+    ctl: AbortController;
+    timer: IdleTimer;
+    unlink: () => void;
+    done: () => void;
+    /** Read the whole body and release the controls; a failed read is a transport failure. */
+    readText: () => Promise<{ ok: true; text: string } | { ok: false; failure: UpstreamFailure }>;
+  }
   | { ok: false; failure: UpstreamFailure };
 
 /** POST a JSON body upstream under the watchdog; a thrown fetch or a 3xx comes back as a failure. */
@@ -105,5 +114,14 @@ export async function postUpstream(
     await res.body?.cancel().catch(() => {});
     return { ok: false, failure: redirected };
   }
-  return { ok: true, res, ctl, timer, unlink, done };
+  const readText = async () => {
+    try {
+      return { ok: true as const, text: await readBody(res, timer) };
+    } catch (e) {
+      return { ok: false as const, failure: transportFailure(backend, timer.fired, e) };
+    } finally {
+      done();
+    }
+  };
+  return { ok: true, res, ctl, timer, unlink, done, readText };
 }

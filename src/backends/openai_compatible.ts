@@ -6,7 +6,7 @@
 import type { KeyEntry } from "../config/load.ts";
 import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "./backend.ts";
 import { commitStream } from "./commit.ts";
-import { postUpstream, readBody, transportFailure } from "./http.ts";
+import { postUpstream } from "./http.ts";
 import { rateLimitInfo } from "../routing/cooldown.ts";
 import { classifyInBandError, classifyOpenAIFailure } from "./openai_errors.ts";
 import type { Scrubber } from "../security/scrub.ts";
@@ -78,14 +78,9 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
       const { res, ctl, timer, unlink, done } = posted;
       const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
       if (!res.ok || !input.stream || !isSse) {
-        let text: string;
-        try {
-          text = await readBody(res, timer);
-        } catch (e) {
-          done();
-          return failure(transportFailure(opts.name, timer.fired, e));
-        }
-        done();
+        const read = await posted.readText();
+        if (!read.ok) return failure(read.failure);
+        const text = read.text;
         if (!res.ok) return failure(classifyOpenAIFailure(res.status, res.headers, text, label, opts.name));
         let json: { error?: unknown; choices?: unknown; usage?: unknown; model?: unknown };
         try {

@@ -6,7 +6,7 @@ import type { KeyEntry } from "../../config/load.ts";
 import type { ChatRequest } from "../../openai/types.ts";
 import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "../backend.ts";
 import { commitStream } from "../commit.ts";
-import { postUpstream, readBody, transportFailure } from "../http.ts";
+import { postUpstream } from "../http.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { classifyGeminiFailure, classifyGeminiInBand } from "./errors.ts";
 import { toGeminiRequest, TranslationError } from "./request.ts";
@@ -187,14 +187,9 @@ export function createGemini(opts: GeminiOptions): Backend {
       const meta = newMeta(input.model);
       const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
       if (!res.ok || !input.stream || !isSse) {
-        let text: string;
-        try {
-          text = await readBody(res, timer);
-        } catch (e) {
-          done();
-          return failure(transportFailure(opts.name, timer.fired, e));
-        }
-        done();
+        const read = await posted.readText();
+        if (!read.ok) return failure(read.failure);
+        const text = read.text;
         if (!res.ok) return failure(classifyGeminiFailure(res.status, res.headers, text, label, opts.name));
         let json: GeminiResponse;
         try {
