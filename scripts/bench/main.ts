@@ -20,7 +20,7 @@ for (const name of wanted) {
     printPooling(r);
     ok &&= r.ok;
   } else if (name === "side") {
-    const r = await runSideBySide({ rounds: 3, seconds: 5 });
+    const r = await runSideBySide({ rounds: 5, seconds: 4 });
     printSideBySide(r);
     ok &&= r.ok;
   } else {

@@ -6,7 +6,7 @@
 import type { KeyEntry } from "../config/load.ts";
 import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "./backend.ts";
 import { commitStream } from "./commit.ts";
-import { IdleTimer } from "./idle.ts";
+import { postUpstream } from "./http.ts";
 import { rateLimitInfo } from "../routing/cooldown.ts";
 import { classifyInBandError, classifyOpenAIFailure } from "./openai_errors.ts";
 import type { Scrubber } from "../security/scrub.ts";
@@ -21,73 +21,6 @@ export interface OpenAICompatibleOptions {
   /** Extra headers on every request (OpenRouter attribution). */
   headers?: Record<string, string>;
   scrub: Scrubber;
-}
-
-/** A failure for a fetch that threw (timeout, refused connection, reset). */
-export function transportFailure(backend: string, timedOut: boolean, e: unknown): UpstreamFailure {
-  if (timedOut) {
-    return {
-      action: "next-key",
-      status: 504,
-      type: "api_error",
-      code: "upstream_timeout",
-      message: `${backend} did not answer within --timeout.`,
-      outcome: "timeout",
-    };
-  }
-  const cause = (e as { cause?: { code?: string } })?.cause?.code ?? (e as Error)?.name ?? "error";
-  return {
-    action: "next-key",
-    status: 502,
-    type: "api_error",
-    code: "upstream_error",
-    message: `${backend} could not be reached (${cause}).`,
-    outcome: "connection",
-  };
-}
-
-/**
- * Upstream requests never follow redirects (`redirect: "manual"`): fetch would resend the prompt and custom
- * key headers such as `x-goog-api-key` to another origin, or turn the POST into a GET. A 3xx is a failure.
- */
-export function redirectFailure(backend: string, res: Response): UpstreamFailure | undefined {
-  if (res.status < 300 || res.status > 399) return undefined;
-  const to = res.headers.get("location");
-  return {
-    action: "next-key",
-    status: 502,
-    type: "api_error",
-    code: "upstream_error",
-    message: `${backend} answered a redirect (${res.status}${
-      to ? ` to ${to.slice(0, 200)}` : ""
-    }); redirects are not followed: set the backend's base URL to the final address.`,
-    outcome: String(res.status),
-  };
-}
-
-/**
- * Read a whole (non-streamed) body natively. The watchdog was touched when the headers arrived, so the body
- * must be complete within --timeout after them; a fired watchdog aborts the read.
- */
-export async function readBody(res: Response, timer: IdleTimer): Promise<string> {
-  timer.touch();
-  return await res.text();
-}
-
-/** Link an AbortController to the request's signal and a watchdog. */
-export function upstreamControl(
-  signal: AbortSignal,
-  timeoutMs: number,
-): { ctl: AbortController; timer: IdleTimer; unlink: () => void } {
-  const ctl = new AbortController();
-  const onAbort = () => ctl.abort(signal.reason);
-  signal.addEventListener("abort", onAbort, { once: true });
-  if (signal.aborted) ctl.abort(signal.reason);
-  const timer = new IdleTimer(
-    timeoutMs,
-    () => ctl.abort(new DOMException("upstream timeout", "TimeoutError")),
-  );
-  return { ctl, timer, unlink: () => signal.removeEventListener("abort", onAbort) };
 }
 
 /** Create an OpenAI-compatible backend. */
@@ -132,42 +65,22 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
       const clientWantsUsage = input.body.stream_options?.include_usage === true;
       const askUsage = input.stream && opts.requestUsage && !clientWantsUsage;
       if (askUsage) body.stream_options = { ...(input.body.stream_options ?? {}), include_usage: true };
-      const { ctl, timer, unlink } = upstreamControl(input.signal, input.timeoutMs);
       const label = input.key?.label;
-      const done = () => {
-        timer.stop();
-        unlink();
-      };
-      let res: Response;
-      try {
-        res = await fetch(`${base}/chat/completions`, {
-          method: "POST",
-          headers: headersFor(input.key),
-          body: JSON.stringify(body),
-          signal: ctl.signal,
-          redirect: "manual",
-        });
-      } catch (e) {
-        done();
-        return failure(transportFailure(opts.name, timer.fired, e));
-      }
-      timer.touch();
-      const redirected = redirectFailure(opts.name, res);
-      if (redirected) {
-        done();
-        await res.body?.cancel().catch(() => {});
-        return failure(redirected);
-      }
+      const posted = await postUpstream(
+        opts.name,
+        `${base}/chat/completions`,
+        headersFor(input.key),
+        JSON.stringify(body),
+        input.signal,
+        input.timeoutMs,
+      );
+      if (!posted.ok) return failure(posted.failure);
+      const { res, ctl, timer, unlink, done } = posted;
       const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
       if (!res.ok || !input.stream || !isSse) {
-        let text: string;
-        try {
-          text = await readBody(res, timer);
-        } catch (e) {
-          done();
-          return failure(transportFailure(opts.name, timer.fired, e));
-        }
-        done();
+        const read = await posted.readText();
+        if (!read.ok) return failure(read.failure);
+        const text = read.text;
         if (!res.ok) return failure(classifyOpenAIFailure(res.status, res.headers, text, label, opts.name));
         let json: { error?: unknown; choices?: unknown; usage?: unknown; model?: unknown };
         try {

@@ -11,6 +11,7 @@ import { ProxyError } from "../server/errors.ts";
 import { MAX_TIMER_MS } from "../backends/idle.ts";
 import { type Element, parseElement, policyOrder, type Route } from "./routes.ts";
 import type { Target } from "./target.ts";
+import { log } from "../log.ts";
 
 /** One upstream attempt, for usage records and logs. */
 export interface AttemptRecord {
@@ -184,7 +185,16 @@ export async function dispatch(
       }
       if (signal.aborted) return { ok: false, error: clientClosed(), attempts, route: routeName };
       last = result.failure;
-      if (last.cooldown && key) registry.pool(el.backend).cool(key.label, el.model, last.cooldown);
+      if (last.cooldown && key) {
+        const r = registry.pool(el.backend).cool(key.label, el.model, last.cooldown);
+        const level = last.cooldown.scope === "key" ? "warn" : "info";
+        log[level]("{backend} key {key} cools until {until} ({reason})", {
+          backend: el.backend,
+          key: key.label,
+          until: new Date(r.until).toISOString(),
+          reason: r.reason,
+        });
+      }
       if (last.action === "return") {
         return { ok: false, error: failureError(last), attempts, route: routeName };
       }

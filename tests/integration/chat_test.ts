@@ -62,3 +62,20 @@ Deno.test("streaming chat through the SDK gets every delta", async () => {
     await mock.close();
   }
 });
+
+Deno.test("OpenRouter attribution headers come from APP_SITE_URL and APP_X_TITLE", async () => {
+  const mock = MockOpenAI.start();
+  const proxy = await startTestProxy(["--disable-auth", "--openrouter-api-base-url", mock.url], {
+    OPENROUTER_API_KEY: KEY1,
+    APP_SITE_URL: "https://example.test/app",
+    APP_X_TITLE: "My App",
+  });
+  try {
+    await proxy.client().chat.completions.create({ model: "m", messages: [{ role: "user", content: "x" }] });
+    assert.equal(mock.chats[0].headers["http-referer"], "https://example.test/app");
+    assert.equal(mock.chats[0].headers["x-title"], "My App");
+  } finally {
+    await proxy.close();
+    await mock.close();
+  }
+});

@@ -267,3 +267,17 @@ Deno.test("3 rate-limited keys and a failing model in a route: only successes un
     { config },
   );
 });
+
+Deno.test("a rejected key is named (by label, never value) in a warning of the log", async () => {
+  await withProxy(async (p, mock) => {
+    mock.onChat = (req) => (req.key === KEYS[0] ? orError(401, "User not found.") : undefined);
+    await ask(p);
+    await p.close();
+    const log = await p.logText();
+    assert.match(
+      log,
+      /\[WRN\] llmproxy: openrouter key OPENROUTER_API_KEY_1 cools until \S+ \(401 invalid key\)/,
+    );
+    for (const k of KEYS) assert.ok(!log.includes(k));
+  }, ["--key-strategy", "fill-first"]);
+});

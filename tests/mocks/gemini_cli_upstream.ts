@@ -4,6 +4,7 @@
  * `data: <GenerateContentResponse>` events, no `[DONE]`. It records every request; tests script replies
  * with `onGenerate`.
  */
+import { readRequest } from "./read_request.ts";
 
 /** A recorded request. */
 export interface GeminiRecorded {
@@ -98,16 +99,7 @@ export class MockGemini {
   }
 
   async #handle(req: Request): Promise<Response> {
-    const url = new URL(req.url);
-    const text = req.method === "POST" ? await req.text() : "";
-    let body: GeminiBody | undefined;
-    try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      body = undefined;
-    }
-    const headers: Record<string, string> = {};
-    req.headers.forEach((v, k) => (headers[k] = v));
+    const { url, headers, body } = await readRequest<GeminiBody>(req);
     const rec: GeminiRecorded = { method: req.method, path: url.pathname + url.search, headers, body };
     this.requests.push(rec);
     if (!/^\/v1beta\/models\/[^/]+:streamGenerateContent$/.test(url.pathname)) {

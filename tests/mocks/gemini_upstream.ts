@@ -4,6 +4,7 @@
  * each a full GenerateContentResponse delta, no `[DONE]`), `GET /v1beta/models` with `pageToken` pagination,
  * Google RPC error bodies. It records every request; tests script answers with `onGenerate`.
  */
+import { readRequest } from "./read_request.ts";
 
 /** A recorded upstream request. */
 export interface GeminiRecorded {
@@ -180,16 +181,7 @@ export class MockGemini {
   }
 
   async #handle(req: Request): Promise<Response> {
-    const url = new URL(req.url);
-    const text = req.method === "POST" ? await req.text() : "";
-    let body: Record<string, unknown> | undefined;
-    try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      body = undefined;
-    }
-    const headers: Record<string, string> = {};
-    req.headers.forEach((v, k) => (headers[k] = v));
+    const { url, headers, body } = await readRequest(req);
     const m = /^\/v1beta\/models\/([^:]+):(generateContent|streamGenerateContent)$/.exec(url.pathname);
     const rec: GeminiRecorded = {
       method: req.method,

@@ -3,6 +3,7 @@
  * `/chat/completions` (JSON and SSE with `: OPENROUTER PROCESSING` keep-alives, usage chunk on request),
  * `/models`, OpenRouter error bodies. It records every request; tests script faults with `onChat`.
  */
+import { readRequest } from "./read_request.ts";
 
 /** A recorded upstream request. */
 export interface Recorded {
@@ -177,16 +178,7 @@ export class MockOpenAI {
   }
 
   async #handle(req: Request): Promise<Response> {
-    const url = new URL(req.url);
-    const text = req.method === "POST" ? await req.text() : "";
-    let body: Record<string, unknown> | undefined;
-    try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      body = undefined;
-    }
-    const headers: Record<string, string> = {};
-    req.headers.forEach((v, k) => (headers[k] = v));
+    const { url, headers, body } = await readRequest(req);
     const auth = req.headers.get("authorization");
     const rec: Recorded = {
       method: req.method,

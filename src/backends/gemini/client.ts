@@ -6,7 +6,7 @@ import type { KeyEntry } from "../../config/load.ts";
 import type { ChatRequest } from "../../openai/types.ts";
 import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "../backend.ts";
 import { commitStream } from "../commit.ts";
-import { readBody, redirectFailure, transportFailure, upstreamControl } from "../openai_compatible.ts";
+import { postUpstream } from "../http.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { classifyGeminiFailure, classifyGeminiInBand } from "./errors.ts";
 import { toGeminiRequest, TranslationError } from "./request.ts";
@@ -174,42 +174,22 @@ export function createGemini(opts: GeminiOptions): Backend {
       }
       const label = input.key?.label;
       const method = input.stream ? "streamGenerateContent?alt=sse" : "generateContent";
-      const { ctl, timer, unlink } = upstreamControl(input.signal, input.timeoutMs);
-      const done = () => {
-        timer.stop();
-        unlink();
-      };
-      let res: Response;
-      try {
-        res = await fetch(`${root}/models/${modelPath(input.model)}:${method}`, {
-          method: "POST",
-          headers: headersFor(input.key),
-          body: JSON.stringify(request),
-          signal: ctl.signal,
-          redirect: "manual",
-        });
-      } catch (e) {
-        done();
-        return failure(transportFailure(opts.name, timer.fired, e));
-      }
-      timer.touch();
-      const redirected = redirectFailure(opts.name, res);
-      if (redirected) {
-        done();
-        await res.body?.cancel().catch(() => {});
-        return failure(redirected);
-      }
+      const posted = await postUpstream(
+        opts.name,
+        `${root}/models/${modelPath(input.model)}:${method}`,
+        headersFor(input.key),
+        JSON.stringify(request),
+        input.signal,
+        input.timeoutMs,
+      );
+      if (!posted.ok) return failure(posted.failure);
+      const { res, ctl, timer, unlink, done } = posted;
       const meta = newMeta(input.model);
       const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
       if (!res.ok || !input.stream || !isSse) {
-        let text: string;
-        try {
-          text = await readBody(res, timer);
-        } catch (e) {
-          done();
-          return failure(transportFailure(opts.name, timer.fired, e));
-        }
-        done();
+        const read = await posted.readText();
+        if (!read.ok) return failure(read.failure);
+        const text = read.text;
         if (!res.ok) return failure(classifyGeminiFailure(res.status, res.headers, text, label, opts.name));
         let json: GeminiResponse;
         try {

@@ -1,0 +1,127 @@
+/**
+ * The thin HTTP edge every fetch-based backend shares: the request's abort signal linked to a --timeout
+ * watchdog, one POST that never follows redirects, native body reads, and transport failures as values.
+ */
+import type { UpstreamFailure } from "./backend.ts";
+import { IdleTimer } from "./idle.ts";
+
+/** A failure for a fetch that threw (timeout, refused connection, reset). */
+export function transportFailure(backend: string, timedOut: boolean, e: unknown): UpstreamFailure {
+  if (timedOut) {
+    return {
+      action: "next-key",
+      status: 504,
+      type: "api_error",
+      code: "upstream_timeout",
+      message: `${backend} did not answer within --timeout.`,
+      outcome: "timeout",
+    };
+  }
+  const cause = (e as { cause?: { code?: string } })?.cause?.code ?? (e as Error)?.name ?? "error";
+  return {
+    action: "next-key",
+    status: 502,
+    type: "api_error",
+    code: "upstream_error",
+    message: `${backend} could not be reached (${cause}).`,
+    outcome: "connection",
+  };
+}
+
+/**
+ * Upstream requests never follow redirects (`redirect: "manual"`): fetch would resend the prompt and custom
+ * key headers such as `x-goog-api-key` to another origin, or turn the POST into a GET. A 3xx is a failure.
+ */
+export function redirectFailure(backend: string, res: Response): UpstreamFailure | undefined {
+  if (res.status < 300 || res.status > 399) return undefined;
+  const to = res.headers.get("location");
+  return {
+    action: "next-key",
+    status: 502,
+    type: "api_error",
+    code: "upstream_error",
+    message: `${backend} answered a redirect (${res.status}${
+      to ? ` to ${to.slice(0, 200)}` : ""
+    }); redirects are not followed: set the backend's base URL to the final address.`,
+    outcome: String(res.status),
+  };
+}
+
+/**
+ * Read a whole (non-streamed) body natively. The watchdog was touched when the headers arrived, so the body
+ * must be complete within --timeout after them; a fired watchdog aborts the read.
+ */
+export async function readBody(res: Response, timer: IdleTimer): Promise<string> {
+  timer.touch();
+  return await res.text();
+}
+
+/** Link an AbortController to the request's signal and a watchdog. */
+export function upstreamControl(
+  signal: AbortSignal,
+  timeoutMs: number,
+): { ctl: AbortController; timer: IdleTimer; unlink: () => void } {
+  const ctl = new AbortController();
+  const onAbort = () => ctl.abort(signal.reason);
+  signal.addEventListener("abort", onAbort, { once: true });
+  if (signal.aborted) ctl.abort(signal.reason);
+  const timer = new IdleTimer(
+    timeoutMs,
+    () => ctl.abort(new DOMException("upstream timeout", "TimeoutError")),
+  );
+  return { ctl, timer, unlink: () => signal.removeEventListener("abort", onAbort) };
+}
+
+/** An upstream answer with the controls of its request, or the failure that prevented it. */
+export type Posted =
+  | {
+    ok: true;
+    res: Response;
+    ctl: AbortController;
+    timer: IdleTimer;
+    unlink: () => void;
+    done: () => void;
+    /** Read the whole body and release the controls; a failed read is a transport failure. */
+    readText: () => Promise<{ ok: true; text: string } | { ok: false; failure: UpstreamFailure }>;
+  }
+  | { ok: false; failure: UpstreamFailure };
+
+/** POST a JSON body upstream under the watchdog; a thrown fetch or a 3xx comes back as a failure. */
+export async function postUpstream(
+  backend: string,
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<Posted> {
+  const { ctl, timer, unlink } = upstreamControl(signal, timeoutMs);
+  const done = () => {
+    timer.stop();
+    unlink();
+  };
+  let res: Response;
+  try {
+    res = await fetch(url, { method: "POST", headers, body, signal: ctl.signal, redirect: "manual" });
+  } catch (e) {
+    done();
+    return { ok: false, failure: transportFailure(backend, timer.fired, e) };
+  }
+  timer.touch();
+  const redirected = redirectFailure(backend, res);
+  if (redirected) {
+    done();
+    await res.body?.cancel().catch(() => {});
+    return { ok: false, failure: redirected };
+  }
+  const readText = async () => {
+    try {
+      return { ok: true as const, text: await readBody(res, timer) };
+    } catch (e) {
+      return { ok: false as const, failure: transportFailure(backend, timer.fired, e) };
+    } finally {
+      done();
+    }
+  };
+  return { ok: true, res, ctl, timer, unlink, done, readText };
+}
