@@ -56,7 +56,12 @@ export async function commandStep(
   if (!scan) return { kind: "none" };
   beforeRun();
   const names = scan.commands.map((c) => c.name);
-  const result = await runCommands(scan.commands, ctx, caller, session);
+  // Key values typed into a command never reach a header, a reply, the session or the store.
+  const commands = scan.commands.map((c) => ({
+    ...c,
+    args: c.args.map((a) => (ctx.scrub.has(a.value) ? { ...a, value: ctx.scrub(a.value) } : a)),
+  }));
+  const result = await runCommands(commands, ctx, caller, session);
   const headers = new Headers();
   const content = ctx.settings.auditContent
     ? ctx.scrub(contentText(body.messages[scan.index].content))

@@ -52,3 +52,33 @@ Deno.test("commands are audited with what they changed, local replies are usage 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a key value typed into a command is never echoed in a header, a reply or the session", async () => {
+  const mock = MockOpenAI.start();
+  const secret = "sk-or-v1-" + "9".repeat(64);
+  const p = await startTestProxy(["--disable-auth"], {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY: secret,
+  });
+  try {
+    const r = await p.client(undefined, { headers: { "X-Session-ID": "leak" } }).chat.completions.create({
+      model: "openrouter:m",
+      messages: [{ role: "user", content: `!/set(project=${secret}) and a question` }],
+    }).withResponse();
+    assert.ok(!(r.response.headers.get("x-llmproxy-commands") ?? "").includes(secret));
+    assert.match(
+      decodeURIComponent(r.response.headers.get("x-llmproxy-commands")!),
+      /API_KEY_HAS_BEEN_REDACTED/,
+    );
+    const status = await p.client(undefined, { headers: { "X-Session-ID": "leak" } }).chat.completions.create(
+      {
+        model: "openrouter:m",
+        messages: [{ role: "user", content: "!/status" }],
+      },
+    );
+    assert.ok(!status.choices[0].message.content!.includes(secret));
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+});
