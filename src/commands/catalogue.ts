@@ -130,6 +130,11 @@ export const CATALOGUE: readonly CommandSpec[] = [
     admin: true,
     run(args, env) {
       const name = routeName("delete-failover-route", args, true);
+      if (env.ctx.settings.forceModel === name) {
+        throw new CommandError(
+          `route ${name} is the --force-model target; restart without it before deleting the route.`,
+        );
+      }
       routeOp(env, { op: "delete", name }, (s) => s.delete(name));
       return [`route ${name} deleted`];
     },

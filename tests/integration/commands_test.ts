@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ask, MODES, setup } from "./commands_helpers.ts";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
+import { startTestProxy } from "../helpers.ts";
 
 const mode = (s: boolean) => (s ? "stream" : "json");
 
@@ -374,5 +375,32 @@ Deno.test("one message may run at most 20 commands; more is one error and change
     assert.equal(t.mock.chats.length, 0);
   } finally {
     await t.close();
+  }
+});
+
+Deno.test("the route --force-model points at cannot be deleted", async () => {
+  const mock = MockOpenAI.start();
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${dir}/c.json`,
+    JSON.stringify({
+      failover_routes: { forced: { policy: "m", elements: ["openrouter:openai/gpt-4o-mini"] } },
+    }),
+  );
+  const p = await startTestProxy(["--disable-auth", "--config", `${dir}/c.json`, "--force-model", "forced"], {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY: "sk-or-v1-" + "7".repeat(64),
+  });
+  try {
+    const r = await p.client().chat.completions.create({
+      model: "x",
+      messages: [{ role: "user", content: "!/delete-failover-route(name=forced)" }],
+    });
+    assert.match(r.choices[0].message.content!, /^Error: route forced is the --force-model target/);
+    assert.ok(p.ctx.routes.has("forced"));
+  } finally {
+    await p.close();
+    await mock.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
