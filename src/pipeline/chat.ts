@@ -32,9 +32,24 @@ export interface ChatLog {
 }
 
 /** Read the body with the size limit (413 beyond it); a body cut short by the client is a 400. */
-export async function readLimitedBody(req: Request, maxBytes: number): Promise<string> {
+export async function readLimitedBody(req: Request, maxBytes: number, timeoutMs: number): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new ProxyError(
+          408,
+          "invalid_request_error",
+          "request_timeout",
+          "The request body did not arrive within --timeout; send the whole body (check Content-Length).",
+        ),
+      );
+    }, Math.min(timeoutMs, 2 ** 31 - 1));
+  });
   try {
-    return await readBodyUpTo(req, maxBytes);
+    const reading = readBodyUpTo(req, maxBytes);
+    reading.catch(() => {}); // a read that loses the race may still fail later
+    return await Promise.race([reading, stalled]);
   } catch (e) {
     if (e instanceof ProxyError) throw e;
     throw badRequest(
@@ -42,6 +57,8 @@ export async function readLimitedBody(req: Request, maxBytes: number): Promise<s
         (e as Error)?.name ?? "error"
       }); did the client hang up?`,
     );
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -109,7 +126,11 @@ export async function handleChat(
   log: ChatLog,
 ): Promise<Response> {
   const started = Date.now();
-  const text = await readLimitedBody(req, Math.floor(ctx.settings.maxBodyMb * 1024 * 1024));
+  const text = await readLimitedBody(
+    req,
+    Math.floor(ctx.settings.maxBodyMb * 1024 * 1024),
+    ctx.settings.timeout * 1000,
+  );
   let body = parseChatBody(text);
   const stream = body.stream === true;
 

@@ -341,3 +341,29 @@ Deno.test("a huge model name does not make huge log lines", async () => {
   assert.ok(lines.some((l) => l.includes("POST /v1/chat/completions 400")));
   for (const l of lines) assert.ok(l.length < 5000, `a log line of ${l.length} characters`);
 });
+
+Deno.test("a body that never arrives in full is a 408 after --timeout, not a hang", async () => {
+  await withProxy(async (p) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: p.port });
+    try {
+      const head =
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n" +
+        "content-length: 500\r\n\r\n";
+      await conn.write(new TextEncoder().encode(head + '{"model":"x",'));
+      const buf = new Uint8Array(4096);
+      let guard: ReturnType<typeof setTimeout> | undefined;
+      const n = await Promise.race([
+        conn.read(buf),
+        new Promise<never>((
+          _,
+          reject,
+        ) => (guard = setTimeout(() => reject(new Error("no answer in 5 s")), 5000))),
+      ]).finally(() => clearTimeout(guard));
+      const text = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+      assert.match(text, /^HTTP\/1\.1 408/);
+      assert.match(text, /request_timeout/);
+    } finally {
+      conn.close();
+    }
+  }, ["--timeout", "0.3"]);
+});
