@@ -78,3 +78,26 @@ Deno.test("exact key values in every text part and tool-call argument are redact
   assert.equal(r.body.messages[3], body.messages[3], "untouched messages are not copied");
   assert.equal(redactMessages(body, createScrubber([]).count).body, body, "nothing to redact: same object");
 });
+
+Deno.test("key values in http image URLs, message names and the top-level user are redacted too", () => {
+  const scrub = createScrubber(["secret-value-123456"]);
+  const body = {
+    model: "m",
+    user: "u-secret-value-123456",
+    messages: [{
+      role: "user" as const,
+      name: "secret-value-123456",
+      content: [
+        { type: "image_url", image_url: { url: "https://x.test/a.png?key=secret-value-123456" } },
+        { type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } },
+      ],
+    }],
+  };
+  const r = redactMessages(body, scrub.count);
+  assert.equal(r.n, 3);
+  assert.ok(!JSON.stringify(r.body).includes("secret-value-123456"));
+  assert.equal(
+    (r.body.messages[0].content as unknown as { image_url: { url: string } }[])[1].image_url.url,
+    "data:image/png;base64,AAAA",
+  );
+});
