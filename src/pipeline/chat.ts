@@ -12,7 +12,7 @@ import { redactMessages } from "../security/redact.ts";
 import { redactPatterns } from "../security/patterns.ts";
 import { REDACTED } from "../security/scrub.ts";
 import { badRequest, ProxyError } from "../server/errors.ts";
-import { headerValue } from "../server/headers.ts";
+import { headerText, headerValue } from "../server/headers.ts";
 import type { Caller } from "../server/auth.ts";
 import type { ProxyContext } from "./context.ts";
 import { recordDispatch, type RequestMeta } from "../usage/chat_records.ts";
@@ -147,7 +147,7 @@ export async function handleChat(
     clientKey: caller.label,
     session: session.id,
     project: session.project,
-    user: req.headers.get("x-user-id") ?? undefined,
+    user: headerText(req.headers, "x-user-id"),
     agent,
     requestedModel: body.model,
     stream,

@@ -18,3 +18,20 @@ export function headerValue(text: string): string {
   }
   return out;
 }
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A request header as text. HTTP delivers header bytes as Latin-1 characters; when those bytes are valid
+ * UTF-8 (a client sending `X-Project: Überblick`), the UTF-8 reading is returned instead.
+ */
+export function headerText(headers: Headers, name: string): string | undefined {
+  const raw = headers.get(name);
+  if (raw === null) return undefined;
+  if (!/[\x80-\xff]/.test(raw) || /[^\x00-\xff]/.test(raw)) return raw;
+  try {
+    return utf8.decode(Uint8Array.from(raw, (c) => c.charCodeAt(0)));
+  } catch {
+    return raw;
+  }
+}

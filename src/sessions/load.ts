@@ -3,6 +3,7 @@
  * and an `X-Project` header, and drop overrides that name a backend that no longer exists (a session can
  * never get stuck). Also the `--force-set-project` check (step 6).
  */
+import { headerText } from "../server/headers.ts";
 import { type ChatRequest, contentText } from "../openai/types.ts";
 import type { ProxyContext } from "../pipeline/context.ts";
 import type { Caller } from "../server/auth.ts";
@@ -29,7 +30,7 @@ export async function loadSession(
     session.agent = agent;
     changed = true;
   }
-  const project = req.headers.get("x-project")?.trim().slice(0, PROJECT_LIMIT);
+  const project = headerText(req.headers, "x-project")?.trim().slice(0, PROJECT_LIMIT);
   if (project && project !== session.project) {
     session.project = project;
     changed = true;

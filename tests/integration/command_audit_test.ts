@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
-import { startTestProxy } from "../helpers.ts";
+import { rawHttp, startTestProxy } from "../helpers.ts";
 
 const ADMIN = "admin-client-key-000001";
 
@@ -77,6 +77,29 @@ Deno.test("a key value typed into a command is never echoed in a header, a reply
       },
     );
     assert.ok(!status.choices[0].message.content!.includes(secret));
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+});
+
+Deno.test("UTF-8 in X-Project and X-User-ID is recorded as sent", async () => {
+  const mock = MockOpenAI.start();
+  const p = await startTestProxy(["--disable-auth"], {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY: "sk-or-v1-" + "5".repeat(64),
+  });
+  try {
+    const head =
+      "POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n" +
+      "x-session-id: utf8\r\nx-project: Überblick 日本\r\nx-user-id: José\r\n";
+    const body = JSON.stringify({ model: "openrouter:m", messages: [{ role: "user", content: "hi" }] });
+    const raw = await rawHttp(p.port, head.slice(0, -2), body);
+    assert.equal(raw.status, 200);
+    await p.ctx.usage.flush();
+    const recent = await p.fetch("/usage/recent?session=utf8").then((r) => r.json());
+    assert.equal(recent.data[0].project, "Überblick 日本");
+    assert.equal(recent.data[0].user, "José");
   } finally {
     await p.close();
     await mock.close();
