@@ -309,6 +309,7 @@ export function createGeminiCli(opts: GeminiCliOptions): GeminiCliBackend {
         );
       },
       dropUsageChunks: input.body.stream_options?.include_usage !== true,
+      commitBy: input.deadline,
     });
     if (!result.ok) {
       await exited;
