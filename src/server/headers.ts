@@ -28,7 +28,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 export function headerText(headers: Headers, name: string): string | undefined {
   const raw = headers.get(name);
   if (raw === null) return undefined;
-  if (!/[\x80-\xff]/.test(raw) || /[^\x00-\xff]/.test(raw)) return raw;
+  if (!/[\x80-\xff]/.test(raw)) return raw;
+  for (let i = 0; i < raw.length; i++) if (raw.charCodeAt(i) > 0xff) return raw;
   try {
     return utf8.decode(Uint8Array.from(raw, (c) => c.charCodeAt(0)));
   } catch {
