@@ -3,8 +3,7 @@
  * `fetch` to the upstream stubbed to answer at once. Prints µs per request (and the bare Request + stub cost).
  *   deno run -A scripts/bench/handler_cost.ts [llmproxy flags…]
  */
-import { loadConfig } from "../../src/config/load.ts";
-import { startProxy } from "../../src/main.ts";
+import { startInProcess } from "./in_process.ts";
 import { createHandler } from "../../src/server/app.ts";
 
 const COMPLETION = JSON.stringify({
@@ -22,26 +21,10 @@ globalThis.fetch =
       ? Promise.resolve(new Response(COMPLETION, { headers: { "content-type": "application/json" } }))
       : realFetch(input, init)) as typeof fetch;
 
-const dir = await Deno.makeTempDir();
-const cfg = await loadConfig(
-  [
-    "--disable-auth",
-    "--port",
-    "0",
-    "--kv",
-    ":memory:",
-    "--data-dir",
-    dir,
-    "--log",
-    `${dir}/proxy.log`,
-    "--openrouter-api-base-url",
-    "http://upstream.test/v1",
-    ...Deno.args,
-  ],
-  { OPENROUTER_API_KEY: "sk-or-v1-" + "0".repeat(64), HOME: dir },
-  dir,
-);
-const proxy = await startProxy(cfg, { out: () => {}, err: () => {} });
+const running = await startInProcess(["--openrouter-api-base-url", "http://upstream.test/v1", ...Deno.args], {
+  OPENROUTER_API_KEY: "sk-or-v1-" + "0".repeat(64),
+});
+const proxy = running.proxy;
 const handler = createHandler(proxy.ctx);
 const body = JSON.stringify({ model: "openrouter:bench", messages: [{ role: "user", content: "hi" }] });
 const request = () =>
@@ -65,5 +48,4 @@ const bare = (performance.now() - t) / N * 1000;
 console.log(
   `handler ${perRequest.toFixed(1)} µs/request; bare Request + stubbed fetch ${bare.toFixed(1)} µs`,
 );
-await proxy.close();
-await Deno.remove(dir, { recursive: true });
+await running.close();

@@ -8,8 +8,7 @@
  *     [--concurrency 6] [--no-remaining-headers]
  */
 import { parseArgs } from "node:util";
-import { loadConfig } from "../../src/config/load.ts";
-import { startProxy } from "../../src/main.ts";
+import { startInProcess } from "./in_process.ts";
 import { MockOpenAI, perKeyLimiter } from "../../tests/mocks/openai_upstream.ts";
 
 /** Result figures of one pooling run. */
@@ -43,29 +42,12 @@ export async function runPooling(opts: {
   const limiter = perKeyLimiter(opts.limit, opts.windowMs);
   mock.onChat = limiter.script;
   if (opts.remainingHeaders) mock.successHeaders = limiter.headers;
-  const dir = await Deno.makeTempDir();
-  const env: Record<string, string> = { OPENROUTER_API_BASE_URL: mock.url, HOME: dir };
+  const env: Record<string, string> = { OPENROUTER_API_BASE_URL: mock.url };
   for (let i = 1; i <= opts.keys; i++) {
     env[`OPENROUTER_API_KEY_${i}`] = `sk-or-v1-${String(i).padStart(64, "0")}`;
   }
-  const cfg = await loadConfig(
-    [
-      "--disable-auth",
-      "--port",
-      "0",
-      "--kv",
-      ":memory:",
-      "--data-dir",
-      dir,
-      "--log",
-      `${dir}/proxy.log`,
-      "--max-wait",
-      String(opts.windowMs / 1000 + 1),
-    ],
-    env,
-    dir,
-  );
-  const proxy = await startProxy(cfg, { out: () => {}, err: () => {} });
+  const running = await startInProcess(["--max-wait", String(opts.windowMs / 1000 + 1)], env);
+  const proxy = running.proxy;
 
   // Start at a window boundary so exactly `windows` windows are offered.
   const start = Math.ceil(Date.now() / opts.windowMs) * opts.windowMs;
@@ -93,9 +75,8 @@ export async function runPooling(opts: {
     }
   }
   await Promise.all(Array.from({ length: opts.concurrency }, worker));
-  await proxy.close();
+  await running.close();
   await mock.close();
-  await Deno.remove(dir, { recursive: true });
 
   const capacity = opts.keys * opts.limit * opts.windows;
   const maxUpstream429 = Math.max(0, ...limiter.stats.rejectedByKeyWindow.values());
