@@ -1,9 +1,14 @@
 /**
- * The floor: a bare Deno.serve + fetch pass-through proxy. What the runtime costs by itself; llmproxy
- * minus the floor is what our code adds.
- *   deno run -A scripts/bench/floor.ts UPSTREAM_BASE_URL     (prints the port it listens on)
+ * The floor: a bare Deno.serve + fetch pass-through proxy — what the runtime costs by itself; llmproxy minus
+ * the floor is what our code adds. Optional variants switch on, one by one, the primitives a translating proxy
+ * cannot avoid, to measure what the runtime charges for each (scripts/bench/RESULTS.md). Comma-separated: json (parse and re-serialize
+ * the request body), abort (an AbortController on the upstream fetch), timer (a watchdog setTimeout),
+ * reqsignal (listen to the request's abort signal), text (read the answer with text() and send a new
+ * Response), parse (JSON.parse the answer).
+ *   deno run -A --unstable-no-legacy-abort scripts/bench/floor.ts UPSTREAM_BASE_URL [json,abort,text,…]
  */
 const upstream = Deno.args[0];
+const variant = new Set((Deno.args[1] ?? "").split(",").filter(Boolean));
 Deno.serve({
   hostname: "127.0.0.1",
   port: 0,
@@ -11,11 +16,26 @@ Deno.serve({
   onListen: ({ port }) => console.log(port),
 }, async (req) => {
   const url = new URL(req.url);
-  const res = await fetch(upstream + url.pathname.replace(/^\/v1/, ""), {
+  let body: BodyInit | null = req.body;
+  if (variant.has("json")) body = JSON.stringify({ ...JSON.parse(await req.text()), model: "x" });
+  const init: RequestInit = {
     method: req.method,
     headers: { "content-type": "application/json", authorization: "Bearer floor" },
-    body: req.body,
-    signal: req.signal,
-  });
-  return new Response(res.body, { status: res.status, headers: res.headers });
+    body,
+  };
+  const ctl = variant.has("abort") ? new AbortController() : undefined;
+  if (ctl) init.signal = ctl.signal;
+  const onAbort = () => ctl?.abort();
+  if (variant.has("reqsignal")) req.signal.addEventListener("abort", onAbort, { once: true });
+  const timer = variant.has("timer") ? setTimeout(() => ctl?.abort(), 300_000) : undefined;
+  try {
+    const res = await fetch(upstream + url.pathname.replace(/^\/v1/, ""), init);
+    if (!variant.has("text")) return new Response(res.body, { status: res.status, headers: res.headers });
+    const text = await res.text();
+    if (variant.has("parse")) JSON.parse(text);
+    return new Response(text, { status: res.status, headers: { "content-type": "application/json" } });
+  } finally {
+    clearTimeout(timer);
+    if (variant.has("reqsignal")) req.signal.removeEventListener("abort", onAbort);
+  }
 });

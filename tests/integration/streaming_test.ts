@@ -41,6 +41,20 @@ const inBandError = `data: ${
   })
 }`;
 
+/** Stream one answer through the SDK, keeping the text that arrived and the error that ended it. */
+async function streamUntilError(p: TestProxy): Promise<{ text: string; err: unknown }> {
+  const stream = await p.client().chat.completions.create({
+    model: "m",
+    messages: [{ role: "user", content: "x" }],
+    stream: true,
+  });
+  let text = "";
+  const err = await (async () => {
+    for await (const c of stream) text += c.choices[0]?.delta?.content ?? "";
+  })().catch((e) => e);
+  return { text, err };
+}
+
 async function collect(stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>): Promise<string> {
   let text = "";
   for await (const c of stream) text += c.choices[0]?.delta?.content ?? "";
@@ -81,15 +95,7 @@ Deno.test("an in-band error before the commit fails over to the next key; the cl
 Deno.test("after the commit an upstream error ends the stream with one error event (no failover, no duplicate text)", async () => {
   await withProxy(async (p, mock) => {
     mock.onChat = () => sseResponse([chunk("Hello "), chunk("wor"), inBandError, chunk("never")]);
-    const stream = await p.client().chat.completions.create({
-      model: "m",
-      messages: [{ role: "user", content: "x" }],
-      stream: true,
-    });
-    let text = "";
-    const err = await (async () => {
-      for await (const c of stream) text += c.choices[0]?.delta?.content ?? "";
-    })().catch((e) => e);
+    const { text, err } = await streamUntilError(p);
     assert.equal(text, "Hello wor");
     assert.ok(err instanceof OpenAI.APIError, `got ${err}`);
     assert.match(err.message, /Provider disconnected/);
@@ -143,15 +149,7 @@ Deno.test("--timeout: a stream that stalls after the commit ends with an error e
       });
       return new Response(body, { headers: { "content-type": "text/event-stream" } });
     };
-    const stream = await p.client().chat.completions.create({
-      model: "m",
-      messages: [{ role: "user", content: "x" }],
-      stream: true,
-    });
-    let text = "";
-    const err = await (async () => {
-      for await (const c of stream) text += c.choices[0]?.delta?.content ?? "";
-    })().catch((e) => e);
+    const { text, err } = await streamUntilError(p);
     assert.equal(text, "partial");
     assert.ok(err instanceof OpenAI.APIError);
     assert.match(err.message, /--timeout/);
