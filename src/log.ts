@@ -1,16 +1,15 @@
 /**
  * Logging through LogTape (SPEC §14): one text line per record to stderr or `--log FILE`, written
- * asynchronously through a stream sink; every line passes the secret scrubber first.
+ * asynchronously in batches; every logged value passes the secret scrubber first.
  */
 import {
   configure,
   dispose,
   getLogger,
-  getStreamSink,
-  getTextFormatter,
   type Logger,
   type LogLevel,
   type LogRecord,
+  type Sink,
 } from "@logtape/logtape";
 import type { Scrubber } from "./security/scrub.ts";
 
@@ -21,28 +20,93 @@ const LEVELS: Record<string, LogLevel> = { debug: "debug", info: "info", warn: "
 
 /** Configure the sinks once at start-up. */
 export async function setupLogging(opts: { file?: string; level: string; scrub: Scrubber }): Promise<void> {
-  let writable: WritableStream<Uint8Array>;
-  if (opts.file) {
-    const f = await Deno.open(opts.file, { write: true, create: true, append: true });
-    writable = f.writable;
-  } else {
-    writable = new WritableStream({ write: (chunk) => void Deno.stderr.writeSync(chunk) });
-  }
-  // Each value is scrubbed before it is cut, so a cut never leaves half a key for the line's scrub to miss.
-  const text = getTextFormatter({
-    value: (v) => clip(oneLine(opts.scrub(typeof v === "string" ? v : JSON.stringify(v) ?? String(v)))),
-  });
-  const formatter = (r: LogRecord) => opts.scrub(text(r));
+  const write = opts.file ? await fileWriter(opts.file) : stderrWriter;
+  // Each value is scrubbed before it is cut, so a cut never leaves half a key for a scrub to miss; the
+  // message templates are the proxy's own text.
+  const value = (v: unknown) =>
+    clip(oneLine(opts.scrub(typeof v === "string" ? v : JSON.stringify(v) ?? String(v))));
   await configure({
     reset: true,
-    // Non-blocking: records are formatted and written in batches, off the request path.
-    sinks: {
-      main: getStreamSink(writable, { formatter, nonBlocking: { bufferSize: 200, flushInterval: 100 } }),
-    },
+    sinks: { main: batchingSink((r) => formatLine(r, value), write) },
     loggers: [
       { category: ["llmproxy"], lowestLevel: LEVELS[opts.level] ?? "info", sinks: ["main"] },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["main"] },
     ],
+  });
+}
+
+const LEVEL_TAGS: Record<LogLevel, string> = {
+  trace: "TRC",
+  debug: "DBG",
+  info: "INF",
+  warning: "WRN",
+  error: "ERR",
+  fatal: "FTL",
+};
+
+/** One record as `2026-01-01 00:00:00.000 +00:00 [INF] llmproxy: message` (LogTape's text layout). */
+export function formatLine(r: LogRecord, value: (v: unknown) => string): string {
+  let msg = "";
+  for (let i = 0; i < r.message.length; i++) msg += i % 2 ? value(r.message[i]) : r.message[i] as string;
+  const iso = new Date(r.timestamp).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)} +00:00 [${LEVEL_TAGS[r.level]}] ${
+    r.category.join("\u00b7")
+  }: ${msg}\n`;
+}
+
+/** Where log lines go: a write of a batch, and a close at the end. */
+export interface LineWriter {
+  write(text: string): Promise<void>;
+  close(): void;
+}
+
+const encoder = new TextEncoder();
+
+async function writeAll(w: { write(p: Uint8Array): Promise<number> }, bytes: Uint8Array): Promise<void> {
+  for (let off = 0; off < bytes.length;) off += await w.write(bytes.subarray(off));
+}
+
+async function fileWriter(path: string): Promise<LineWriter> {
+  const f = await Deno.open(path, { write: true, create: true, append: true });
+  return { write: (text) => writeAll(f, encoder.encode(text)), close: () => f.close() };
+}
+
+const stderrWriter: LineWriter = {
+  write: (text) => writeAll(Deno.stderr, encoder.encode(text)),
+  close: () => {},
+};
+
+/** Most lines held before a write starts at once; otherwise lines wait at most FLUSH_MS. */
+const BATCH_LINES = 256;
+const FLUSH_MS = 50;
+
+/**
+ * A non-blocking LogTape sink: lines are formatted at once (so values are read when logged) and written in
+ * one write per batch (at most FLUSH_MS later) instead of one write per record. Disposing flushes.
+ */
+export function batchingSink(format: (r: LogRecord) => string, out: LineWriter): Sink & AsyncDisposable {
+  let lines: string[] = [];
+  let writing: Promise<void> = Promise.resolve();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (!lines.length) return writing;
+    const text = lines.join("");
+    lines = [];
+    writing = writing.then(() => out.write(text)).catch(() => {}); // a failed log write must not fail requests
+    return writing;
+  };
+  const sink = (r: LogRecord) => {
+    lines.push(format(r));
+    if (lines.length >= BATCH_LINES) void flush();
+    else timer ??= setTimeout(flush, FLUSH_MS);
+  };
+  return Object.assign(sink, {
+    [Symbol.asyncDispose]: async () => {
+      await flush();
+      out.close();
+    },
   });
 }
 

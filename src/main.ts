@@ -8,6 +8,7 @@ import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import { parseElement, type Route, RouteStore } from "./routing/routes.ts";
 import { createOpenAICompatible } from "./backends/openai_compatible.ts";
 import { createGemini } from "./backends/gemini/client.ts";
+import { createUpstreamClient, type UpstreamClient } from "./backends/upstream_client.ts";
 import { createGeminiCli } from "./backends/gemini_cli/backend.ts";
 import type { Backend } from "./backends/backend.ts";
 import { Registry } from "./backends/registry.ts";
@@ -47,7 +48,11 @@ const stdio: Output = {
   err: (line) => void Deno.stderr.writeSync(new TextEncoder().encode(line + "\n")),
 };
 
-function buildBackends(cfg: LoadedConfig, scrub: ReturnType<typeof createScrubber>): Backend[] {
+function buildBackends(
+  cfg: LoadedConfig,
+  scrub: ReturnType<typeof createScrubber>,
+  client: UpstreamClient,
+): Backend[] {
   const s = cfg.settings;
   const attribution: Record<string, string> = {};
   if (s.appSiteUrl) attribution["HTTP-Referer"] = s.appSiteUrl;
@@ -60,8 +65,9 @@ function buildBackends(cfg: LoadedConfig, scrub: ReturnType<typeof createScrubbe
       requestUsage: true,
       headers: attribution,
       scrub,
+      client,
     }),
-    createGemini({ name: "gemini", baseUrl: s.geminiApiBaseUrl, keys: cfg.pools.gemini, scrub }),
+    createGemini({ name: "gemini", baseUrl: s.geminiApiBaseUrl, keys: cfg.pools.gemini, scrub, client }),
     createGeminiCli({
       path: s.geminiCliPath,
       models: s.geminiCliModels,
@@ -78,6 +84,7 @@ function buildBackends(cfg: LoadedConfig, scrub: ReturnType<typeof createScrubbe
         keys: cfg.pools[b.name],
         requestUsage: b.requestUsage,
         scrub,
+        client,
       }),
     );
   }
@@ -143,7 +150,8 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     throw new ConfigError(`--log ${s.log}: cannot open it (${(e as Error).name})`);
   });
 
-  const registry = new Registry(buildBackends(cfg, scrub), s.keyStrategy, (backend, message) => {
+  const upstream = createUpstreamClient();
+  const registry = new Registry(buildBackends(cfg, scrub, upstream), s.keyStrategy, (backend, message) => {
     log.warn("{backend}: model listing failed: {message}", { backend, message });
   });
   const names = registry.names();
@@ -273,6 +281,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
         await shared.close();
         await usage.close();
         await registry.settle();
+        upstream.close();
         await ctx.sessions.flush();
         kv.close();
         await closeLogging();

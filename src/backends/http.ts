@@ -4,6 +4,7 @@
  */
 import type { UpstreamFailure } from "./backend.ts";
 import { IdleTimer } from "./idle.ts";
+import type { UpstreamClient, UpstreamResponse } from "./upstream_client.ts";
 
 /** A failure for a fetch that threw (timeout, refused connection, reset). */
 export function transportFailure(backend: string, timedOut: boolean, e: unknown): UpstreamFailure {
@@ -17,7 +18,9 @@ export function transportFailure(backend: string, timedOut: boolean, e: unknown)
       outcome: "timeout",
     };
   }
-  const cause = (e as { cause?: { code?: string } })?.cause?.code ?? (e as Error)?.name ?? "error";
+  const err = e as { code?: unknown; cause?: { code?: string }; name?: string };
+  const cause = err?.cause?.code ?? (typeof err?.code === "string" ? err.code : undefined) ?? err?.name ??
+    "error";
   return {
     action: "next-key",
     status: 502,
@@ -32,7 +35,10 @@ export function transportFailure(backend: string, timedOut: boolean, e: unknown)
  * Upstream requests never follow redirects (`redirect: "manual"`): fetch would resend the prompt and custom
  * key headers such as `x-goog-api-key` to another origin, or turn the POST into a GET. A 3xx is a failure.
  */
-export function redirectFailure(backend: string, res: Response): UpstreamFailure | undefined {
+export function redirectFailure(
+  backend: string,
+  res: { status: number; headers: Headers },
+): UpstreamFailure | undefined {
   if (res.status < 300 || res.status > 399) return undefined;
   const to = res.headers.get("location");
   return {
@@ -51,7 +57,7 @@ export function redirectFailure(backend: string, res: Response): UpstreamFailure
  * Read a whole (non-streamed) body natively. The watchdog was touched when the headers arrived, so the body
  * must be complete within --timeout after them; a fired watchdog aborts the read.
  */
-export async function readBody(res: Response, timer: IdleTimer): Promise<string> {
+export async function readBody(res: UpstreamResponse, timer: IdleTimer): Promise<string> {
   timer.touch();
   return await res.text();
 }
@@ -76,7 +82,7 @@ export function upstreamControl(
 export type Posted =
   | {
     ok: true;
-    res: Response;
+    res: UpstreamResponse;
     ctl: AbortController;
     timer: IdleTimer;
     unlink: () => void;
@@ -88,6 +94,7 @@ export type Posted =
 
 /** POST a JSON body upstream under the watchdog; a thrown fetch or a 3xx comes back as a failure. */
 export async function postUpstream(
+  client: UpstreamClient,
   backend: string,
   url: string,
   headers: Record<string, string>,
@@ -100,9 +107,9 @@ export async function postUpstream(
     timer.stop();
     unlink();
   };
-  let res: Response;
+  let res: UpstreamResponse;
   try {
-    res = await fetch(url, { method: "POST", headers, body, signal: ctl.signal, redirect: "manual" });
+    res = await client.post(url, { headers, body, signal: ctl.signal });
   } catch (e) {
     done();
     return { ok: false, failure: transportFailure(backend, timer.fired, e) };
@@ -111,7 +118,7 @@ export async function postUpstream(
   const redirected = redirectFailure(backend, res);
   if (redirected) {
     done();
-    await res.body?.cancel().catch(() => {});
+    res.discard();
     return { ok: false, failure: redirected };
   }
   const readText = async () => {

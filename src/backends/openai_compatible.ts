@@ -7,6 +7,7 @@ import type { KeyEntry } from "../config/load.ts";
 import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "./backend.ts";
 import { commitStream } from "./commit.ts";
 import { postUpstream } from "./http.ts";
+import type { UpstreamClient } from "./upstream_client.ts";
 import { rateLimitInfo } from "../routing/cooldown.ts";
 import { classifyInBandError, classifyOpenAIFailure } from "./openai_errors.ts";
 import type { Scrubber } from "../security/scrub.ts";
@@ -21,6 +22,8 @@ export interface OpenAICompatibleOptions {
   /** Extra headers on every request (OpenRouter attribution). */
   headers?: Record<string, string>;
   scrub: Scrubber;
+  /** The proxy's upstream HTTP client. */
+  client: UpstreamClient;
 }
 
 /** Create an OpenAI-compatible backend. */
@@ -67,6 +70,7 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
       if (askUsage) body.stream_options = { ...(input.body.stream_options ?? {}), include_usage: true };
       const label = input.key?.label;
       const posted = await postUpstream(
+        opts.client,
         opts.name,
         `${base}/chat/completions`,
         headersFor(input.key),

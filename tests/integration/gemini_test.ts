@@ -11,6 +11,7 @@ import {
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
 import { startTestProxy, type TestProxy } from "../helpers.ts";
 import { createGemini } from "../../src/backends/gemini/client.ts";
+import { createUpstreamClient } from "../../src/backends/upstream_client.ts";
 import { createScrubber } from "../../src/security/scrub.ts";
 
 const KEY1 = "AIzaSy" + "A".repeat(33);
@@ -604,12 +605,14 @@ Deno.test("/v1/models still lists gemini models when the first key is rejected",
 
 Deno.test("gemini backend reports stream usage in its StreamSummary even when the client did not ask for it", async () => {
   const mock = MockGemini.start();
+  const client = createUpstreamClient();
   try {
     const backend = createGemini({
       name: "gemini",
       baseUrl: mock.url,
       keys: [{ label: "GEMINI_API_KEY_1", value: KEY1 }],
       scrub: createScrubber([KEY1]),
+      client,
     });
     const result = await backend.attempt({
       body: { model: MODEL, messages: [{ role: "user", content: "a b c" }], stream: true },
@@ -634,6 +637,7 @@ Deno.test("gemini backend reports stream usage in its StreamSummary even when th
     assert.equal(summary.model, "gemini-2.5-flash");
     assert.equal(summary.error, undefined);
   } finally {
+    client.close();
     await mock.close();
   }
 });

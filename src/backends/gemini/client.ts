@@ -7,6 +7,7 @@ import type { ChatRequest } from "../../openai/types.ts";
 import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "../backend.ts";
 import { commitStream } from "../commit.ts";
 import { postUpstream } from "../http.ts";
+import type { UpstreamClient } from "../upstream_client.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { classifyGeminiFailure, classifyGeminiInBand } from "./errors.ts";
 import { toGeminiRequest, TranslationError } from "./request.ts";
@@ -21,6 +22,8 @@ export interface GeminiOptions {
   baseUrl: string;
   keys: KeyEntry[];
   scrub: Scrubber;
+  /** The proxy's upstream HTTP client. */
+  client: UpstreamClient;
 }
 
 /** The API root (`…/v1beta`) for a configured base URL. */
@@ -175,6 +178,7 @@ export function createGemini(opts: GeminiOptions): Backend {
       const label = input.key?.label;
       const method = input.stream ? "streamGenerateContent?alt=sse" : "generateContent";
       const posted = await postUpstream(
+        opts.client,
         opts.name,
         `${root}/models/${modelPath(input.model)}:${method}`,
         headersFor(input.key),

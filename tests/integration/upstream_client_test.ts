@@ -1,0 +1,248 @@
+/**
+ * The upstream client's contract, for both transports (node:http with kept-alive connections, and fetch
+ * when an HTTP proxy is configured): status, headers and body as sent; a streamed body arrives chunk by
+ * chunk; aborts end the request or the body; redirects are not followed; refused connections reject.
+ */
+import assert from "node:assert/strict";
+import { createUpstreamClient, upstreamClientKind } from "../../src/backends/upstream_client.ts";
+import { postUpstream } from "../../src/backends/http.ts";
+
+const KINDS = ["node", "fetch"] as const;
+
+function serve(
+  handler: (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response | Promise<Response>,
+) {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+}
+
+const enc = new TextEncoder();
+
+Deno.test("upstreamClientKind: fetch only when the environment names an HTTP proxy", () => {
+  assert.equal(upstreamClientKind(() => undefined), "node");
+  assert.equal(upstreamClientKind((n) => (n === "HTTPS_PROXY" ? "http://proxy:3128" : undefined)), "fetch");
+  assert.equal(upstreamClientKind((n) => (n === "http_proxy" ? "http://proxy:3128" : undefined)), "fetch");
+  assert.equal(upstreamClientKind((n) => (n === "ALL_PROXY" ? "" : undefined)), "node");
+});
+
+for (const kind of KINDS) {
+  Deno.test(`${kind} client: POST body and headers arrive; status, headers and text come back`, async () => {
+    const seen: string[] = [];
+    const server = serve(async (req) => {
+      seen.push(
+        `${req.method} ${new URL(req.url).pathname} ${req.headers.get("authorization")} ${await req.text()}`,
+      );
+      const h = new Headers({ "content-type": "application/json", "x-ratelimit-remaining": "7" });
+      h.append("set-cookie", "a=1");
+      h.append("set-cookie", "b=2");
+      return new Response('{"é":"ü"}', { status: 429, headers: h });
+    });
+    const client = createUpstreamClient(kind);
+    try {
+      const res = await client.post(`http://127.0.0.1:${server.addr.port}/v1/chat?x=1`, {
+        headers: { "content-type": "application/json", authorization: "Bearer k" },
+        body: '{"prompt":"ünïcode"}',
+        signal: new AbortController().signal,
+      });
+      assert.equal(res.status, 429);
+      assert.equal(res.ok, false);
+      assert.equal(res.headers.get("x-ratelimit-remaining"), "7");
+      assert.deepEqual(res.headers.getSetCookie(), ["a=1", "b=2"]);
+      assert.equal(await res.text(), '{"é":"ü"}');
+      assert.deepEqual(seen, ['POST /v1/chat Bearer k {"prompt":"ünïcode"}']);
+    } finally {
+      client.close();
+      await server.shutdown();
+    }
+  });
+
+  Deno.test(`${kind} client: a streamed body arrives chunk by chunk, before the upstream ends it`, async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const server = serve(() =>
+      new Response(
+        new ReadableStream({
+          async start(c) {
+            c.enqueue(enc.encode("data: one\n\n"));
+            await gate;
+            c.enqueue(enc.encode("data: two\n\n"));
+            c.close();
+          },
+        }),
+        { headers: { "content-type": "text/event-stream" } },
+      )
+    );
+    const client = createUpstreamClient(kind);
+    try {
+      const res = await client.post(`http://127.0.0.1:${server.addr.port}/`, {
+        headers: {},
+        body: "{}",
+        signal: new AbortController().signal,
+      });
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      assert.equal(
+        (await reader.read()).value,
+        "data: one\n\n",
+        "the first chunk comes while the upstream waits",
+      );
+      release();
+      let rest = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        rest += value;
+      }
+      assert.equal(rest, "data: two\n\n");
+    } finally {
+      client.close();
+      await server.shutdown();
+    }
+  });
+
+  Deno.test(`${kind} client: an abort before the answer rejects; an abort mid-body errors the body`, async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let bodyCancelled = false;
+    const server = serve(async (req) => {
+      if (new URL(req.url).pathname === "/slow") {
+        await gate;
+        return new Response("late");
+      }
+      return new Response(
+        new ReadableStream({
+          start(c) {
+            c.enqueue(enc.encode("part"));
+          },
+          cancel() {
+            bodyCancelled = true;
+          },
+        }),
+      );
+    });
+    const client = createUpstreamClient(kind);
+    try {
+      const early = new AbortController();
+      const pending = client.post(`http://127.0.0.1:${server.addr.port}/slow`, {
+        headers: {},
+        body: "{}",
+        signal: early.signal,
+      });
+      setTimeout(() => early.abort(new DOMException("client gone", "AbortError")), 20);
+      await assert.rejects(pending);
+
+      const mid = new AbortController();
+      const res = await client.post(`http://127.0.0.1:${server.addr.port}/stream`, {
+        headers: {},
+        body: "{}",
+        signal: mid.signal,
+      });
+      const reader = res.body.getReader();
+      assert.equal(new TextDecoder().decode((await reader.read()).value), "part");
+      mid.abort();
+      await assert.rejects(reader.read());
+      for (let i = 0; i < 100 && !bodyCancelled; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(bodyCancelled, "the upstream saw its response body cancelled");
+    } finally {
+      release();
+      client.close();
+      await server.shutdown();
+    }
+  });
+
+  Deno.test(`${kind} client: redirects come back as answers, not followed; a refused connection rejects`, async () => {
+    let followed = false;
+    const server = serve((req) => {
+      if (new URL(req.url).pathname === "/there") followed = true;
+      return new Response(null, { status: 307, headers: { location: "/there" } });
+    });
+    const client = createUpstreamClient(kind);
+    try {
+      const res = await client.post(`http://127.0.0.1:${server.addr.port}/here`, {
+        headers: {},
+        body: "{}",
+        signal: new AbortController().signal,
+      });
+      assert.equal(res.status, 307);
+      assert.equal(res.headers.get("location"), "/there");
+      res.discard();
+      assert.equal(followed, false);
+    } finally {
+      await server.shutdown();
+    }
+    // The port is closed now: the failure is a value with the cause named.
+    const posted = await postUpstream(
+      client,
+      "openrouter",
+      `http://127.0.0.1:${server.addr.port}/`,
+      {},
+      "{}",
+      new AbortController().signal,
+      5_000,
+    );
+    client.close();
+    assert.equal(posted.ok, false);
+    if (!posted.ok) {
+      assert.equal(posted.failure.status, 502);
+      assert.match(
+        posted.failure.message,
+        /could not be reached \((ECONNREFUSED|ConnectionRefused|TypeError)\)/,
+      );
+    }
+  });
+}
+
+Deno.test("node client: connections are kept alive, and a request the server dropped on a kept-alive one is sent again", async () => {
+  // A raw HTTP/1.1 server: the first connection answers one request and then drops the next one unanswered
+  // (what a server's idle timeout looks like from the client); later connections answer everything.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  let connections = 0;
+  let requests = 0;
+  const conns: Deno.Conn[] = [];
+  const answer = enc.encode("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok");
+  const serving = (async () => {
+    for await (const conn of listener) {
+      conns.push(conn);
+      const n = ++connections;
+      (async () => {
+        const buf = new Uint8Array(64 * 1024);
+        let handled = 0;
+        for (;;) {
+          const got = await conn.read(buf).catch(() => null);
+          if (got === null) break;
+          const text = new TextDecoder().decode(buf.subarray(0, got));
+          if (!text.includes("\r\n\r\n")) continue;
+          requests++;
+          if (n === 1 && handled === 1) break; // drop the second request on the first connection
+          handled++;
+          await conn.write(answer).catch(() => {});
+        }
+        try {
+          conn.close();
+        } catch { /* already closed */ }
+      })();
+    }
+  })();
+  const client = createUpstreamClient("node");
+  try {
+    const post = () =>
+      client.post(`http://127.0.0.1:${port}/`, {
+        headers: {},
+        body: "{}",
+        signal: new AbortController().signal,
+      });
+    assert.equal(await (await post()).text(), "ok");
+    assert.equal(await (await post()).text(), "ok", "the dropped request was sent again on a new connection");
+    assert.equal(await (await post()).text(), "ok");
+    assert.equal(requests, 4, "one request was sent twice");
+    assert.equal(connections, 2, "the third request reused the second connection");
+  } finally {
+    client.close();
+    listener.close();
+    await serving.catch(() => {});
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+  }
+});
