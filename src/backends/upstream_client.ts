@@ -5,10 +5,8 @@
  * configured in the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`) the client is `fetch`, which
  * honours those variables and `NO_PROXY`. Neither follows redirects.
  */
-import http from "node:http";
-import https from "node:https";
-import { Buffer } from "node:buffer";
-import type { IncomingMessage } from "node:http";
+import type { Agent, IncomingMessage } from "node:http";
+import type { Buffer } from "node:buffer";
 
 /** An upstream answer: status and headers, and a body read once, as text or as a stream. */
 export interface UpstreamResponse {
@@ -57,13 +55,22 @@ function processEnv(name: string): string | undefined {
 /** Create the client; `kind` defaults to what {@link upstreamClientKind} picks for the process environment. */
 export function createUpstreamClient(kind = upstreamClientKind(processEnv)): UpstreamClient {
   if (kind === "fetch") return { kind, post: viaFetch, close: () => {} };
-  const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+  let agents: Agents | undefined;
+  const ready = async () => {
+    const m = await loadNode();
+    return agents ??= {
+      m,
+      http: new m.http.Agent({ keepAlive: true }),
+      https: new m.https.Agent({ keepAlive: true }),
+    };
+  };
   return {
     kind,
-    post: (url, req) => viaNode(new URL(url), req, agents),
+    post: (url, req) =>
+      agents ? viaNode(new URL(url), req, agents) : ready().then((a) => viaNode(new URL(url), req, a)),
     close: () => {
-      agents.http.destroy();
-      agents.https.destroy();
+      agents?.http.destroy();
+      agents?.https.destroy();
     },
   };
 }
@@ -92,17 +99,32 @@ async function viaFetch(url: string, req: UpstreamRequest): Promise<UpstreamResp
 
 // --- node:http ---------------------------------------------------------------------------------------------
 
+interface NodeModules {
+  http: typeof import("node:http");
+  https: typeof import("node:https");
+  Buffer: typeof Buffer;
+}
+
 interface Agents {
-  http: http.Agent;
-  https: https.Agent;
+  m: NodeModules;
+  http: Agent;
+  https: Agent;
+}
+
+let nodeModules: Promise<NodeModules> | undefined;
+
+/** node:http and node:https load on the first upstream request (an idle proxy does not pay their memory). */
+function loadNode(): Promise<NodeModules> {
+  return nodeModules ??= Promise.all([import("node:http"), import("node:https"), import("node:buffer")])
+    .then(([http, https, buffer]) => ({ http, https, Buffer: buffer.Buffer }));
 }
 
 function viaNode(u: URL, req: UpstreamRequest, agents: Agents): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
     if (req.signal.aborted) return reject(req.signal.reason);
     const secure = u.protocol === "https:";
-    const payload = Buffer.from(req.body);
-    const out = (secure ? https : http).request({
+    const payload = agents.m.Buffer.from(req.body);
+    const out = (secure ? agents.m.https : agents.m.http).request({
       hostname: u.hostname.replace(/^\[(.*)\]$/, "$1"),
       port: u.port || (secure ? 443 : 80),
       path: u.pathname + u.search,
@@ -115,7 +137,7 @@ function viaNode(u: URL, req: UpstreamRequest, agents: Agents): Promise<Upstream
     const unlink = () => req.signal.removeEventListener("abort", onAbort);
     out.on("response", (im: IncomingMessage) => {
       im.on("close", unlink);
-      resolve(new NodeResponse(im));
+      resolve(new NodeResponse(im, agents.m.Buffer));
     });
     out.on("error", (e: Error) => {
       unlink();
@@ -135,9 +157,11 @@ class NodeResponse implements UpstreamResponse {
   #im: IncomingMessage;
   #headers: Headers | undefined;
   #used = false;
+  #buffer: typeof Buffer;
 
-  constructor(im: IncomingMessage) {
+  constructor(im: IncomingMessage, buffer: typeof Buffer) {
     this.#im = im;
+    this.#buffer = buffer;
     this.status = im.statusCode ?? 502;
     this.ok = this.status >= 200 && this.status < 300;
   }
@@ -171,7 +195,10 @@ class NodeResponse implements UpstreamResponse {
       im.on("data", (c: Buffer) => parts.push(c));
       im.on(
         "end",
-        () => resolve(parts.length === 1 ? parts[0].toString("utf8") : Buffer.concat(parts).toString("utf8")),
+        () =>
+          resolve(
+            parts.length === 1 ? parts[0].toString("utf8") : this.#buffer.concat(parts).toString("utf8"),
+          ),
       );
       im.on("error", reject);
       im.on("aborted", () => reject(new Error("upstream connection closed before the body ended")));

@@ -246,3 +246,46 @@ Deno.test("node client: connections are kept alive, and a request the server dro
     }
   }
 });
+
+Deno.test("node client: HTTPS upstreams work, trusting extra CAs from NODE_EXTRA_CA_CERTS", async () => {
+  // A self-signed certificate for localhost (tests/fixtures/tls, 100-year validity, test use only).
+  const dir = new URL("../fixtures/tls/", import.meta.url);
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: await Deno.readTextFile(new URL("cert.pem", dir)),
+    key: await Deno.readTextFile(new URL("key.pem", dir)),
+    onListen() {},
+  }, async (req) => new Response(`secure ${await req.text()}`));
+  const client = new URL("../../src/backends/upstream_client.ts", import.meta.url).href;
+  const code = `
+    import { createUpstreamClient } from "${client}";
+    const c = createUpstreamClient("node");
+    try {
+      const r = await c.post("https://localhost:${server.addr.port}/v1", { headers: {}, body: "hello", signal: new AbortController().signal });
+      console.log(r.status, await r.text());
+    } catch (e) {
+      console.log("failed", e.message);
+    } finally {
+      c.close();
+    }`;
+  const run = async (env: Record<string, string>) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--quiet", code],
+      env: { NO_COLOR: "1", ...env },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return new TextDecoder().decode(out.stdout).trim();
+  };
+  try {
+    assert.equal(await run({ NODE_EXTRA_CA_CERTS: new URL("cert.pem", dir).pathname }), "200 secure hello");
+    assert.match(
+      await run({ NODE_EXTRA_CA_CERTS: "" }),
+      /^failed .*certificate/,
+      "an untrusted certificate is refused",
+    );
+  } finally {
+    await server.shutdown();
+  }
+});
