@@ -3,7 +3,7 @@
  * KV off the request path, one KV record per session within the 64 KiB value limit, expired after 7 idle
  * days (checked on read), with the last 50 history records (metadata; content only with --audit-content).
  */
-import { withLockRetry } from "../store/kv.ts";
+import { MAX_VALUE_BYTES, storedBytes, withLockRetry } from "../store/kv.ts";
 
 /** One history record: what happened to one request of the session (metadata only). */
 export interface HistoryRecord {
@@ -50,7 +50,6 @@ export const SESSION_TTL_MS = 7 * 24 * 3600_000;
 export const HISTORY_LIMIT = 50;
 /** Longest stored history content. */
 export const CONTENT_LIMIT = 1000;
-const VALUE_LIMIT = 60_000;
 const MEMORY_LIMIT = 10_000;
 /** How stale the memory copy may get before it is compared with the store (other instances). */
 const REFRESH_MS = 2_000;
@@ -208,7 +207,7 @@ function fresh(owner: string, id: string, now: number): Session {
 /** The session as stored: history trimmed from the oldest until the record fits KV's value limit. */
 export function fitValue(s: Session): Session {
   let v = s;
-  while (new TextEncoder().encode(JSON.stringify(v)).length > VALUE_LIMIT && v.history.length) {
+  while (storedBytes(v) > MAX_VALUE_BYTES && v.history.length) {
     v = { ...v, history: v.history.slice(Math.max(1, Math.floor(v.history.length / 4))) };
   }
   return v;

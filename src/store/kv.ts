@@ -44,3 +44,13 @@ export async function withLockRetry<T>(op: () => Promise<T>, tries = 20): Promis
     }
   }
 }
+
+/** Largest stored value in bytes (KV's limit is 64 KiB). */
+export const MAX_VALUE_BYTES = 65_000;
+
+/** Upper bound of a value's stored size: KV stores strings as Latin-1 or UTF-16 (one `…` doubles it). */
+export function storedBytes(v: unknown): number {
+  const s = JSON.stringify(v) ?? "";
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return 2 * s.length;
+  return s.length;
+}

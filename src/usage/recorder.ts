@@ -4,6 +4,7 @@
  * (aggregated in memory first), so stats never scan raw records. Clean shutdown flushes everything.
  */
 import { withLockRetry } from "../store/kv.ts";
+import { MAX_VALUE_BYTES, storedBytes } from "../store/kv.ts";
 
 /** One upstream attempt or one local reply. */
 export interface UsageRecord {
@@ -67,19 +68,10 @@ const MAX_BATCH = 400; // KV allows 1000 mutations per atomic batch
 const MAX_BATCH_BYTES = 600_000;
 /** Budget of one stored value: a pack of usage records, or an audit event (prompt and answer cut to a third each). */
 export const MAX_VALUE_CHARS = 48_000;
-/** Largest stored value in bytes (KV's limit is 64 KiB). */
-const MAX_VALUE_BYTES = 65_000;
 /** Distinct auth-failure sources kept per minute; the rest are counted under one "other sources" entry. */
 const MAX_AUTH_SOURCES = 100;
 /** Longest text field of a usage record (client-supplied names end up in roll-up keys, ≤ 2 KiB). */
 const MAX_FIELD_CHARS = 256;
-
-/** Upper bound of a value's stored size: KV stores strings as Latin-1 or UTF-16. */
-function storedBytes(v: unknown): number {
-  const s = JSON.stringify(v) ?? "";
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return 2 * s.length;
-  return s.length;
-}
 
 /** The record with every text field cut to {@link MAX_FIELD_CHARS}. */
 function clipFields(r: UsageRecord): UsageRecord {

@@ -76,8 +76,10 @@ Deno.test("history keeps the last 50 records and the stored value stays within K
     assert.equal(s.history[0].time, 70);
     assert.ok(s.history.every((r) => r.content!.length <= 1001), "content truncated");
     await store.flush();
+    // Truncated content ends in "…", which makes KV store the text as UTF-16: the write must still fit.
     const stored = (await kv.get<Session>(sessionKey("k", "h"))).value!;
     assert.ok(stored.history.length > 0);
+    assert.equal(stored.history.at(-1)!.time, 119, "the last state was written");
     const big: Session = {
       ...s,
       history: Array.from(
@@ -87,12 +89,13 @@ Deno.test("history keeps the last 50 records and the stored value stays within K
           handler: "proxy" as const,
           stream: false,
           outcome: "ok",
-          content: "é".repeat(1000),
+          content: "€".repeat(1000),
         }),
       ),
     };
     const fitted = fitValue(big);
-    assert.ok(new TextEncoder().encode(JSON.stringify(fitted)).length <= 64 * 1024);
+    await kv.set(["fits"], fitted); // throws "Value too large" beyond KV's 64 KiB (strings count as UTF-16)
+    assert.ok(fitted.history.length < 50, "trimmed");
     assert.equal(fitted.history.at(-1)!.time, 49, "the newest records are kept");
   });
 });
