@@ -81,25 +81,27 @@ const BATCH_LINES = 256;
 const FLUSH_MS = 50;
 
 /**
- * A non-blocking LogTape sink: lines are formatted at once (so values are read when logged) and written in
- * one write per batch (at most FLUSH_MS later) instead of one write per record. Disposing flushes.
+ * A non-blocking LogTape sink: records are formatted and written in one write per batch, at most FLUSH_MS
+ * later, instead of one write per record, so a request pays only for creating its record. (Logged values are
+ * strings and numbers, so formatting later reads what was logged.) Disposing flushes.
  */
 export function batchingSink(format: (r: LogRecord) => string, out: LineWriter): Sink & AsyncDisposable {
-  let lines: string[] = [];
+  let records: LogRecord[] = [];
   let writing: Promise<void> = Promise.resolve();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {
     clearTimeout(timer);
     timer = undefined;
-    if (!lines.length) return writing;
-    const text = lines.join("");
-    lines = [];
+    if (!records.length) return writing;
+    let text = "";
+    for (const r of records) text += format(r);
+    records = [];
     writing = writing.then(() => out.write(text)).catch(() => {}); // a failed log write must not fail requests
     return writing;
   };
   const sink = (r: LogRecord) => {
-    lines.push(format(r));
-    if (lines.length >= BATCH_LINES) void flush();
+    records.push(r);
+    if (records.length >= BATCH_LINES) void flush();
     else timer ??= setTimeout(flush, FLUSH_MS);
   };
   return Object.assign(sink, {

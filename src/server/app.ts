@@ -171,20 +171,12 @@ export function createHandler(ctx: ProxyContext): Handler {
         "x-request-id, x-llmproxy-backend, x-llmproxy-model, x-llmproxy-key, x-llmproxy-attempts, x-llmproxy-commands, x-llmproxy-route, x-llmproxy-redactions, retry-after, x-should-retry",
       );
     }
-    log.info(
-      "{requestId} {method} {path} {status} backend={backend} model={model} key={key} attempts={attempts} {ms}ms",
-      {
-        requestId,
-        method: req.method,
-        path: url.pathname,
-        status: res.status,
-        backend: chatLog.backend ?? "-",
-        model: chatLog.model ?? "-",
-        key: chatLog.key ?? "-",
-        attempts: chatLog.attempts ?? 0,
-        ms: Math.round(performance.now() - started),
-      },
-    );
+    // The tagged-template form: LogTape does not parse a message template on every request.
+    log.info`${requestId} ${req.method} ${url.pathname} ${res.status} backend=${
+      chatLog.backend ?? "-"
+    } model=${chatLog.model ?? "-"} key=${chatLog.key ?? "-"} attempts=${chatLog.attempts ?? 0} ${
+      Math.round(performance.now() - started)
+    }ms`;
     return res;
   };
 }
