@@ -51,6 +51,7 @@ export const MAX_VALUE_BYTES = 65_000;
 /** Upper bound of a value's stored size: KV stores strings as Latin-1 or UTF-16 (one `…` doubles it). */
 export function storedBytes(v: unknown): number {
   const s = JSON.stringify(v) ?? "";
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return 2 * s.length;
-  return s.length;
+  return BEYOND_LATIN1.test(s) ? 2 * s.length : s.length;
 }
+
+const BEYOND_LATIN1 = /[\u0100-\uffff]/;

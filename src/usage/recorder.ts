@@ -76,7 +76,8 @@ const MAX_FIELD_CHARS = 256;
 /** The record with every text field cut to {@link MAX_FIELD_CHARS}. */
 function clipFields(r: UsageRecord): UsageRecord {
   let out: UsageRecord | undefined;
-  for (const [k, v] of Object.entries(r)) {
+  for (const k in r) {
+    const v = (r as unknown as Record<string, unknown>)[k];
     if (typeof v === "string" && v.length > MAX_FIELD_CHARS) {
       out ??= { ...r };
       (out as unknown as Record<string, unknown>)[k] = v.slice(0, MAX_FIELD_CHARS) + "…";
@@ -138,21 +139,24 @@ export function rollupSums(records: UsageRecord[]): { key: Deno.KvKey; n: bigint
 }
 
 /** Split records into packs that each fit one KV value (`maxChars`: stored bytes, see storedBytes). */
-export function packRecords(records: UsageRecord[], maxChars = MAX_VALUE_CHARS): UsageRecord[][] {
-  const packs: UsageRecord[][] = [];
+export function packRecords(
+  records: UsageRecord[],
+  maxChars = MAX_VALUE_CHARS,
+): { records: UsageRecord[]; bytes: number }[] {
+  const packs: { records: UsageRecord[]; bytes: number }[] = [];
   let pack: UsageRecord[] = [];
   let size = 0;
   for (const r of records) {
     const n = storedBytes(r) + 1;
     if (pack.length && (size + n > maxChars || pack.length >= 200)) {
-      packs.push(pack);
+      packs.push({ records: pack, bytes: size });
       pack = [];
       size = 0;
     }
     pack.push(r);
     size += n;
   }
-  if (pack.length) packs.push(pack);
+  if (pack.length) packs.push({ records: pack, bytes: size });
   return packs;
 }
 
@@ -245,9 +249,9 @@ export class UsageRecorder {
     const ops: Op[] = [];
     let seq = 0;
     // Raw records are packed many to a value (one KV write per ~100 records, within the 64 KiB limit).
-    for (const pack of packRecords(records)) {
+    for (const { records: pack, bytes } of packRecords(records)) {
       const key = ["usage", pack[0].time, pack[0].requestId, seq++];
-      ops.push({ apply: (a) => a.set(key, pack, { expireIn }), bytes: storedBytes(pack) + storedBytes(key) });
+      ops.push({ apply: (a) => a.set(key, pack, { expireIn }), bytes: bytes + storedBytes(key) });
     }
     for (const e of audits) {
       const value = storedBytes(e) > MAX_VALUE_BYTES ? { ...e, detail: { truncated: true } } : e;
