@@ -2,7 +2,13 @@
  * Reading usage and audit data (SPEC §10.3) for the HTTP endpoints and `llmproxy usage`: stats come from
  * the hourly roll-ups only; recent records and audit events from a bounded reverse scan.
  */
-import { METRICS, type RollupDimension, type UsageRecord } from "./recorder.ts";
+import {
+  METRICS,
+  type RollupDimension,
+  unpackRecords,
+  type UsagePack,
+  type UsageRecord,
+} from "./recorder.ts";
 import type { AuditEvent } from "./recorder.ts";
 
 const HOUR = 3_600_000;
@@ -83,8 +89,9 @@ export async function recentUsage(
 ): Promise<UsageRecord[]> {
   const out: UsageRecord[] = [];
   let scanned = 0;
-  for await (const e of kv.list<UsageRecord[]>({ prefix: ["usage"] }, { reverse: true, batchSize: 50 })) {
-    for (const r of [...e.value].reverse()) {
+  const iter = kv.list<UsagePack | UsageRecord[]>({ prefix: ["usage"] }, { reverse: true, batchSize: 50 });
+  for await (const e of iter) {
+    for (const r of unpackRecords(e.value).reverse()) {
       if (++scanned > (opts.scanLimit ?? 20_000)) return out;
       if (opts.session && r.session !== opts.session) continue;
       out.push(r);

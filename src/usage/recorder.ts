@@ -138,26 +138,72 @@ export function rollupSums(records: UsageRecord[]): { key: Deno.KvKey; n: bigint
   return out;
 }
 
-/** Split records into packs that each fit one KV value (`maxChars`: stored bytes, see storedBytes). */
+/**
+ * Raw usage records as stored: one field list and a row of values per record, so the ~20 property names are
+ * stored once per pack instead of once per record (smaller values, less to serialize and write).
+ */
+export interface UsagePack {
+  fields: string[];
+  rows: unknown[][];
+}
+
+/**
+ * Split records into packs that each fit one KV value (`maxChars`: stored bytes, see storedBytes); `bytes` is
+ * each pack's estimated stored size.
+ */
 export function packRecords(
   records: UsageRecord[],
   maxChars = MAX_VALUE_CHARS,
-): { records: UsageRecord[]; bytes: number }[] {
-  const packs: { records: UsageRecord[]; bytes: number }[] = [];
-  let pack: UsageRecord[] = [];
+): { pack: UsagePack; bytes: number }[] {
+  const out: { pack: UsagePack; bytes: number }[] = [];
+  let pack: UsagePack = { fields: [], rows: [] };
+  let index = new Map<string, number>();
   let size = 0;
-  for (const r of records) {
-    const n = storedBytes(r) + 1;
-    if (pack.length && (size + n > maxChars || pack.length >= 200)) {
-      packs.push({ records: pack, bytes: size });
-      pack = [];
-      size = 0;
+  let namesSize = 2;
+  const rowOf = (r: UsageRecord) => {
+    const row: unknown[] = [];
+    for (const k in r) {
+      const v = (r as unknown as Record<string, unknown>)[k];
+      if (v === undefined) continue;
+      let i = index.get(k);
+      if (i === undefined) {
+        i = pack.fields.push(k) - 1;
+        index.set(k, i);
+        namesSize += k.length + 3;
+      }
+      row[i] = v;
     }
-    pack.push(r);
+    return row;
+  };
+  for (const r of records) {
+    let row = rowOf(r);
+    let n = storedBytes(row) + 1;
+    if (pack.rows.length && (size + n + namesSize > maxChars || pack.rows.length >= 200)) {
+      out.push({ pack, bytes: size + namesSize });
+      pack = { fields: [], rows: [] };
+      index = new Map();
+      size = 0;
+      namesSize = 2;
+      row = rowOf(r);
+      n = storedBytes(row) + 1;
+    }
+    pack.rows.push(row);
     size += n;
   }
-  if (pack.length) packs.push({ records: pack, bytes: size });
-  return packs;
+  if (pack.rows.length) out.push({ pack, bytes: size + namesSize });
+  return out;
+}
+
+/** The records of a stored pack (also reads the earlier format: a plain array of records). */
+export function unpackRecords(value: UsagePack | UsageRecord[]): UsageRecord[] {
+  if (Array.isArray(value)) return value;
+  return value.rows.map((row) => {
+    const r: Record<string, unknown> = {};
+    for (let i = 0; i < row.length; i++) {
+      if (row[i] !== undefined && row[i] !== null) r[value.fields[i]] = row[i];
+    }
+    return r as unknown as UsageRecord;
+  });
 }
 
 /** Batches usage and audit writes to the store; optionally mirrors the audit trail to a JSON-lines file. */
@@ -249,8 +295,9 @@ export class UsageRecorder {
     const ops: Op[] = [];
     let seq = 0;
     // Raw records are packed many to a value (one KV write per ~100 records, within the 64 KiB limit).
-    for (const { records: pack, bytes } of packRecords(records)) {
-      const key = ["usage", pack[0].time, pack[0].requestId, seq++];
+    for (const { pack, bytes } of packRecords(records)) {
+      const first = unpackRecords({ fields: pack.fields, rows: [pack.rows[0]] })[0];
+      const key = ["usage", first.time, first.requestId, seq++];
       ops.push({ apply: (a) => a.set(key, pack, { expireIn }), bytes: bytes + storedBytes(key) });
     }
     for (const e of audits) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
 import { runCli, startTestProxy, type TestProxy } from "../helpers.ts";
+import { unpackRecords, type UsagePack } from "../../src/usage/recorder.ts";
 
 const OR1 = "sk-or-v1-" + "1".repeat(64);
 const OR2 = "sk-or-v1-" + "2".repeat(64);
@@ -128,7 +129,7 @@ Deno.test("auth failures are aggregated per source per minute, without the token
   try {
     const kv = await Deno.openKv(kvPath);
     let usage = 0;
-    for await (const e of kv.list<unknown[]>({ prefix: ["usage"] })) usage += e.value.length;
+    for await (const e of kv.list<UsagePack>({ prefix: ["usage"] })) usage += unpackRecords(e.value).length;
     const audits: { kind: string; detail: Record<string, unknown> }[] = [];
     for await (const e of kv.list<{ kind: string; detail: Record<string, unknown> }>({ prefix: ["audit"] })) {
       audits.push(e.value);
