@@ -4,11 +4,38 @@
  * cannot avoid, to measure what the runtime charges for each (scripts/bench/RESULTS.md). Comma-separated: json (parse and re-serialize
  * the request body), abort (an AbortController on the upstream fetch), timer (a watchdog setTimeout),
  * reqsignal (listen to the request's abort signal), text (read the answer with text() and send a new
- * Response), parse (JSON.parse the answer).
+ * Response), parse (JSON.parse the answer), node (send upstream with node:http and a kept-alive agent instead
+ * of fetch, as llmproxy does; combine with text).
  *   deno run -A --unstable-no-legacy-abort scripts/bench/floor.ts UPSTREAM_BASE_URL [json,abort,text,…]
  */
+import http from "node:http";
+import { Buffer } from "node:buffer";
+
 const upstream = Deno.args[0];
 const variant = new Set((Deno.args[1] ?? "").split(",").filter(Boolean));
+const agent = new http.Agent({ keepAlive: true });
+
+/** POST through node:http; the answer as a status and its whole text. */
+function nodePost(url: string, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const out = http.request(url, {
+      method: "POST",
+      agent,
+      headers: {
+        "content-type": "application/json",
+        authorization: "Bearer floor",
+        "content-length": Buffer.byteLength(body),
+      },
+    }, (res) => {
+      const parts: Buffer[] = [];
+      res.on("data", (c: Buffer) => parts.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 502, text: Buffer.concat(parts).toString() }));
+      res.on("error", reject);
+    });
+    out.on("error", reject);
+    out.end(body);
+  });
+}
 Deno.serve({
   hostname: "127.0.0.1",
   port: 0,
@@ -16,6 +43,14 @@ Deno.serve({
   onListen: ({ port }) => console.log(port),
 }, async (req) => {
   const url = new URL(req.url);
+  if (variant.has("node")) {
+    const answer = await nodePost(upstream + url.pathname.replace(/^\/v1/, ""), await req.text());
+    if (variant.has("parse")) JSON.parse(answer.text);
+    return new Response(answer.text, {
+      status: answer.status,
+      headers: { "content-type": "application/json" },
+    });
+  }
   let body: BodyInit | null = req.body;
   if (variant.has("json")) body = JSON.stringify({ ...JSON.parse(await req.text()), model: "x" });
   const init: RequestInit = {
