@@ -76,6 +76,12 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
+/** CPU time (user + system) a process has used, in ms (Linux /proc; clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
@@ -238,9 +244,16 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
       llmproxy: [],
       "llmproxy (recording off)": [],
     };
+    // CPU µs per request of the floor and llmproxy processes during the throughput runs (less noisy than req/s).
+    const cpu: Record<string, number[]> = { floor: [], llmproxy: [] };
+    const pids: Record<string, number> = { floor: floorChild.pid, llmproxy: proxy.child!.pid };
     for (let r = 0; r < opts.rounds; r++) {
       for (const t of [...trio, noRecord]) {
-        rps[t.name].push(await wrk(t.base, nonStreamBody(t), 32, opts.seconds, dir));
+        const pid = pids[t.name];
+        const before = pid ? cpuMs(pid) : 0;
+        const n = await wrk(t.base, nonStreamBody(t), 32, opts.seconds, dir);
+        rps[t.name].push(n);
+        if (pid) cpu[t.name].push((cpuMs(pid) - before) * 1000 / (n * opts.seconds));
       }
     }
     const st = await streamTimings(trio, opts.rounds, 30, 10, 10);
@@ -294,6 +307,12 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
         `direct ${f(m(rps.direct), 0)} · floor ${f(m(rps.floor), 0)} · llmproxy ${f(m(rps.llmproxy), 0)}`,
         `≥ 80 % of floor: ${f(nsShare * 100, 1)} %`,
         nsShare >= 0.8,
+      ],
+      [
+        "  CPU per request (µs, process user + system)",
+        `floor ${f(m(cpu.floor), 0)} · llmproxy ${f(m(cpu.llmproxy), 0)}`,
+        "",
+        undefined,
       ],
       [
         "usage recording cost (throughput, on vs off)",
