@@ -56,8 +56,8 @@ function nonEmpty(v: unknown): boolean {
   return typeof v === "string" ? v !== "" : Array.isArray(v) ? v.length > 0 : false;
 }
 
-/** Decide what one pre-commit event means. */
-export function inspectEvent(data: string | undefined): Verdict {
+/** Decide what one pre-commit event means; `seen` gets the parsed event (so it is parsed once). */
+export function inspectEvent(data: string | undefined, seen?: (chunk: Chunk) => void): Verdict {
   if (data === undefined) return "hold";
   if (data.trim() === "[DONE]") return "commit";
   let chunk: Chunk;
@@ -71,6 +71,7 @@ export function inspectEvent(data: string | undefined): Verdict {
       error: { message: "the upstream sent a stream event that is not an object", code: "bad_stream" },
     };
   }
+  seen?.(chunk);
   if (chunk.error) return { error: chunk.error };
   const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
   if (choices.some((c) => c?.finish_reason === "error")) {
@@ -139,6 +140,9 @@ export async function commitStream(
   let heldBytes = 0;
   const pending = new EventBuffer();
   let committed = false;
+  const noteModel = (c: Chunk) => {
+    if (!summary.model && typeof c.model === "string") summary.model = c.model;
+  };
 
   const fail = (failure: UpstreamFailure): AttemptResult => {
     opts.timer.stop();
@@ -182,14 +186,8 @@ export async function commitStream(
     // Events are inspected one by one; bytes up to and including the committing event are held as they are.
     const events = splitEvents(bytesToText(complete));
     for (const ev of events) {
-      const data = eventData(ev);
-      const verdict = inspectEvent(data);
+      const verdict = inspectEvent(eventData(ev), noteModel);
       if (typeof verdict === "object") return fail(opts.classifyInBand(verdict.error));
-      if (data && !summary.model && data[0] === "{") {
-        try {
-          summary.model = (JSON.parse(data) as Chunk).model;
-        } catch { /* inspected above */ }
-      }
       if (verdict === "commit") {
         // Later events of the same read are past the commit: the pass-through rules handle them.
         committed = true;

@@ -4,7 +4,7 @@
  */
 import type { UpstreamFailure } from "./backend.ts";
 import { IdleTimer } from "./idle.ts";
-import type { UpstreamClient, UpstreamResponse } from "./upstream_client.ts";
+import type { HeaderReader, UpstreamClient, UpstreamResponse } from "./upstream_client.ts";
 
 /** A failure for a fetch that threw (timeout, refused connection, reset). */
 export function transportFailure(backend: string, timedOut: boolean, e: unknown): UpstreamFailure {
@@ -37,7 +37,7 @@ export function transportFailure(backend: string, timedOut: boolean, e: unknown)
  */
 export function redirectFailure(
   backend: string,
-  res: { status: number; headers: Headers },
+  res: { status: number; headers: HeaderReader },
 ): UpstreamFailure | undefined {
   if (res.status < 300 || res.status > 399) return undefined;
   const to = res.headers.get("location");

@@ -3,6 +3,7 @@
  * engine — the table of SPEC §5.2. Pure: status, headers and body text in; an {@link UpstreamFailure} out.
  */
 import type { UpstreamFailure } from "./backend.ts";
+import type { HeaderReader } from "./upstream_client.ts";
 import { nextMidnightUtc, retryHintUntil } from "../routing/cooldown.ts";
 import { keyRejected, statusFailure } from "./failures.ts";
 
@@ -36,7 +37,7 @@ function upstreamMessage(body: ErrorBody, text: string, status: number): string 
 /** Classify one failed OpenAI-compatible response. `keyLabel` names the key in auth messages. */
 export function classifyOpenAIFailure(
   status: number,
-  headers: Headers | undefined,
+  headers: HeaderReader | undefined,
   text: string,
   keyLabel: string | undefined,
   backend: string,

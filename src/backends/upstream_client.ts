@@ -8,11 +8,16 @@
 import type { Agent, IncomingMessage } from "node:http";
 import type { Buffer } from "node:buffer";
 
+/** What the proxy reads of an upstream answer's headers: one value by name (a `Headers` is one). */
+export interface HeaderReader {
+  get(name: string): string | null;
+}
+
 /** An upstream answer: status and headers, and a body read once, as text or as a stream. */
 export interface UpstreamResponse {
   readonly status: number;
   readonly ok: boolean;
-  readonly headers: Headers;
+  readonly headers: HeaderReader;
   /** The body as a Web stream (chunks as they arrive). */
   readonly body: ReadableStream<Uint8Array>;
   /** The whole body as UTF-8 text. */
@@ -155,7 +160,6 @@ class NodeResponse implements UpstreamResponse {
   readonly status: number;
   readonly ok: boolean;
   #im: IncomingMessage;
-  #headers: Headers | undefined;
   #used = false;
   #buffer: typeof Buffer;
 
@@ -166,21 +170,13 @@ class NodeResponse implements UpstreamResponse {
     this.ok = this.status >= 200 && this.status < 300;
   }
 
-  get headers(): Headers {
-    if (!this.#headers) {
-      const h = new Headers();
-      const raw = this.#im.rawHeaders;
-      for (let i = 0; i + 1 < raw.length; i += 2) {
-        try {
-          h.append(raw[i], raw[i + 1]);
-        } catch {
-          // a header Headers refuses (invalid bytes) is dropped, as fetch would refuse the whole answer
-        }
-      }
-      this.#headers = h;
-    }
-    return this.#headers;
-  }
+  /** Read straight from node's parsed headers (names in lower case; repeated ones joined as fetch does). */
+  readonly headers: HeaderReader = {
+    get: (name: string) => {
+      const v = this.#im.headers[name.toLowerCase()];
+      return v === undefined ? null : Array.isArray(v) ? v.join(", ") : String(v);
+    },
+  };
 
   #take(): IncomingMessage {
     if (this.#used) throw new TypeError("upstream body already read");

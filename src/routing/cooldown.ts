@@ -3,6 +3,7 @@
  * `retry-after-ms`, `X-RateLimit-Reset` (ms epoch), and the calendar resets (UTC and Pacific midnight).
  * Pure functions of their inputs and `now`.
  */
+import type { HeaderReader } from "../backends/upstream_client.ts";
 
 /** Read a reset value that may be an epoch in ms, an epoch in s, or a delay in s. */
 function resetToMs(raw: string, now: number): number | undefined {
@@ -13,17 +14,17 @@ function resetToMs(raw: string, now: number): number | undefined {
   return now + n * 1000; // delay in seconds
 }
 
-/** Look a header up in a Headers object or a plain record (OpenRouter copies them into error.metadata.headers). */
-function header(h: Headers | Record<string, unknown> | undefined, name: string): string | undefined {
+/** Look a header up in a header reader or a plain record (OpenRouter copies them into error.metadata.headers). */
+function header(h: HeaderReader | Record<string, unknown> | undefined, name: string): string | undefined {
   if (!h) return undefined;
-  if (h instanceof Headers) return h.get(name) ?? undefined;
+  if (typeof h.get === "function") return (h as HeaderReader).get(name) ?? undefined;
   for (const [k, v] of Object.entries(h)) if (k.toLowerCase() === name && v != null) return String(v);
   return undefined;
 }
 
 /** The absolute time (ms epoch) an upstream asked us to wait until, from its headers or error metadata. */
 export function retryHintUntil(
-  headers: Headers | undefined,
+  headers: HeaderReader | undefined,
   metadataHeaders: Record<string, unknown> | undefined,
   now: number,
 ): number | undefined {
@@ -48,7 +49,7 @@ export function retryHintUntil(
 
 /** The remaining budget a successful answer announced (`X-RateLimit-Remaining` with a reset time), if any. */
 export function rateLimitInfo(
-  headers: Headers,
+  headers: HeaderReader,
   now: number,
 ): { remaining: number; resetMs: number } | undefined {
   const rem = headers.get("x-ratelimit-remaining");

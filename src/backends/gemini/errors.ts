@@ -4,6 +4,7 @@
  * array); `details` carry RetryInfo, QuotaFailure and ErrorInfo. Pure: status, headers and text in.
  */
 import type { UpstreamFailure } from "../backend.ts";
+import type { HeaderReader } from "../upstream_client.ts";
 import { nextMidnightPacific, parseDurationMs, retryHintUntil } from "../../routing/cooldown.ts";
 import { keyRejected, statusFailure } from "../failures.ts";
 
@@ -64,7 +65,7 @@ const KEY_FAILURE_REASONS = new Set(["API_KEY_INVALID", "API_KEY_EXPIRED", "API_
 /** Classify one failed Gemini response. `keyLabel` names the key in auth messages (never its value). */
 export function classifyGeminiFailure(
   status: number,
-  headers: Headers | undefined,
+  headers: HeaderReader | undefined,
   text: string,
   keyLabel: string | undefined,
   backend: string,
