@@ -1,21 +1,21 @@
 /**
  * A fast mock OpenAI-compatible upstream for benchmarks: `POST …/chat/completions` answers a fixed JSON
- * completion, or with `stream: true` an SSE stream of `bench_chunks` chunks spaced `bench_spacing_ms` ms.
+ * completion (its content `bench_content_chars` long when given, else one short sentence), or with
+ * `stream: true` an SSE stream of `bench_chunks` chunks spaced `bench_spacing_ms` ms.
  *   deno run -A scripts/bench/mock.ts [PORT]     (prints the port it listens on)
  */
 const enc = new TextEncoder();
-const COMPLETION = JSON.stringify({
-  id: "chatcmpl-bench",
-  object: "chat.completion",
-  created: 1732680000,
-  model: "bench",
-  choices: [{
-    index: 0,
-    message: { role: "assistant", content: "Hello from the bench mock." },
-    finish_reason: "stop",
-  }],
-  usage: { prompt_tokens: 5, completion_tokens: 6, total_tokens: 11 },
-});
+const completion = (content: string) =>
+  JSON.stringify({
+    id: "chatcmpl-bench",
+    object: "chat.completion",
+    created: 1732680000,
+    model: "bench",
+    choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+    usage: { prompt_tokens: 5, completion_tokens: 6, total_tokens: 11 },
+  });
+const COMPLETION = completion("Hello from the bench mock.");
+const sized = new Map<number, string>();
 const chunk = (content: string, finish: string | null = null) =>
   enc.encode(
     `data: ${
@@ -56,7 +56,13 @@ Deno.serve({
 }, async (req) => {
   if (req.method !== "POST") return Response.json({ data: [{ id: "bench", object: "model" }] });
   const body = await req.json();
-  if (!body.stream) return new Response(COMPLETION, { headers: JSON_HEADERS });
+  if (!body.stream) {
+    const n = Number(body.bench_content_chars);
+    if (!(n > 0)) return new Response(COMPLETION, { headers: JSON_HEADERS });
+    let text = sized.get(n);
+    if (!text) sized.set(n, text = completion("lorem ipsum ".repeat(Math.ceil(n / 12)).slice(0, n)));
+    return new Response(text, { headers: JSON_HEADERS });
+  }
   const n = Number(body.bench_chunks ?? 20);
   const spacing = Number(body.bench_spacing_ms ?? 0);
   const usage = body.stream_options?.include_usage === true;
