@@ -23,6 +23,7 @@ import { OPTIONS } from "./config/options.ts";
 import { closeLogging, log, setupLogging } from "./log.ts";
 import type { ProxyContext } from "./pipeline/context.ts";
 import { SessionStore } from "./sessions/store.ts";
+import { Deadlines } from "./server/deadlines.ts";
 import { NAME, VERSION } from "./version.ts";
 
 /** A running proxy. */
@@ -217,6 +218,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     kv,
     usage,
     sessions: new SessionStore(kv, (message) => log.warn("{message}", { message })),
+    deadlines: new Deadlines(),
     chain: cfg.chain,
     onGlobalChange: () => {},
   };
@@ -278,6 +280,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     close() {
       closed ??= (async () => {
         await server.shutdown();
+        ctx.deadlines.close();
         await shared.close();
         await usage.close();
         await registry.settle();

@@ -15,6 +15,7 @@ import { badRequest, ProxyError } from "../server/errors.ts";
 import { headerText, headerValue } from "../server/headers.ts";
 import type { Caller } from "../server/auth.ts";
 import type { ProxyContext } from "./context.ts";
+import type { Deadlines } from "../server/deadlines.ts";
 import { recordDispatch, type RequestMeta } from "../usage/chat_records.ts";
 import { auditCommands, globalSnapshot } from "../usage/command_audit.ts";
 import { COMMANDS_HEADER, commandStep } from "../commands/step.ts";
@@ -31,11 +32,18 @@ export interface ChatLog {
   session?: string;
 }
 
-/** Read the body with the size limit (413 beyond it); a body cut short by the client is a 400. */
-export async function readLimitedBody(req: Request, maxBytes: number, timeoutMs: number): Promise<string> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const stalled = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+/**
+ * Read the body with the size limit (413 beyond it); a body cut short by the client is a 400, one that does
+ * not arrive within `timeoutMs` a 408 (the read itself is left to fail later).
+ */
+export function readLimitedBody(
+  req: Request,
+  maxBytes: number,
+  timeoutMs: number,
+  deadlines: Deadlines,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const deadline = deadlines.add(timeoutMs, () => {
       reject(
         new ProxyError(
           408,
@@ -44,22 +52,21 @@ export async function readLimitedBody(req: Request, maxBytes: number, timeoutMs:
           "The request body did not arrive within --timeout; send the whole body (check Content-Length).",
         ),
       );
-    }, Math.min(timeoutMs, 2 ** 31 - 1));
+    });
+    readBodyUpTo(req, maxBytes).then((text) => {
+      deadlines.settle(deadline);
+      resolve(text);
+    }, (e) => {
+      deadlines.settle(deadline);
+      reject(
+        e instanceof ProxyError ? e : badRequest(
+          `The request body could not be read to its end (${
+            (e as Error)?.name ?? "error"
+          }); did the client hang up?`,
+        ),
+      );
+    });
   });
-  try {
-    const reading = readBodyUpTo(req, maxBytes);
-    reading.catch(() => {}); // a read that loses the race may still fail later
-    return await Promise.race([reading, stalled]);
-  } catch (e) {
-    if (e instanceof ProxyError) throw e;
-    throw badRequest(
-      `The request body could not be read to its end (${
-        (e as Error)?.name ?? "error"
-      }); did the client hang up?`,
-    );
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Read the body with the size limit, without trusting Content-Length alone. */
@@ -130,6 +137,7 @@ export async function handleChat(
     req,
     Math.floor(ctx.settings.maxBodyMb * 1024 * 1024),
     ctx.settings.timeout * 1000,
+    ctx.deadlines,
   );
   let body = parseChatBody(text);
   const stream = body.stream === true;

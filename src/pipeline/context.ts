@@ -7,6 +7,8 @@ import type { Scrubber } from "../security/scrub.ts";
 import type { UsageRecorder } from "../usage/recorder.ts";
 import type { SessionStore } from "../sessions/store.ts";
 
+import type { Deadlines } from "../server/deadlines.ts";
+
 /** Everything a request handler may read. Hot-path state lives here, in memory. */
 export interface ProxyContext {
   /** Runtime settings (global `set` commands change them). */
@@ -29,4 +31,6 @@ export interface ProxyContext {
   defaultBackend: string | undefined;
   /** Sessions (SPEC §9), in memory with write-through to `kv`. */
   sessions: SessionStore;
+  /** Per-request deadlines (the request-body timeout) on shared timers. */
+  deadlines: Deadlines;
 }
