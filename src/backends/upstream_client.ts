@@ -7,6 +7,7 @@
  */
 import type { Agent, IncomingMessage } from "node:http";
 import type { Buffer } from "node:buffer";
+import { NAME, VERSION } from "../version.ts";
 
 /** What the proxy reads of an upstream answer's headers: one value by name (a `Headers` is one). */
 export interface HeaderReader {
@@ -41,6 +42,9 @@ export interface UpstreamClient {
   /** Close the kept-alive connections (in-flight requests fail). */
   close(): void;
 }
+
+/** Sent upstream unless a backend sets its own (node:http sends none by default; some front ends refuse that). */
+const USER_AGENT = `${NAME}/${VERSION}`;
 
 const PROXY_VARS = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"];
 
@@ -85,7 +89,7 @@ export function createUpstreamClient(kind = upstreamClientKind(processEnv)): Ups
 async function viaFetch(url: string, req: UpstreamRequest): Promise<UpstreamResponse> {
   const res = await fetch(url, {
     method: "POST",
-    headers: req.headers,
+    headers: { "user-agent": USER_AGENT, ...req.headers },
     body: req.body,
     signal: req.signal,
     redirect: "manual",
@@ -134,7 +138,7 @@ function viaNode(u: URL, req: UpstreamRequest, agents: Agents): Promise<Upstream
       port: u.port || (secure ? 443 : 80),
       path: u.pathname + u.search,
       method: "POST",
-      headers: { ...req.headers, "content-length": String(payload.length) },
+      headers: { "user-agent": USER_AGENT, ...req.headers, "content-length": String(payload.length) },
       agent: secure ? agents.https : agents.http,
     });
     const onAbort = () => out.destroy(asError(req.signal.reason));

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { createUpstreamClient, upstreamClientKind } from "../../src/backends/upstream_client.ts";
 import { postUpstream } from "../../src/backends/http.ts";
+import { VERSION } from "../../src/version.ts";
 
 const KINDS = ["node", "fetch"] as const;
 
@@ -29,7 +30,9 @@ for (const kind of KINDS) {
     const seen: string[] = [];
     const server = serve(async (req) => {
       seen.push(
-        `${req.method} ${new URL(req.url).pathname} ${req.headers.get("authorization")} ${await req.text()}`,
+        `${req.method} ${new URL(req.url).pathname} ${req.headers.get("authorization")} ${
+          req.headers.get("user-agent")
+        } ${await req.text()}`,
       );
       const h = new Headers({ "content-type": "application/json", "x-ratelimit-remaining": "7" });
       h.append("set-cookie", "a=1");
@@ -48,7 +51,7 @@ for (const kind of KINDS) {
       assert.equal(res.headers.get("x-ratelimit-remaining"), "7");
       assert.equal(res.headers.get("Set-Cookie"), "a=1, b=2");
       assert.equal(await res.text(), '{"é":"ü"}');
-      assert.deepEqual(seen, ['POST /v1/chat Bearer k {"prompt":"ünïcode"}']);
+      assert.deepEqual(seen, [`POST /v1/chat Bearer k llmproxy/${VERSION} {"prompt":"ünïcode"}`]);
     } finally {
       client.close();
       await server.shutdown();
