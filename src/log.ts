@@ -6,6 +6,7 @@ import {
   configure,
   dispose,
   getLogger,
+  getTextFormatter,
   type Logger,
   type LogLevel,
   type LogRecord,
@@ -27,31 +28,12 @@ export async function setupLogging(opts: { file?: string; level: string; scrub: 
     clip(oneLine(opts.scrub(typeof v === "string" ? v : JSON.stringify(v) ?? String(v))));
   await configure({
     reset: true,
-    sinks: { main: batchingSink((r) => formatLine(r, value), write) },
+    sinks: { main: batchingSink(getTextFormatter({ value }), write) },
     loggers: [
       { category: ["llmproxy"], lowestLevel: LEVELS[opts.level] ?? "info", sinks: ["main"] },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["main"] },
     ],
   });
-}
-
-const LEVEL_TAGS: Record<LogLevel, string> = {
-  trace: "TRC",
-  debug: "DBG",
-  info: "INF",
-  warning: "WRN",
-  error: "ERR",
-  fatal: "FTL",
-};
-
-/** One record as `2026-01-01 00:00:00.000 +00:00 [INF] llmproxy: message` (LogTape's text layout). */
-export function formatLine(r: LogRecord, value: (v: unknown) => string): string {
-  let msg = "";
-  for (let i = 0; i < r.message.length; i++) msg += i % 2 ? value(r.message[i]) : r.message[i] as string;
-  const iso = new Date(r.timestamp).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 23)} +00:00 [${LEVEL_TAGS[r.level]}] ${
-    r.category.join("\u00b7")
-  }: ${msg}\n`;
 }
 
 /** Where log lines go: a write of a batch, and a close at the end. */

@@ -16,7 +16,8 @@ const completion = (content: string) =>
   });
 const COMPLETION = completion("Hello from the bench mock.");
 const sized = new Map<number, string>();
-const chunk = (content: string, finish: string | null = null) =>
+/** One SSE chunk event with `fields` (choices, usage) over the common ones. */
+const event = (fields: Record<string, unknown>) =>
   enc.encode(
     `data: ${
       JSON.stringify({
@@ -24,25 +25,16 @@ const chunk = (content: string, finish: string | null = null) =>
         object: "chat.completion.chunk",
         created: 1732680000,
         model: "bench",
-        choices: [{ index: 0, delta: { content }, finish_reason: finish }],
+        ...fields,
       })
     }\n\n`,
   );
+const chunk = (content: string, finish: string | null = null) =>
+  event({ choices: [{ index: 0, delta: { content }, finish_reason: finish }] });
 const FIRST = chunk("tok ");
 const MIDDLE = chunk("tok ");
 const LAST = chunk("", "stop");
-const USAGE = enc.encode(
-  `data: ${
-    JSON.stringify({
-      id: "chatcmpl-bench",
-      object: "chat.completion.chunk",
-      created: 1732680000,
-      model: "bench",
-      choices: [],
-      usage: { prompt_tokens: 5, completion_tokens: 20, total_tokens: 25 },
-    })
-  }\n\n`,
-);
+const USAGE = event({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 20, total_tokens: 25 } });
 const DONE = enc.encode("data: [DONE]\n\n");
 const JSON_HEADERS = { "content-type": "application/json" };
 const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache" };

@@ -11,14 +11,19 @@ import { parseArgs } from "node:util";
 import { startInProcess } from "./in_process.ts";
 import { MockOpenAI, perKeyLimiter } from "../../tests/mocks/openai_upstream.ts";
 
-/** Result figures of one pooling run. */
-export interface PoolingResult {
+/** How one pooling run is set up. */
+export interface PoolingOptions {
   keys: number;
   limit: number;
   windowMs: number;
   windows: number;
   concurrency: number;
+  /** Whether the mock announces X-RateLimit-Remaining on successes (OpenRouter does). */
   remainingHeaders: boolean;
+}
+
+/** Result figures of one pooling run (with its setup). */
+export interface PoolingResult extends PoolingOptions {
   capacity: number;
   served: number;
   servedShare: number;
@@ -29,15 +34,7 @@ export interface PoolingResult {
 }
 
 /** Run the pooling benchmark. */
-export async function runPooling(opts: {
-  keys: number;
-  limit: number;
-  windowMs: number;
-  windows: number;
-  concurrency: number;
-  /** Whether the mock announces X-RateLimit-Remaining on successes (OpenRouter does). */
-  remainingHeaders: boolean;
-}): Promise<PoolingResult> {
+export async function runPooling(opts: PoolingOptions): Promise<PoolingResult> {
   const mock = MockOpenAI.start();
   const limiter = perKeyLimiter(opts.limit, opts.windowMs);
   mock.onChat = limiter.script;

@@ -6,7 +6,6 @@ import type { RouteStore } from "../routing/routes.ts";
 import type { Scrubber } from "../security/scrub.ts";
 import type { UsageRecorder } from "../usage/recorder.ts";
 import type { SessionStore } from "../sessions/store.ts";
-
 import type { Deadlines } from "../server/deadlines.ts";
 
 /** Everything a request handler may read. Hot-path state lives here, in memory. */

@@ -3,8 +3,7 @@
  * into memory; a timer flushes raw records in `atomic()` batches and hourly roll-ups as KV `sum`s
  * (aggregated in memory first), so stats never scan raw records. Clean shutdown flushes everything.
  */
-import { withLockRetry } from "../store/kv.ts";
-import { MAX_VALUE_BYTES, storedBytes } from "../store/kv.ts";
+import { MAX_VALUE_BYTES, storedBytes, withLockRetry } from "../store/kv.ts";
 
 /** One upstream attempt or one local reply. */
 export interface UsageRecord {
@@ -149,14 +148,15 @@ export interface UsagePack {
 
 /**
  * Split records into packs that each fit one KV value (`maxChars`: stored bytes, see storedBytes); `bytes` is
- * each pack's estimated stored size.
+ * each pack's estimated stored size, `first` its first record (it names the pack's key).
  */
 export function packRecords(
   records: UsageRecord[],
   maxChars = MAX_VALUE_CHARS,
-): { pack: UsagePack; bytes: number }[] {
-  const out: { pack: UsagePack; bytes: number }[] = [];
+): { pack: UsagePack; bytes: number; first: UsageRecord }[] {
+  const out: { pack: UsagePack; bytes: number; first: UsageRecord }[] = [];
   let pack: UsagePack = { fields: [], rows: [] };
+  let first = records[0];
   let index = new Map<string, number>();
   let size = 0;
   let namesSize = 2;
@@ -179,8 +179,9 @@ export function packRecords(
     let row = rowOf(r);
     let n = storedBytes(row) + 1;
     if (pack.rows.length && (size + n + namesSize > maxChars || pack.rows.length >= 200)) {
-      out.push({ pack, bytes: size + namesSize });
+      out.push({ pack, bytes: size + namesSize, first });
       pack = { fields: [], rows: [] };
+      first = r;
       index = new Map();
       size = 0;
       namesSize = 2;
@@ -190,7 +191,7 @@ export function packRecords(
     pack.rows.push(row);
     size += n;
   }
-  if (pack.rows.length) out.push({ pack, bytes: size + namesSize });
+  if (pack.rows.length) out.push({ pack, bytes: size + namesSize, first });
   return out;
 }
 
@@ -295,8 +296,7 @@ export class UsageRecorder {
     const ops: Op[] = [];
     let seq = 0;
     // Raw records are packed many to a value (one KV write per ~100 records, within the 64 KiB limit).
-    for (const { pack, bytes } of packRecords(records)) {
-      const first = unpackRecords({ fields: pack.fields, rows: [pack.rows[0]] })[0];
+    for (const { pack, bytes, first } of packRecords(records)) {
       const key = ["usage", first.time, first.requestId, seq++];
       ops.push({ apply: (a) => a.set(key, pack, { expireIn }), bytes: bytes + storedBytes(key) });
     }
