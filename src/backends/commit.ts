@@ -35,6 +35,8 @@ export interface CommitOptions {
   dropUsageChunks: boolean;
   /** Give up (504) when the stream has not committed by this time (ms epoch): keep-alives do not hold forever. */
   commitBy?: number;
+  /** Removes key values from every error text this stream reports (SPEC §19: no leak, before or after the commit). */
+  scrub: (text: string) => string;
 }
 
 const MARK_ERROR = textToBytes('"error"');
@@ -88,6 +90,13 @@ export function inspectEvent(data: string | undefined, seen?: (chunk: Chunk) => 
   }
   if (chunk.usage && choices.length === 0) return "commit";
   return "hold";
+}
+
+/** The one `{"error":…}` event that ends a committed stream; its texts are scrubbed of key values. */
+function errorEvent(f: UpstreamFailure, opts: CommitOptions, summary: StreamSummary): Uint8Array {
+  const message = opts.scrub(f.message);
+  summary.error = message;
+  return textToBytes(sseData({ error: { message, type: f.type, code: opts.scrub(f.code) } }));
 }
 
 /** The upstream sent an event (or pre-commit bytes) beyond {@link MAX_EVENT_BYTES}. */
@@ -148,7 +157,10 @@ export async function commitStream(
     opts.timer.stop();
     opts.cancelUpstream();
     reader.cancel().catch(() => {});
-    return { ok: false, failure };
+    return {
+      ok: false,
+      failure: { ...failure, message: opts.scrub(failure.message), code: opts.scrub(failure.code) },
+    };
   };
 
   while (!committed) {
@@ -227,9 +239,8 @@ function rewriteEvents(
       const f = opts.classifyInBand(
         chunk.error ?? { message: "the upstream ended the stream with an error" },
       );
-      summary.error = f.message;
-      out.push(sseData({ error: { message: f.message, type: f.type, code: f.code } }));
-      return { bytes: textToBytes(out.join("")), stop: true };
+      const before = textToBytes(out.join(""));
+      return { bytes: concatBytes([before, errorEvent(f, opts, summary)]), stop: true };
     }
     if (chunk?.usage && typeof chunk.usage === "object") {
       summary.usage = chunk.usage;

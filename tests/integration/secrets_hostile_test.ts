@@ -1,0 +1,98 @@
+/**
+ * SPEC §19 "No leak" against hostile upstreams and careless clients: upstream error text that echoes a key
+ * (after the commit too), key values in fields other than message text, and a key typed as the model name.
+ */
+import assert from "node:assert/strict";
+import OpenAI from "openai";
+import { MockOpenAI, sseResponse } from "../mocks/openai_upstream.ts";
+import { sseEvents, startTestProxy, type TestProxy } from "../helpers.ts";
+import { REDACTED } from "../../src/security/scrub.ts";
+
+const KEY = "sk-or-v1-" + "c3".repeat(32);
+const CLIENT = "proxy-client-key-0123456789";
+
+async function withProxy(fn: (p: TestProxy, m: MockOpenAI) => Promise<void>, args: string[] = []) {
+  const mock = MockOpenAI.start();
+  const p = await startTestProxy(args, {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY_1: KEY,
+    LLM_INTERACTIVE_PROXY_API_KEY: CLIENT,
+  });
+  try {
+    await fn(p, mock);
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+}
+
+const auth = { authorization: `Bearer ${CLIENT}`, "content-type": "application/json" };
+
+const chunk = (content: string) =>
+  `data: ${
+    JSON.stringify({
+      id: "g",
+      object: "chat.completion.chunk",
+      model: "m",
+      choices: [{ index: 0, delta: { content }, finish_reason: null }],
+    })
+  }`;
+
+Deno.test("an in-band error after the commit that echoes the key reaches the client scrubbed (raw SSE and SDK)", async () => {
+  await withProxy(async (p, mock) => {
+    const leaky = (req: { key?: string }) =>
+      `data: ${
+        JSON.stringify({
+          error: { code: `bad_${req.key}`, message: `Provider failed, key used: ${req.key}` },
+          choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }],
+        })
+      }`;
+    mock.onChat = (req) => sseResponse([chunk("Hello "), leaky(req)]);
+    const res = await p.fetch("/v1/chat/completions", {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({
+        model: "openrouter:m",
+        stream: true,
+        messages: [{ role: "user", content: "x" }],
+      }),
+    });
+    assert.equal(res.status, 200);
+    const { raw, data } = await sseEvents(res);
+    assert.ok(!raw.includes(KEY), `the key value reached the client: ${raw}`);
+    const err = JSON.parse(data.at(-1)!).error;
+    assert.match(err.message, /key used: \(API_KEY_HAS_BEEN_REDACTED\)/);
+    assert.ok(!String(err.code).includes(KEY));
+
+    const stream = await p.client(CLIENT).chat.completions.create({
+      model: "openrouter:m",
+      stream: true,
+      messages: [{ role: "user", content: "x" }],
+    });
+    const thrown = await (async () => {
+      for await (const _ of stream) { /* read to the error */ }
+    })().catch((e) => e);
+    assert.ok(thrown instanceof OpenAI.APIError, `got ${thrown}`);
+    assert.ok(!thrown.message.includes(KEY));
+    assert.ok(thrown.message.includes(REDACTED));
+  });
+});
+
+Deno.test("an upstream error code that echoes the key is scrubbed in the JSON error body too", async () => {
+  await withProxy(async (p, mock) => {
+    mock.onChat = (req) =>
+      new Response(JSON.stringify({ error: { code: `key_${req.key}`, message: "no" } }), {
+        status: 400,
+        headers: { "content-type": "application/json" },
+      });
+    const res = await p.fetch("/v1/chat/completions", {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ model: "openrouter:m", messages: [{ role: "user", content: "x" }] }),
+    });
+    const text = await res.text();
+    assert.equal(res.status, 400);
+    assert.ok(!text.includes(KEY), text);
+    assert.equal(JSON.parse(text).error.code, `key_${REDACTED}`);
+  });
+});
