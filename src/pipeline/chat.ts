@@ -8,7 +8,7 @@ import { completionToSse } from "../openai/convert.ts";
 import { SSE_HEADERS } from "../openai/sse.ts";
 import { dispatch, type DispatchResult } from "../routing/dispatch.ts";
 import { effectiveModelString, resolveModel } from "../routing/target.ts";
-import { redactMessages } from "../security/redact.ts";
+import { redactBody } from "../security/redact.ts";
 import { redactPatterns } from "../security/patterns.ts";
 import { REDACTED } from "../security/scrub.ts";
 import { badRequest, ProxyError } from "../server/errors.ts";
@@ -200,9 +200,9 @@ export async function handleChat(
 
   if (ctx.settings.redactApiKeysInPrompts) {
     const patterns = !ctx.settings.disableRedactSecretPatterns;
-    const r = redactMessages(body, (text) => {
+    const r = redactBody(body, (text, binary) => {
       const exact = ctx.scrub.count(text);
-      if (!patterns) return exact;
+      if (!patterns || binary) return exact;
       const shaped = redactPatterns(exact.text, REDACTED);
       return { text: shaped.text, n: exact.n + shaped.n };
     });

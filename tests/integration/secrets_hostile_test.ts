@@ -96,3 +96,39 @@ Deno.test("an upstream error code that echoes the key is scrubbed in the JSON er
     assert.equal(JSON.parse(text).error.code, `key_${REDACTED}`);
   });
 });
+
+Deno.test("key values in tool_call_id, unknown message fields, metadata and nested unknown fields never reach the upstream", async () => {
+  await withProxy(async (p, mock) => {
+    const res = await p.fetch("/v1/chat/completions", {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({
+        model: "openrouter:m",
+        metadata: { ticket: `t-${KEY}` },
+        provider: { order: [KEY], nested: { deeper: [`x ${CLIENT} y`] } },
+        messages: [
+          { role: "user", content: "x" },
+          {
+            role: "assistant",
+            content: null,
+            reasoning_details: [{ type: "reasoning.text", text: `thinking about ${KEY}` }],
+            tool_calls: [{ id: `call_${KEY}`, type: "function", function: { name: "f", arguments: "{}" } }],
+          },
+          { role: "tool", tool_call_id: `call_${KEY}`, content: "done", note: CLIENT },
+          { role: "user", content: "y" },
+        ],
+      }),
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.equal(res.headers.get("x-llmproxy-redactions"), "7");
+    const sent = mock.chats[0].body!;
+    const text = JSON.stringify(sent);
+    assert.ok(!text.includes(KEY) && !text.includes(CLIENT), text);
+    const msgs = sent.messages as Record<string, unknown>[];
+    assert.equal(msgs[2].tool_call_id, `call_${REDACTED}`);
+    assert.equal(msgs[2].note, REDACTED);
+    assert.deepEqual(sent.metadata, { ticket: `t-${REDACTED}` });
+    assert.equal(sent.model, "m");
+  });
+});
