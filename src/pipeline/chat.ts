@@ -125,6 +125,21 @@ export function parseChatBody(text: string): ChatRequest {
   return json as ChatRequest;
 }
 
+/**
+ * A model name holding a configured key value (or, unless the shapes are off, a secret shape) is refused before
+ * it is used for anything: it would otherwise be stored in usage and session history and echoed in headers,
+ * replies and errors (SPEC §19). The 400 does not repeat the value.
+ */
+function rejectSecretModel(model: string | undefined, ctx: ProxyContext): void {
+  if (model === undefined) return;
+  const shaped = !ctx.settings.disableRedactSecretPatterns && redactPatterns(model, REDACTED).n > 0;
+  if (!shaped && !ctx.scrub.has(model)) return;
+  throw badRequest(
+    "'model' contains an API key or another secret (not repeated here); it was not used. Send a model name, e.g. openrouter:openai/gpt-4o-mini.",
+    "model",
+  );
+}
+
 /** Handle POST /v1/chat/completions. */
 export async function handleChat(
   req: Request,
@@ -141,6 +156,7 @@ export async function handleChat(
   );
   let body = parseChatBody(text);
   const stream = body.stream === true;
+  rejectSecretModel(body.model, ctx);
 
   const { session, agent } = await loadSession(req, body, ctx, caller);
   log.session = session.id;

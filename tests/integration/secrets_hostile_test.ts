@@ -132,3 +132,54 @@ Deno.test("key values in tool_call_id, unknown message fields, metadata and nest
     assert.equal(sent.model, "m");
   });
 });
+
+Deno.test("a key value typed as the model name is refused: not echoed, not stored, not logged", async () => {
+  const dir = await Deno.makeTempDir();
+  const kvPath = `${dir}/s.kv`;
+  const seen: string[] = [];
+  let proxy: TestProxy | undefined;
+  await withProxy(async (p, mock) => {
+    proxy = p;
+    const shaped = "sk-proj-" + "Q".repeat(40); // not configured: a secret shape
+    for (const model of [KEY, `openrouter:${KEY}`, CLIENT, shaped]) {
+      for (const [stream, content] of [[false, "hi"], [true, "hi"], [false, "!/help"]] as const) {
+        const res = await p.fetch("/v1/chat/completions", {
+          method: "POST",
+          headers: { ...auth, "x-session-id": "s1" },
+          body: JSON.stringify({ model, stream, messages: [{ role: "user", content }] }),
+        });
+        const text = await res.text();
+        const headers: string[] = [];
+        res.headers.forEach((v, k) => headers.push(`${k}: ${v}`));
+        seen.push(headers.join("\n"), text);
+        assert.equal(res.status, 400, text);
+        const err = JSON.parse(text).error;
+        assert.equal(err.param, "model");
+        assert.match(err.message, /contains an API key/);
+      }
+    }
+    assert.equal(mock.chats.length, 0, "nothing went upstream");
+    for (const path of ["/usage/recent?limit=100", "/audit/logs?limit=100", "/health"]) {
+      seen.push(await p.fetch(path, { headers: auth }).then((r) => r.text()));
+    }
+    const status = await p.fetch("/v1/chat/completions", {
+      method: "POST",
+      headers: { ...auth, "x-session-id": "s1" },
+      body: JSON.stringify({ model: "openrouter:m", messages: [{ role: "user", content: "!/status" }] }),
+    });
+    seen.push(await status.text());
+  }, ["--kv", kvPath, "--log-level", "debug"]);
+  try {
+    const kv = await Deno.openKv(kvPath);
+    for await (const e of kv.list({ prefix: [] })) {
+      seen.push(JSON.stringify([e.key, e.value], (_k, v) => (typeof v === "bigint" ? String(v) : v)));
+    }
+    kv.close();
+    const log = await proxy!.logText();
+    assert.match(log, /contains an API key/, "the refusal is logged");
+    const all = seen.join("\n") + log;
+    for (const v of [KEY, CLIENT, "Q".repeat(40)]) assert.ok(!all.includes(v), `a key value leaked: ${v}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
