@@ -9,12 +9,23 @@ const CR = 13;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Index just past the last complete event (a blank line) in `buf`, or 0 when there is none. */
+/**
+ * Index just past the last complete event (a blank line) in `buf`, or 0 when there is none. Lines end in
+ * CRLF, LF or a lone CR (the SSE standard allows all three). A CR that ends `buf` right after an LF is not
+ * counted yet: it may be the first half of a CRLF, whose LF then ends the event.
+ */
 export function lastEventEnd(buf: Uint8Array): number {
   for (let i = buf.length - 1; i > 0; i--) {
-    if (buf[i] !== LF) continue;
-    if (buf[i - 1] === LF) return i + 1;
-    if (buf[i - 1] === CR && i > 1 && buf[i - 2] === LF) return i + 1;
+    const b = buf[i];
+    if (b === LF) {
+      // The line ending before this one ends at j: "\n\n", "\r\n\r\n", "\n\r\n", "\r\r\n", "\r\n\n".
+      const j = buf[i - 1] === CR ? i - 2 : i - 1;
+      if (j >= 0 && (buf[j] === LF || buf[j] === CR)) return i + 1;
+    } else if (b === CR) {
+      const last = i === buf.length - 1;
+      if (!last && buf[i + 1] === LF) continue; // a CRLF: its LF decided above
+      if (buf[i - 1] === CR || (buf[i - 1] === LF && !last)) return i + 1;
+    }
   }
   return 0;
 }
@@ -35,7 +46,7 @@ export class EventBuffer {
   /** Add a chunk; returns the bytes up to the last complete event (or undefined) and keeps the rest. */
   push(chunk: Uint8Array): Uint8Array | undefined {
     if (!chunk.length) return undefined;
-    // An event end ("\n\n" or "\n\r\n") may start in earlier chunks: look at the 2 bytes before too.
+    // An event end ("\n\n", "\r\r", "\n\r\n", …) may start in earlier chunks: look at the 2 bytes before too.
     const before: number[] = [];
     for (let i = this.#parts.length - 1; i >= 0 && before.length < 2; i--) {
       const p = this.#parts[i];
@@ -86,15 +97,18 @@ export function concatBytes(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Two line endings in a row (CRLF, LF or a lone CR each): the end of an event. */
+const BLANK_LINE = /(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r(?!\n)|\n)/;
+
 /** Split complete SSE text into events (blank-line separated), keeping each event's text. */
 export function splitEvents(text: string): string[] {
-  return text.split(/\r?\n\r?\n/).filter((e) => e.trim() !== "");
+  return text.split(BLANK_LINE).filter((e) => e.trim() !== "");
 }
 
 /** The joined `data:` payload of one event, or undefined for comments and events without data. */
 export function eventData(event: string): string | undefined {
   let data: string | undefined;
-  for (const line of event.split(/\r?\n/)) {
+  for (const line of event.split(/\r\n|\r|\n/)) {
     if (!line.startsWith("data:")) continue;
     const v = line.slice(line[5] === " " ? 6 : 5);
     data = data === undefined ? v : `${data}\n${v}`;

@@ -4,7 +4,59 @@
  */
 import assert from "node:assert/strict";
 import { MockGemini } from "../mocks/gemini_upstream.ts";
-import { startTestProxy } from "../helpers.ts";
+import { MockOpenAI } from "../mocks/openai_upstream.ts";
+import { startTestProxy, type TestProxy } from "../helpers.ts";
+
+async function withOpenRouter(fn: (p: TestProxy, m: MockOpenAI) => Promise<void>) {
+  const mock = MockOpenAI.start();
+  const p = await startTestProxy(["--disable-auth"], {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY_1: "sk-or-v1-" + "d4".repeat(32),
+  });
+  try {
+    await fn(p, mock);
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+}
+
+/** An SSE answer whose events are sent as given, one chunk each (no line endings added). */
+function rawSse(chunks: string[]): Response {
+  const enc = new TextEncoder();
+  let i = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (i >= chunks.length) return c.close();
+      c.enqueue(enc.encode(chunks[i++]));
+    },
+  });
+  return new Response(body, { headers: { "content-type": "text/event-stream" } });
+}
+
+const chunk = (content: string, finish: string | null = null) =>
+  `data: ${
+    JSON.stringify({
+      id: "g",
+      object: "chat.completion.chunk",
+      model: "m",
+      choices: [{ index: 0, delta: { content }, finish_reason: finish }],
+    })
+  }`;
+
+/** Stream one answer through the SDK: the text that arrived and the error that ended it, if any. */
+async function sdkStream(p: TestProxy): Promise<{ text: string; err: unknown }> {
+  const stream = await p.client().chat.completions.create({
+    model: "openrouter:m",
+    messages: [{ role: "user", content: "x" }],
+    stream: true,
+  });
+  let text = "";
+  const err = await (async () => {
+    for await (const c of stream) text += c.choices[0]?.delta?.content ?? "";
+  })().catch((e) => e);
+  return { text, err };
+}
 
 Deno.test("gemini: a reasoning_effort outside the allowed set is a 400 naming the field and the values", async () => {
   const mock = MockGemini.start();
@@ -44,4 +96,20 @@ Deno.test("gemini: a reasoning_effort outside the allowed set is a 400 naming th
     await p.close();
     await mock.close();
   }
+});
+
+Deno.test("SSE with CR-only line endings (allowed by the SSE standard) is streamed, not taken for an empty answer", async () => {
+  await withOpenRouter(async (p, mock) => {
+    mock.onChat = () =>
+      rawSse([
+        ": OPENROUTER PROCESSING\r\r",
+        `${chunk("Hello ")}\r\r`,
+        `${chunk("world")}\r\r${chunk("", "stop")}\r\r`,
+        "data: [DONE]\r\r",
+      ]);
+    const { text, err } = await sdkStream(p);
+    assert.equal(err, undefined);
+    assert.equal(text, "Hello world");
+    assert.equal(mock.chats.length, 1);
+  });
 });
