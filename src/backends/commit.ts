@@ -12,6 +12,7 @@ import {
   concatBytes,
   EventBuffer,
   eventData,
+  firstBadEvent,
   indexOfBytes,
   splitEvents,
   sseData,
@@ -68,7 +69,7 @@ export function inspectEvent(data: string | undefined, seen?: (chunk: Chunk) => 
   } catch {
     return { error: { message: "the upstream sent a stream event that is not JSON", code: "bad_stream" } };
   }
-  if (chunk === null || typeof chunk !== "object") {
+  if (chunk === null || typeof chunk !== "object" || Array.isArray(chunk)) {
     return {
       error: { message: "the upstream sent a stream event that is not an object", code: "bad_stream" },
     };
@@ -210,14 +211,42 @@ export async function commitStream(
     heldBytes += complete.length;
     if (committed) {
       // A usage-only chunk the client did not ask for may already be in the held bytes.
-      const first = concatBytes(held);
-      const out = indexOfBytes(first, MARK_USAGE) >= 0 || indexOfBytes(first, MARK_ERROR) >= 0
-        ? rewriteEvents(first, opts, summary)
-        : { bytes: first, stop: false };
+      const out = forward(concatBytes(held), opts, summary);
       return { ok: true, value: passThrough(reader, out.bytes, out.stop, pending, opts, summary) };
     }
   }
   /* unreachable */ return fail(readFailure(opts, undefined));
+}
+
+/** The upstream sent a stream event whose data is not a JSON object (HTML, text, JSON cut short). */
+function notJson(): UpstreamFailure {
+  return {
+    action: "next-key",
+    status: 502,
+    type: "api_error",
+    code: "upstream_error",
+    message: "The upstream sent a stream event that is not JSON; the stream was ended there.",
+    outcome: "bad_stream",
+  };
+}
+
+/**
+ * What the client gets for complete events after the commit: the bytes as they are, except that events with an
+ * error or usage marker are rewritten and a first event whose data is not a JSON object (a byte check, no
+ * parse) is replaced by one error event that ends the stream.
+ */
+function forward(
+  bytes: Uint8Array,
+  opts: CommitOptions,
+  summary: StreamSummary,
+): { bytes: Uint8Array; stop: boolean } {
+  const bad = firstBadEvent(bytes);
+  const good = bad < 0 ? bytes : bytes.subarray(0, bad);
+  const out = indexOfBytes(good, MARK_USAGE) >= 0 || indexOfBytes(good, MARK_ERROR) >= 0
+    ? rewriteEvents(good, opts, summary)
+    : { bytes: good, stop: false };
+  if (bad < 0 || out.stop) return out;
+  return { bytes: concatBytes([out.bytes, errorEvent(notJson(), opts, summary)]), stop: true };
 }
 
 /** Re-encode only the events that need it: in-band errors become `{"error":…}`, usage is read (and maybe dropped). */
@@ -230,10 +259,14 @@ function rewriteEvents(
   for (const ev of splitEvents(bytesToText(bytes))) {
     const data = eventData(ev);
     let chunk: Chunk | undefined;
-    if (data && data[0] === "{") {
+    if (data !== undefined && data.trim() !== "[DONE]") {
       try {
         chunk = JSON.parse(data);
-      } catch { /* forwarded as is */ }
+      } catch {
+        // Shaped like an object but not JSON: the client's SDK would choke on it.
+        const before = textToBytes(out.join(""));
+        return { bytes: concatBytes([before, errorEvent(notJson(), opts, summary)]), stop: true };
+      }
     }
     if (chunk?.error || chunk?.choices?.some((c) => c?.finish_reason === "error")) {
       const f = opts.classifyInBand(
@@ -300,7 +333,11 @@ function passThrough(
             controller.enqueue(
               textToBytes(sseData({ error: { message: f.message, type: f.type, code: f.code } })),
             );
-          } else if (pending.size) controller.enqueue(pending.take());
+          } else if (pending.size) {
+            // The last event without its blank line: judged like any other.
+            const out = forward(pending.take(), opts, summary);
+            if (out.bytes.length) controller.enqueue(out.bytes);
+          }
           controller.close();
           finish();
           return;
@@ -320,11 +357,7 @@ function passThrough(
           return;
         }
         if (!complete) continue;
-        if (indexOfBytes(complete, MARK_USAGE) < 0 && indexOfBytes(complete, MARK_ERROR) < 0) {
-          controller.enqueue(complete);
-          return;
-        }
-        const out = rewriteEvents(complete, opts, summary);
+        const out = forward(complete, opts, summary);
         if (out.stop) {
           controller.enqueue(out.bytes);
           controller.close();

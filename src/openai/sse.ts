@@ -74,6 +74,67 @@ export class EventBuffer {
   }
 }
 
+const SPACE = 32;
+const TAB = 9;
+const DATA = textToBytes("data:");
+const DONE = textToBytes("[DONE]");
+
+function startsWith(buf: Uint8Array, at: number, end: number, seq: Uint8Array): boolean {
+  if (end - at < seq.length) return false;
+  for (let k = 0; k < seq.length; k++) if (buf[at + k] !== seq[k]) return false;
+  return true;
+}
+
+/**
+ * Start of the first event in `buf` whose data is neither a JSON object nor `[DONE]`, or -1 — judged on bytes
+ * alone, without parsing: the data's first non-blank byte must be `{` and its last `}` (which catches HTML,
+ * plain text, an empty `data:` and JSON cut short). Events without data (comments, `event:` lines) are fine.
+ * An unterminated last event is judged too.
+ */
+export function firstBadEvent(buf: Uint8Array): number {
+  const n = buf.length;
+  const hasCR = buf.indexOf(CR) >= 0;
+  let eventStart = 0;
+  let sawData = false;
+  let payloads = 0; // non-blank data payloads of this event
+  let first = -1; // first non-blank byte of its data
+  let last = -1; // last non-blank byte of its data
+  let done = false; // its last non-blank payload is [DONE]
+  const bad = () =>
+    sawData && !(payloads === 1 && done) && !(first >= 0 && buf[first] === 0x7b && buf[last] === 0x7d);
+  for (let i = 0; i < n;) {
+    let end = i;
+    if (hasCR) { while (end < n && buf[end] !== LF && buf[end] !== CR) end++; }
+    else {
+      end = buf.indexOf(LF, i);
+      if (end < 0) end = n;
+    }
+    const next = buf[end] === CR && buf[end + 1] === LF ? end + 2 : end + 1;
+    if (end === i) {
+      // A blank line: the event ends here.
+      if (bad()) return eventStart;
+      eventStart = next;
+      sawData = done = false;
+      payloads = 0;
+      first = last = -1;
+    } else if (startsWith(buf, i, end, DATA)) {
+      sawData = true;
+      let a = i + DATA.length;
+      let b = end;
+      while (a < b && (buf[a] === SPACE || buf[a] === TAB)) a++;
+      while (b > a && (buf[b - 1] === SPACE || buf[b - 1] === TAB)) b--;
+      if (a < b) {
+        payloads++;
+        if (first < 0) first = a;
+        last = b - 1;
+        done = startsWith(buf, a, b, DONE) && b - a === DONE.length;
+      }
+    }
+    i = next;
+  }
+  return bad() ? eventStart : -1;
+}
+
 /** Position of `seq` in `buf` from `from`, or -1. */
 export function indexOfBytes(buf: Uint8Array, seq: Uint8Array, from = 0): number {
   const first = seq[0];

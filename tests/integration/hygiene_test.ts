@@ -3,6 +3,7 @@
  * field, SSE with CR-only line endings is understood, and garbage after the commit ends the stream cleanly.
  */
 import assert from "node:assert/strict";
+import OpenAI from "openai";
 import { MockGemini } from "../mocks/gemini_upstream.ts";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
 import { startTestProxy, type TestProxy } from "../helpers.ts";
@@ -111,5 +112,59 @@ Deno.test("SSE with CR-only line endings (allowed by the SSE standard) is stream
     assert.equal(err, undefined);
     assert.equal(text, "Hello world");
     assert.equal(mock.chats.length, 1);
+  });
+});
+
+Deno.test("garbage after the commit (HTML, JSON cut short, empty data) ends the stream with one error event the SDK raises", async () => {
+  await withOpenRouter(async (p, mock) => {
+    const cases: string[][] = [
+      [
+        `${chunk("Hello ")}\n\n`,
+        "data: <html><body>502 Bad Gateway</body></html>\n\n",
+        `${chunk("never")}\n\n`,
+      ],
+      [
+        `${chunk("Hello ")}\n\n`,
+        'data: {"id":"g","choices":[{"index":0,"delta":{"content":"nev\n\n',
+        `${chunk("never")}\n\n`,
+      ],
+      [`${chunk("Hello ")}\n\ndata:\n\n${chunk("never")}\n\n`], // one read: the commit and the garbage together
+      [`${chunk("Hello ")}\n\n`, 'data: {"trunc'], // the stream's last bytes, without a blank line
+    ];
+    for (const events of cases) {
+      mock.onChat = () => rawSse(events);
+      const { text, err } = await sdkStream(p);
+      assert.equal(text, "Hello ", JSON.stringify(events));
+      assert.ok(err instanceof OpenAI.APIError, `${JSON.stringify(events)}: got ${err}`);
+      assert.match(err.message, /not JSON/);
+    }
+    const usage = await p.fetch("/usage/recent?limit=10").then((r) => r.json());
+    assert.ok(
+      usage.data.filter((r: { outcome: string }) => r.outcome === "stream_error").length >= cases.length,
+      JSON.stringify(usage),
+    );
+  });
+});
+
+Deno.test("well-formed streams pass untouched: comments, event: lines, extra spaces, CRLF, [DONE]", async () => {
+  await withOpenRouter(async (p, mock) => {
+    const upstream = [
+      ": OPENROUTER PROCESSING\n\n",
+      `event: message\n${chunk("a")}\n\n`,
+      `${chunk("b").replace("data: ", "data:   ")}  \r\n\r\n`,
+      `${chunk("", "stop")}\n\n`,
+      "data: [DONE]\n\n",
+    ];
+    mock.onChat = () => rawSse(upstream);
+    const res = await p.fetch("/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "openrouter:m",
+        stream: true,
+        messages: [{ role: "user", content: "x" }],
+      }),
+    });
+    assert.equal(await res.text(), upstream.join(""), "the client gets the upstream's bytes");
   });
 });

@@ -3,6 +3,7 @@ import {
   bytesToText,
   EventBuffer,
   eventData,
+  firstBadEvent,
   lastEventEnd,
   splitEvents,
   textToBytes,
@@ -61,4 +62,25 @@ Deno.test("EventBuffer and the event readers understand CR-only and mixed line e
   assert.equal(lastEventEnd(textToBytes("data: 1\r\r")), 9, "a CR-only event end at the end of a chunk");
   assert.equal(lastEventEnd(textToBytes("data: 1\n\r")), 0, "maybe the first half of a CRLF: wait");
   assert.equal(lastEventEnd(textToBytes("data: 1\r\n")), 0, "one line ending is not a blank line");
+});
+
+Deno.test("firstBadEvent: a byte check that each event's data is a JSON object or [DONE]", () => {
+  const ok = [
+    'data: {"a":1}\n\n',
+    ": comment\n\nevent: x\nid: 1\n\n",
+    'data:{"a":1}\r\rdata: [DONE]\r\n\r\n',
+    'data:  {"a":\ndata: 1}  \n\n',
+    'data: {"a":1}', // unterminated last event
+    "",
+  ];
+  for (const t of ok) assert.equal(firstBadEvent(textToBytes(t)), -1, JSON.stringify(t));
+  const bad: [string, number][] = [
+    ['data: {"a":1}\n\ndata: <html>\n\n', 15],
+    ['data: {"a":1}\r\rdata: {"cut\r\r', 15],
+    ["data:\n\n", 0],
+    ["data: [DONE] x\n\n", 0],
+    ['data: {"a":1}\n\n: c\n\ndata: [DONE]\ndata: [DONE]\n\n', 20],
+    ['data: {"a":1}\n\ndata: {"cut', 15],
+  ];
+  for (const [t, at] of bad) assert.equal(firstBadEvent(textToBytes(t)), at, JSON.stringify(t));
 });
