@@ -16,6 +16,7 @@ import { headerText, headerValue } from "../server/headers.ts";
 import type { Caller } from "../server/auth.ts";
 import type { ProxyContext } from "./context.ts";
 import type { Deadlines } from "../server/deadlines.ts";
+import { log as logger } from "../log.ts";
 import { recordDispatch, type RequestMeta } from "../usage/chat_records.ts";
 import { auditCommands, globalSnapshot } from "../usage/command_audit.ts";
 import { COMMANDS_HEADER, commandStep } from "../commands/step.ts";
@@ -264,6 +265,14 @@ export async function handleChat(
 
   const value = result.value;
   if (value.kind === "stream") {
+    value.done.then((s) => {
+      if (s.error && s.error !== "client disconnected") {
+        logger.warn("{requestId} stream ended with an error event: {message}", {
+          requestId: meta.requestId,
+          message: s.error,
+        });
+      }
+    });
     for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v);
     return new Response(recorded ?? value.stream, { status: 200, headers });
   }

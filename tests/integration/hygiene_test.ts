@@ -116,7 +116,9 @@ Deno.test("SSE with CR-only line endings (allowed by the SSE standard) is stream
 });
 
 Deno.test("garbage after the commit (HTML, JSON cut short, empty data) ends the stream with one error event the SDK raises", async () => {
+  let proxy: TestProxy | undefined;
   await withOpenRouter(async (p, mock) => {
+    proxy = p;
     const cases: string[][] = [
       [
         `${chunk("Hello ")}\n\n`,
@@ -144,6 +146,11 @@ Deno.test("garbage after the commit (HTML, JSON cut short, empty data) ends the 
       JSON.stringify(usage),
     );
   });
+  // The log is written in batches: read it once the proxy has closed.
+  assert.match(
+    await proxy!.logText(),
+    /stream ended with an error event: The upstream sent a stream event that is not JSON/,
+  );
 });
 
 Deno.test("well-formed streams pass untouched: comments, event: lines, extra spaces, CRLF, [DONE]", async () => {
