@@ -141,6 +141,11 @@ function rejectSecretModel(model: string | undefined, ctx: ProxyContext): void {
   );
 }
 
+/** A client-supplied text that will be stored, with key values removed. */
+function scrubbed(text: string | undefined, ctx: ProxyContext): string | undefined {
+  return text === undefined ? undefined : ctx.scrub(text);
+}
+
 /** Handle POST /v1/chat/completions. */
 export async function handleChat(
   req: Request,
@@ -172,7 +177,7 @@ export async function handleChat(
     clientKey: caller.label,
     session: session.id,
     project: session.project,
-    user: headerText(req.headers, "x-user-id"),
+    user: scrubbed(headerText(req.headers, "x-user-id"), ctx),
     agent,
     requestedModel: body.model,
     stream,

@@ -183,3 +183,33 @@ Deno.test("a key value typed as the model name is refused: not echoed, not store
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a key value sent as X-User-ID or X-Project is not stored", async () => {
+  const dir = await Deno.makeTempDir();
+  const kvPath = `${dir}/s.kv`;
+  const seen: string[] = [];
+  await withProxy(async (p) => {
+    for (const content of ["hi", "!/status"]) {
+      const res = await p.fetch("/v1/chat/completions", {
+        method: "POST",
+        headers: { ...auth, "x-user-id": `u-${KEY}`, "x-project": `p-${KEY}` },
+        body: JSON.stringify({ model: "openrouter:m", messages: [{ role: "user", content }] }),
+      });
+      assert.equal(res.status, 200);
+      seen.push(await res.text());
+    }
+    seen.push(await p.fetch("/usage/recent?limit=10", { headers: auth }).then((r) => r.text()));
+  }, ["--kv", kvPath]);
+  try {
+    const kv = await Deno.openKv(kvPath);
+    for await (const e of kv.list({ prefix: [] })) {
+      seen.push(JSON.stringify([e.key, e.value], (_k, v) => (typeof v === "bigint" ? String(v) : v)));
+    }
+    kv.close();
+    const all = seen.join("\n");
+    assert.ok(all.includes(`u-${REDACTED}`) && all.includes(`p-${REDACTED}`), "recorded, redacted");
+    assert.ok(!all.includes(KEY), "the key value was stored or echoed");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
