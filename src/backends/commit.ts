@@ -12,6 +12,7 @@ import {
   concatBytes,
   EventBuffer,
   eventData,
+  firstBadEvent,
   indexOfBytes,
   splitEvents,
   sseData,
@@ -35,6 +36,8 @@ export interface CommitOptions {
   dropUsageChunks: boolean;
   /** Give up (504) when the stream has not committed by this time (ms epoch): keep-alives do not hold forever. */
   commitBy?: number;
+  /** Removes key values from every error text this stream reports (SPEC §19: no leak, before or after the commit). */
+  scrub: (text: string) => string;
 }
 
 const MARK_ERROR = textToBytes('"error"');
@@ -66,7 +69,7 @@ export function inspectEvent(data: string | undefined, seen?: (chunk: Chunk) => 
   } catch {
     return { error: { message: "the upstream sent a stream event that is not JSON", code: "bad_stream" } };
   }
-  if (chunk === null || typeof chunk !== "object") {
+  if (chunk === null || typeof chunk !== "object" || Array.isArray(chunk)) {
     return {
       error: { message: "the upstream sent a stream event that is not an object", code: "bad_stream" },
     };
@@ -88,6 +91,13 @@ export function inspectEvent(data: string | undefined, seen?: (chunk: Chunk) => 
   }
   if (chunk.usage && choices.length === 0) return "commit";
   return "hold";
+}
+
+/** The one `{"error":…}` event that ends a committed stream; its texts are scrubbed of key values. */
+function errorEvent(f: UpstreamFailure, opts: CommitOptions, summary: StreamSummary): Uint8Array {
+  const message = opts.scrub(f.message);
+  summary.error = message;
+  return textToBytes(sseData({ error: { message, type: f.type, code: opts.scrub(f.code) } }));
 }
 
 /** The upstream sent an event (or pre-commit bytes) beyond {@link MAX_EVENT_BYTES}. */
@@ -148,7 +158,10 @@ export async function commitStream(
     opts.timer.stop();
     opts.cancelUpstream();
     reader.cancel().catch(() => {});
-    return { ok: false, failure };
+    return {
+      ok: false,
+      failure: { ...failure, message: opts.scrub(failure.message), code: opts.scrub(failure.code) },
+    };
   };
 
   while (!committed) {
@@ -198,14 +211,42 @@ export async function commitStream(
     heldBytes += complete.length;
     if (committed) {
       // A usage-only chunk the client did not ask for may already be in the held bytes.
-      const first = concatBytes(held);
-      const out = indexOfBytes(first, MARK_USAGE) >= 0 || indexOfBytes(first, MARK_ERROR) >= 0
-        ? rewriteEvents(first, opts, summary)
-        : { bytes: first, stop: false };
+      const out = forward(concatBytes(held), opts, summary);
       return { ok: true, value: passThrough(reader, out.bytes, out.stop, pending, opts, summary) };
     }
   }
   /* unreachable */ return fail(readFailure(opts, undefined));
+}
+
+/** The upstream sent a stream event whose data is not a JSON object (HTML, text, JSON cut short). */
+function notJson(): UpstreamFailure {
+  return {
+    action: "next-key",
+    status: 502,
+    type: "api_error",
+    code: "upstream_error",
+    message: "The upstream sent a stream event that is not JSON; the stream was ended there.",
+    outcome: "bad_stream",
+  };
+}
+
+/**
+ * What the client gets for complete events after the commit: the bytes as they are, except that events with an
+ * error or usage marker are rewritten and a first event whose data is not a JSON object (a byte check, no
+ * parse) is replaced by one error event that ends the stream.
+ */
+function forward(
+  bytes: Uint8Array,
+  opts: CommitOptions,
+  summary: StreamSummary,
+): { bytes: Uint8Array; stop: boolean } {
+  const bad = firstBadEvent(bytes);
+  const good = bad < 0 ? bytes : bytes.subarray(0, bad);
+  const out = indexOfBytes(good, MARK_USAGE) >= 0 || indexOfBytes(good, MARK_ERROR) >= 0
+    ? rewriteEvents(good, opts, summary)
+    : { bytes: good, stop: false };
+  if (bad < 0 || out.stop) return out;
+  return { bytes: concatBytes([out.bytes, errorEvent(notJson(), opts, summary)]), stop: true };
 }
 
 /** Re-encode only the events that need it: in-band errors become `{"error":…}`, usage is read (and maybe dropped). */
@@ -218,18 +259,21 @@ function rewriteEvents(
   for (const ev of splitEvents(bytesToText(bytes))) {
     const data = eventData(ev);
     let chunk: Chunk | undefined;
-    if (data && data[0] === "{") {
+    if (data !== undefined && data.trim() !== "[DONE]") {
       try {
         chunk = JSON.parse(data);
-      } catch { /* forwarded as is */ }
+      } catch {
+        // Shaped like an object but not JSON: the client's SDK would choke on it.
+        const before = textToBytes(out.join(""));
+        return { bytes: concatBytes([before, errorEvent(notJson(), opts, summary)]), stop: true };
+      }
     }
     if (chunk?.error || chunk?.choices?.some((c) => c?.finish_reason === "error")) {
       const f = opts.classifyInBand(
         chunk.error ?? { message: "the upstream ended the stream with an error" },
       );
-      summary.error = f.message;
-      out.push(sseData({ error: { message: f.message, type: f.type, code: f.code } }));
-      return { bytes: textToBytes(out.join("")), stop: true };
+      const before = textToBytes(out.join(""));
+      return { bytes: concatBytes([before, errorEvent(f, opts, summary)]), stop: true };
     }
     if (chunk?.usage && typeof chunk.usage === "object") {
       summary.usage = chunk.usage;
@@ -289,7 +333,11 @@ function passThrough(
             controller.enqueue(
               textToBytes(sseData({ error: { message: f.message, type: f.type, code: f.code } })),
             );
-          } else if (pending.size) controller.enqueue(pending.take());
+          } else if (pending.size) {
+            // The last event without its blank line: judged like any other.
+            const out = forward(pending.take(), opts, summary);
+            if (out.bytes.length) controller.enqueue(out.bytes);
+          }
           controller.close();
           finish();
           return;
@@ -309,11 +357,7 @@ function passThrough(
           return;
         }
         if (!complete) continue;
-        if (indexOfBytes(complete, MARK_USAGE) < 0 && indexOfBytes(complete, MARK_ERROR) < 0) {
-          controller.enqueue(complete);
-          return;
-        }
-        const out = rewriteEvents(complete, opts, summary);
+        const out = forward(complete, opts, summary);
         if (out.stop) {
           controller.enqueue(out.bytes);
           controller.close();

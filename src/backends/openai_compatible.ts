@@ -134,6 +134,7 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
         classifyInBand: (e) => classifyInBandError(e, label, opts.name),
         dropUsageChunks: askUsage,
         commitBy: input.deadline,
+        scrub: opts.scrub,
       });
       if (!result.ok) {
         done();

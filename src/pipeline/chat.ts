@@ -8,7 +8,7 @@ import { completionToSse } from "../openai/convert.ts";
 import { SSE_HEADERS } from "../openai/sse.ts";
 import { dispatch, type DispatchResult } from "../routing/dispatch.ts";
 import { effectiveModelString, resolveModel } from "../routing/target.ts";
-import { redactMessages } from "../security/redact.ts";
+import { redactBody } from "../security/redact.ts";
 import { redactPatterns } from "../security/patterns.ts";
 import { REDACTED } from "../security/scrub.ts";
 import { badRequest, ProxyError } from "../server/errors.ts";
@@ -16,6 +16,7 @@ import { headerText, headerValue } from "../server/headers.ts";
 import type { Caller } from "../server/auth.ts";
 import type { ProxyContext } from "./context.ts";
 import type { Deadlines } from "../server/deadlines.ts";
+import { log as logger } from "../log.ts";
 import { recordDispatch, type RequestMeta } from "../usage/chat_records.ts";
 import { auditCommands, globalSnapshot } from "../usage/command_audit.ts";
 import { COMMANDS_HEADER, commandStep } from "../commands/step.ts";
@@ -125,6 +126,26 @@ export function parseChatBody(text: string): ChatRequest {
   return json as ChatRequest;
 }
 
+/**
+ * A model name holding a configured key value (or, unless the shapes are off, a secret shape) is refused before
+ * it is used for anything: it would otherwise be stored in usage and session history and echoed in headers,
+ * replies and errors (SPEC §19). The 400 does not repeat the value.
+ */
+function rejectSecretModel(model: string | undefined, ctx: ProxyContext): void {
+  if (model === undefined) return;
+  const shaped = !ctx.settings.disableRedactSecretPatterns && redactPatterns(model, REDACTED).n > 0;
+  if (!shaped && !ctx.scrub.has(model)) return;
+  throw badRequest(
+    "'model' contains an API key or another secret (not repeated here); it was not used. Send a model name, e.g. openrouter:openai/gpt-4o-mini.",
+    "model",
+  );
+}
+
+/** A client-supplied text that will be stored, with key values removed. */
+function scrubbed(text: string | undefined, ctx: ProxyContext): string | undefined {
+  return text === undefined ? undefined : ctx.scrub(text);
+}
+
 /** Handle POST /v1/chat/completions. */
 export async function handleChat(
   req: Request,
@@ -141,6 +162,7 @@ export async function handleChat(
   );
   let body = parseChatBody(text);
   const stream = body.stream === true;
+  rejectSecretModel(body.model, ctx);
 
   const { session, agent } = await loadSession(req, body, ctx, caller);
   log.session = session.id;
@@ -155,7 +177,7 @@ export async function handleChat(
     clientKey: caller.label,
     session: session.id,
     project: session.project,
-    user: headerText(req.headers, "x-user-id"),
+    user: scrubbed(headerText(req.headers, "x-user-id"), ctx),
     agent,
     requestedModel: body.model,
     stream,
@@ -200,9 +222,9 @@ export async function handleChat(
 
   if (ctx.settings.redactApiKeysInPrompts) {
     const patterns = !ctx.settings.disableRedactSecretPatterns;
-    const r = redactMessages(body, (text) => {
+    const r = redactBody(body, (text, binary) => {
       const exact = ctx.scrub.count(text);
-      if (!patterns) return exact;
+      if (!patterns || binary) return exact;
       const shaped = redactPatterns(exact.text, REDACTED);
       return { text: shaped.text, n: exact.n + shaped.n };
     });
@@ -248,6 +270,14 @@ export async function handleChat(
 
   const value = result.value;
   if (value.kind === "stream") {
+    value.done.then((s) => {
+      if (s.error && s.error !== "client disconnected") {
+        logger.warn("{requestId} stream ended with an error event: {message}", {
+          requestId: meta.requestId,
+          message: s.error,
+        });
+      }
+    });
     for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v);
     return new Response(recorded ?? value.stream, { status: 200, headers });
   }

@@ -1,45 +1,76 @@
 /**
- * Redaction of outgoing prompts (SPEC §10.4): every text part of every message, tool-call arguments, image
- * URLs, message names and the top-level `user`, with secrets replaced. Returns a new body only when something
- * changed.
+ * Redaction of outgoing requests (SPEC §10.4, §19): every string the client sent that goes upstream — all
+ * message fields including unknown ones, `tool_call_id`, `metadata`, `user`, strings nested in any other
+ * field, and object keys — with secrets replaced. Only `model` is left to the model-name check (chat.ts).
  */
-import type { ChatRequest, Message } from "../openai/types.ts";
+import type { ChatRequest } from "../openai/types.ts";
 
-/** Replaces secrets in one text and counts them. */
-export type TextRedactor = (text: string) => { text: string; n: number };
+/**
+ * Replaces secrets in one text and counts them. `binary` is true for image/audio/file payloads (data URLs,
+ * base64), where a secret-shaped run is noise: only exact key values should be replaced there.
+ */
+export type TextRedactor = (text: string, binary: boolean) => { text: string; n: number };
 
-/** Redact a request's messages; `n` is how many occurrences were replaced. */
-export function redactMessages(body: ChatRequest, redact: TextRedactor): { body: ChatRequest; n: number } {
+type Container = Record<string, unknown> | unknown[];
+
+/** Shorter strings cannot hold a secret: scrub.ts ignores shorter key values, and every secret shape is longer. */
+export const MIN_SECRET_LENGTH = 8;
+
+const isContainer = (v: unknown): v is Container => typeof v === "object" && v !== null;
+
+/** True for a string that carries bytes rather than text: an inline image, audio or file payload. */
+function isBinary(parentKey: string | undefined, key: string, value: string): boolean {
+  const slot = key === "image_url" || (parentKey === "image_url" && key === "url") ||
+    (parentKey === "input_audio" && key === "data") || (parentKey === "file" && key === "file_data");
+  return slot && !/^https?:/i.test(value);
+}
+
+/** Set an own property, also one named `__proto__` (plain assignment would change the prototype instead). */
+function put(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+/**
+ * Redact every string of a request body except `model`, in place (the body is the proxy's own parse of the
+ * request). Iterative, so no nesting depth can overflow the stack. `n` is how many occurrences were replaced.
+ */
+export function redactBody(body: ChatRequest, redact: TextRedactor): { body: ChatRequest; n: number } {
   let total = 0;
-  const fix = (s: string) => {
-    const r = redact(s);
-    total += r.n;
-    return r.n ? r.text : s;
-  };
-  const messages = body.messages.map((m): Message => {
-    const before = total;
-    let content = m.content;
-    if (typeof content === "string") content = fix(content);
-    else if (Array.isArray(content)) {
-      content = content.map((p) => {
-        if (p.type === "text" && typeof p.text === "string") return { ...p, text: fix(p.text) };
-        const img = p.type === "image_url" ? (p.image_url as { url?: unknown } | undefined) : undefined;
-        // Only http(s) URLs: a data: URL is image bytes, where a key-shaped run is noise, not a key.
-        if (typeof img?.url === "string" && /^https?:/i.test(img.url)) {
-          return { ...p, image_url: { ...img, url: fix(img.url) } };
-        }
-        return p;
-      });
+  const stack: [Container, string | undefined][] = [[body, undefined]];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [node, nodeKey] = item;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const v = node[i];
+        if (typeof v === "string") {
+          if (v.length < MIN_SECRET_LENGTH) continue;
+          const r = redact(v, false);
+          if (r.n) {
+            total += r.n;
+            node[i] = r.text;
+          }
+        } else if (isContainer(v)) stack.push([v, nodeKey]);
+      }
+      continue;
     }
-    const toolCalls = m.tool_calls?.map((tc) =>
-      typeof tc.function?.arguments === "string"
-        ? { ...tc, function: { ...tc.function, arguments: fix(tc.function.arguments) } }
-        : tc
-    );
-    const name = typeof m.name === "string" ? fix(m.name) : m.name;
-    if (total === before) return m;
-    return { ...m, content, ...(toolCalls ? { tool_calls: toolCalls } : {}), ...(name ? { name } : {}) };
-  });
-  const user = typeof body.user === "string" ? fix(body.user) : body.user;
-  return total ? { body: { ...body, messages, ...(user ? { user } : {}) }, n: total } : { body, n: 0 };
+    for (const key of Object.keys(node)) {
+      if (node === body && key === "model") continue;
+      let v = node[key];
+      if (typeof v === "string" && v.length >= MIN_SECRET_LENGTH) {
+        const r = redact(v, isBinary(nodeKey, key, v));
+        if (r.n) {
+          total += r.n;
+          v = r.text;
+          put(node, key, v);
+        }
+      } else if (isContainer(v)) stack.push([v, key]);
+      const k = key.length < MIN_SECRET_LENGTH ? undefined : redact(key, false);
+      if (k?.n) {
+        total += k.n;
+        delete node[key];
+        put(node, k.text, v);
+      }
+    }
+  }
+  return { body, n: total };
 }

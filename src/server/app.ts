@@ -8,7 +8,7 @@ import type { ProxyContext } from "../pipeline/context.ts";
 import { NAME, VERSION } from "../version.ts";
 import { log } from "../log.ts";
 import type { Caller } from "./auth.ts";
-import { badRequest, errorResponse, internalError, ProxyError } from "./errors.ts";
+import { badRequest, errorResponse, internalError, ProxyError, scrubError } from "./errors.ts";
 import { auditLogs, GROUP_BY, type GroupBy, parseTime, recentUsage, usageStats } from "../usage/query.ts";
 
 const MODELS_WAIT_MS = 5_000;
@@ -137,7 +137,7 @@ export function createHandler(ctx: ProxyContext): Handler {
         res = await route(req, url, chatLog);
       } catch (e) {
         if (e instanceof ProxyError) {
-          res = errorResponse(e);
+          res = errorResponse(scrubError(e, ctx.scrub));
           if (e.status === 401) {
             const source = `${info?.remoteAddr.hostname ?? "unknown"} ${req.headers.get("user-agent") ?? ""}`
               .trim();

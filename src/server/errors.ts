@@ -41,6 +41,17 @@ export function badRequest(
   return new ProxyError(400, "invalid_request_error", code, message, param);
 }
 
+/**
+ * `err` with `scrub` applied to every text the client sees (message, code, param, header values): the last
+ * gate before an error body leaves, whatever backend or front end built it (SPEC §19).
+ */
+export function scrubError(err: ProxyError, scrub: (text: string) => string): ProxyError {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(err.headers)) headers[k] = scrub(v);
+  const param = err.param === null ? null : scrub(err.param);
+  return new ProxyError(err.status, err.type, scrub(err.code), scrub(err.message), param, headers);
+}
+
 /** The response for a ProxyError (plus extra headers). */
 export function errorResponse(err: ProxyError, headers: HeadersInit = {}): Response {
   const h = new Headers(headers);

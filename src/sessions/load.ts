@@ -30,7 +30,8 @@ export async function loadSession(
     session.agent = agent;
     changed = true;
   }
-  const project = headerText(req.headers, "x-project")?.trim().slice(0, PROJECT_LIMIT);
+  const header = headerText(req.headers, "x-project");
+  const project = header === undefined ? undefined : ctx.scrub(header).trim().slice(0, PROJECT_LIMIT);
   if (project && project !== session.project) {
     session.project = project;
     changed = true;

@@ -28,6 +28,7 @@ function options(timer: IdleTimer) {
       outcome: "error",
     }),
     dropUsageChunks: false,
+    scrub: (t: string) => t,
   };
 }
 

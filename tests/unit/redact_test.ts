@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { redactPatterns, SECRET_PATTERNS } from "../../src/security/patterns.ts";
 import { createScrubber, REDACTED } from "../../src/security/scrub.ts";
-import { redactMessages } from "../../src/security/redact.ts";
+import { redactBody } from "../../src/security/redact.ts";
 
 const R = REDACTED;
 
@@ -71,12 +71,12 @@ Deno.test("exact key values in every text part and tool-call argument are redact
       { role: "tool" as const, tool_call_id: "c", content: "clean" },
     ],
   };
-  const r = redactMessages(body, scrub.count);
+  const r = redactBody(body, scrub.count);
   assert.equal(r.n, 4);
   const json = JSON.stringify(r.body);
   assert.ok(!json.includes("secret-value-123456") && !json.includes("other-secret-98765"));
   assert.equal(r.body.messages[3], body.messages[3], "untouched messages are not copied");
-  assert.equal(redactMessages(body, createScrubber([]).count).body, body, "nothing to redact: same object");
+  assert.equal(redactBody(body, createScrubber([]).count).body, body, "nothing to redact: same object");
 });
 
 Deno.test("key values in http image URLs, message names and the top-level user are redacted too", () => {
@@ -93,11 +93,71 @@ Deno.test("key values in http image URLs, message names and the top-level user a
       ],
     }],
   };
-  const r = redactMessages(body, scrub.count);
+  const r = redactBody(body, scrub.count);
   assert.equal(r.n, 3);
   assert.ok(!JSON.stringify(r.body).includes("secret-value-123456"));
   assert.equal(
     (r.body.messages[0].content as unknown as { image_url: { url: string } }[])[1].image_url.url,
     "data:image/png;base64,AAAA",
   );
+});
+
+Deno.test("every string sent upstream is redacted: tool_call_id, unknown message fields, metadata, nested unknown fields, object keys", () => {
+  const scrub = createScrubber(["secret-value-123456"]);
+  const s = "secret-value-123456";
+  const body = JSON.parse(JSON.stringify({
+    model: "m",
+    metadata: { note: `k ${s}`, [s]: "as a key" },
+    extra: { deep: [{ deeper: [`x${s}`] }] },
+    stop: [s],
+    messages: [
+      { role: "tool", tool_call_id: `call_${s}`, content: "ok", custom_field: { a: s }, reasoning: s },
+    ],
+  }));
+  const r = redactBody(body, scrub.count);
+  assert.equal(r.n, 7);
+  assert.ok(!JSON.stringify(r.body).includes(s), JSON.stringify(r.body));
+  assert.equal(r.body.model, "m");
+  assert.equal((r.body.metadata as Record<string, string>)[R], "as a key");
+});
+
+Deno.test("an own __proto__ field is redacted, not turned into a prototype; nesting depth cannot overflow the stack", () => {
+  const scrub = createScrubber(["secret-value-123456"]);
+  const body = JSON.parse(`{"model":"m","messages":[],"__proto__":"secret-value-123456"}`);
+  const r = redactBody(body, scrub.count);
+  assert.equal(r.n, 1);
+  assert.equal(JSON.stringify(r.body), `{"model":"m","messages":[],"__proto__":"${R}"}`);
+
+  const depth = 200_000;
+  const deep = JSON.parse(
+    `{"model":"m","messages":[],"x":${"[".repeat(depth)}"secret-value-123456"${"]".repeat(depth)}}`,
+  );
+  assert.equal(redactBody(deep, scrub.count).n, 1);
+});
+
+Deno.test("inline image, audio and file bytes get exact key values replaced but not secret shapes", () => {
+  const seen: [string, boolean][] = [];
+  const body = JSON.parse(JSON.stringify({
+    model: "m",
+    messages: [{
+      role: "user",
+      content: [
+        { type: "image_url", image_url: { url: "data:image/png;base64,AKIAABCDEFGHIJ012345" } },
+        { type: "image_url", image_url: { url: "https://x.test/AKIAABCDEFGHIJ012345" } },
+        { type: "input_audio", input_audio: { data: "AKIAABCDEFGHIJ012345", format: "wav" } },
+        { type: "file", file: { file_data: "data:application/pdf;base64,AAAA", filename: "a.pdf" } },
+      ],
+    }],
+  }));
+  redactBody(body, (text, binary) => {
+    seen.push([text, binary]);
+    return { text, n: 0 };
+  });
+  const binary = seen.filter(([, b]) => b).map(([t]) => t).sort();
+  assert.deepEqual(binary, [
+    "AKIAABCDEFGHIJ012345",
+    "data:application/pdf;base64,AAAA",
+    "data:image/png;base64,AKIAABCDEFGHIJ012345",
+  ]);
+  assert.ok(seen.some(([t, b]) => t === "https://x.test/AKIAABCDEFGHIJ012345" && !b), "http URLs are text");
 });

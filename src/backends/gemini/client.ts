@@ -233,6 +233,7 @@ export function createGemini(opts: GeminiOptions): Backend {
         // Usage is always produced (for the usage record); the client sees it only when it asked.
         dropUsageChunks: input.body.stream_options?.include_usage !== true,
         commitBy: input.deadline,
+        scrub: opts.scrub,
       });
       if (!result.ok) {
         done();

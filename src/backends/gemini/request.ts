@@ -293,7 +293,14 @@ function translateGenerationConfig(body: Obj, opts: RequestOptions): GeminiGener
     }
   }
   const effort = body.reasoning_effort;
-  if (typeof effort === "string" && effort in BUDGET) {
+  if (effort !== undefined && effort !== null) {
+    // Own keys only: `"__proto__" in BUDGET` is true and gave an empty thinkingConfig.
+    if (typeof effort !== "string" || !Object.hasOwn(BUDGET, effort)) {
+      throw new TranslationError(
+        `reasoning_effort must be one of ${Object.keys(BUDGET).join(", ")}.`,
+        "reasoning_effort",
+      );
+    }
     g.thinkingConfig = isGemini3(opts.model)
       ? { thinkingLevel: ["none", "minimal", "low"].includes(effort) ? "low" : "high" }
       : { thinkingBudget: BUDGET[effort] };

@@ -310,6 +310,7 @@ export function createGeminiCli(opts: GeminiCliOptions): GeminiCliBackend {
       },
       dropUsageChunks: input.body.stream_options?.include_usage !== true,
       commitBy: input.deadline,
+      scrub: opts.scrub,
     });
     if (!result.ok) {
       await exited;
