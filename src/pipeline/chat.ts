@@ -127,18 +127,26 @@ export function parseChatBody(text: string): ChatRequest {
 }
 
 /**
- * A model name holding a configured key value (or, unless the shapes are off, a secret shape) is refused before
- * it is used for anything: it would otherwise be stored in usage and session history and echoed in headers,
- * replies and errors (SPEC §19). The 400 does not repeat the value.
+ * A model name or session id holding a configured key value (or, unless the shapes are off, a secret shape) is
+ * refused before it is used for anything: it would otherwise be stored in usage and session history (the
+ * session id is part of a store key) and echoed in headers, replies and errors (SPEC §19). The 400 does not
+ * repeat the value.
  */
-function rejectSecretModel(model: string | undefined, ctx: ProxyContext): void {
-  if (model === undefined) return;
-  const shaped = !ctx.settings.disableRedactSecretPatterns && redactPatterns(model, REDACTED).n > 0;
-  if (!shaped && !ctx.scrub.has(model)) return;
-  throw badRequest(
-    "'model' contains an API key or another secret (not repeated here); it was not used. Send a model name, e.g. openrouter:openai/gpt-4o-mini.",
-    "model",
-  );
+function rejectSecrets(model: string | undefined, sessionId: string | null, ctx: ProxyContext): void {
+  const holds = (v: string) =>
+    ctx.scrub.has(v) || (!ctx.settings.disableRedactSecretPatterns && redactPatterns(v, REDACTED).n > 0);
+  if (model !== undefined && holds(model)) {
+    throw badRequest(
+      "'model' contains an API key or another secret (not repeated here); it was not used. Send a model name, e.g. openrouter:openai/gpt-4o-mini.",
+      "model",
+    );
+  }
+  if (sessionId && holds(sessionId)) {
+    throw badRequest(
+      "X-Session-ID contains an API key or another secret (not repeated here); it was not used. Send a random id, e.g. a UUID.",
+      "X-Session-ID",
+    );
+  }
 }
 
 /** A client-supplied text that will be stored, with key values removed. */
@@ -162,7 +170,7 @@ export async function handleChat(
   );
   let body = parseChatBody(text);
   const stream = body.stream === true;
-  rejectSecretModel(body.model, ctx);
+  rejectSecrets(body.model, req.headers.get("x-session-id"), ctx);
 
   const { session, agent } = await loadSession(req, body, ctx, caller);
   log.session = session.id;

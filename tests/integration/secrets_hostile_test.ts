@@ -184,6 +184,40 @@ Deno.test("a key value typed as the model name is refused: not echoed, not store
   }
 });
 
+Deno.test("a key value sent as X-Session-ID is refused before it becomes part of a store key", async () => {
+  const dir = await Deno.makeTempDir();
+  const kvPath = `${dir}/s.kv`;
+  const seen: string[] = [];
+  await withProxy(async (p, mock) => {
+    for (const id of [KEY, CLIENT]) {
+      for (const content of ["hi", "!/status"]) {
+        const res = await p.fetch("/v1/chat/completions", {
+          method: "POST",
+          headers: { ...auth, "x-session-id": id },
+          body: JSON.stringify({ model: "openrouter:m", messages: [{ role: "user", content }] }),
+        });
+        const text = await res.text();
+        seen.push(text);
+        assert.equal(res.status, 400, text);
+        assert.equal(JSON.parse(text).error.param, "X-Session-ID");
+      }
+    }
+    assert.equal(mock.chats.length, 0, "nothing went upstream");
+    seen.push(await p.fetch("/usage/recent?limit=100", { headers: auth }).then((r) => r.text()));
+  }, ["--kv", kvPath]);
+  try {
+    const kv = await Deno.openKv(kvPath);
+    for await (const e of kv.list({ prefix: [] })) {
+      seen.push(JSON.stringify([e.key, e.value], (_k, v) => (typeof v === "bigint" ? String(v) : v)));
+    }
+    kv.close();
+    const all = seen.join("\n");
+    for (const v of [KEY, CLIENT]) assert.ok(!all.includes(v), `a key value was stored: ${v}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a key value sent as X-User-ID or X-Project is not stored", async () => {
   const dir = await Deno.makeTempDir();
   const kvPath = `${dir}/s.kv`;
