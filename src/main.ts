@@ -6,6 +6,7 @@ import { ConfigError } from "./config/errors.ts";
 import { helpText } from "./config/help.ts";
 import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import { routesFromFile, RouteStore } from "./routing/routes.ts";
+import { aliasTargetProblem } from "./routing/target.ts";
 import { createOpenAICompatible } from "./backends/openai_compatible.ts";
 import { createGemini } from "./backends/gemini/client.ts";
 import { createUpstreamClient, type UpstreamClient } from "./backends/upstream_client.ts";
@@ -92,6 +93,16 @@ function buildBackends(
   return backends;
 }
 
+/** Every `model_aliases` target of the config file must be servable (exit 2 naming the field otherwise). */
+function checkAliases(cfg: LoadedConfig, backends: string[]): void {
+  for (const [name, target] of Object.entries(cfg.file?.model_aliases ?? {})) {
+    const problem = aliasTargetProblem(target, backends);
+    if (problem) {
+      throw new ConfigError(`config file ${cfg.settings.config}: field model_aliases.${name}: ${problem}`);
+    }
+  }
+}
+
 /** The start-up configuration for the audit trail: settings and key counts, never a secret. */
 function startupDetail(cfg: LoadedConfig, registry: Registry, clientKeys: number): Record<string, unknown> {
   const settings: Record<string, unknown> = {};
@@ -138,6 +149,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     throw new ConfigError(`default backend "${s.defaultBackend}" is not one of: ${names.join(", ")}`);
   }
   const routes = new RouteStore(cfg.file ? routesFromFile(cfg.file, cfg.settings.config!, names) : []);
+  checkAliases(cfg, names);
   if (s.forceModel) {
     const colon = s.forceModel.indexOf(":");
     if (colon > 0 ? !names.includes(s.forceModel.slice(0, colon)) : !routes.has(s.forceModel)) {
