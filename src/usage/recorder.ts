@@ -375,8 +375,12 @@ export class UsageRecorder {
       );
     }
     if (this.#auditFile && audits.length) {
+      // JSON escapes C0 controls but not DEL and C1 (an 8-bit CSI): escape those too, for `tail -f` readers.
       const lines = audits.map((e) =>
-        JSON.stringify({ ...e, time: new Date(e.time).toISOString() })
+        JSON.stringify({ ...e, time: new Date(e.time).toISOString() }).replace(
+          /[\u007f-\u009f]/g,
+          (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+        )
       ).join("\n") + "\n";
       await this.#auditFile.write(new TextEncoder().encode(lines));
     }
