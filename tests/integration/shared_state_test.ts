@@ -61,6 +61,32 @@ Deno.test("two instances on one KV file: concurrent route-appends are all kept",
   }
 });
 
+Deno.test("a command checked against a stale copy is applied to the stored value, or refused with Error:", async () => {
+  const mock = mockWithModels();
+  const dir = await Deno.makeTempDir();
+  const kv = ["--kv", `${dir}/s.kv`];
+  const a = await proxy(mock, kv);
+  let b: TestProxy | undefined;
+  try {
+    await ask(a, "!/create-failover-route(name=r, policy=m)");
+    await ask(a, "!/create-failover-route(name=gone, policy=m)");
+    b = await proxy(mock, kv);
+    await ask(b, "!/route-append(name=r, openrouter:m/1)");
+    await ask(b, "!/delete-failover-route(name=gone)");
+    // `a` has not refreshed yet: its copy still has "gone" and an empty "r".
+    const stale = await ask(a, "!/route-append(name=gone, openrouter:m/2)");
+    assert.match(stale.content!, /^Error: Route "gone" does not exist\./m);
+    await ask(a, "!/route-append(name=r, openrouter:m/3)");
+    assert.deepEqual(a.ctx.routes.get("r")?.elements, ["openrouter:m/1", "openrouter:m/3"]);
+    assert.equal(a.ctx.routes.has("gone"), false, "memory follows the store");
+  } finally {
+    await b?.close();
+    await a.close();
+    await mock.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a route command answers only after the store has it; a failed store write answers Error: and changes nothing", async () => {
   const mock = mockWithModels();
   const a = await proxy(mock, []);
