@@ -95,15 +95,16 @@ export function batchingSink(format: (r: LogRecord) => string, out: LineWriter):
 }
 
 /**
- * A logged value on one line: control characters (line breaks above all) are escaped, so text from a client
- * (a model name, a header) cannot end a record and forge the next one. Stack traces become one line too.
+ * A logged value on one line: control characters (C0, DEL and C1, line breaks above all) are escaped, so text
+ * from a client (a model name, a header, a project) cannot end a record and forge the next one, nor send a
+ * terminal escape sequence (retitle, clear, recolour) to whoever reads it there. Stack traces become one line.
  */
 export function oneLine(text: string): string {
   let out = "";
   let from = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 0x20 && c !== 0x7f) continue;
+    if (c >= 0x20 && (c < 0x7f || c > 0x9f)) continue;
     out += text.slice(from, i) +
       (c === 10 ? "\\n" : c === 13 ? "\\r" : c === 9 ? "\\t" : `\\x${c.toString(16).padStart(2, "0")}`);
     from = i + 1;

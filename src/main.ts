@@ -5,7 +5,8 @@
 import { ConfigError } from "./config/errors.ts";
 import { helpText } from "./config/help.ts";
 import { loadConfig, type LoadedConfig } from "./config/load.ts";
-import { parseElement, type Route, RouteStore } from "./routing/routes.ts";
+import { routesFromFile, RouteStore } from "./routing/routes.ts";
+import { aliasTargetProblem } from "./routing/target.ts";
 import { createOpenAICompatible } from "./backends/openai_compatible.ts";
 import { createGemini } from "./backends/gemini/client.ts";
 import { createUpstreamClient, type UpstreamClient } from "./backends/upstream_client.ts";
@@ -92,26 +93,14 @@ function buildBackends(
   return backends;
 }
 
-function loadRoutes(cfg: LoadedConfig, backends: string[]): Route[] {
-  const routes: Route[] = [];
-  for (const [name, r] of Object.entries(cfg.file?.failover_routes ?? {})) {
-    if (backends.includes(name)) {
-      throw new ConfigError(
-        `config file ${cfg.settings.config}: field failover_routes.${name}: "${name}" is a backend name; a route needs another`,
-      );
+/** Every `model_aliases` target of the config file must be servable (exit 2 naming the field otherwise). */
+function checkAliases(cfg: LoadedConfig, backends: string[]): void {
+  for (const [name, target] of Object.entries(cfg.file?.model_aliases ?? {})) {
+    const problem = aliasTargetProblem(target, backends);
+    if (problem) {
+      throw new ConfigError(`config file ${cfg.settings.config}: field model_aliases.${name}: ${problem}`);
     }
-    for (const [i, el] of r.elements.entries()) {
-      if (!parseElement(el, backends)) {
-        throw new ConfigError(
-          `config file ${cfg.settings.config}: field failover_routes.${name}.elements.${i}: "${el}" is not backend:model with a known backend (${
-            backends.join(", ")
-          })`,
-        );
-      }
-    }
-    routes.push({ name, policy: r.policy, elements: [...r.elements] });
   }
-  return routes;
 }
 
 /** The start-up configuration for the audit trail: settings and key counts, never a secret. */
@@ -159,7 +148,8 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
   if (s.defaultBackend && !names.includes(s.defaultBackend)) {
     throw new ConfigError(`default backend "${s.defaultBackend}" is not one of: ${names.join(", ")}`);
   }
-  const routes = new RouteStore(loadRoutes(cfg, names));
+  const routes = new RouteStore(cfg.file ? routesFromFile(cfg.file, cfg.settings.config!, names) : []);
+  checkAliases(cfg, names);
   if (s.forceModel) {
     const colon = s.forceModel.indexOf(":");
     if (colon > 0 ? !names.includes(s.forceModel.slice(0, colon)) : !routes.has(s.forceModel)) {
@@ -220,7 +210,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     sessions: new SessionStore(kv, (message) => log.warn("{message}", { message })),
     deadlines: new Deadlines(),
     chain: cfg.chain,
-    onGlobalChange: () => {},
+    applyChange: () => Promise.reject(new Error("not started")),
   };
   const shared = new SharedState({
     kv,
@@ -233,10 +223,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     initialFile: cfg.file,
     onGlobalsApplied: () => (ctx.defaultBackend = ctx.settings.defaultBackend ?? registry.firstFunctional()),
   });
-  ctx.onGlobalChange = () => {
-    ctx.defaultBackend = ctx.settings.defaultBackend ?? registry.firstFunctional();
-    shared.globalsChanged();
-  };
+  ctx.applyChange = (change) => shared.apply(change);
   await shared.start();
   for (const n of names) registry.refresh(n);
 

@@ -3,12 +3,13 @@
  * every command succeeded; otherwise nothing changes and the first error is reported.
  */
 import type { ProxyContext } from "../pipeline/context.ts";
-import { RouteError, RouteStore } from "../routing/routes.ts";
+import { RouteStore } from "../routing/routes.ts";
 import type { Caller } from "../server/auth.ts";
 import type { Session } from "../sessions/store.ts";
 import { type CommandEnv, CommandError, type Draft, findCommand } from "./catalogue.ts";
 import type { ParsedCommand } from "./parse.ts";
 import { adminMessage } from "./checks.ts";
+import { SaveError } from "../store/shared_state.ts";
 
 /** The result of running a message's commands. */
 export type RunResult =
@@ -17,9 +18,6 @@ export type RunResult =
 
 /** Most commands one message may run (a message of 100 000 `help`s would block the server for seconds). */
 export const MAX_COMMANDS = 20;
-
-/** Without --config all routes are one store value (KV keeps at most 64 KiB): a change beyond this is refused. */
-const MAX_ROUTES_BYTES = 60_000;
 
 /** A fresh draft from the session and the running state. */
 export function makeDraft(ctx: ProxyContext, session: Session): Draft {
@@ -74,46 +72,24 @@ export async function runCommands(
       throw e;
     }
   }
-  if (draft.routeOps.length && !ctx.settings.config) {
-    const size = new TextEncoder().encode(JSON.stringify(draft.routes.list())).length;
-    if (size > MAX_ROUTES_BYTES) {
-      return {
-        ok: false,
-        error:
-          `the routes would take ${size} bytes, more than the store keeps (${MAX_ROUTES_BYTES}); remove elements or routes, or keep the routes in a --config file.`,
-      };
-    }
-  }
   try {
-    commit(draft, ctx, session);
+    await commit(draft, ctx, session);
   } catch (e) {
-    // Another request changed the same route between this draft and its commit.
-    if (e instanceof RouteError) return { ok: false, error: e.message };
+    if (e instanceof SaveError) return { ok: false, error: e.message };
     throw e;
   }
   return { ok: true, lines, banner: draft.banner };
 }
 
-function commit(draft: Draft, ctx: ProxyContext, session: Session): void {
+/** Keep the draft: routes and global settings are saved first (nothing changes if that fails), then the session. */
+async function commit(draft: Draft, ctx: ProxyContext, session: Session): Promise<void> {
+  if (draft.routeOps.length || draft.globals.size) {
+    const globals = Object.fromEntries([...draft.globals].map((k) => [k, draft[k]]));
+    await ctx.applyChange({ routeOps: draft.routeOps, globals });
+  }
   const s = draft.session;
   const changed = s.model !== session.model || s.backend !== session.backend ||
     s.project !== session.project || s.interactive !== session.interactive;
   Object.assign(session, s);
   if (changed) ctx.sessions.save(session);
-  for (const op of draft.routeOps) {
-    if (op.op === "create") ctx.routes.create(op.name, op.policy);
-    else if (op.op === "delete") ctx.routes.delete(op.name);
-    else if (op.op === "add") ctx.routes.add(op.name, op.elements, op.where);
-    else ctx.routes.clear(op.name);
-  }
-  if (!draft.globals.size) return;
-  if (draft.globals.has("defaultBackend")) {
-    ctx.settings.defaultBackend = draft.defaultBackend;
-    ctx.defaultBackend = draft.defaultBackend;
-  }
-  if (draft.globals.has("redactApiKeysInPrompts")) {
-    ctx.settings.redactApiKeysInPrompts = draft.redactApiKeysInPrompts;
-  }
-  if (draft.globals.has("commandPrefix")) ctx.settings.commandPrefix = draft.commandPrefix;
-  ctx.onGlobalChange();
 }

@@ -1,7 +1,6 @@
 /** Types shared by the command catalogue and its handlers: the draft state, the handler environment, one row. */
 import type { ProxyContext } from "../pipeline/context.ts";
-import type { RoutePolicy } from "../config/file.ts";
-import type { RouteStore } from "../routing/routes.ts";
+import type { RouteOp, RouteStore } from "../routing/routes.ts";
 import type { Caller } from "../server/auth.ts";
 import type { Session } from "../sessions/store.ts";
 import type { CommandArg } from "./parse.ts";
@@ -14,12 +13,7 @@ export class CommandError extends Error {
 /** Session fields a command may change. */
 export type SessionOverrides = Pick<Session, "model" | "backend" | "project" | "interactive">;
 
-/** A route change, replayed on the real store when the draft is kept. */
-export type RouteOp =
-  | { op: "create"; name: string; policy: RoutePolicy }
-  | { op: "delete"; name: string }
-  | { op: "add"; name: string; elements: string[]; where: "append" | "prepend" }
-  | { op: "clear"; name: string };
+export type { RouteOp };
 
 /** The state commands work on; kept only if every command of the message succeeds. */
 export interface Draft {

@@ -7,6 +7,7 @@ import type { Scrubber } from "../security/scrub.ts";
 import type { UsageRecorder } from "../usage/recorder.ts";
 import type { SessionStore } from "../sessions/store.ts";
 import type { Deadlines } from "../server/deadlines.ts";
+import type { SharedChange } from "../store/shared_state.ts";
 
 /** Everything a request handler may read. Hot-path state lives here, in memory. */
 export interface ProxyContext {
@@ -21,8 +22,11 @@ export interface ProxyContext {
   chain: <K extends keyof Settings>(key: K) => Settings[K];
   /** Usage records and the audit trail (batched, off the hot path). */
   usage: UsageRecorder;
-  /** Call after changing a global setting in `settings` (persists it; admin commands only). */
-  onGlobalChange: () => void;
+  /**
+   * Save a route or global-setting change (admin commands only), then apply it to `settings`, `routes` and
+   * `defaultBackend`; rejects with a SaveError (nothing changed) when it cannot be saved.
+   */
+  applyChange: (change: SharedChange) => Promise<void>;
   aliases: Record<string, string>;
   /** Replaces configured secret values in text (prompts, errors, logs). */
   scrub: Scrubber;

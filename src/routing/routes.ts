@@ -2,7 +2,8 @@
  * Failover routes (SPEC §6): a name, a policy and ordered `backend:model` elements, and the exact
  * attempt order each policy produces over (element, key) pairs.
  */
-import type { RoutePolicy } from "../config/file.ts";
+import type { ConfigFile, RoutePolicy } from "../config/file.ts";
+import { ConfigError } from "../config/errors.ts";
 
 /** A failover route. */
 export interface Route {
@@ -60,19 +61,52 @@ export function policyOrder(policy: RoutePolicy, keyCounts: readonly number[]): 
   return out;
 }
 
+/**
+ * The routes of a config file, checked against the known backends: a route named like a backend or an
+ * element that is not `backend:model` with a known backend is a {@link ConfigError} naming the field.
+ */
+export function routesFromFile(file: ConfigFile, path: string, backends: readonly string[]): Route[] {
+  const routes: Route[] = [];
+  for (const [name, r] of Object.entries(file.failover_routes ?? {})) {
+    if (backends.includes(name)) {
+      throw new ConfigError(
+        `config file ${path}: field failover_routes.${name}: "${name}" is a backend name; a route needs another`,
+      );
+    }
+    for (const [i, el] of r.elements.entries()) {
+      if (!parseElement(el, backends)) {
+        throw new ConfigError(
+          `config file ${path}: field failover_routes.${name}.elements.${i}: "${el}" is not backend:model with a known backend (${
+            backends.join(", ")
+          })`,
+        );
+      }
+    }
+    routes.push({ name, policy: r.policy, elements: [...r.elements] });
+  }
+  return routes;
+}
+
+/** A route change, replayed on the stored routes when a command's draft is kept. */
+export type RouteOp =
+  | { op: "create"; name: string; policy: RoutePolicy }
+  | { op: "delete"; name: string }
+  | { op: "add"; name: string; elements: string[]; where: "append" | "prepend" }
+  | { op: "clear"; name: string };
+
 /** Why a route change was refused (the message is shown to the user as is). */
 export class RouteError extends Error {
   override name = "RouteError";
 }
 
 /**
- * The failover routes in memory (hot path reads them here). Every change calls `onChange`, which writes
- * them through to the store or the `--config` file.
+ * The failover routes in memory (hot path reads them here). Commands change a scratch copy; the running
+ * proxy's copy follows the store (`replaceAll`), see SharedState.
  */
 export class RouteStore {
   #routes: Map<string, Route>;
 
-  constructor(initial: Iterable<Route> = [], public onChange: () => void = () => {}) {
+  constructor(initial: Iterable<Route> = []) {
     this.#routes = new Map([...initial].map((r) => [r.name, r]));
   }
 
@@ -91,7 +125,7 @@ export class RouteStore {
     return [...this.#routes.values()];
   }
 
-  /** Replace every route (e.g. refreshed from the store). Does not call onChange. */
+  /** Replace every route (e.g. refreshed from the store). */
   replaceAll(routes: Iterable<Route>): void {
     this.#routes = new Map([...routes].map((r) => [r.name, r]));
   }
@@ -102,14 +136,12 @@ export class RouteStore {
     if (!/^[^:\s]+$/.test(name)) throw new RouteError(`Route name "${name}" may not contain ':' or spaces.`);
     const r = { name, policy, elements: [] };
     this.#routes.set(name, r);
-    this.onChange();
     return r;
   }
 
   /** Delete a route. */
   delete(name: string): void {
     if (!this.#routes.delete(name)) throw new RouteError(`Route "${name}" does not exist.`);
-    this.onChange();
   }
 
   /** Add elements at the end (`append`) or the start (`prepend`). Elements are validated by the caller. */
@@ -118,14 +150,20 @@ export class RouteStore {
     const next = where === "append" ? [...r.elements, ...elements] : [...elements, ...r.elements];
     const updated = { ...r, elements: next };
     this.#routes.set(name, updated);
-    this.onChange();
     return updated;
   }
 
   /** Remove all elements of a route. */
   clear(name: string): void {
     this.#routes.set(name, { ...this.#mustGet(name), elements: [] });
-    this.onChange();
+  }
+
+  /** Apply one recorded change (a RouteError when it no longer fits, e.g. the route was deleted meanwhile). */
+  apply(op: RouteOp): void {
+    if (op.op === "create") this.create(op.name, op.policy);
+    else if (op.op === "delete") this.delete(op.name);
+    else if (op.op === "add") this.add(op.name, op.elements, op.where);
+    else this.clear(op.name);
   }
 
   #mustGet(name: string): Route {

@@ -22,6 +22,22 @@ export interface ResolveContext {
 
 const BACKEND_LIKE = /^[a-z][a-z0-9-]*$/;
 
+/**
+ * Why a `model_aliases` target can never be served, or undefined when it can: `backend:model` needs a known
+ * backend and a model; a name like `nosuch:model` (a backend-like prefix that is not a backend) is refused.
+ * A route name, or any other model name, goes to that route or to the default backend.
+ */
+export function aliasTargetProblem(target: string, backends: readonly string[]): string | undefined {
+  const colon = target.indexOf(":");
+  if (colon <= 0) return undefined;
+  const prefix = target.slice(0, colon);
+  if (backends.includes(prefix)) {
+    return colon === target.length - 1 ? `"${target}" names no model after "${prefix}:"` : undefined;
+  }
+  if (!BACKEND_LIKE.test(prefix)) return undefined;
+  return `"${target}": "${prefix}" is not a backend (known backends: ${backends.join(", ")})`;
+}
+
 /** Resolve a model string to a target, or throw a 400 ProxyError. */
 export function resolveModel(input: string, ctx: ResolveContext): Target {
   const model = ctx.aliases[input] ?? input;

@@ -1,14 +1,17 @@
 /**
- * State shared by every instance on one store (SPEC §5.4, §11, §15): key cool-downs always, and routes and
- * runtime global settings when no `--config` file is given. Reads on the hot path come from memory; changes
- * are written through asynchronously and every instance refreshes from the store about once a second.
- * With `--config`, routes and global settings live in that file instead (rewritten atomically).
+ * State shared by every instance on one store (SPEC §5.4, §11, §15, §19): key cool-downs always, and routes
+ * and runtime global settings when no `--config` file is given. Reads on the hot path come from memory and
+ * every instance refreshes from the store about once a second. Cool-downs are written through
+ * asynchronously; a route or setting change is applied to the *stored* value (atomic check-and-set, retried
+ * on conflict) before the command answers, and memory follows the store. With `--config`, routes and global
+ * settings live in that file instead: re-read (hand edits kept) and rewritten atomically on each change.
  */
 import type { Registry } from "../backends/registry.ts";
 import type { CooldownRecord } from "../routing/keys.ts";
-import type { Route, RouteStore } from "../routing/routes.ts";
+import { type Route, RouteError, type RouteOp, routesFromFile, RouteStore } from "../routing/routes.ts";
 import type { Settings } from "../config/options.ts";
-import { type ConfigFile, writeConfigFile } from "../config/file.ts";
+import { type ConfigFile, parseConfigText, writeConfigFile } from "../config/file.ts";
+import { ConfigError } from "../config/errors.ts";
 import { withLockRetry } from "./kv.ts";
 import { log } from "../log.ts";
 
@@ -20,8 +23,25 @@ export const GLOBAL_SETTINGS = {
   interactiveMode: "interactive_mode",
 } as const satisfies Partial<Record<keyof Settings, string>>;
 
-type GlobalKey = keyof typeof GLOBAL_SETTINGS;
+/** A global setting commands may change. */
+export type GlobalKey = keyof typeof GLOBAL_SETTINGS;
 type Globals = Partial<Record<string, unknown>>;
+
+/** What a command message changes in the shared state: route operations and new global setting values. */
+export interface SharedChange {
+  routeOps: readonly RouteOp[];
+  globals: Partial<Record<GlobalKey, unknown>>;
+}
+
+/** A change that was not saved, so nothing changed; the message is shown to the user after `Error: `. */
+export class SaveError extends Error {
+  override name = "SaveError";
+}
+
+/** Without --config all routes are one store value (KV keeps at most 64 KiB): a change beyond this is refused. */
+const MAX_ROUTES_BYTES = 60_000;
+/** Check-and-set attempts before a change gives up (each conflict means another instance just saved one). */
+const MAX_CAS_TRIES = 50;
 
 const COOLDOWN = "cooldown";
 const ROUTES_KEY = ["routes"];
@@ -53,19 +73,15 @@ export class SharedState {
   #globalsStamp: string | null = null;
   #pending = new Set<Promise<unknown>>();
   #refreshing: Promise<void> | undefined;
+  /** Changes of this instance, one at a time (the config file has no check-and-set; fewer KV conflicts). */
+  #changes: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: SharedStateOptions) {
     for (const pool of o.registry.pools()) pool.onCool = (r) => this.#track(this.#writeCooldown(r));
-    o.routes.onChange = () => this.globalsChanged();
   }
 
   /** Load what the store holds, then refresh about once a second. */
   async start(): Promise<void> {
-    if (!this.o.configPath) {
-      // First start on an empty store: the start-up routes become the stored ones.
-      const routes = await this.o.kv.get<Route[]>(ROUTES_KEY);
-      if (routes.value === null && this.o.routes.list().length) await this.saveRoutesAndGlobals();
-    }
     await this.refresh();
     this.#timer = setInterval(() => {
       this.#refreshing ??= this.refresh().catch((e) => {
@@ -92,13 +108,14 @@ export class SharedState {
     }
     if (this.o.configPath) return;
     const [routes, globals] = await this.o.kv.getMany<[Route[], Globals]>([ROUTES_KEY, GLOBALS_KEY]);
-    if (routes.versionstamp && routes.versionstamp !== this.#routesStamp) {
+    // Only newer values: a refresh that read before this instance's own change committed must not undo it.
+    if (newer(routes.versionstamp, this.#routesStamp)) {
       this.#routesStamp = routes.versionstamp;
-      this.o.routes.replaceAll(routes.value);
+      this.o.routes.replaceAll(routes.value!);
     }
-    if (globals.versionstamp && globals.versionstamp !== this.#globalsStamp) {
+    if (newer(globals.versionstamp, this.#globalsStamp)) {
       this.#globalsStamp = globals.versionstamp;
-      this.#applyGlobals(globals.value);
+      this.#applyGlobals(globals.value!);
     }
   }
 
@@ -111,47 +128,126 @@ export class SharedState {
     this.o.onGlobalsApplied?.();
   }
 
-  /** Each global setting changed at run time, or null where it is the start-up value. */
-  #globalsFromSettings(): Globals {
-    const s = this.o.settings as unknown as Record<string, unknown>;
+  /**
+   * Apply a command's change to the stored routes and settings (the `--config` file, else the store), then
+   * to memory. Resolves once the change is durable; a {@link SaveError} means nothing changed.
+   */
+  apply(change: SharedChange): Promise<void> {
+    const run = this.#changes.then(() =>
+      this.o.configPath ? this.#applyToFile(this.o.configPath, change) : this.#applyToStore(change)
+    );
+    this.#changes = run.catch(() => {});
+    return run;
+  }
+
+  /** The stored value of each changed setting: null where it is back at this instance's start-up value. */
+  #storedGlobals(change: SharedChange): Globals {
     const g: Globals = {};
-    for (const [key, fileKey] of Object.entries(GLOBAL_SETTINGS) as [GlobalKey, string][]) {
-      g[fileKey] = s[key] === this.o.chain(key) ? null : s[key] ?? null;
+    for (const [key, value] of Object.entries(change.globals) as [GlobalKey, unknown][]) {
+      g[GLOBAL_SETTINGS[key]] = value === this.o.chain(key) ? null : value ?? null;
     }
     return g;
   }
 
-  #saves: Promise<unknown> = Promise.resolve();
-
-  /** Routes or a global setting changed in memory: write them through in the background, one save at a time. */
-  globalsChanged(): void {
-    const next = this.#saves.then(() => this.saveRoutesAndGlobals());
-    this.#saves = next.catch(() => {});
-    this.#track(next);
+  /** Memory follows what was saved: all routes, the stored settings, and this change's settings as given. */
+  #adopt(routes: Route[], stored: Globals | undefined, change: SharedChange): void {
+    this.o.routes.replaceAll(routes);
+    if (stored) this.#applyGlobals(stored);
+    const s = this.o.settings as unknown as Record<string, unknown>;
+    for (const [key, value] of Object.entries(change.globals)) s[key] = value;
+    this.o.onGlobalsApplied?.();
   }
 
-  /** Persist routes and global settings: to the --config file when given, else to the store. */
-  async saveRoutesAndGlobals(): Promise<void> {
-    const routes = this.o.routes.list();
-    const globals = this.#globalsFromSettings();
-    if (this.o.configPath) {
-      const path = this.o.configPath;
-      const file = await readFileForUpdate(path);
-      // A setting back at its start-up value goes back to what the file said at start-up.
-      const next: Record<string, unknown> = { ...file };
-      const initial = (this.o.initialFile ?? {}) as Record<string, unknown>;
-      for (const [fileKey, value] of Object.entries(globals)) {
-        if (value !== null) next[fileKey] = value;
-        else if (fileKey in initial) next[fileKey] = initial[fileKey];
-        else delete next[fileKey];
+  async #applyToStore(change: SharedChange): Promise<void> {
+    const kv = this.o.kv;
+    for (let attempt = 1;; attempt++) {
+      let res: Deno.KvCommitResult | Deno.KvCommitError;
+      let routes: Route[];
+      let globals: Globals;
+      try {
+        const [r, g] = await withLockRetry(() => kv.getMany<[Route[], Globals]>([ROUTES_KEY, GLOBALS_KEY]));
+        routes = replay(r.value ?? this.o.routes.list(), change.routeOps);
+        globals = { ...g.value, ...this.#storedGlobals(change) };
+        const size = new TextEncoder().encode(JSON.stringify(routes)).length;
+        if (size > MAX_ROUTES_BYTES) {
+          throw new SaveError(
+            `the routes would take ${size} bytes, more than the store keeps (${MAX_ROUTES_BYTES}); remove elements or routes, or keep the routes in a --config file.`,
+          );
+        }
+        res = await withLockRetry(() =>
+          kv.atomic().check(r, g).set(ROUTES_KEY, routes).set(GLOBALS_KEY, globals).commit()
+        );
+      } catch (e) {
+        if (e instanceof SaveError) throw e;
+        log.warn("saving a route/setting change to the store failed: {error}", {
+          error: (e as Error).message,
+        });
+        throw new SaveError(
+          `the change could not be saved to the store (${
+            (e as Error).message.split("\n")[0]
+          }); nothing was changed, try again.`,
+        );
       }
+      if (res.ok) {
+        this.#routesStamp = this.#globalsStamp = res.versionstamp;
+        this.#adopt(routes, globals, change);
+        return;
+      }
+      if (attempt >= MAX_CAS_TRIES) {
+        log.warn("a route/setting change lost {n} check-and-set races in a row", { n: attempt });
+        throw new SaveError(
+          "other instances kept changing the routes and settings; nothing was changed, try again.",
+        );
+      }
+      // Another instance saved in between: read its value and apply this change on top of it.
+      await new Promise((r) => setTimeout(r, Math.random() * 5 * Math.min(attempt, 10)));
+    }
+  }
+
+  async #applyToFile(path: string, change: SharedChange): Promise<void> {
+    const fail = (why: string): never => {
+      log.warn("config file {path}: a route/setting change was not saved: {why}", { path, why });
+      throw new SaveError(`${why}; nothing was changed.`);
+    };
+    let text = "";
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (e) {
+      fail(`config file ${path}: cannot read it (${(e as Error).name})`);
+    }
+    let file: ConfigFile = {};
+    let routes: Route[] = [];
+    try {
+      file = await parseConfigText(text, path);
+      routes = routesFromFile(file, path, this.o.registry.names());
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      fail(`${e.message} (edited by hand? fix the file, then try again)`);
+    }
+    routes = replay(routes, change.routeOps);
+    // Only this change's settings are written; a setting back at its start-up value gets the start-up text.
+    const next: Record<string, unknown> = { ...file };
+    const initial = (this.o.initialFile ?? {}) as Record<string, unknown>;
+    for (const [fileKey, value] of Object.entries(this.#storedGlobals(change))) {
+      if (value !== null) next[fileKey] = value;
+      else if (fileKey in initial) next[fileKey] = initial[fileKey];
+      else delete next[fileKey];
+    }
+    if (change.routeOps.length) {
       next.failover_routes = Object.fromEntries(
         routes.map((r) => [r.name, { policy: r.policy, elements: r.elements }]),
       );
-      await writeConfigFile(path, next as ConfigFile);
-      return;
     }
-    await withLockRetry(() => this.o.kv.atomic().set(ROUTES_KEY, routes).set(GLOBALS_KEY, globals).commit());
+    try {
+      await writeConfigFile(path, next as ConfigFile);
+    } catch (e) {
+      fail(
+        `config file ${path}: cannot save the change (${(e as Error).name}: ${
+          (e as Error).message.split("\n")[0]
+        })`,
+      );
+    }
+    this.#adopt(routes, undefined, change);
   }
 
   async #writeCooldown(r: CooldownRecord): Promise<void> {
@@ -177,26 +273,19 @@ export class SharedState {
   }
 }
 
-/**
- * The config file as it is now, to merge a change into: fields the schema does not know yet (a hand edit in
- * progress) are kept. A file that is not a JSON object is never overwritten: the change stays in memory.
- */
-async function readFileForUpdate(path: string): Promise<Record<string, unknown>> {
-  let text: string;
+/** True when a stored value's versionstamp is newer than the one memory holds (stamps sort by time). */
+function newer(stamp: string | null, held: string | null): boolean {
+  return stamp !== null && (held === null || stamp > held);
+}
+
+/** The routes after a change's operations, or a SaveError when one no longer fits (changed meanwhile). */
+function replay(routes: Route[], ops: readonly RouteOp[]): Route[] {
+  const store = new RouteStore(routes);
   try {
-    text = await Deno.readTextFile(path);
+    for (const op of ops) store.apply(op);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return {};
-    throw new Error(`config file ${path}: cannot read it (${(e as Error).name}); the change was not written`);
+    if (e instanceof RouteError) throw new SaveError(e.message);
+    throw e;
   }
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    v = undefined;
-  }
-  if (v === null || typeof v !== "object" || Array.isArray(v)) {
-    throw new Error(`config file ${path} is not a JSON object (edited by hand?); the change was not written`);
-  }
-  return v as Record<string, unknown>;
+  return store.list();
 }

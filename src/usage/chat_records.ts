@@ -7,6 +7,7 @@ import type { ChatRequest, Usage } from "../openai/types.ts";
 import { contentText } from "../openai/types.ts";
 import type { StreamSummary } from "../backends/backend.ts";
 import { MAX_VALUE_CHARS, type UsageRecord, type UsageRecorder } from "./recorder.ts";
+import { costUsd, tokenCount } from "./clamp.ts";
 
 /** Who and what a chat request was, for its records. */
 export interface RequestMeta {
@@ -23,12 +24,11 @@ export interface RequestMeta {
 
 function usageFields(u: Usage | undefined): Partial<UsageRecord> {
   if (!u || typeof u !== "object") return {};
-  const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
   return {
-    promptTokens: num(u.prompt_tokens),
-    completionTokens: num(u.completion_tokens),
-    totalTokens: num(u.total_tokens),
-    cost: num(u.cost),
+    promptTokens: tokenCount(u.prompt_tokens),
+    completionTokens: tokenCount(u.completion_tokens),
+    totalTokens: tokenCount(u.total_tokens),
+    cost: costUsd(u.cost),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   type UsageRecord,
 } from "./recorder.ts";
 import type { AuditEvent } from "./recorder.ts";
+import { oneLine } from "../log.ts";
 
 const HOUR = 3_600_000;
 
@@ -123,7 +124,7 @@ export async function auditLogs(
 export function statsTable(rows: StatsRow[], groupBy: GroupBy): string {
   const head = [groupBy, "requests", "ok", "errors", "prompt", "completion", "total", "cost $", "avg ms"];
   const body = rows.map((r) => [
-    r.key,
+    oneLine(r.key), // client text (a project, X-User-ID) must not drive the reader's terminal
     String(r.requests),
     String(r.ok),
     String(r.errors),

@@ -3,7 +3,8 @@
  * into memory; a timer flushes raw records in `atomic()` batches and hourly roll-ups as KV `sum`s
  * (aggregated in memory first), so stats never scan raw records. Clean shutdown flushes everything.
  */
-import { MAX_VALUE_BYTES, storedBytes, withLockRetry } from "../store/kv.ts";
+import { isLockError, MAX_VALUE_BYTES, storedBytes, withLockRetry } from "../store/kv.ts";
+import { costUsd, tokenCount } from "./clamp.ts";
 
 /** One upstream attempt or one local reply. */
 export interface UsageRecord {
@@ -72,7 +73,9 @@ const MAX_AUTH_SOURCES = 100;
 /** Longest text field of a usage record (client-supplied names end up in roll-up keys, ≤ 2 KiB). */
 const MAX_FIELD_CHARS = 256;
 
-/** The record with every text field cut to {@link MAX_FIELD_CHARS}. */
+const COUNTS = ["promptTokens", "completionTokens", "totalTokens", "latencyMs", "ttfbMs"] as const;
+
+/** The record with every text field cut to {@link MAX_FIELD_CHARS} and its numbers clamped (see clamp.ts). */
 function clipFields(r: UsageRecord): UsageRecord {
   let out: UsageRecord | undefined;
   for (const k in r) {
@@ -82,7 +85,17 @@ function clipFields(r: UsageRecord): UsageRecord {
       (out as unknown as Record<string, unknown>)[k] = v.slice(0, MAX_FIELD_CHARS) + "…";
     }
   }
+  for (const k of COUNTS) {
+    const v = r[k];
+    if (v !== undefined && tokenCount(v) !== v) (out ??= { ...r })[k] = tokenCount(v) ?? 0;
+  }
+  if (r.cost !== undefined && costUsd(r.cost) !== r.cost) (out ??= { ...r }).cost = costUsd(r.cost);
   return out ?? r;
+}
+
+/** A summed metric as a KV u64 (never throws: anything but a positive finite number adds nothing). */
+function u64(n: number): bigint {
+  return n > 0 && Number.isFinite(n) ? BigInt(Math.min(Math.round(n), Number.MAX_SAFE_INTEGER)) : 0n;
 }
 
 function dimensionValue(r: UsageRecord, d: RollupDimension): string {
@@ -131,7 +144,8 @@ export function rollupSums(records: UsageRecord[]): { key: Deno.KvKey; n: bigint
   const out: { key: Deno.KvKey; n: bigint }[] = [];
   for (const c of cells.values()) {
     METRICS.forEach((metric, i) => {
-      if (c.m[i] > 0) out.push({ key: ["rollup", c.d, c.hour, c.v, metric], n: BigInt(c.m[i]) });
+      const n = u64(c.m[i]);
+      if (n > 0n) out.push({ key: ["rollup", c.d, c.hour, c.v, metric], n });
     });
   }
   return out;
@@ -292,13 +306,17 @@ export class UsageRecorder {
     this.#audits = [];
     const sums = rollupSums(records);
     const expireIn = this.#retentionMs;
-    type Op = { apply: (a: Deno.AtomicOperation) => void; bytes: number };
+    type Op = { apply: (a: Deno.AtomicOperation) => void; bytes: number; what: string };
     const ops: Op[] = [];
     let seq = 0;
     // Raw records are packed many to a value (one KV write per ~100 records, within the 64 KiB limit).
     for (const { pack, bytes, first } of packRecords(records)) {
       const key = ["usage", first.time, first.requestId, seq++];
-      ops.push({ apply: (a) => a.set(key, pack, { expireIn }), bytes: bytes + storedBytes(key) });
+      ops.push({
+        apply: (a) => a.set(key, pack, { expireIn }),
+        bytes: bytes + storedBytes(key),
+        what: `${pack.rows.length} usage record(s) from request ${first.requestId}`,
+      });
     }
     for (const e of audits) {
       const value = storedBytes(e) > MAX_VALUE_BYTES ? { ...e, detail: { truncated: true } } : e;
@@ -306,11 +324,38 @@ export class UsageRecorder {
       ops.push({
         apply: (a) => a.set(key, value, { expireIn }),
         bytes: storedBytes(value) + storedBytes(key),
+        what: `the ${e.kind} audit event of ${new Date(e.time).toISOString()}`,
       });
     }
-    for (const s of sums) ops.push({ apply: (a) => a.sum(s.key, s.n), bytes: storedBytes(s.key) + 8 });
-    // Batches bounded by count and size; a batch the store rejects does not take the others with it.
-    let failure: unknown;
+    for (const s of sums) {
+      ops.push({
+        apply: (a) => a.sum(s.key, s.n),
+        bytes: storedBytes(s.key) + 8,
+        what: `roll-up ${s.key.join("/")}`,
+      });
+    }
+    // A batch the store rejects is retried in halves, so only an operation that fails on its own is lost
+    // (a store that stays locked is not: halving would only multiply the waiting).
+    const dropped: { op: Op; error: string }[] = [];
+    const commit = async (batch: Op[]): Promise<void> => {
+      try {
+        await withLockRetry(() => {
+          const a = this.kv.atomic();
+          for (const op of batch) op.apply(a);
+          return a.commit();
+        });
+      } catch (e) {
+        if (batch.length > 1 && !isLockError(e)) {
+          const half = Math.ceil(batch.length / 2);
+          await commit(batch.slice(0, half));
+          await commit(batch.slice(half));
+        } else {
+          const error = (e as Error).message.split("\n")[0];
+          for (const op of batch) dropped.push({ op, error });
+        }
+      }
+    };
+    // Batches bounded by count and size.
     for (let i = 0; i < ops.length;) {
       const batch: Op[] = [];
       let bytes = 0;
@@ -321,23 +366,24 @@ export class UsageRecorder {
         bytes += ops[i].bytes;
         batch.push(ops[i++]);
       }
-      try {
-        await withLockRetry(() => {
-          const a = this.kv.atomic();
-          for (const op of batch) op.apply(a);
-          return a.commit();
-        });
-      } catch (e) {
-        failure ??= e;
-      }
+      await commit(batch);
+    }
+    if (dropped.length) {
+      const first = dropped.slice(0, 3).map((d) => `${d.op.what} (${d.error})`).join("; ");
+      this.onError(
+        `dropped ${dropped.length} of ${ops.length} store writes: ${first}${dropped.length > 3 ? "; …" : ""}`,
+      );
     }
     if (this.#auditFile && audits.length) {
+      // JSON escapes C0 controls but not DEL and C1 (an 8-bit CSI): escape those too, for `tail -f` readers.
       const lines = audits.map((e) =>
-        JSON.stringify({ ...e, time: new Date(e.time).toISOString() })
+        JSON.stringify({ ...e, time: new Date(e.time).toISOString() }).replace(
+          /[\u007f-\u009f]/g,
+          (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+        )
       ).join("\n") + "\n";
       await this.#auditFile.write(new TextEncoder().encode(lines));
     }
-    if (failure) throw failure;
   }
 
   /** Delete roll-ups older than the retention (raw records expire by themselves). */

@@ -146,7 +146,8 @@ Deno.test("non-admin keys may use session commands but not global ones or route 
 Deno.test("global settings: command-prefix, default-backend, redact; unset restores the start-up value", async () => {
   const t = await setup(AUTH_ARGS, AUTH_ENV);
   let changes = 0;
-  t.proxy.ctx.onGlobalChange = () => void changes++;
+  const apply = t.proxy.ctx.applyChange;
+  t.proxy.ctx.applyChange = (change) => (changes++, apply(change));
   try {
     const o = { key: ADMIN };
     assert.match(

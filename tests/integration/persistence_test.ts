@@ -129,10 +129,13 @@ Deno.test("routes persist in the store without --config, and in the config file 
   const dir = await Deno.makeTempDir();
   try {
     const a = await startTestProxy(["--disable-auth", "--kv", `${dir}/s.kv`], env(mock));
-    a.ctx.routes.create("mine", "mk");
-    a.ctx.routes.add("mine", ["openrouter:x/y"], "append");
-    a.ctx.settings.commandPrefix = "#/";
-    a.ctx.onGlobalChange();
+    await a.ctx.applyChange({
+      routeOps: [
+        { op: "create", name: "mine", policy: "mk" },
+        { op: "add", name: "mine", elements: ["openrouter:x/y"], where: "append" },
+      ],
+      globals: { commandPrefix: "#/" },
+    });
     await a.close();
     const b = await startTestProxy(["--disable-auth", "--kv", `${dir}/s.kv`], env(mock));
     try {
@@ -160,12 +163,14 @@ Deno.test("routes persist in the store without --config, and in the config file 
       JSON.stringify({ model_aliases: { a: "openrouter:b" }, command_prefix: "%/" }),
     );
     const d = await startTestProxy(["--disable-auth", "--config", path], env(mock));
-    d.ctx.routes.create("r1", "k");
-    d.ctx.routes.add("r1", ["openrouter:m1", "openrouter:m2"], "append");
-    d.ctx.settings.defaultBackend = "openrouter";
-    d.ctx.onGlobalChange();
-    d.ctx.settings.commandPrefix = "!/";
-    d.ctx.onGlobalChange();
+    await d.ctx.applyChange({
+      routeOps: [
+        { op: "create", name: "r1", policy: "k" },
+        { op: "add", name: "r1", elements: ["openrouter:m1", "openrouter:m2"], where: "append" },
+      ],
+      globals: { defaultBackend: "openrouter" },
+    });
+    await d.ctx.applyChange({ routeOps: [], globals: { commandPrefix: "!/" } });
     await d.close();
     const file = JSON.parse(await Deno.readTextFile(path));
     assert.deepEqual(file.failover_routes, {
@@ -188,7 +193,7 @@ Deno.test("routes persist in the store without --config, and in the config file 
   }
 });
 
-Deno.test("a command never clobbers a config file that was hand-edited into something invalid", async () => {
+Deno.test("a change to a config file that was hand-edited into something invalid is refused; the file is untouched", async () => {
   const mock = MockOpenAI.start();
   const dir = await Deno.makeTempDir();
   const path = `${dir}/c.json`;
@@ -199,26 +204,24 @@ Deno.test("a command never clobbers a config file that was hand-edited into some
     );
     const p = await startTestProxy(["--disable-auth", "--config", path], env(mock));
     try {
-      // Valid JSON the schema rejects (a field the user is adding): the file is merged into, not replaced.
-      await Deno.writeTextFile(
-        path,
-        JSON.stringify({ model_aliases: { a: "openrouter:b" }, timeout: 60, x: 1 }),
+      // Valid JSON the schema rejects (a field the next start would refuse too): named, and nothing changes.
+      const unknownField = JSON.stringify({ model_aliases: { a: "openrouter:b" }, timeout: 60, x: 1 });
+      await Deno.writeTextFile(path, unknownField);
+      await assert.rejects(
+        p.ctx.applyChange({ routeOps: [{ op: "create", name: "r1", policy: "k" }], globals: {} }),
+        new RegExp(
+          `config file ${path}: field \\(top level\\): unknown field\\(s\\) x .*nothing was changed`,
+        ),
       );
-      p.ctx.routes.create("r1", "k");
-      p.ctx.onGlobalChange();
-      let merged = JSON.parse(await Deno.readTextFile(path));
-      for (let i = 0; i < 250 && !merged.failover_routes; i++) {
-        await new Promise((r) => setTimeout(r, 20)); // the save runs in the background
-        merged = JSON.parse(await Deno.readTextFile(path));
-      }
-      assert.deepEqual(merged.model_aliases, { a: "openrouter:b" }, "aliases kept");
-      assert.equal(merged.timeout, 60, "options kept");
-      assert.equal(merged.x, 1, "the user's new field kept");
-      assert.deepEqual(merged.failover_routes, { r1: { policy: "k", elements: [] } });
+      assert.equal(await Deno.readTextFile(path), unknownField, "the file is untouched");
+      assert.equal(p.ctx.routes.has("r1"), false, "memory is unchanged");
       // Not JSON at all (half-way through an edit): left alone.
       await Deno.writeTextFile(path, '{"model_aliases": {"a": ');
-      p.ctx.routes.create("r2", "k");
-      p.ctx.onGlobalChange();
+      await assert.rejects(
+        p.ctx.applyChange({ routeOps: [{ op: "create", name: "r2", policy: "k" }], globals: {} }),
+        /not valid JSON/,
+      );
+      assert.equal(p.ctx.routes.has("r2"), false, "memory is unchanged");
     } finally {
       await p.close();
     }
@@ -227,7 +230,7 @@ Deno.test("a command never clobbers a config file that was hand-edited into some
       '{"model_aliases": {"a": ',
       "the half-edited file is untouched",
     );
-    assert.match(await p.logText(), /config file/);
+    assert.match(await p.logText(), /config file .*was not saved/);
   } finally {
     await mock.close();
     await Deno.remove(dir, { recursive: true });

@@ -4,6 +4,7 @@
  * and usage are mapped. Pure; shared with the stream translator.
  */
 import type { Usage } from "../../openai/types.ts";
+import { tokenCount } from "../../usage/clamp.ts";
 import { makeToolCallId } from "./ids.ts";
 import type { GeminiCandidate, GeminiResponse, GeminiUsage } from "./types.ts";
 
@@ -28,14 +29,16 @@ export function mapFinishReason(reason: string | undefined, hasToolCalls: boolea
 
 /** Gemini `usageMetadata` → OpenAI usage (reasoning tokens count as completion tokens, as OpenAI does). */
 export function mapUsage(u: GeminiUsage): Usage {
-  const prompt = (u.promptTokenCount ?? 0) + (u.toolUsePromptTokenCount ?? 0);
-  const thoughts = u.thoughtsTokenCount ?? 0;
-  const completion = (u.candidatesTokenCount ?? 0) + thoughts;
+  // Counts are clamped (SPEC §19): a fractional, negative, huge or non-number count never reaches a record.
+  const n = (v: unknown) => tokenCount(v) ?? 0;
+  const prompt = tokenCount(n(u.promptTokenCount) + n(u.toolUsePromptTokenCount))!;
+  const thoughts = n(u.thoughtsTokenCount);
+  const completion = tokenCount(n(u.candidatesTokenCount) + thoughts)!;
   return {
     prompt_tokens: prompt,
     completion_tokens: completion,
-    total_tokens: u.totalTokenCount ?? prompt + completion,
-    prompt_tokens_details: { cached_tokens: u.cachedContentTokenCount ?? 0 },
+    total_tokens: tokenCount(u.totalTokenCount) ?? tokenCount(prompt + completion)!,
+    prompt_tokens_details: { cached_tokens: n(u.cachedContentTokenCount) },
     completion_tokens_details: { reasoning_tokens: thoughts },
   };
 }

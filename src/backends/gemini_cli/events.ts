@@ -7,6 +7,7 @@
  */
 import type { Usage } from "../../openai/types.ts";
 import { SSE_DONE, sseData } from "../../openai/sse.ts";
+import { tokenCount } from "../../usage/clamp.ts";
 
 /** What one CLI run produced, in order. */
 export type CliOutput =
@@ -26,14 +27,12 @@ interface CliEvent {
   stats?: { input_tokens?: unknown; output_tokens?: unknown; total_tokens?: unknown };
 }
 
-const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
-
 /** `result.stats` → OpenAI usage (completion includes thinking tokens, as OpenAI counts reasoning). */
 export function statsToUsage(stats: CliEvent["stats"]): Usage | undefined {
-  const input = num(stats?.input_tokens);
-  const output = num(stats?.output_tokens);
+  const input = tokenCount(stats?.input_tokens);
+  const output = tokenCount(stats?.output_tokens);
   if (input === undefined || output === undefined) return undefined;
-  const total = Math.max(num(stats?.total_tokens) ?? input + output, input + output);
+  const total = tokenCount(Math.max(tokenCount(stats?.total_tokens) ?? input + output, input + output))!;
   const reasoning = total - input - output;
   return {
     prompt_tokens: input,
