@@ -186,14 +186,23 @@ export async function dispatch(
       if (signal.aborted) return { ok: false, error: clientClosed(), attempts, route: routeName };
       last = result.failure;
       if (last.cooldown && key) {
-        const r = registry.pool(el.backend).cool(key.label, el.model, last.cooldown);
-        const level = last.cooldown.scope === "key" ? "warn" : "info";
-        log[level]("{backend} key {key} cools until {until} ({reason})", {
-          backend: el.backend,
-          key: key.label,
-          until: new Date(r.until).toISOString(),
-          reason: r.reason,
-        });
+        const pool = registry.pool(el.backend);
+        if (last.cooldown.disable) {
+          pool.disable(key.label, last.cooldown.reason);
+          log.warn(
+            "{backend} key {key} is disabled until its value changes or an admin runs reset-cooldowns ({reason})",
+            { backend: el.backend, key: key.label, reason: last.cooldown.reason },
+          );
+        } else {
+          const r = pool.cool(key.label, el.model, last.cooldown);
+          const level = last.cooldown.scope === "key" || last.cooldown.auth ? "warn" : "info";
+          log[level]("{backend} key {key} cools until {until} ({reason})", {
+            backend: el.backend,
+            key: key.label,
+            until: new Date(r.until).toISOString(),
+            reason: r.reason,
+          });
+        }
       }
       if (last.action === "return") {
         return { ok: false, error: failureError(last), attempts, route: routeName };
@@ -204,29 +213,38 @@ export async function dispatch(
     // Nothing left to try now. Wait for a cooling key when that is soon enough, else answer.
     const now = Date.now();
     let earliest = Infinity;
+    let rateEarliest = Infinity;
+    let free = false;
+    const authOut = new Map<string, string>();
     for (const pair of pairs) {
       if (skipped.has(pair.element)) continue;
       const el = elements[pair.element];
       const rot = rotations.get(el.backend)!;
       for (const k of pair.key === -1 ? rot : [rot[pair.key]]) {
-        const until = coolingUntil(el, k);
-        if (until !== undefined) earliest = Math.min(earliest, until);
+        const block = k ? registry.pool(el.backend).block(k.label, el.model) : undefined;
+        if (!block) free = true;
+        else if (block.auth) authOut.set(k!.label, block.reason);
+        else rateEarliest = Math.min(rateEarliest, block.until);
+        if (block && block.until !== Infinity) earliest = Math.min(earliest, block.until);
       }
     }
-    const rateLimited = earliest !== Infinity && (!last || last.status === 429 || triedThisPass === 0);
+    // A rejected key is out of the plan like a rate-limited one: the rest of the plan still counts.
+    const movedOn = !last || last.status === 429 || last.code === "upstream_auth_failed";
+    const rateLimited = earliest !== Infinity && (movedOn || triedThisPass === 0);
     const budgetLeft = attempts.length < deps.maxAttempts;
     if (rateLimited && budgetLeft && earliest - now <= deps.maxWaitMs && earliest < deadline) {
       await sleep(Math.max(0, earliest - now) + 5, signal);
       if (signal.aborted) return { ok: false, error: clientClosed(), attempts, route: routeName };
       continue;
     }
-    if (rateLimited && (triedThisPass === 0 || last?.status === 429)) {
-      const wait = Math.max(1, Math.ceil((earliest - now) / 1000));
+    const what = target.kind === "route"
+      ? `route "${routeName}"`
+      : `${elements[0].backend}:${elements[0].model}`;
+    const outText = [...authOut].map(([label, reason]) => `${label} (${reason})`).join(", ");
+    if (rateEarliest !== Infinity && (movedOn || triedThisPass === 0)) {
+      const wait = Math.max(1, Math.ceil((rateEarliest - now) / 1000));
       const headers: Record<string, string> = { "retry-after": String(wait) };
       if (wait > 60 || attempts.length > 1) headers["x-should-retry"] = "false";
-      const what = target.kind === "route"
-        ? `route "${routeName}"`
-        : `${elements[0].backend}:${elements[0].model}`;
       return {
         ok: false,
         attempts,
@@ -236,10 +254,28 @@ export async function dispatch(
           "rate_limit_error",
           "rate_limit_exceeded",
           `Every key for ${what} is rate-limited; the first frees in ${wait} s.${
-            last ? ` Last upstream answer: ${last.message}` : ""
-          }`,
+            authOut.size ? ` Out for auth reasons: ${outText}.` : ""
+          }${last ? ` Last upstream answer: ${last.message}` : ""}`,
           null,
           headers,
+        ),
+      };
+    }
+    if (!free && rateEarliest === Infinity && authOut.size) {
+      return {
+        ok: false,
+        attempts,
+        route: routeName,
+        error: new ProxyError(
+          502,
+          "api_error",
+          "upstream_auth_failed",
+          `Every key for ${what} was rejected by the upstream: ${outText}. Replace the key value (env or .env) ` +
+            `and restart, or have an admin run the reset-cooldowns command.${
+              last ? ` Last upstream answer: ${last.message}` : ""
+            }`,
+          null,
+          { "x-should-retry": "false" },
         ),
       };
     }

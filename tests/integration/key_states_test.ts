@@ -1,0 +1,124 @@
+/** Honest key states (SPEC §19): rejected keys are disabled, not "rate-limited"; 402 cools one model only. */
+import assert from "node:assert/strict";
+import { MockOpenAI, orError } from "../mocks/openai_upstream.ts";
+import { startTestProxy, type TestProxy } from "../helpers.ts";
+
+const KEYS = [1, 2].map((i) => `sk-or-v1-${String(i).repeat(64)}`);
+
+async function withProxy(
+  fn: (p: TestProxy, m: MockOpenAI) => Promise<void>,
+  args: string[] = [],
+): Promise<void> {
+  const mock = MockOpenAI.start();
+  const proxy = await startTestProxy(["--disable-auth", "--key-strategy", "fill-first", ...args], {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY_1: KEYS[0],
+    OPENROUTER_API_KEY_2: KEYS[1],
+  });
+  try {
+    await fn(proxy, mock);
+  } finally {
+    await proxy.close();
+    await mock.close();
+  }
+}
+
+/** One chat request; the body as JSON, whatever the status. */
+async function chat(p: TestProxy, model = "m") {
+  const res = await p.fetch("/v1/chat/completions", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model, messages: [{ role: "user", content: "q" }] }),
+  });
+  return { res, body: await res.json() };
+}
+
+/** The key-state counts `/health` shows for openrouter. */
+async function health(p: TestProxy): Promise<{ keys: number; cooling: number; disabled: number }> {
+  const h = (await (await p.fetch("/health")).json()).backends.openrouter;
+  return { keys: h.keys, cooling: h.cooling, disabled: h.disabled };
+}
+
+Deno.test("a 401 disables that key (not a cool-down): requests go to the next key, /health and status say so", async () => {
+  await withProxy(async (p, mock) => {
+    mock.onChat = (req) => (req.key === KEYS[0] ? orError(401, "User not found.") : undefined);
+    const first = await chat(p);
+    assert.equal(first.res.status, 200);
+    assert.equal(first.res.headers.get("x-llmproxy-key"), "OPENROUTER_API_KEY_2");
+    for (let i = 0; i < 3; i++) assert.equal((await chat(p, `m${i}`)).res.status, 200);
+    assert.equal(
+      mock.chats.filter((c) => c.key === KEYS[0]).length,
+      1,
+      "the rejected key is not tried again",
+    );
+    assert.deepEqual(await health(p), { keys: 2, cooling: 0, disabled: 1 });
+    const status = await p.fetch("/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "!/status" }] }),
+    }).then((r) => r.json());
+    const text: string = status.choices[0].message.content;
+    assert.match(text, /OPENROUTER_API_KEY_1 disabled \(401 invalid key\)/);
+    assert.ok(!text.includes(KEYS[0]), "never a key value");
+  });
+});
+
+Deno.test("every key rejected: 502 upstream_auth_failed naming both labels, also when no attempt is left to make", async () => {
+  await withProxy(async (p, mock) => {
+    mock.onChat = () => orError(401, "User not found.");
+    for (const round of ["first", "second"]) {
+      const { res, body } = await chat(p);
+      assert.equal(res.status, 502, round);
+      assert.equal(body.error.code, "upstream_auth_failed", round);
+      assert.equal(body.error.type, "api_error", round);
+      assert.match(body.error.message, /OPENROUTER_API_KEY_1 \(401 invalid key\)/, round);
+      assert.match(body.error.message, /OPENROUTER_API_KEY_2 \(401 invalid key\)/, round);
+      assert.match(body.error.message, /reset-cooldowns/, round);
+      assert.equal(res.headers.get("retry-after"), null, `${round}: not a rate limit`);
+      assert.equal(res.headers.get("x-should-retry"), "false", round);
+      for (const k of KEYS) assert.ok(!JSON.stringify(body).includes(k), "never a key value");
+    }
+    assert.equal(mock.chats.length, 2, "the second request makes no upstream attempt");
+    assert.equal((await health(p)).disabled, 2);
+  });
+});
+
+Deno.test("402 cools only (key, model): the same key still serves another model; all keys out of credits is 502, not 429", async () => {
+  await withProxy(async (p, mock) => {
+    mock.onChat = (req) =>
+      req.key === KEYS[0] && req.body?.model === "paid" ? orError(402, "Insufficient credits") : undefined;
+    const first = await chat(p, "paid");
+    assert.equal(first.res.headers.get("x-llmproxy-key"), "OPENROUTER_API_KEY_2");
+    const other = await chat(p, "other");
+    assert.equal(
+      other.res.headers.get("x-llmproxy-key"),
+      "OPENROUTER_API_KEY_1",
+      "key 1 serves other models",
+    );
+    assert.deepEqual(await health(p), { keys: 2, cooling: 1, disabled: 0 });
+
+    mock.onChat = (req) => (req.body?.model === "paid" ? orError(402, "Insufficient credits") : undefined);
+    const { res, body } = await chat(p, "paid"); // key 1 is cooling for "paid"; key 2 answers 402
+    assert.equal(res.status, 502);
+    assert.equal(body.error.code, "upstream_auth_failed");
+    assert.match(body.error.message, /OPENROUTER_API_KEY_1 \(402 no credits\), OPENROUTER_API_KEY_2/);
+    const again = await chat(p, "paid");
+    assert.equal(again.res.status, 502, "no false 429 while both keys are out of credits");
+    assert.equal(again.body.error.code, "upstream_auth_failed");
+  });
+});
+
+Deno.test("a rejected key next to a rate-limited one: the answer is the rate limit, naming the rejected key", async () => {
+  await withProxy(async (p, mock) => {
+    mock.onChat = (req) =>
+      req.key === KEYS[0] ? orError(401, "User not found.") : new Response(
+        JSON.stringify({ error: { code: 429, message: "Rate limit exceeded" } }),
+        { status: 429, headers: { "content-type": "application/json", "retry-after": "120" } },
+      );
+    const { res, body } = await chat(p);
+    assert.equal(res.status, 429);
+    assert.equal(body.error.code, "rate_limit_exceeded");
+    assert.match(body.error.message, /Out for auth reasons: OPENROUTER_API_KEY_1 \(401 invalid key\)/);
+    assert.deepEqual(await health(p), { keys: 2, cooling: 1, disabled: 1 });
+  }, ["--max-wait", "0"]);
+});
