@@ -5,11 +5,11 @@
  * With `--config`, routes and global settings live in that file instead (rewritten atomically).
  */
 import type { Registry } from "../backends/registry.ts";
-import type { CooldownRecord } from "../routing/keys.ts";
 import type { Route, RouteStore } from "../routing/routes.ts";
 import type { Settings } from "../config/options.ts";
 import { type ConfigFile, writeConfigFile } from "../config/file.ts";
 import { withLockRetry } from "./kv.ts";
+import { KeyStates, type ResetResult } from "./key_states.ts";
 import { log } from "../log.ts";
 
 /** Global settings that commands may change at run time, with their config-file keys. */
@@ -23,7 +23,6 @@ export const GLOBAL_SETTINGS = {
 type GlobalKey = keyof typeof GLOBAL_SETTINGS;
 type Globals = Partial<Record<string, unknown>>;
 
-const COOLDOWN = "cooldown";
 const ROUTES_KEY = ["routes"];
 const GLOBALS_KEY = ["globals"];
 
@@ -53,14 +52,16 @@ export class SharedState {
   #globalsStamp: string | null = null;
   #pending = new Set<Promise<unknown>>();
   #refreshing: Promise<void> | undefined;
+  #keys: KeyStates;
 
   constructor(private readonly o: SharedStateOptions) {
-    for (const pool of o.registry.pools()) pool.onCool = (r) => this.#track(this.#writeCooldown(r));
+    this.#keys = new KeyStates(o.kv, o.registry, (p) => this.#track(p));
     o.routes.onChange = () => this.globalsChanged();
   }
 
   /** Load what the store holds, then refresh about once a second. */
   async start(): Promise<void> {
+    await this.#keys.start();
     if (!this.o.configPath) {
       // First start on an empty store: the start-up routes become the stored ones.
       const routes = await this.o.kv.get<Route[]>(ROUTES_KEY);
@@ -76,20 +77,7 @@ export class SharedState {
 
   /** Read cool-downs (and routes/globals without --config) from the store into memory. */
   async refresh(): Promise<void> {
-    const now = Date.now();
-    for await (const e of this.o.kv.list<{ until: number; reason: string }>({ prefix: [COOLDOWN] })) {
-      const [, backend, label, scope] = e.key as string[];
-      if (e.value.until <= now) continue;
-      const names = this.o.registry.names();
-      if (!names.includes(backend)) continue;
-      this.o.registry.pool(backend).adopt({
-        backend,
-        label,
-        scope,
-        until: e.value.until,
-        reason: e.value.reason,
-      });
-    }
+    await this.#keys.refresh();
     if (this.o.configPath) return;
     const [routes, globals] = await this.o.kv.getMany<[Route[], Globals]>([ROUTES_KEY, GLOBALS_KEY]);
     if (routes.versionstamp && routes.versionstamp !== this.#routesStamp) {
@@ -154,13 +142,9 @@ export class SharedState {
     await withLockRetry(() => this.o.kv.atomic().set(ROUTES_KEY, routes).set(GLOBALS_KEY, globals).commit());
   }
 
-  async #writeCooldown(r: CooldownRecord): Promise<void> {
-    const ttl = Math.max(1000, r.until - Date.now());
-    await withLockRetry(() =>
-      this.o.kv.set([COOLDOWN, r.backend, r.label, r.scope], { until: r.until, reason: r.reason }, {
-        expireIn: ttl,
-      })
-    );
+  /** Clear cool-downs and disabled keys of these backends for every instance (SPEC §19). */
+  resetCooldowns(backends: string[]): Promise<ResetResult[]> {
+    return this.#keys.reset(backends);
   }
 
   #track(p: Promise<unknown>): void {

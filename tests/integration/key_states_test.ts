@@ -122,3 +122,58 @@ Deno.test("a rejected key next to a rate-limited one: the answer is the rate lim
     assert.deepEqual(await health(p), { keys: 2, cooling: 1, disabled: 1 });
   }, ["--max-wait", "0"]);
 });
+
+/** Start a proxy on a KV file with these two key values. */
+function onStore(mock: MockOpenAI, kv: string, keys: string[], args: string[] = []): Promise<TestProxy> {
+  return startTestProxy(["--disable-auth", "--key-strategy", "fill-first", "--kv", kv, ...args], {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY_1: keys[0],
+    OPENROUTER_API_KEY_2: keys[1],
+  });
+}
+
+Deno.test("a disabled key stays disabled across a restart for the same value; a new value for its label is used at once", async () => {
+  const mock = MockOpenAI.start();
+  const dir = await Deno.makeTempDir();
+  const kv = `${dir}/s.kv`;
+  try {
+    mock.onChat = (req) => (req.key === KEYS[0] ? orError(401, "User not found.") : undefined);
+    const a = await onStore(mock, kv, KEYS);
+    assert.equal((await chat(a)).res.headers.get("x-llmproxy-key"), "OPENROUTER_API_KEY_2");
+    await a.close();
+
+    mock.requests.length = 0;
+    const b = await onStore(mock, kv, KEYS);
+    try {
+      assert.equal((await health(b)).disabled, 1, "still disabled after the restart");
+      assert.equal((await chat(b)).res.headers.get("x-llmproxy-key"), "OPENROUTER_API_KEY_2");
+      assert.equal(mock.chats.filter((c) => c.key === KEYS[0]).length, 0, "the rejected value is not tried");
+    } finally {
+      await b.close();
+    }
+
+    const replaced = `sk-or-v1-${"9".repeat(64)}`;
+    const c = await onStore(mock, kv, [replaced, KEYS[1]]);
+    try {
+      assert.equal((await health(c)).disabled, 0, "a new value starts fresh");
+      const r = await chat(c);
+      assert.equal(r.res.status, 200);
+      assert.equal(r.res.headers.get("x-llmproxy-key"), "OPENROUTER_API_KEY_1");
+      assert.equal(mock.chats.at(-1)!.key, replaced);
+    } finally {
+      await c.close();
+    }
+
+    // The store holds a fingerprint, never a key value.
+    for (const f of Deno.readDirSync(dir)) {
+      const bytes = new TextDecoder("latin1").decode(await Deno.readFile(`${dir}/${f.name}`));
+      for (const k of [...KEYS, replaced]) assert.ok(!bytes.includes(k), `no key value in ${f.name}`);
+      for (const k of [...KEYS, replaced]) {
+        assert.ok(!bytes.includes(k.slice(9, 40)), `no key part in ${f.name}`);
+      }
+    }
+  } finally {
+    await mock.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
