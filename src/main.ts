@@ -221,6 +221,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     deadlines: new Deadlines(),
     chain: cfg.chain,
     onGlobalChange: () => {},
+    resetCooldowns: () => Promise.resolve([]),
   };
   const shared = new SharedState({
     kv,
@@ -237,6 +238,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     ctx.defaultBackend = ctx.settings.defaultBackend ?? registry.firstFunctional();
     shared.globalsChanged();
   };
+  ctx.resetCooldowns = (backends) => shared.resetCooldowns(backends);
   await shared.start();
   for (const n of names) registry.refresh(n);
 

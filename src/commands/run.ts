@@ -84,6 +84,18 @@ export async function runCommands(
       };
     }
   }
+  if (draft.resetCooldowns) {
+    try {
+      await ctx.resetCooldowns(draft.resetCooldowns);
+    } catch (e) {
+      return {
+        ok: false,
+        error: `the store could not be updated (${
+          (e as Error).message
+        }); cool-downs were not reset. Try again.`,
+      };
+    }
+  }
   try {
     commit(draft, ctx, session);
   } catch (e) {

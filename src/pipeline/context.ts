@@ -7,6 +7,7 @@ import type { Scrubber } from "../security/scrub.ts";
 import type { UsageRecorder } from "../usage/recorder.ts";
 import type { SessionStore } from "../sessions/store.ts";
 import type { Deadlines } from "../server/deadlines.ts";
+import type { ResetResult } from "../store/key_states.ts";
 
 /** Everything a request handler may read. Hot-path state lives here, in memory. */
 export interface ProxyContext {
@@ -23,6 +24,8 @@ export interface ProxyContext {
   usage: UsageRecorder;
   /** Call after changing a global setting in `settings` (persists it; admin commands only). */
   onGlobalChange: () => void;
+  /** Clear cool-downs and disabled keys of these backends, in the store (every instance) and here. */
+  resetCooldowns: (backends: string[]) => Promise<ResetResult[]>;
   aliases: Record<string, string>;
   /** Replaces configured secret values in text (prompts, errors, logs). */
   scrub: Scrubber;

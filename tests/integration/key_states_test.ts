@@ -177,3 +177,160 @@ Deno.test("a disabled key stays disabled across a restart for the same value; a 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+const ADMIN = "client-key-admin-0001";
+const USER = "client-key-user-00002";
+
+/** A proxy with an admin and a user client key, on a KV file. */
+function withAuth(mock: MockOpenAI, kv: string): Promise<TestProxy> {
+  return startTestProxy([
+    "--key-strategy",
+    "fill-first",
+    "--kv",
+    kv,
+    "--admin-keys",
+    "LLM_INTERACTIVE_PROXY_API_KEY_1",
+  ], {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY_1: KEYS[0],
+    OPENROUTER_API_KEY_2: KEYS[1],
+    GEMINI_API_KEY: "AIza" + "g".repeat(35),
+    GEMINI_API_BASE_URL: mock.url,
+    LLM_INTERACTIVE_PROXY_API_KEY_1: ADMIN,
+    LLM_INTERACTIVE_PROXY_API_KEY_2: USER,
+  });
+}
+
+/** Send a message as a client key; the reply text (or the error), and the response. */
+async function say(p: TestProxy, key: string, content: string) {
+  const res = await p.fetch("/v1/chat/completions", {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+    body: JSON.stringify({ model: "openrouter:m", messages: [{ role: "user", content }] }),
+  });
+  const body = await res.json();
+  return { res, text: (body.choices?.[0]?.message?.content ?? JSON.stringify(body)) as string };
+}
+
+/** The key-state counts of every backend in /health. */
+async function counts(p: TestProxy): Promise<Record<string, string>> {
+  const h = (await (await p.fetch("/health")).json()).backends as Record<
+    string,
+    { cooling: number; disabled: number }
+  >;
+  return Object.fromEntries(Object.entries(h).map(([n, b]) => [n, `${b.cooling}/${b.disabled}`]));
+}
+
+Deno.test("reset-cooldowns: admin only, audited, scoped by backend=, unknown backend named; clears the store too", async () => {
+  const mock = MockOpenAI.start();
+  const dir = await Deno.makeTempDir();
+  const kv = `${dir}/s.kv`;
+  try {
+    const p = await withAuth(mock, kv);
+    try {
+      mock.onChat = (req) => (req.key === KEYS[0] ? orError(401, "User not found.") : undefined);
+      assert.equal((await say(p, USER, "hi")).res.headers.get("x-llmproxy-key"), "OPENROUTER_API_KEY_2");
+      p.ctx.registry.pool("gemini").cool("GEMINI_API_KEY", "gemini-2.5-flash", {
+        scope: "key-model",
+        untilMs: Date.now() + 600_000,
+        reason: "429",
+      });
+      assert.deepEqual((await counts(p)).openrouter, "0/1");
+      assert.deepEqual((await counts(p)).gemini, "1/0");
+
+      const denied = await say(p, USER, "!/reset-cooldowns");
+      assert.match(
+        denied.text,
+        /^Error: .*only admin keys may do that.*this key is LLM_INTERACTIVE_PROXY_API_KEY_2\./,
+      );
+      assert.deepEqual((await counts(p)).openrouter, "0/1", "nothing changed");
+
+      const unknown = await say(p, ADMIN, "!/reset-cooldowns(backend=openrutor)");
+      assert.match(
+        unknown.text,
+        /^Error: reset-cooldowns: unknown backend "openrutor"; known: openrouter, gemini, gemini-cli-direct \(did you mean openrouter\?\)/,
+      );
+      assert.match(
+        (await say(p, ADMIN, "!/reset-cooldowns(model=x)")).text,
+        /^Error: reset-cooldowns: unknown argument "model"/,
+      );
+      assert.match((await say(p, ADMIN, "!/help")).text, /!\/reset-cooldowns\[\(backend=NAME\)\] — .* \*$/m);
+
+      const scoped = await say(p, ADMIN, "!/reset-cooldowns(backend=gemini)");
+      assert.equal(scoped.text, "gemini: cool-downs reset (1 cooling key cleared)");
+      assert.deepEqual(await counts(p), { openrouter: "0/1", gemini: "0/0", "gemini-cli-direct": "0/0" });
+
+      mock.onChat = undefined;
+      const all = await say(p, ADMIN, "!/reset-cooldowns");
+      assert.match(
+        all.text,
+        /^openrouter: cool-downs reset \(0 cooling keys cleared; re-enabled OPENROUTER_API_KEY_1\)$/m,
+      );
+      assert.deepEqual((await counts(p)).openrouter, "0/0");
+      assert.equal((await say(p, USER, "hi")).res.headers.get("x-llmproxy-key"), "OPENROUTER_API_KEY_1");
+
+      const audit =
+        await (await p.fetch("/audit/logs?limit=100", { headers: { authorization: `Bearer ${ADMIN}` } }))
+          .json();
+      const commands = audit.data.filter((e: { kind: string }) => e.kind === "command").map((
+        e: { detail: unknown },
+      ) => JSON.stringify(e.detail));
+      assert.ok(
+        commands.some((d: string) =>
+          d.includes("reset-cooldowns") && d.includes("re-enabled OPENROUTER_API_KEY_1")
+        ),
+        "audited",
+      );
+      assert.ok(
+        commands.some((d: string) => d.includes("reset-cooldowns") && d.includes("only admin keys")),
+        "the refusal too",
+      );
+    } finally {
+      await p.close();
+    }
+    // The store was cleared as well: a restart does not bring the disabled state back.
+    const q = await withAuth(mock, kv);
+    try {
+      assert.deepEqual((await counts(q)).openrouter, "0/0");
+    } finally {
+      await q.close();
+    }
+  } finally {
+    await mock.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Poll a condition (another instance's store refresh runs about once a second); fails after `ms`. */
+async function eventually(what: string, cond: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+Deno.test("two instances on one store: a disabled key and its reset reach the other instance", async () => {
+  const mock = MockOpenAI.start();
+  const dir = await Deno.makeTempDir();
+  const kv = `${dir}/s.kv`;
+  const a = await withAuth(mock, kv);
+  const b = await withAuth(mock, kv);
+  try {
+    mock.onChat = (req) => (req.key === KEYS[0] ? orError(401, "User not found.") : undefined);
+    await say(a, USER, "hi");
+    await eventually("b sees the disabled key", async () => (await counts(b)).openrouter === "0/1");
+    mock.requests.length = 0;
+    assert.equal((await say(b, USER, "hi")).res.headers.get("x-llmproxy-key"), "OPENROUTER_API_KEY_2");
+    assert.equal(mock.chats.length, 1, "b does not try the rejected key");
+    mock.onChat = undefined;
+    assert.match((await say(b, ADMIN, "!/reset-cooldowns")).text, /re-enabled OPENROUTER_API_KEY_1/);
+    await eventually("a sees the reset", async () => (await counts(a)).openrouter === "0/0");
+    assert.equal((await say(a, USER, "hi")).res.headers.get("x-llmproxy-key"), "OPENROUTER_API_KEY_1");
+  } finally {
+    await a.close();
+    await b.close();
+    await mock.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
