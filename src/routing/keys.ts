@@ -7,6 +7,7 @@
 import type { KeyEntry } from "../config/load.ts";
 import type { Cooldown } from "../backends/backend.ts";
 import { backoffMs } from "./cooldown.ts";
+import { KeyGate } from "./gate.ts";
 
 /**
  * Longest cool-down: every real limit resets within a day (daily quotas at midnight UTC or Pacific), so a
@@ -55,6 +56,7 @@ export class KeyPool {
   #failures = new Map<string, number>();
   /** Budgets announced by the upstream (X-RateLimit-Remaining), minus requests sent since. */
   #budget = new Map<string, { remaining: number; until: number }>();
+  #gate = new KeyGate();
   /** Called with every new cool-down (the store writes it through). */
   onCool: ((r: CooldownRecord) => void) | undefined;
   /** Called when a key is disabled (the store writes it through). */
@@ -121,6 +123,45 @@ export class KeyPool {
     return block;
   }
 
+  /** Cool-downs of `label` for `model` that have ended but not been confirmed by a success: the key is recovering. */
+  #recovering(label: string, model: string): string[] {
+    const now = this.now();
+    const ids: string[] = [];
+    for (const scope of [model, "*", model.endsWith(":free") ? ":free" : undefined]) {
+      if (!scope) continue;
+      const id = `${label}\n${scope}`;
+      const r = this.#cool.get(id);
+      if (r && r.until <= now) ids.push(id);
+    }
+    return ids;
+  }
+
+  /** True while `label` is recovering for `model` and another attempt holds its turn (SPEC §19). */
+  busy(label: string, model: string): boolean {
+    return this.#cool.size > 0 && this.#gate.busy(this.#recovering(label, model));
+  }
+
+  /**
+   * Take the turn on `label` for `model` (free keys need none); call the returned function with the
+   * attempt's success once it is known — after any new cool-down it caused is recorded.
+   */
+  take(label: string, model: string): (ok: boolean) => void {
+    const ids = this.#cool.size ? this.#recovering(label, model) : [];
+    if (!ids.length) return () => {};
+    this.#gate.enter(ids);
+    return (ok) => {
+      for (const id of this.#gate.leave(ids, ok)) {
+        const r = this.#cool.get(id);
+        if (r && r.until <= this.now()) this.#cool.delete(id);
+      }
+    };
+  }
+
+  /** Resolves when a turn is released or the pool is reset: waiting requests look again. */
+  changed(): Promise<void> {
+    return this.#gate.changed();
+  }
+
   /** Record a cool-down from a failure; returns the stored record. */
   cool(label: string, model: string, c: Cooldown): CooldownRecord {
     const scope = c.scope === "key" ? "*" : c.scope === "key-free" ? ":free" : model;
@@ -164,6 +205,7 @@ export class KeyPool {
     this.#failures.clear();
     this.#budget.clear();
     this.#disabled.clear();
+    this.#gate.wakeAll();
     return out;
   }
 
