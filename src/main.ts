@@ -211,6 +211,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     deadlines: new Deadlines(),
     chain: cfg.chain,
     applyChange: () => Promise.reject(new Error("not started")),
+    resetCooldowns: () => Promise.resolve([]),
   };
   const shared = new SharedState({
     kv,
@@ -224,6 +225,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     onGlobalsApplied: () => (ctx.defaultBackend = ctx.settings.defaultBackend ?? registry.firstFunctional()),
   });
   ctx.applyChange = (change) => shared.apply(change);
+  ctx.resetCooldowns = (backends) => shared.resetCooldowns(backends);
   await shared.start();
   for (const n of names) registry.refresh(n);
 

@@ -23,6 +23,13 @@ export interface Cooldown {
   untilMs?: number;
   /** Why, for `status` and logs (e.g. "429 free-models-per-min"). */
   reason: string;
+  /** An auth-class failure (402 no credits): the key is out "for auth reasons", not rate-limited. */
+  auth?: boolean;
+  /**
+   * The key itself was rejected (401, invalid key): disable it until its value changes or an admin runs
+   * `reset-cooldowns` (SPEC §19); `scope` and `untilMs` do not apply.
+   */
+  disable?: boolean;
 }
 
 /** A classified upstream failure. `status`/`type`/`code`/`message` are what the client sees if it is final. */

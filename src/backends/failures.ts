@@ -4,13 +4,17 @@
  */
 import type { UpstreamFailure } from "./backend.ts";
 
-/** The key was rejected (invalid, revoked, no credits): try the next key and cool this one for `coolMs`. */
+/**
+ * The key was rejected (invalid, revoked, no credits): try the next key. A rejected key (`disable`) is
+ * disabled until its value changes or an admin resets it; a key without credits (`coolMs`) cools for this
+ * model only (SPEC §19).
+ */
 export function keyRejected(
   backend: string,
   keyLabel: string,
   why: string,
   message: string,
-  cool: { ms: number; reason: string },
+  effect: { disable: true; reason: string } | { coolMs: number; reason: string },
   outcome: string,
   now = Date.now(),
 ): UpstreamFailure {
@@ -20,7 +24,9 @@ export function keyRejected(
     type: "api_error",
     code: "upstream_auth_failed",
     message: `${backend}: key ${keyLabel} ${why}: ${message}. Check or replace ${keyLabel}.`,
-    cooldown: { scope: "key", untilMs: now + cool.ms, reason: cool.reason },
+    cooldown: "disable" in effect
+      ? { scope: "key", reason: effect.reason, disable: true }
+      : { scope: "key-model", untilMs: now + effect.coolMs, reason: effect.reason, auth: true },
     outcome,
   };
 }

@@ -94,32 +94,29 @@ export function classifyOpenAIFailure(
       cooldown: { scope: "key-model", untilMs: hint, reason: "429" },
     };
   }
-  if (status === 401 || status === 402) {
-    return status === 401
-      ? keyRejected(
-        backend,
-        key,
-        "was rejected (invalid or revoked)",
-        message,
-        {
-          ms: 3_600_000,
-          reason: "401 invalid key",
-        },
-        outcome,
-        now,
-      )
-      : keyRejected(
-        backend,
-        key,
-        "has no credits left (402)",
-        message,
-        {
-          ms: 600_000,
-          reason: "402 no credits",
-        },
-        outcome,
-        now,
-      );
+  if (status === 401) {
+    const why = "was rejected (invalid or revoked)";
+    return keyRejected(
+      backend,
+      key,
+      why,
+      message,
+      { disable: true, reason: "401 invalid key" },
+      outcome,
+      now,
+    );
+  }
+  if (status === 402) {
+    const why = "has no credits left (402)";
+    return keyRejected(
+      backend,
+      key,
+      why,
+      message,
+      { coolMs: 600_000, reason: "402 no credits" },
+      outcome,
+      now,
+    );
   }
   return statusFailure(backend, status, String(status), message, upstreamCode ?? "upstream_error");
 }

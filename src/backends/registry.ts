@@ -25,6 +25,10 @@ export interface BackendHealth {
   functional: boolean;
   keys: number;
   models: number | null;
+  /** Keys cooling down now (any model), not counting disabled ones. */
+  cooling: number;
+  /** Keys disabled because the upstream rejected them (SPEC §19). */
+  disabled: number;
   problem?: string;
 }
 
@@ -126,10 +130,14 @@ export class Registry {
     const out: Record<string, BackendHealth> = {};
     for (const [name, e] of this.#entries) {
       const problem = e.backend.problem() ?? (e.error ? `model listing failed: ${e.error}` : undefined);
+      const disabled = new Set(e.pool.disabledKeys().map((r) => r.label));
+      const cooling = new Set(e.pool.active().map((r) => r.label).filter((l) => !disabled.has(l)));
       out[name] = {
         functional: e.backend.functional(),
         keys: e.backend.keys.length,
         models: e.models ? e.models.length : null,
+        cooling: cooling.size,
+        disabled: disabled.size,
         ...(problem ? { problem } : {}),
       };
     }

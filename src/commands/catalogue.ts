@@ -5,6 +5,7 @@
  */
 import { noArgs } from "./checks.ts";
 import { describeRoute, routeAdd, routeName, routeOp } from "./route_commands.ts";
+import { runResetCooldowns } from "./reset_cooldowns.ts";
 import { runSet, runUnset, SETTING_KEYS } from "./settings.ts";
 import { statusLines } from "./status.ts";
 import { closest } from "./suggest.ts";
@@ -189,6 +190,14 @@ export const CATALOGUE: readonly CommandSpec[] = [
       routeOp(env, { op: "clear", name }, (s) => s.clear(name));
       return [`route ${name} cleared`];
     },
+  },
+  {
+    name: "reset-cooldowns",
+    args: "[(backend=NAME)]",
+    help: "clear key cool-downs and re-enable rejected keys, on every backend or one (all instances)",
+    examples: ["reset-cooldowns", "reset-cooldowns(backend=openrouter)"],
+    admin: true,
+    run: runResetCooldowns,
   },
 ];
 

@@ -72,6 +72,18 @@ export async function runCommands(
       throw e;
     }
   }
+  if (draft.resetCooldowns) {
+    try {
+      await ctx.resetCooldowns(draft.resetCooldowns);
+    } catch (e) {
+      return {
+        ok: false,
+        error: `the store could not be updated (${
+          (e as Error).message
+        }); cool-downs were not reset. Try again.`,
+      };
+    }
+  }
   try {
     await commit(draft, ctx, session);
   } catch (e) {

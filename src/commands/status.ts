@@ -38,10 +38,12 @@ export function statusLines(env: CommandEnv): string[] {
         r.scope === "*" ? "" : r.scope === ":free" ? " for :free models" : ` for ${r.scope}`
       } until ${when(r.until)} (${r.reason})`
     );
+    const disabled = pool.disabledKeys().map((r) => `${r.label} disabled (${r.reason})`);
+    const states = [...disabled, ...cooling];
     lines.push(
       `${name}: ${h.functional ? "functional" : `off (${h.problem ?? "not configured"})`}; keys: ${
         labels.length ? labels.join(", ") : "none"
-      }; models: ${h.models ?? "not listed yet"}${cooling.length ? `; ${cooling.join("; ")}` : ""}`,
+      }; models: ${h.models ?? "not listed yet"}${states.length ? `; ${states.join("; ")}` : ""}`,
     );
   }
   return lines;

@@ -28,6 +28,8 @@ export interface Draft {
   routeOps: RouteOp[];
   /** `hello` asked for the banner. */
   banner: boolean;
+  /** Backends whose cool-downs and disabled keys `reset-cooldowns` clears when the draft is kept. */
+  resetCooldowns?: string[];
 }
 
 /** What a handler may read. */

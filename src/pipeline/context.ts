@@ -8,6 +8,7 @@ import type { UsageRecorder } from "../usage/recorder.ts";
 import type { SessionStore } from "../sessions/store.ts";
 import type { Deadlines } from "../server/deadlines.ts";
 import type { SharedChange } from "../store/shared_state.ts";
+import type { ResetResult } from "../store/key_states.ts";
 
 /** Everything a request handler may read. Hot-path state lives here, in memory. */
 export interface ProxyContext {
@@ -27,6 +28,8 @@ export interface ProxyContext {
    * `defaultBackend`; rejects with a SaveError (nothing changed) when it cannot be saved.
    */
   applyChange: (change: SharedChange) => Promise<void>;
+  /** Clear cool-downs and disabled keys of these backends, in the store (every instance) and here. */
+  resetCooldowns: (backends: string[]) => Promise<ResetResult[]>;
   aliases: Record<string, string>;
   /** Replaces configured secret values in text (prompts, errors, logs). */
   scrub: Scrubber;

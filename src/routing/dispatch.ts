@@ -3,7 +3,7 @@
  * rotation order, skips cooling pairs, applies what each failure teaches the pool, waits for a key up to
  * `--max-wait`, and stops at `--max-attempts` or the deadline.
  */
-import type { AttemptSuccess, Backend, UpstreamFailure } from "../backends/backend.ts";
+import type { AttemptResult, AttemptSuccess, Backend, UpstreamFailure } from "../backends/backend.ts";
 import type { Registry } from "../backends/registry.ts";
 import type { KeyEntry } from "../config/load.ts";
 import type { ChatRequest } from "../openai/types.ts";
@@ -42,7 +42,8 @@ export type DispatchResult =
     | { ok: false; error: ProxyError }
   );
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Sleep for `ms`, or less when the signal aborts or a `wake` promise settles (the caller looks again). */
+function sleep(ms: number, signal: AbortSignal, wake: Promise<void>[] = []): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(done, Math.min(ms, MAX_TIMER_MS)); // the caller loops if it woke early
     function done() {
@@ -51,6 +52,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     }
     signal.addEventListener("abort", done, { once: true });
+    for (const w of wake) w.then(done);
   });
 }
 
@@ -133,6 +135,12 @@ export async function dispatch(
   const backendOf = (el: Element): Backend => registry.get(el.backend)!;
   const coolingUntil = (el: Element, key: KeyEntry | undefined) =>
     key ? registry.pool(el.backend).coolingUntil(key.label, el.model) : undefined;
+  /** Free now: not cooling, and not waiting its turn on a key that is recovering from a cool-down. */
+  const usable = (el: Element, key: KeyEntry | undefined) =>
+    !key || (coolingUntil(el, key) === undefined && !registry.pool(el.backend).busy(key.label, el.model));
+  const pools = [...new Set(elements.map((el) => el.backend))].map((b) => registry.pool(b));
+  /** Since when this request has waited for a turn on a free key (bounded by --max-wait, like a cool-down). */
+  let turnSince: number | undefined;
 
   for (;;) {
     let triedThisPass = 0;
@@ -141,21 +149,29 @@ export async function dispatch(
       if (attempts.length >= deps.maxAttempts || Date.now() >= deadline) break;
       const el = elements[pair.element];
       const rot = rotations.get(el.backend)!;
-      const key = pair.key === -1 ? rot.find((k) => coolingUntil(el, k) === undefined) : rot[pair.key];
+      const key = pair.key === -1 ? rot.find((k) => usable(el, k)) : rot[pair.key];
       if (pair.key === -1 && rot.length && key === undefined && rot[0] !== undefined) continue;
-      if (coolingUntil(el, key) !== undefined) continue;
+      if (!usable(el, key)) continue;
       triedThisPass++;
-      if (key) registry.pool(el.backend).reserve(key.label, el.model);
+      turnSince = undefined;
+      const pool = registry.pool(el.backend);
+      if (key) pool.reserve(key.label, el.model);
+      const turnDone = key ? pool.take(key.label, el.model) : undefined;
       const started = Date.now();
-      const result = await backendOf(el).attempt({
-        body,
-        model: el.model,
-        key,
-        stream,
-        signal,
-        timeoutMs: deps.timeoutMs,
-        deadline,
-      });
+      let result: AttemptResult | undefined;
+      try {
+        result = await backendOf(el).attempt({
+          body,
+          model: el.model,
+          key,
+          stream,
+          signal,
+          timeoutMs: deps.timeoutMs,
+          deadline,
+        });
+      } finally {
+        if (!result) turnDone?.(false);
+      }
       const record: AttemptRecord = {
         attempt: attempts.length + 1,
         element: pair.element,
@@ -168,11 +184,11 @@ export async function dispatch(
       attempts.push(record);
       if (result.ok) {
         if (key) {
-          const pool = registry.pool(el.backend);
           pool.succeeded(key.label, el.model);
           const rl = result.value.rateLimit;
           if (rl) pool.note(key.label, el.model, rl.remaining, rl.resetMs);
         }
+        turnDone?.(true);
         return {
           ok: true,
           value: result.value,
@@ -183,50 +199,83 @@ export async function dispatch(
           route: routeName,
         };
       }
-      if (signal.aborted) return { ok: false, error: clientClosed(), attempts, route: routeName };
+      if (signal.aborted) {
+        turnDone?.(false);
+        return { ok: false, error: clientClosed(), attempts, route: routeName };
+      }
       last = result.failure;
       if (last.cooldown && key) {
-        const r = registry.pool(el.backend).cool(key.label, el.model, last.cooldown);
-        const level = last.cooldown.scope === "key" ? "warn" : "info";
-        log[level]("{backend} key {key} cools until {until} ({reason})", {
-          backend: el.backend,
-          key: key.label,
-          until: new Date(r.until).toISOString(),
-          reason: r.reason,
-        });
+        if (last.cooldown.disable) {
+          pool.disable(key.label, last.cooldown.reason);
+          log.warn(
+            "{backend} key {key} is disabled until its value changes or an admin runs reset-cooldowns ({reason})",
+            { backend: el.backend, key: key.label, reason: last.cooldown.reason },
+          );
+        } else {
+          const r = pool.cool(key.label, el.model, last.cooldown);
+          const level = last.cooldown.scope === "key" || last.cooldown.auth ? "warn" : "info";
+          log[level]("{backend} key {key} cools until {until} ({reason})", {
+            backend: el.backend,
+            key: key.label,
+            until: new Date(r.until).toISOString(),
+            reason: r.reason,
+          });
+        }
       }
+      turnDone?.(false); // after any new cool-down, so the woken waiters see it
       if (last.action === "return") {
         return { ok: false, error: failureError(last), attempts, route: routeName };
       }
       if (last.action === "next-element") skipped.add(pair.element);
     }
 
-    // Nothing left to try now. Wait for a cooling key when that is soon enough, else answer.
+    // Nothing left to try now. Wait for a cooling key when that is soon enough, or for a turn on a key
+    // that is recovering; else answer.
     const now = Date.now();
     let earliest = Infinity;
+    let rateEarliest = Infinity;
+    let free = false;
+    let gated = false;
+    const authOut = new Map<string, string>();
     for (const pair of pairs) {
       if (skipped.has(pair.element)) continue;
       const el = elements[pair.element];
       const rot = rotations.get(el.backend)!;
       for (const k of pair.key === -1 ? rot : [rot[pair.key]]) {
-        const until = coolingUntil(el, k);
-        if (until !== undefined) earliest = Math.min(earliest, until);
+        const block = k ? registry.pool(el.backend).block(k.label, el.model) : undefined;
+        if (!block && k && registry.pool(el.backend).busy(k.label, el.model)) gated = true;
+        else if (!block) free = true;
+        else if (block.auth) authOut.set(k!.label, block.reason);
+        else rateEarliest = Math.min(rateEarliest, block.until);
+        if (block && block.until !== Infinity) earliest = Math.min(earliest, block.until);
       }
     }
-    const rateLimited = earliest !== Infinity && (!last || last.status === 429 || triedThisPass === 0);
+    // A rejected key is out of the plan like a rate-limited one: the rest of the plan still counts.
+    const movedOn = !last || last.status === 429 || last.code === "upstream_auth_failed";
+    const rateLimited = (earliest !== Infinity || gated) && (movedOn || triedThisPass === 0);
     const budgetLeft = attempts.length < deps.maxAttempts;
-    if (rateLimited && budgetLeft && earliest - now <= deps.maxWaitMs && earliest < deadline) {
-      await sleep(Math.max(0, earliest - now) + 5, signal);
-      if (signal.aborted) return { ok: false, error: clientClosed(), attempts, route: routeName };
-      continue;
+    if (rateLimited && budgetLeft) {
+      const coolWait = earliest - now <= deps.maxWaitMs && earliest < deadline
+        ? Math.max(0, earliest - now) + 5
+        : Infinity;
+      turnSince = gated ? turnSince ?? now : undefined;
+      const turnWait = turnSince !== undefined
+        ? Math.min(turnSince + deps.maxWaitMs, deadline) - now
+        : Infinity;
+      if (coolWait !== Infinity || (gated && turnWait > 0)) {
+        await sleep(Math.min(coolWait, turnWait), signal, gated ? pools.map((p) => p.changed()) : []);
+        if (signal.aborted) return { ok: false, error: clientClosed(), attempts, route: routeName };
+        continue;
+      }
     }
-    if (rateLimited && (triedThisPass === 0 || last?.status === 429)) {
-      const wait = Math.max(1, Math.ceil((earliest - now) / 1000));
+    const what = target.kind === "route"
+      ? `route "${routeName}"`
+      : `${elements[0].backend}:${elements[0].model}`;
+    const outText = [...authOut].map(([label, reason]) => `${label} (${reason})`).join(", ");
+    if ((rateEarliest !== Infinity || gated) && (movedOn || triedThisPass === 0)) {
+      const wait = rateEarliest === Infinity ? 1 : Math.max(1, Math.ceil((rateEarliest - now) / 1000));
       const headers: Record<string, string> = { "retry-after": String(wait) };
       if (wait > 60 || attempts.length > 1) headers["x-should-retry"] = "false";
-      const what = target.kind === "route"
-        ? `route "${routeName}"`
-        : `${elements[0].backend}:${elements[0].model}`;
       return {
         ok: false,
         attempts,
@@ -236,10 +285,28 @@ export async function dispatch(
           "rate_limit_error",
           "rate_limit_exceeded",
           `Every key for ${what} is rate-limited; the first frees in ${wait} s.${
-            last ? ` Last upstream answer: ${last.message}` : ""
-          }`,
+            authOut.size ? ` Out for auth reasons: ${outText}.` : ""
+          }${last ? ` Last upstream answer: ${last.message}` : ""}`,
           null,
           headers,
+        ),
+      };
+    }
+    if (!free && !gated && rateEarliest === Infinity && authOut.size) {
+      return {
+        ok: false,
+        attempts,
+        route: routeName,
+        error: new ProxyError(
+          502,
+          "api_error",
+          "upstream_auth_failed",
+          `Every key for ${what} was rejected by the upstream: ${outText}. Replace the key value (env or .env) ` +
+            `and restart, or have an admin run the reset-cooldowns command.${
+              last ? ` Last upstream answer: ${last.message}` : ""
+            }`,
+          null,
+          { "x-should-retry": "false" },
         ),
       };
     }

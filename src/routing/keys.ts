@@ -1,11 +1,13 @@
 /**
- * Key pools (SPEC §5.1): keys in env order labelled by env var name, a rotation order per request
- * (round-robin or fill-first), and cool-down bookkeeping per (key, model), per key, and per key for all
- * `:free` models. In memory; persistence hooks in through {@link KeyPool.onCool}.
+ * Key pools (SPEC §5.1, §19): keys in env order labelled by env var name, a rotation order per request
+ * (round-robin or fill-first), cool-down bookkeeping per (key, model), per key, and per key for all
+ * `:free` models, and keys disabled because the upstream rejected them. In memory; persistence hooks in
+ * through {@link KeyPool.onCool} and {@link KeyPool.onDisable}.
  */
 import type { KeyEntry } from "../config/load.ts";
 import type { Cooldown } from "../backends/backend.ts";
 import { backoffMs } from "./cooldown.ts";
+import { KeyGate } from "./gate.ts";
 
 /**
  * Longest cool-down: every real limit resets within a day (daily quotas at midnight UTC or Pacific), so a
@@ -21,6 +23,26 @@ export interface CooldownRecord {
   scope: string;
   until: number;
   reason: string;
+  /** An auth-class cool-down (402 no credits), not a rate limit. */
+  auth?: boolean;
+}
+
+/** A key the upstream rejected (401, invalid key): out until its value changes or an admin resets it. */
+export interface DisabledRecord {
+  backend: string;
+  label: string;
+  reason: string;
+  /** When it was disabled (ms epoch). */
+  since: number;
+}
+
+/** Why a key cannot be used for a model now: until when (`Infinity` when disabled), and whether for auth. */
+export interface KeyBlock {
+  until: number;
+  reason: string;
+  /** Out for an auth reason (disabled, or no credits), not rate-limited. */
+  auth: boolean;
+  disabled: boolean;
 }
 
 /** Key rotation strategy. */
@@ -30,11 +52,15 @@ export type KeyStrategy = "round-robin" | "fill-first";
 export class KeyPool {
   #cursor = 0;
   #cool = new Map<string, CooldownRecord>();
+  #disabled = new Map<string, DisabledRecord>();
   #failures = new Map<string, number>();
   /** Budgets announced by the upstream (X-RateLimit-Remaining), minus requests sent since. */
   #budget = new Map<string, { remaining: number; until: number }>();
+  #gate = new KeyGate();
   /** Called with every new cool-down (the store writes it through). */
   onCool: ((r: CooldownRecord) => void) | undefined;
+  /** Called when a key is disabled (the store writes it through). */
+  onDisable: ((r: DisabledRecord) => void) | undefined;
 
   constructor(
     readonly backend: string,
@@ -70,20 +96,70 @@ export class KeyPool {
     else this.#budget.set(id, { remaining, until });
   }
 
-  /** When `label` may be used for `model` again, or undefined when it is free now. */
+  /** When `label` may be used for `model` again (`Infinity` while disabled), or undefined when it is free now. */
   coolingUntil(label: string, model: string): number | undefined {
+    return this.block(label, model)?.until;
+  }
+
+  /** What keeps `label` from serving `model` now (the longest block), or undefined when it is free. */
+  block(label: string, model: string): KeyBlock | undefined {
+    const off = this.#disabled.get(label);
+    if (off) return { until: Infinity, reason: off.reason, auth: true, disabled: true };
     const now = this.now();
-    let until: number | undefined;
+    let block: KeyBlock | undefined;
     if (this.#budget.size) {
       const b = this.#budget.get(this.#budgetId(label, model));
-      if (b && b.until > now && b.remaining <= 0) until = b.until;
+      if (b && b.until > now && b.remaining <= 0) {
+        block = { until: b.until, reason: "announced budget used up", auth: false, disabled: false };
+      }
     }
     for (const scope of [model, "*", model.endsWith(":free") ? ":free" : undefined]) {
       if (!scope) continue;
       const r = this.#cool.get(`${label}\n${scope}`);
-      if (r && r.until > now && (until === undefined || r.until > until)) until = r.until;
+      if (r && r.until > now && (block === undefined || r.until > block.until)) {
+        block = { until: r.until, reason: r.reason, auth: !!r.auth, disabled: false };
+      }
     }
-    return until;
+    return block;
+  }
+
+  /** Cool-downs of `label` for `model` that have ended but not been confirmed by a success: the key is recovering. */
+  #recovering(label: string, model: string): string[] {
+    const now = this.now();
+    const ids: string[] = [];
+    for (const scope of [model, "*", model.endsWith(":free") ? ":free" : undefined]) {
+      if (!scope) continue;
+      const id = `${label}\n${scope}`;
+      const r = this.#cool.get(id);
+      if (r && r.until <= now) ids.push(id);
+    }
+    return ids;
+  }
+
+  /** True while `label` is recovering for `model` and another attempt holds its turn (SPEC §19). */
+  busy(label: string, model: string): boolean {
+    return this.#cool.size > 0 && this.#gate.busy(this.#recovering(label, model));
+  }
+
+  /**
+   * Take the turn on `label` for `model` (free keys need none); call the returned function with the
+   * attempt's success once it is known — after any new cool-down it caused is recorded.
+   */
+  take(label: string, model: string): (ok: boolean) => void {
+    const ids = this.#cool.size ? this.#recovering(label, model) : [];
+    if (!ids.length) return () => {};
+    this.#gate.enter(ids);
+    return (ok) => {
+      for (const id of this.#gate.leave(ids, ok)) {
+        const r = this.#cool.get(id);
+        if (r && r.until <= this.now()) this.#cool.delete(id);
+      }
+    };
+  }
+
+  /** Resolves when a turn is released or the pool is reset: waiting requests look again. */
+  changed(): Promise<void> {
+    return this.#gate.changed();
   }
 
   /** Record a cool-down from a failure; returns the stored record. */
@@ -97,10 +173,40 @@ export class KeyPool {
       until = this.now() + backoffMs(n);
     }
     until = Math.min(until, this.now() + MAX_COOLDOWN_MS);
-    const record = { backend: this.backend, label, scope, until, reason: c.reason };
+    const record: CooldownRecord = { backend: this.backend, label, scope, until, reason: c.reason };
+    if (c.auth) record.auth = true;
     this.#cool.set(id, record);
     this.onCool?.(record);
     return record;
+  }
+
+  /** Disable a key the upstream rejected; returns the record. */
+  disable(label: string, reason: string): DisabledRecord {
+    const record = { backend: this.backend, label, reason, since: this.now() };
+    this.#disabled.set(label, record);
+    this.onDisable?.(record);
+    return record;
+  }
+
+  /** Adopt a disabled state learned elsewhere (another instance, the store at start-up). */
+  adoptDisabled(record: DisabledRecord): void {
+    if (!this.#disabled.has(record.label)) this.#disabled.set(record.label, { ...record });
+  }
+
+  /** Keys disabled now (for `status` and `/health`). */
+  disabledKeys(): DisabledRecord[] {
+    return [...this.#disabled.values()];
+  }
+
+  /** Forget every cool-down, back-off, budget and disabled state; returns what was in force. */
+  reset(): { cooling: CooldownRecord[]; disabled: DisabledRecord[] } {
+    const out = { cooling: this.active(), disabled: this.disabledKeys() };
+    this.#cool.clear();
+    this.#failures.clear();
+    this.#budget.clear();
+    this.#disabled.clear();
+    this.#gate.wakeAll();
+    return out;
   }
 
   /** Adopt a cool-down learned elsewhere (another instance, the store at start-up); later `until` wins. */

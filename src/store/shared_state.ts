@@ -7,12 +7,12 @@
  * settings live in that file instead: re-read (hand edits kept) and rewritten atomically on each change.
  */
 import type { Registry } from "../backends/registry.ts";
-import type { CooldownRecord } from "../routing/keys.ts";
 import { type Route, RouteError, type RouteOp, routesFromFile, RouteStore } from "../routing/routes.ts";
 import type { Settings } from "../config/options.ts";
 import { type ConfigFile, parseConfigText, writeConfigFile } from "../config/file.ts";
 import { ConfigError } from "../config/errors.ts";
 import { withLockRetry } from "./kv.ts";
+import { KeyStates, type ResetResult } from "./key_states.ts";
 import { log } from "../log.ts";
 
 /** Global settings that commands may change at run time, with their config-file keys. */
@@ -42,8 +42,6 @@ export class SaveError extends Error {
 const MAX_ROUTES_BYTES = 60_000;
 /** Check-and-set attempts before a change gives up (each conflict means another instance just saved one). */
 const MAX_CAS_TRIES = 50;
-
-const COOLDOWN = "cooldown";
 const ROUTES_KEY = ["routes"];
 const GLOBALS_KEY = ["globals"];
 
@@ -75,13 +73,15 @@ export class SharedState {
   #refreshing: Promise<void> | undefined;
   /** Changes of this instance, one at a time (the config file has no check-and-set; fewer KV conflicts). */
   #changes: Promise<unknown> = Promise.resolve();
+  #keys: KeyStates;
 
   constructor(private readonly o: SharedStateOptions) {
-    for (const pool of o.registry.pools()) pool.onCool = (r) => this.#track(this.#writeCooldown(r));
+    this.#keys = new KeyStates(o.kv, o.registry, (p) => this.#track(p));
   }
 
   /** Load what the store holds, then refresh about once a second. */
   async start(): Promise<void> {
+    await this.#keys.start();
     await this.refresh();
     this.#timer = setInterval(() => {
       this.#refreshing ??= this.refresh().catch((e) => {
@@ -92,20 +92,7 @@ export class SharedState {
 
   /** Read cool-downs (and routes/globals without --config) from the store into memory. */
   async refresh(): Promise<void> {
-    const now = Date.now();
-    for await (const e of this.o.kv.list<{ until: number; reason: string }>({ prefix: [COOLDOWN] })) {
-      const [, backend, label, scope] = e.key as string[];
-      if (e.value.until <= now) continue;
-      const names = this.o.registry.names();
-      if (!names.includes(backend)) continue;
-      this.o.registry.pool(backend).adopt({
-        backend,
-        label,
-        scope,
-        until: e.value.until,
-        reason: e.value.reason,
-      });
-    }
+    await this.#keys.refresh();
     if (this.o.configPath) return;
     const [routes, globals] = await this.o.kv.getMany<[Route[], Globals]>([ROUTES_KEY, GLOBALS_KEY]);
     // Only newer values: a refresh that read before this instance's own change committed must not undo it.
@@ -250,13 +237,9 @@ export class SharedState {
     this.#adopt(routes, undefined, change);
   }
 
-  async #writeCooldown(r: CooldownRecord): Promise<void> {
-    const ttl = Math.max(1000, r.until - Date.now());
-    await withLockRetry(() =>
-      this.o.kv.set([COOLDOWN, r.backend, r.label, r.scope], { until: r.until, reason: r.reason }, {
-        expireIn: ttl,
-      })
-    );
+  /** Clear cool-downs and disabled keys of these backends for every instance (SPEC §19). */
+  resetCooldowns(backends: string[]): Promise<ResetResult[]> {
+    return this.#keys.reset(backends);
   }
 
   #track(p: Promise<unknown>): void {

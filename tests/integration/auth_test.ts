@@ -50,7 +50,13 @@ Deno.test("bearer client keys: numbered keys work and are labelled, anything els
     assert.equal(health.status, 200);
     const h = await health.json();
     assert.equal(h.status, "ok");
-    assert.deepEqual(Object.keys(h.backends.openrouter).sort(), ["functional", "keys", "models"]);
+    assert.deepEqual(Object.keys(h.backends.openrouter).sort(), [
+      "cooling",
+      "disabled",
+      "functional",
+      "keys",
+      "models",
+    ]);
     assert.equal(h.backends.openrouter.keys, 1);
     assert.ok(!JSON.stringify(h).includes(OR_KEY));
     const root = await proxy.fetch("/");

@@ -101,7 +101,13 @@ Deno.test("real CLI: non-streaming answers, carry the system prompt, sampling an
       assert.ok(ids.includes(`gemini-cli-direct:${m}`), m);
     }
     const health = await (await t.proxy.fetch("/health")).json();
-    assert.deepEqual(health.backends["gemini-cli-direct"], { functional: true, keys: 0, models: 3 });
+    assert.deepEqual(health.backends["gemini-cli-direct"], {
+      functional: true,
+      keys: 0,
+      models: 3,
+      cooling: 0,
+      disabled: 0,
+    });
   } finally {
     await t.close();
   }

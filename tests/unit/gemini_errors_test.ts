@@ -94,7 +94,7 @@ Deno.test("gemini 429 wrapped in an array (the OpenAI-compat endpoint's shape) i
   assert.match(f.message, /Resource has been exhausted/);
 });
 
-Deno.test("gemini 400 API_KEY_INVALID → next key, key cool-down 1 h, 502 upstream_auth_failed naming the label", () => {
+Deno.test("gemini 400 API_KEY_INVALID → next key, the key disabled, 502 upstream_auth_failed naming the label", () => {
   const f = classify(
     400,
     err(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", [
@@ -112,7 +112,7 @@ Deno.test("gemini 400 API_KEY_INVALID → next key, key cool-down 1 h, 502 upstr
     code: "upstream_auth_failed",
     message:
       "gemini: key GEMINI_API_KEY_2 was rejected (API_KEY_INVALID): API key not valid. Please pass a valid API key.. Check or replace GEMINI_API_KEY_2.",
-    cooldown: { scope: "key", untilMs: NOW + 3_600_000, reason: "400 API_KEY_INVALID" },
+    cooldown: { scope: "key", reason: "400 API_KEY_INVALID", disable: true },
     outcome: "400",
   });
 });
@@ -122,7 +122,7 @@ Deno.test("gemini 403 PERMISSION_DENIED → key failure, never a 401/403 to the 
   assert.equal(f.action, "next-key");
   assert.equal(f.status, 502);
   assert.equal(f.code, "upstream_auth_failed");
-  assert.deepEqual(f.cooldown, { scope: "key", untilMs: NOW + 3_600_000, reason: "403 PERMISSION_DENIED" });
+  assert.deepEqual(f.cooldown, { scope: "key", reason: "403 PERMISSION_DENIED", disable: true });
   assert.match(f.message, /GEMINI_API_KEY_2/);
 });
 

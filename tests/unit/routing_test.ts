@@ -87,11 +87,15 @@ Deno.test("OpenRouter failures are classified as SPEC §5.2 says", () => {
   const auth = c(401, { error: { code: 401, message: "User not found." } });
   assert.equal(auth.status, 502);
   assert.equal(auth.code, "upstream_auth_failed");
-  assert.equal(auth.cooldown?.scope, "key");
-  assert.equal(auth.cooldown?.untilMs, NOW + 3_600_000);
+  assert.deepEqual(auth.cooldown, { scope: "key", reason: "401 invalid key", disable: true });
   assert.match(auth.message, /OPENROUTER_API_KEY_2/);
   const credits = c(402, { error: { code: 402, message: "Insufficient credits" } });
-  assert.equal(credits.cooldown?.untilMs, NOW + 600_000);
+  assert.deepEqual(credits.cooldown, {
+    scope: "key-model",
+    untilMs: NOW + 600_000,
+    reason: "402 no credits",
+    auth: true,
+  });
   const moderation = c(403, { error: { code: 403, message: "flagged" } });
   assert.equal(moderation.action, "return");
   assert.equal(moderation.status, 403);

@@ -111,10 +111,7 @@ export function classifyGeminiFailure(
       key,
       `was rejected (${why})`,
       message,
-      {
-        ms: 3_600_000,
-        reason: `${status} ${why}`,
-      },
+      { disable: true, reason: `${status} ${why}` },
       outcome,
       now,
     );
