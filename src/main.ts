@@ -24,6 +24,8 @@ import { closeLogging, log, setupLogging } from "./log.ts";
 import type { ProxyContext } from "./pipeline/context.ts";
 import { SessionStore } from "./sessions/store.ts";
 import { Deadlines } from "./server/deadlines.ts";
+import { type Edge, serveEdge } from "./server/edge.ts";
+import { errorResponse, internalError } from "./server/errors.ts";
 import { NAME, VERSION } from "./version.ts";
 
 /** A running proxy. */
@@ -34,7 +36,7 @@ export interface RunningProxy {
   url: string;
   ctx: ProxyContext;
   kv: Deno.Kv;
-  /** Stop serving, flush and close everything. */
+  /** Stop accepting; let in-flight requests finish (up to 10 s), flush and close everything. */
   close(): Promise<void>;
 }
 
@@ -241,17 +243,24 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
   for (const n of names) registry.refresh(n);
 
   const handler = createHandler(ctx);
-  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: Edge;
   try {
-    server = Deno.serve({ hostname: s.host, port: s.port, onListen: resolve }, handler);
+    server = serveEdge({
+      hostname: s.host,
+      port: s.port,
+      headTimeoutMs: s.timeout * 1000,
+      onError: (e) => {
+        log.error("unexpected error in the HTTP server: {error}", { error: scrub(String(e)) });
+        return errorResponse(internalError("-"));
+      },
+    }, handler);
   } catch (e) {
     await shared.close();
     await usage.close();
     kv.close();
     throw new ConfigError(`cannot listen on ${s.host}:${s.port} (${(e as Error).message.split("\n")[0]})`);
   }
-  const addr = await listening;
+  const addr = server.addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   const url = `http://${host}:${addr.port}`;
   const health = registry.health();
@@ -279,7 +288,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     kv,
     close() {
       closed ??= (async () => {
-        await server.shutdown();
+        await server.close(10_000);
         ctx.deadlines.close();
         await shared.close();
         await usage.close();
@@ -311,6 +320,9 @@ export async function main(args: string[], output: Output = stdio): Promise<numb
       output.out(await usageCommand(cfg.subArgs, cfg.env));
       return 0;
     }
+    // Signal handling is set up before serving: the runtime opens descriptors for it on first use, and
+    // doing that while connections hold every descriptor panicked Deno 2.9.6.
+    watchSignals();
     proxy = await startProxy(cfg, output);
   } catch (e) {
     if (e instanceof ConfigError) {
@@ -320,12 +332,17 @@ export async function main(args: string[], output: Output = stdio): Promise<numb
     output.err(`${NAME}: start-up failed: ${(e as Error)?.message ?? e}`);
     return 1;
   }
-  const { promise: stop, resolve } = Promise.withResolvers<void>();
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const sig of signals) Deno.addSignalListener(sig, () => resolve());
-  await stop;
+  await stopSignal.promise;
   await proxy.close();
   return 0;
+}
+
+const stopSignal = Promise.withResolvers<Deno.Signal>();
+
+/** SIGINT/SIGTERM stop the proxy. */
+function watchSignals(): void {
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const sig of signals) Deno.addSignalListener(sig, () => stopSignal.resolve(sig));
 }
 
 if (import.meta.main) {
