@@ -25,6 +25,7 @@ import type { ProxyContext } from "./pipeline/context.ts";
 import { SessionStore } from "./sessions/store.ts";
 import { Deadlines } from "./server/deadlines.ts";
 import { type Edge, serveEdge } from "./server/edge.ts";
+import { StopSwitch } from "./server/stop.ts";
 import { errorResponse, internalError } from "./server/errors.ts";
 import { NAME, VERSION } from "./version.ts";
 
@@ -36,8 +37,11 @@ export interface RunningProxy {
   url: string;
   ctx: ProxyContext;
   kv: Deno.Kv;
-  /** Stop accepting; let in-flight requests finish (up to 10 s), flush and close everything. */
-  close(): Promise<void>;
+  /**
+   * Stop accepting; let in-flight requests finish for up to `graceMs` (default `--shutdown-grace`), then
+   * end them (503 or a stream error event); flush records and close everything.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Text printers, replaceable by tests. */
@@ -221,6 +225,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     usage,
     sessions: new SessionStore(kv, (message) => log.warn("{message}", { message })),
     deadlines: new Deadlines(),
+    stop: new StopSwitch(),
     chain: cfg.chain,
     onGlobalChange: () => {},
   };
@@ -286,9 +291,12 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     url,
     ctx,
     kv,
-    close() {
+    close(graceMs = s.shutdownGrace * 1000) {
       closed ??= (async () => {
-        await server.close(10_000);
+        await server.close(graceMs, () => {
+          log.warn("shutdown grace over: ending {n} request(s) still in flight", { n: ctx.stop.size });
+          ctx.stop.stop();
+        });
         ctx.deadlines.close();
         await shared.close();
         await usage.close();
@@ -322,7 +330,7 @@ export async function main(args: string[], output: Output = stdio): Promise<numb
     }
     // Signal handling is set up before serving: the runtime opens descriptors for it on first use, and
     // doing that while connections hold every descriptor panicked Deno 2.9.6.
-    watchSignals();
+    watchSignals(output);
     proxy = await startProxy(cfg, output);
   } catch (e) {
     if (e instanceof ConfigError) {
@@ -332,17 +340,28 @@ export async function main(args: string[], output: Output = stdio): Promise<numb
     output.err(`${NAME}: start-up failed: ${(e as Error)?.message ?? e}`);
     return 1;
   }
-  await stopSignal.promise;
+  const sig = await stopSignal.promise;
+  log.info("{sig}: stopping (in-flight requests get up to {grace} s)", {
+    sig,
+    grace: proxy.ctx.settings.shutdownGrace,
+  });
   await proxy.close();
   return 0;
 }
 
 const stopSignal = Promise.withResolvers<Deno.Signal>();
 
-/** SIGINT/SIGTERM stop the proxy. */
-function watchSignals(): void {
+/** The first SIGINT/SIGTERM starts the graceful stop; a second one exits at once. */
+function watchSignals(output: Output): void {
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const sig of signals) Deno.addSignalListener(sig, () => stopSignal.resolve(sig));
+  let seen = 0;
+  for (const sig of signals) {
+    Deno.addSignalListener(sig, () => {
+      if (seen++ === 0) return stopSignal.resolve(sig);
+      output.err(`${NAME}: second signal (${sig}): exiting now, without waiting for in-flight requests`);
+      Deno.exit(128 + (sig === "SIGINT" ? 2 : 15));
+    });
+  }
 }
 
 if (import.meta.main) {

@@ -7,6 +7,7 @@ import type { Scrubber } from "../security/scrub.ts";
 import type { UsageRecorder } from "../usage/recorder.ts";
 import type { SessionStore } from "../sessions/store.ts";
 import type { Deadlines } from "../server/deadlines.ts";
+import type { StopSwitch } from "../server/stop.ts";
 
 /** Everything a request handler may read. Hot-path state lives here, in memory. */
 export interface ProxyContext {
@@ -32,4 +33,6 @@ export interface ProxyContext {
   sessions: SessionStore;
   /** Per-request deadlines (the request-body timeout) on shared timers. */
   deadlines: Deadlines;
+  /** Ends in-flight upstream work when the shutdown grace runs out. */
+  stop: StopSwitch;
 }
