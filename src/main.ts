@@ -25,6 +25,9 @@ import { closeLogging, log, setupLogging } from "./log.ts";
 import type { ProxyContext } from "./pipeline/context.ts";
 import { SessionStore } from "./sessions/store.ts";
 import { Deadlines } from "./server/deadlines.ts";
+import { type Edge, serveEdge } from "./server/edge.ts";
+import { StopSwitch } from "./server/stop.ts";
+import { errorResponse, internalError } from "./server/errors.ts";
 import { NAME, VERSION } from "./version.ts";
 
 /** A running proxy. */
@@ -35,8 +38,11 @@ export interface RunningProxy {
   url: string;
   ctx: ProxyContext;
   kv: Deno.Kv;
-  /** Stop serving, flush and close everything. */
-  close(): Promise<void>;
+  /**
+   * Stop accepting; let in-flight requests finish for up to `graceMs` (default `--shutdown-grace`), then
+   * end them (503 or a stream error event); flush records and close everything.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Text printers, replaceable by tests. */
@@ -209,6 +215,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     usage,
     sessions: new SessionStore(kv, (message) => log.warn("{message}", { message })),
     deadlines: new Deadlines(),
+    stop: new StopSwitch(),
     chain: cfg.chain,
     applyChange: () => Promise.reject(new Error("not started")),
     resetCooldowns: () => Promise.resolve([]),
@@ -230,17 +237,24 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
   for (const n of names) registry.refresh(n);
 
   const handler = createHandler(ctx);
-  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: Edge;
   try {
-    server = Deno.serve({ hostname: s.host, port: s.port, onListen: resolve }, handler);
+    server = serveEdge({
+      hostname: s.host,
+      port: s.port,
+      headTimeoutMs: s.timeout * 1000,
+      onError: (e) => {
+        log.error("unexpected error in the HTTP server: {error}", { error: scrub(String(e)) });
+        return errorResponse(internalError("-"));
+      },
+    }, handler);
   } catch (e) {
     await shared.close();
     await usage.close();
     kv.close();
     throw new ConfigError(`cannot listen on ${s.host}:${s.port} (${(e as Error).message.split("\n")[0]})`);
   }
-  const addr = await listening;
+  const addr = server.addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   const url = `http://${host}:${addr.port}`;
   const health = registry.health();
@@ -266,9 +280,12 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     url,
     ctx,
     kv,
-    close() {
+    close(graceMs = s.shutdownGrace * 1000) {
       closed ??= (async () => {
-        await server.shutdown();
+        await server.close(graceMs, () => {
+          log.warn("shutdown grace over: ending {n} request(s) still in flight", { n: ctx.stop.size });
+          ctx.stop.stop();
+        });
         ctx.deadlines.close();
         await shared.close();
         await usage.close();
@@ -300,6 +317,9 @@ export async function main(args: string[], output: Output = stdio): Promise<numb
       output.out(await usageCommand(cfg.subArgs, cfg.env));
       return 0;
     }
+    // Signal handling is set up before serving: the runtime opens descriptors for it on first use, and
+    // doing that while connections hold every descriptor panicked Deno 2.9.6.
+    watchSignals(output);
     proxy = await startProxy(cfg, output);
   } catch (e) {
     if (e instanceof ConfigError) {
@@ -309,12 +329,28 @@ export async function main(args: string[], output: Output = stdio): Promise<numb
     output.err(`${NAME}: start-up failed: ${(e as Error)?.message ?? e}`);
     return 1;
   }
-  const { promise: stop, resolve } = Promise.withResolvers<void>();
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const sig of signals) Deno.addSignalListener(sig, () => resolve());
-  await stop;
+  const sig = await stopSignal.promise;
+  log.info("{sig}: stopping (in-flight requests get up to {grace} s)", {
+    sig,
+    grace: proxy.ctx.settings.shutdownGrace,
+  });
   await proxy.close();
   return 0;
+}
+
+const stopSignal = Promise.withResolvers<Deno.Signal>();
+
+/** The first SIGINT/SIGTERM starts the graceful stop; a second one exits at once. */
+function watchSignals(output: Output): void {
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  let seen = 0;
+  for (const sig of signals) {
+    Deno.addSignalListener(sig, () => {
+      if (seen++ === 0) return stopSignal.resolve(sig);
+      output.err(`${NAME}: second signal (${sig}): exiting now, without waiting for in-flight requests`);
+      Deno.exit(128 + (sig === "SIGINT" ? 2 : 15));
+    });
+  }
 }
 
 if (import.meta.main) {

@@ -114,3 +114,78 @@ export async function rawHttp(
     conn.close();
   }
 }
+
+/** A proxy running as a subprocess (`deno run src/main.ts`), for signals and process limits. */
+export interface ProxyProcess {
+  port: number;
+  child: Deno.ChildProcess;
+  /** Resolves with the exit status once the process ended and its output was read. */
+  exited: Promise<Deno.CommandStatus>;
+  /** Everything it wrote to stderr so far. */
+  stderr(): string;
+  /** Resolves once stderr contains `text`. */
+  waitForStderr(text: string): Promise<void>;
+  /** Kill it if still running and wait for the end (for `finally`). */
+  kill(): Promise<void>;
+}
+
+/**
+ * Start `deno run src/main.ts --port 0 …` and wait for its listening line. `fdLimit` runs it under
+ * `ulimit -n fdLimit`.
+ */
+export async function spawnProxy(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; fdLimit?: number } = {},
+): Promise<ProxyProcess> {
+  const deno = [Deno.execPath(), "run", "-A", "--quiet", new URL("../src/main.ts", import.meta.url).pathname];
+  const argv = opts.fdLimit ? ["bash", "-c", `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, ...deno] : deno;
+  const child = new Deno.Command(argv[0], {
+    args: [...argv.slice(1), "--port", "0", ...args],
+    env: { NO_COLOR: "1", DENO_DIR: denoDir(), PATH: Deno.env.get("PATH") ?? "", ...opts.env },
+    clearEnv: true,
+    cwd: opts.cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  let err = "";
+  const waiters: { text: string; resolve: () => void; reject: (e: Error) => void }[] = [];
+  const { promise: listening, resolve: onLine } = Promise.withResolvers<string | undefined>();
+  const drain = async (stream: ReadableStream<Uint8Array>, add: (s: string) => void) => {
+    for await (const s of stream.pipeThrough(new TextDecoderStream())) add(s);
+  };
+  const outDone = drain(child.stdout, (s) => {
+    out += s;
+    if (out.includes("\n")) onLine(out.split("\n")[0]);
+  }).finally(() => onLine(undefined));
+  const errDone = drain(child.stderr, (s) => {
+    err += s;
+    for (const w of waiters.filter((w) => err.includes(w.text))) w.resolve();
+  }).finally(() => {
+    for (const w of waiters) w.reject(new Error(`the proxy ended without logging "${w.text}": ${err}`));
+  });
+  const exited = Promise.all([child.status, outDone, errDone]).then(([status]) => status);
+  const kill = async () => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await exited;
+  };
+  const line = await listening;
+  const m = line && /:(\d+)\/v1/.exec(line);
+  if (!m) {
+    await kill();
+    throw new Error(`the proxy did not start: ${out}\n${err}`);
+  }
+  return {
+    port: Number(m[1]),
+    child,
+    exited,
+    stderr: () => err,
+    waitForStderr: (text) =>
+      err.includes(text)
+        ? Promise.resolve()
+        : new Promise((resolve, reject) => waiters.push({ text, resolve, reject })),
+    kill,
+  };
+}

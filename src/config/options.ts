@@ -58,6 +58,7 @@ export interface Settings {
   kv: string | undefined;
   forceModel: string | undefined;
   maxWait: number;
+  shutdownGrace: number;
   maxAttempts: number;
   keyStrategy: "round-robin" | "fill-first";
   maxBodyMb: number;
@@ -291,6 +292,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 5,
     arg: "SECONDS",
     help: "Longest wait for a cooling key before answering 429.",
+  },
+  {
+    key: "shutdownGrace",
+    flag: "shutdown-grace",
+    kind: "number",
+    min: 0,
+    default: 10,
+    arg: "SECONDS",
+    help: "On SIGTERM/SIGINT, how long in-flight requests may finish before they are ended (503).",
   },
   {
     key: "maxAttempts",

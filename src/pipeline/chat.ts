@@ -17,6 +17,7 @@ import type { Caller } from "../server/auth.ts";
 import type { ProxyContext } from "./context.ts";
 import type { Deadlines } from "../server/deadlines.ts";
 import { log as logger } from "../log.ts";
+import { SHUTDOWN } from "../server/stop.ts";
 import { recordDispatch, type RequestMeta } from "../usage/chat_records.ts";
 import { auditCommands, globalSnapshot } from "../usage/command_audit.ts";
 import { COMMANDS_HEADER, commandStep } from "../commands/step.ts";
@@ -240,13 +241,24 @@ export async function handleChat(
     if (r.n) headers.set("x-llmproxy-redactions", String(r.n));
   }
 
-  const result: DispatchResult = await dispatch(target, body, stream, req.signal, {
-    registry: ctx.registry,
-    route: (n) => ctx.routes.get(n),
-    maxAttempts: ctx.settings.maxAttempts,
-    maxWaitMs: ctx.settings.maxWait * 1000,
-    timeoutMs: ctx.settings.timeout * 1000,
-  });
+  // The upstream work watches the client and the shutdown switch; the link lasts until a stream ends.
+  const link = ctx.stop.link(req.signal);
+  let result: DispatchResult;
+  try {
+    result = await dispatch(target, body, stream, link.signal, {
+      registry: ctx.registry,
+      route: (n) => ctx.routes.get(n),
+      maxAttempts: ctx.settings.maxAttempts,
+      maxWaitMs: ctx.settings.maxWait * 1000,
+      timeoutMs: ctx.settings.timeout * 1000,
+    });
+  } catch (e) {
+    link.release();
+    throw e;
+  }
+  if (result.ok && result.value.kind === "stream") result.value.done.then(link.release, link.release);
+  else link.release();
+  if (!result.ok && link.signal.reason === SHUTDOWN) result = { ...result, error: shuttingDown() };
   headers.set("x-llmproxy-attempts", String(result.attempts.length));
   log.attempts = result.attempts.length;
   const lastAttempt = result.attempts.at(-1);
@@ -296,6 +308,18 @@ export async function handleChat(
   }
   headers.set("content-type", "application/json");
   return new Response(value.text, { status: value.status, headers });
+}
+
+/** The answer to a request that shutdown ended before its answer was ready. */
+function shuttingDown(): ProxyError {
+  return new ProxyError(
+    503,
+    "server_error",
+    "shutting_down",
+    "The proxy is shutting down and ended this request before the upstream answered; send it again.",
+    null,
+    { "retry-after": "1" },
+  );
 }
 
 function withHeaders(err: ProxyError, headers: Headers): ProxyError {

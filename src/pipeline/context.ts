@@ -9,6 +9,7 @@ import type { SessionStore } from "../sessions/store.ts";
 import type { Deadlines } from "../server/deadlines.ts";
 import type { SharedChange } from "../store/shared_state.ts";
 import type { ResetResult } from "../store/key_states.ts";
+import type { StopSwitch } from "../server/stop.ts";
 
 /** Everything a request handler may read. Hot-path state lives here, in memory. */
 export interface ProxyContext {
@@ -39,4 +40,6 @@ export interface ProxyContext {
   sessions: SessionStore;
   /** Per-request deadlines (the request-body timeout) on shared timers. */
   deadlines: Deadlines;
+  /** Ends in-flight upstream work when the shutdown grace runs out. */
+  stop: StopSwitch;
 }
