@@ -1,0 +1,187 @@
+/**
+ * Hostile upstreams (SPEC §19 "No duplicate paid work"): a client disconnect or a --timeout on a kept-alive
+ * upstream connection ends the attempt without a second copy going out.
+ */
+import assert from "node:assert/strict";
+import { startTestProxy, type TestProxy } from "../helpers.ts";
+import { recentUsage } from "../../src/usage/query.ts";
+
+const K1 = "sk-or-v1-" + "1".repeat(64);
+const K2 = "sk-or-v1-" + "2".repeat(64);
+
+/** One chat POST the upstream received. */
+interface Seen {
+  model: string;
+  key: string | undefined;
+  /** Fires when the proxy closes this request. */
+  signal: AbortSignal;
+}
+
+type Script = (seen: Seen) => Response | Promise<Response> | undefined;
+
+/**
+ * A minimal OpenAI-compatible upstream that records every chat POST (model, key, its abort signal) and answers
+ * with `script` or a small completion. `arrived(model)` resolves when a POST for that model has come in.
+ */
+function startUpstream() {
+  const seen: Seen[] = [];
+  const waiters: { model: string; n: number; resolve: (s: Seen) => void }[] = [];
+  let script: Script = () => undefined;
+  const gate = Promise.withResolvers<void>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    if (req.method !== "POST") return Response.json({ data: [] });
+    const body = await req.json();
+    const auth = req.headers.get("authorization");
+    const s: Seen = { model: String(body.model), key: auth?.slice(7), signal: req.signal };
+    seen.push(s);
+    for (const w of waiters) if (w.model === s.model && w.n === up.count(s.model)) w.resolve(s);
+    return (await script(s)) ?? Response.json(completion(s.model));
+  });
+  const up = {
+    url: `http://127.0.0.1:${server.addr.port}/api/v1`,
+    seen,
+    count: (model: string) => seen.filter((s) => s.model === model).length,
+    set script(fn: Script) {
+      script = fn;
+    },
+    /** Resolves when the `n`-th POST for `model` has come in. */
+    arrived: (model: string, n = 1) => {
+      const already = seen.filter((s) => s.model === model)[n - 1];
+      return already
+        ? Promise.resolve(already)
+        : new Promise<Seen>((resolve) => waiters.push({ model, n, resolve }));
+    },
+    /** Let every stalled request answer (see {@link stall}). */
+    release: () => gate.resolve(),
+    released: gate.promise,
+    close: () => server.shutdown(),
+  };
+  return up;
+}
+
+type Upstream = ReturnType<typeof startUpstream>;
+
+function completion(model: string) {
+  return {
+    id: "gen-1",
+    object: "chat.completion",
+    created: 1,
+    model,
+    choices: [{ index: 0, message: { role: "assistant", content: "hello" }, finish_reason: "stop" }],
+    usage: { prompt_tokens: 1000, completion_tokens: 1000, total_tokens: 2000 },
+  };
+}
+
+/** Run `fn` against a proxy in front of a fresh upstream; returns the closed proxy (its final log). */
+async function withProxy(
+  fn: (p: TestProxy, up: Upstream) => Promise<void>,
+  args: string[] = [],
+  keys = [K1],
+): Promise<TestProxy> {
+  const up = startUpstream();
+  const env: Record<string, string> = { OPENROUTER_API_BASE_URL: up.url };
+  keys.forEach((k, i) => (env[`OPENROUTER_API_KEY_${i + 1}`] = k));
+  const proxy = await startTestProxy(["--disable-auth", "--key-strategy", "fill-first", ...args], env);
+  try {
+    await fn(proxy, up);
+  } finally {
+    up.release(); // nothing stalls the shutdown, whatever failed
+    await proxy.close();
+    await up.close();
+  }
+  return proxy;
+}
+
+const chat = (p: TestProxy, model: string, init: RequestInit = {}, stream = false) =>
+  p.fetch("/v1/chat/completions", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model, stream, messages: [{ role: "user", content: "x" }] }),
+    ...init,
+  });
+
+/** POST and read the whole answer. */
+async function ask(p: TestProxy, model: string, stream = false) {
+  const res = await chat(p, model, {}, stream);
+  return { status: res.status, text: await res.text() };
+}
+
+/** Answer once `released`, or "gone" when the proxy closed the request first. */
+function stall(s: Seen, released: Promise<void>): Promise<Response> {
+  return new Promise((resolve) => {
+    s.signal.addEventListener("abort", () => resolve(new Response("gone")), { once: true });
+    released.then(() => resolve(Response.json(completion(s.model))));
+  });
+}
+
+function closed(s: Seen): Promise<void> {
+  return s.signal.aborted
+    ? Promise.resolve()
+    : new Promise((r) => s.signal.addEventListener("abort", () => r(), { once: true }));
+}
+
+Deno.test("a client that disconnects while the upstream stalls on a kept-alive connection: one POST, no ok record", async () => {
+  await withProxy(async (p, up) => {
+    up.script = (s) => (s.model === "stall" ? stall(s, up.released) : undefined);
+    assert.equal((await ask(p, "warm")).status, 200, "warms one kept-alive upstream connection");
+
+    const gone = new AbortController();
+    const pending = chat(p, "stall", { signal: gone.signal }).catch((e) => e);
+    const first = await up.arrived("stall");
+    gone.abort();
+    assert.ok((await pending) instanceof Error);
+    await closed(first); // the proxy closed its upstream request
+    assert.equal((await ask(p, "after")).status, 200, "the proxy still serves");
+    up.release(); // a copy sent again would now be answered
+    assert.equal((await ask(p, "last")).status, 200);
+    await p.ctx.usage.flush();
+    assert.equal(up.count("stall"), 1, "the upstream saw the abandoned request once");
+    const records = (await recentUsage(p.kv, { limit: 50 })).filter((r) => r.model === "stall");
+    assert.ok(records.every((r) => r.outcome !== "ok"), `no ok record: ${JSON.stringify(records)}`);
+  });
+});
+
+Deno.test("--timeout on a kept-alive connection: 504 upstream_timeout, the stalled request sent once", async () => {
+  await withProxy(async (p, up) => {
+    up.script = (s) => (s.model === "stall" ? stall(s, up.released) : undefined);
+    assert.equal((await ask(p, "warm")).status, 200);
+    // The answer, unless a second copy of the request reaches the upstream first (then the test fails).
+    const res = await Promise.race([
+      ask(p, "stall"),
+      up.arrived("stall", 2).then(() => assert.fail("the stalled request was sent again")),
+    ]);
+    assert.equal(res.status, 504, res.text);
+    assert.equal(JSON.parse(res.text).error.code, "upstream_timeout");
+    await closed(up.seen.find((s) => s.model === "stall")!);
+    up.release();
+    assert.equal((await ask(p, "after")).status, 200);
+    assert.equal(up.count("stall"), 1, "one POST for one attempt");
+  }, ["--timeout", "0.5"]);
+});
+
+Deno.test("--timeout with a second key: failover to it, one POST per attempt", async () => {
+  await withProxy(
+    async (p, up) => {
+      up.script = (s) => (s.model === "stall" && s.key === K1 ? stall(s, up.released) : undefined);
+      assert.equal((await ask(p, "warm")).status, 200);
+      const res = await Promise.race([
+        ask(p, "stall"),
+        // On K2 this is the failover; on K1 it is a second copy (then the test fails).
+        up.arrived("stall", 2).then((s) =>
+          s.key === K1 ? assert.fail("the stalled request was sent again") : new Promise<never>(() => {})
+        ),
+      ]);
+      assert.equal(res.status, 200, res.text);
+      const first = up.seen.find((s) => s.model === "stall" && s.key === K1)!;
+      await closed(first);
+      up.release();
+      assert.equal((await ask(p, "after")).status, 200);
+      assert.deepEqual(
+        up.seen.filter((s) => s.model === "stall").map((s) => (s.key === K1 ? "K1" : "K2")),
+        ["K1", "K2"],
+      );
+    },
+    ["--timeout", "0.5"],
+    [K1, K2],
+  );
+});
