@@ -5,6 +5,7 @@
  * events that carry an `"error"` or `"usage"` marker.
  */
 import type { AttemptResult, StreamSummary, UpstreamFailure } from "./backend.ts";
+import { answerTooLarge } from "./http.ts";
 import type { IdleTimer } from "./idle.ts";
 import type { Usage } from "../openai/types.ts";
 import {
@@ -18,8 +19,8 @@ import {
   textToBytes,
 } from "../openai/sse.ts";
 
-/** Largest single upstream event, and most bytes held before the commit (memory bound per stream). */
-export const MAX_EVENT_BYTES = 32 * 1024 * 1024;
+/** Largest single upstream event, and most bytes held before the commit, unless `bodyLimit` says otherwise. */
+export const MAX_EVENT_BYTES = 64 * 1024 * 1024;
 
 /** How {@link commitStream} reads one upstream stream. */
 export interface CommitOptions {
@@ -35,6 +36,8 @@ export interface CommitOptions {
   dropUsageChunks: boolean;
   /** Give up (504) when the stream has not committed by this time (ms epoch): keep-alives do not hold forever. */
   commitBy?: number;
+  /** --max-upstream-body-mb: the largest event or held prefix (bytes), and the backend named when over it. */
+  bodyLimit?: { bytes: number; backend: string };
 }
 
 const MARK_ERROR = textToBytes('"error"');
@@ -90,16 +93,14 @@ export function inspectEvent(data: string | undefined, seen?: (chunk: Chunk) => 
   return "hold";
 }
 
-/** The upstream sent an event (or pre-commit bytes) beyond {@link MAX_EVENT_BYTES}. */
-function tooLarge(): UpstreamFailure {
-  return {
-    action: "next-key",
-    status: 502,
-    type: "api_error",
-    code: "upstream_error",
-    message: `The upstream sent a stream event larger than ${MAX_EVENT_BYTES >> 20} MiB.`,
-    outcome: "bad_answer",
-  };
+/** The most bytes one event (or the pre-commit prefix) may hold. */
+function maxEventBytes(opts: CommitOptions): number {
+  return opts.bodyLimit?.bytes ?? MAX_EVENT_BYTES;
+}
+
+/** The upstream sent an event (or pre-commit bytes) beyond {@link maxEventBytes}. */
+function tooLarge(opts: CommitOptions): UpstreamFailure {
+  return answerTooLarge(opts.bodyLimit?.backend ?? "The upstream", maxEventBytes(opts));
 }
 
 function readFailure(opts: CommitOptions, e: unknown): UpstreamFailure {
@@ -181,7 +182,7 @@ export async function commitStream(
       });
     }
     const complete = pending.push(r.value);
-    if (pending.size + heldBytes > MAX_EVENT_BYTES) return fail(tooLarge());
+    if (pending.size + heldBytes > maxEventBytes(opts)) return fail(tooLarge(opts));
     if (!complete) continue;
     // Events are inspected one by one; bytes up to and including the committing event are held as they are.
     const events = splitEvents(bytesToText(complete));
@@ -296,8 +297,8 @@ function passThrough(
         }
         opts.timer.touch();
         const complete = pending.push(r.value);
-        if (pending.size > MAX_EVENT_BYTES) {
-          const f = tooLarge();
+        if (pending.size > maxEventBytes(opts)) {
+          const f = tooLarge(opts);
           summary.error = f.message;
           controller.enqueue(
             textToBytes(sseData({ error: { message: f.message, type: f.type, code: f.code } })),

@@ -134,6 +134,7 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
         classifyInBand: (e) => classifyInBandError(e, label, opts.name),
         dropUsageChunks: askUsage,
         commitBy: input.deadline,
+        bodyLimit: { bytes: opts.client.maxBodyBytes, backend: opts.name },
       });
       if (!result.ok) {
         done();

@@ -3,6 +3,7 @@
  * connections alive by itself and honours `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` and `NO_PROXY`. It never
  * follows redirects, and an abort (client disconnect, --timeout) ends the request without sending it again.
  * (Deno's `node:http` client, used before, re-sends a request aborted on a kept-alive connection: SPEC §19.)
+ * Whole bodies are read under a size limit (--max-upstream-body-mb).
  */
 import { NAME, VERSION } from "../version.ts";
 
@@ -18,7 +19,7 @@ export interface UpstreamResponse {
   readonly headers: HeaderReader;
   /** The body as a Web stream (chunks as they arrive). */
   readonly body: ReadableStream<Uint8Array>;
-  /** The whole body as UTF-8 text. */
+  /** The whole body as UTF-8 text; rejects with {@link AnswerTooLarge} past the client's limit. */
   text(): Promise<string>;
   /** Drop the body unread (frees the connection or closes it). */
   discard(): void;
@@ -33,21 +34,46 @@ export interface UpstreamRequest {
 
 /** The proxy's one upstream HTTP client. */
 export interface UpstreamClient {
+  /** Largest whole body `text()` reads, and largest stream event or held stream prefix, in bytes. */
+  readonly maxBodyBytes: number;
   /** POST `body` to `url`; resolves with the answer's head, rejects on a transport failure or an abort. */
   post(url: string, req: UpstreamRequest): Promise<UpstreamResponse>;
   /** Release what the client holds (fetch's connection pool is the runtime's: nothing to do). */
   close(): void;
 }
 
+/** Options of {@link createUpstreamClient}. */
+export interface UpstreamClientOptions {
+  /** `--max-upstream-body-mb` in bytes (default 64 MiB). */
+  maxBodyBytes?: number;
+}
+
+/** The default of `--max-upstream-body-mb`, in bytes. */
+export const DEFAULT_MAX_UPSTREAM_BODY_BYTES = 64 * 1024 * 1024;
+
+/** An upstream body is over the limit; the read was abandoned (the connection is freed). */
+export class AnswerTooLarge extends Error {
+  override name = "AnswerTooLarge";
+  /** `limit`: the limit in bytes. */
+  constructor(readonly limit: number) {
+    super(`the upstream answer is larger than ${limit} bytes`);
+  }
+}
+
 /** Sent upstream unless a backend sets its own (fetch would send `Deno/<version>`). */
 const USER_AGENT = `${NAME}/${VERSION}`;
 
 /** Create the client. */
-export function createUpstreamClient(): UpstreamClient {
-  return { post, close: () => {} };
+export function createUpstreamClient(opts: UpstreamClientOptions = {}): UpstreamClient {
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_UPSTREAM_BODY_BYTES;
+  return {
+    maxBodyBytes,
+    post: (url, req) => post(url, req, maxBodyBytes),
+    close: () => {},
+  };
 }
 
-async function post(url: string, req: UpstreamRequest): Promise<UpstreamResponse> {
+async function post(url: string, req: UpstreamRequest, maxBodyBytes: number): Promise<UpstreamResponse> {
   const res = await fetch(url, {
     method: "POST",
     headers: { "user-agent": USER_AGENT, ...req.headers },
@@ -62,7 +88,43 @@ async function post(url: string, req: UpstreamRequest): Promise<UpstreamResponse
     get body() {
       return res.body ?? new ReadableStream({ start: (c) => c.close() });
     },
-    text: () => res.text(),
+    text: () => readText(res, maxBodyBytes),
     discard: () => void res.body?.cancel().catch(() => {}),
   };
+}
+
+/**
+ * A whole body as text, at most `max` bytes. A `content-length` over the limit fails before reading; a
+ * plain (not compressed) body within its `content-length` is read natively (fetch never delivers more than
+ * that); otherwise bytes are counted as they arrive and the read is cancelled as soon as they pass the limit.
+ */
+export async function readText(res: Response, max: number): Promise<string> {
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  const encoded = (res.headers.get("content-encoding") ?? "identity").toLowerCase() !== "identity";
+  if (declared > max) {
+    res.body?.cancel().catch(() => {});
+    throw new AnswerTooLarge(max);
+  }
+  if (!res.body || (Number.isFinite(declared) && !encoded)) return await res.text();
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      reader.cancel().catch(() => {});
+      throw new AnswerTooLarge(max);
+    }
+    parts.push(value);
+  }
+  if (parts.length === 1) return new TextDecoder().decode(parts[0]);
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return new TextDecoder().decode(all);
 }

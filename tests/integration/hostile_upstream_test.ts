@@ -1,9 +1,11 @@
 /**
- * Hostile upstreams (SPEC §19 "No duplicate paid work"): a client disconnect or a --timeout on a kept-alive
- * upstream connection ends the attempt without a second copy going out.
+ * Hostile upstreams (SPEC §19 "No duplicate paid work", "No crash"): a client disconnect or a --timeout on a
+ * kept-alive upstream connection ends the attempt without a second copy going out; an answer larger than
+ * --max-upstream-body-mb fails the attempt with 502 and the proxy keeps serving.
  */
 import assert from "node:assert/strict";
 import { startTestProxy, type TestProxy } from "../helpers.ts";
+import { geminiAnswer, geminiSse, MockGemini } from "../mocks/gemini_upstream.ts";
 import { recentUsage } from "../../src/usage/query.ts";
 
 const K1 = "sk-or-v1-" + "1".repeat(64);
@@ -184,4 +186,162 @@ Deno.test("--timeout with a second key: failover to it, one POST per attempt", a
     ["--timeout", "0.5"],
     [K1, K2],
   );
+});
+
+const MB = 1024 * 1024;
+const big = (n: number) => "x".repeat(n);
+
+/** A body of `bytes` bytes sent in 64 KiB chunks without a content-length (chunked). */
+function chunked(bytes: number, status = 200, type = "application/json"): Response {
+  const piece = new TextEncoder().encode(big(64 * 1024));
+  let sent = 0;
+  return new Response(
+    new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent >= bytes) return c.close();
+        c.enqueue(piece);
+        sent += piece.length;
+      },
+    }),
+    { status, headers: { "content-type": type } },
+  );
+}
+
+Deno.test("--max-upstream-body-mb: oversized answers (200, error body, chunked) are a 502; the proxy keeps serving", async () => {
+  const proxy = await withProxy(async (p, up) => {
+    const json = JSON.stringify({ ...completion("m"), pad: big(2.5 * MB) });
+    up.script = (s) => {
+      switch (s.model) {
+        case "big-json":
+          return new Response(json, { headers: { "content-type": "application/json" } });
+        case "big-error":
+          return new Response(`<html>${big(2.5 * MB)}</html>`, {
+            status: 500,
+            headers: { "content-type": "text/html" },
+          });
+        case "big-chunked":
+          return chunked(3 * MB);
+        case "big-chunked-error":
+          return chunked(3 * MB, 503, "text/html");
+        case "fits":
+          return Response.json({ ...completion("fits"), pad: big(MB / 2) });
+      }
+    };
+    for (const model of ["big-json", "big-error", "big-chunked", "big-chunked-error"]) {
+      const res = await ask(p, model);
+      assert.equal(res.status, 502, `${model}: ${res.text.slice(0, 200)}`);
+      const err = JSON.parse(res.text).error;
+      assert.equal(err.code, "upstream_error", model);
+      assert.match(err.message, /too large.*1 MiB.*--max-upstream-body-mb/, model);
+      assert.match(err.message, /openrouter/, model);
+      const ok = await ask(p, "fits");
+      assert.equal(ok.status, 200, `after ${model}: the proxy still serves`);
+    }
+  }, ["--max-upstream-body-mb", "1"]);
+  assert.match(await proxy.logText(), /openrouter sent an answer too large/, "a log line says why");
+});
+
+/** An SSE answer from raw event texts (each gets its blank line). */
+function sse(events: string[]): Response {
+  return new Response(events.map((e) => e + "\n\n").join(""), {
+    headers: { "content-type": "text/event-stream" },
+  });
+}
+
+const delta = (content: string) =>
+  `data: ${
+    JSON.stringify({ id: "g", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content } }] })
+  }`;
+
+Deno.test("--max-upstream-body-mb: a stream event or held prefix over it is a 502 before the commit", async () => {
+  await withProxy(async (p, up) => {
+    up.script = (s) => {
+      if (s.model === "big-event") return sse([delta(""), delta(big(2 * MB)), "data: [DONE]"]);
+      if (s.model === "big-prefix") {
+        return sse([...Array.from({ length: 40 }, () => `: ${big(64 * 1024)}`), delta("hi"), "data: [DONE]"]);
+      }
+      if (s.model === "ok") return sse([delta("fine"), "data: [DONE]"]);
+    };
+    for (const model of ["big-event", "big-prefix"]) {
+      const res = await ask(p, model, true);
+      assert.equal(res.status, 502, `${model}: ${res.text.slice(0, 200)}`);
+      const err = JSON.parse(res.text).error;
+      assert.equal(err.code, "upstream_error");
+      assert.match(err.message, /openrouter sent an answer too large.*1 MiB.*--max-upstream-body-mb/, model);
+    }
+    const ok = await ask(p, "ok", true);
+    assert.equal(ok.status, 200);
+    assert.match(ok.text, /fine/);
+  }, ["--max-upstream-body-mb", "1"]);
+});
+
+Deno.test("--max-upstream-body-mb: an oversized Gemini answer or stream event is a 502", async () => {
+  const mock = MockGemini.start();
+  mock.onGenerate = (req) => {
+    if (req.body && JSON.stringify(req.body).includes("small")) return undefined;
+    const huge = geminiAnswer([{ text: big(2 * MB) }]);
+    return req.rpc === "streamGenerateContent" ? geminiSse([huge]) : Response.json(huge);
+  };
+  const p = await startTestProxy(
+    ["--disable-auth", "--gemini-api-base-url", mock.url, "--max-upstream-body-mb", "1"],
+    { GEMINI_API_KEY: "AIzaSy" + "A".repeat(33) },
+  );
+  const post = async (stream: boolean, content = "x") => {
+    const res = await p.fetch("/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "gemini:gemini-2.5-flash",
+        stream,
+        messages: [{ role: "user", content }],
+      }),
+    });
+    return { status: res.status, text: await res.text() };
+  };
+  try {
+    for (const stream of [false, true]) {
+      const res = await post(stream);
+      assert.equal(res.status, 502, `stream ${stream}: ${res.text.slice(0, 200)}`);
+      assert.match(
+        JSON.parse(res.text).error.message,
+        /gemini sent an answer too large.*--max-upstream-body-mb/,
+      );
+    }
+    assert.equal((await post(true, "small")).status, 200, "the proxy still serves");
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+});
+
+Deno.test("gemini: an unknown SSE field or a bad retry line is ignored, not taken for an oversized event", async () => {
+  const mock = MockGemini.start();
+  mock.onGenerate = () =>
+    new Response(
+      `foo: bar\r\nretry: soon\r\ndata: ${JSON.stringify(geminiAnswer([{ text: "fine" }]))}\r\n\r\n`,
+      {
+        headers: { "content-type": "text/event-stream" },
+      },
+    );
+  const p = await startTestProxy(
+    ["--disable-auth", "--gemini-api-base-url", mock.url],
+    { GEMINI_API_KEY: "AIzaSy" + "A".repeat(33) },
+  );
+  try {
+    const res = await p.fetch("/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "gemini:gemini-2.5-flash",
+        stream: true,
+        messages: [{ role: "user", content: "x" }],
+      }),
+    });
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    assert.match(text, /fine/);
+  } finally {
+    await p.close();
+    await mock.close();
+  }
 });

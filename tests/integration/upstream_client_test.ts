@@ -1,10 +1,10 @@
 /**
  * The upstream client's contract (fetch): status, headers and body as sent; a streamed body arrives chunk by
  * chunk; aborts end the request or the body; a request is never sent twice; redirects are not followed;
- * refused connections reject; private CAs come from DENO_CERT.
+ * refused connections reject; whole bodies stop at the size limit; private CAs come from DENO_CERT.
  */
 import assert from "node:assert/strict";
-import { createUpstreamClient } from "../../src/backends/upstream_client.ts";
+import { AnswerTooLarge, createUpstreamClient } from "../../src/backends/upstream_client.ts";
 import { postUpstream } from "../../src/backends/http.ts";
 import { VERSION } from "../../src/version.ts";
 
@@ -239,6 +239,61 @@ Deno.test("client: a request dropped unanswered is not sent again, except fetch'
         c.close();
       } catch { /* closed */ }
     }
+  }
+});
+
+Deno.test("client: whole bodies are read up to maxBodyBytes (content-length, chunked, compressed)", async () => {
+  const MB = 1024 * 1024;
+  const big = enc.encode("x".repeat(3 * MB));
+  const gzipped = new Uint8Array(
+    await new Response(new Blob([big]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
+  );
+  let cancelled = 0;
+  const server = serve((req) => {
+    switch (new URL(req.url).pathname) {
+      case "/length":
+        return new Response(big);
+      case "/chunked": {
+        let sent = 0;
+        return new Response(
+          new ReadableStream({
+            pull(c) {
+              // 32 MiB: more than loopback buffers hold, so the server still writes when the client cancels.
+              if (sent >= 32 * MB) return c.close();
+              c.enqueue(big.subarray(0, 64 * 1024));
+              sent += 64 * 1024;
+            },
+            cancel() {
+              cancelled++;
+            },
+          }),
+        );
+      }
+      case "/gzip": // 3 KiB on the wire, 3 MiB once decompressed
+        return new Response(gzipped, { headers: { "content-encoding": "gzip" } });
+      default:
+        return new Response("small é");
+    }
+  });
+  const client = createUpstreamClient({ maxBodyBytes: MB });
+  const post = (path: string) =>
+    client.post(`http://127.0.0.1:${server.addr.port}${path}`, {
+      headers: {},
+      body: "{}",
+      signal: new AbortController().signal,
+    });
+  try {
+    assert.equal(client.maxBodyBytes, MB);
+    for (const path of ["/length", "/chunked", "/gzip"]) {
+      const res = await post(path);
+      await assert.rejects(res.text(), AnswerTooLarge, path);
+    }
+    assert.equal(cancelled, 1, "the chunked body was cancelled once over the limit");
+    assert.equal(await (await post("/small")).text(), "small é");
+    assert.equal(createUpstreamClient().maxBodyBytes, 64 * MB, "the default is 64 MiB");
+  } finally {
+    client.close();
+    await server.shutdown();
   }
 });
 

@@ -6,7 +6,7 @@ import type { KeyEntry } from "../../config/load.ts";
 import type { ChatRequest } from "../../openai/types.ts";
 import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "../backend.ts";
 import { commitStream } from "../commit.ts";
-import { postUpstream } from "../http.ts";
+import { answerTooLarge, postUpstream } from "../http.ts";
 import type { UpstreamClient } from "../upstream_client.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { classifyGeminiFailure, classifyGeminiInBand } from "./errors.ts";
@@ -218,7 +218,7 @@ export function createGemini(opts: GeminiOptions): Backend {
           },
         };
       }
-      const sse = translateGeminiSse(res.body!, meta, () => timer.touch());
+      const sse = translateGeminiSse(res.body!, meta, () => timer.touch(), opts.client.maxBodyBytes);
       const result = await commitStream(sse, {
         timer,
         signal: input.signal,
@@ -227,12 +227,16 @@ export function createGemini(opts: GeminiOptions): Backend {
           ctl.abort();
         },
         classifyInBand: (e) => {
+          if ((e as { code?: unknown })?.code === "too_large") {
+            return answerTooLarge(opts.name, opts.client.maxBodyBytes);
+          }
           const f = classifyGeminiInBand(e, label, opts.name);
           return { ...f, message: opts.scrub(f.message) };
         },
         // Usage is always produced (for the usage record); the client sees it only when it asked.
         dropUsageChunks: input.body.stream_options?.include_usage !== true,
         commitBy: input.deadline,
+        bodyLimit: { bytes: opts.client.maxBodyBytes, backend: opts.name },
       });
       if (!result.ok) {
         done();
