@@ -345,3 +345,60 @@ Deno.test("gemini: an unknown SSE field or a bad retry line is ignored, not take
     await mock.close();
   }
 });
+
+Deno.test("gemini: null parts are skipped; a null or malformed candidate is a 502 bad answer, not a connection failure", async () => {
+  const mock = MockGemini.start();
+  const answers: Record<string, unknown> = {
+    "null-part": {
+      candidates: [{ content: { role: "model", parts: [null, { text: "hi" }] }, finishReason: "STOP" }],
+    },
+    "null-candidate": { candidates: [null] },
+    "parts-not-list": { candidates: [{ content: { parts: 5 }, finishReason: "STOP" }] },
+    "candidates-not-list": { candidates: "x" },
+  };
+  mock.onGenerate = (req) => {
+    const text = JSON.stringify(req.body);
+    const name = Object.keys(answers).find((n) => text.includes(n))!;
+    return req.rpc === "streamGenerateContent"
+      ? geminiSse([answers[name] as never])
+      : Response.json(answers[name]);
+  };
+  const p = await startTestProxy(
+    ["--disable-auth", "--gemini-api-base-url", mock.url],
+    { GEMINI_API_KEY: "AIzaSy" + "A".repeat(33) },
+  );
+  const post = async (stream: boolean, content: string) => {
+    const res = await p.fetch("/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "gemini:gemini-2.5-flash",
+        stream,
+        messages: [{ role: "user", content }],
+      }),
+    });
+    return { status: res.status, text: await res.text() };
+  };
+  try {
+    for (const stream of [false, true]) {
+      const ok = await post(stream, "null-part");
+      assert.equal(ok.status, 200, `stream ${stream}: ${ok.text}`);
+      assert.match(ok.text, /"(content|delta)":\{?[^}]*"hi"/);
+      for (const name of ["null-candidate", "parts-not-list", "candidates-not-list"]) {
+        const res = await post(stream, name);
+        assert.equal(res.status, 502, `${name} stream ${stream}: ${res.text}`);
+        const err = JSON.parse(res.text).error;
+        assert.equal(err.code, "upstream_error");
+        assert.match(
+          err.message,
+          /gemini.*(malformed|not an object|not a list)/i,
+          `${name} stream ${stream}`,
+        );
+        assert.doesNotMatch(err.message, /TypeError|could not be reached|connection/, name);
+      }
+    }
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+});

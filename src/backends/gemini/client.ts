@@ -11,7 +11,7 @@ import type { UpstreamClient } from "../upstream_client.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { classifyGeminiFailure, classifyGeminiInBand } from "./errors.ts";
 import { toGeminiRequest, TranslationError } from "./request.ts";
-import { newMeta, toOpenAICompletion } from "./response.ts";
+import { malformedResponse, newMeta, toOpenAICompletion } from "./response.ts";
 import { translateGeminiSse } from "./stream.ts";
 import type { GeminiRequest, GeminiResponse } from "./types.ts";
 
@@ -205,7 +205,14 @@ export function createGemini(opts: GeminiOptions): Backend {
           return badAnswer("with a body that is not a GenerateContentResponse");
         }
         if (json.error) return failure(classifyGeminiInBand(json.error, label, opts.name));
-        const completion = toOpenAICompletion(json, meta);
+        const malformed = malformedResponse(json);
+        if (malformed) return badAnswer(`with a malformed GenerateContentResponse (${malformed})`);
+        let completion;
+        try {
+          completion = toOpenAICompletion(json, meta);
+        } catch (e) { // a shape no check foresaw
+          return badAnswer(`with a GenerateContentResponse that could not be read (${(e as Error)?.name})`);
+        }
         if (!completion.choices.length) return badAnswer("without candidates");
         return {
           ok: true,

@@ -7,7 +7,15 @@
 import { createParser, type ParseError } from "eventsource-parser";
 import { SSE_DONE, sseData } from "../../openai/sse.ts";
 import type { Usage } from "../../openai/types.ts";
-import { blockRefusal, candidateOutput, type CompletionMeta, mapFinishReason, mapUsage } from "./response.ts";
+import {
+  blockRefusal,
+  candidateIndex,
+  candidateOutput,
+  type CompletionMeta,
+  malformedResponse,
+  mapFinishReason,
+  mapUsage,
+} from "./response.ts";
 import type { GeminiResponse } from "./types.ts";
 
 /** Largest single upstream event accepted unless the caller says otherwise (memory bound per stream). */
@@ -89,11 +97,13 @@ export class GeminiStreamTranslator {
         { google: e },
       );
     }
+    const malformed = malformedResponse(r);
+    if (malformed) return this.#error(`Gemini sent a malformed stream event (${malformed}).`, "bad_stream");
     if (r.modelVersion) this.#meta.model = r.modelVersion;
     if (r.usageMetadata) this.#usage = mapUsage(r.usageMetadata);
     const out: string[] = [];
     for (const [i, c] of (r.candidates ?? []).entries()) {
-      const index = c.index ?? i;
+      const index = candidateIndex(c, i);
       const s = this.#state(index, out);
       if (s.finished) continue;
       const { text, toolCalls } = candidateOutput(c);
@@ -153,7 +163,15 @@ export function translateGeminiSse(
   let pending: string[] = [];
   const mb = Math.round((maxEventBytes / (1024 * 1024)) * 1000) / 1000;
   const parser = createParser({
-    onEvent: (ev) => pending.push(translator.push(ev.data)),
+    onEvent: (ev) => {
+      try {
+        pending.push(translator.push(ev.data));
+      } catch (e) { // a shape no check foresaw: a bad answer, never a "connection failure"
+        pending.push(
+          translator.fail(`Gemini sent a stream event that could not be read (${(e as Error)?.name}).`),
+        );
+      }
+    },
     onError: (e: ParseError) => {
       if (e.type !== "max-buffer-size-exceeded") return;
       pending.push(translator.fail(
