@@ -56,7 +56,9 @@ export class AnswerTooLarge extends Error {
   override name = "AnswerTooLarge";
   /** `limit`: the limit in bytes. */
   constructor(readonly limit: number) {
-    super(`the upstream answer is larger than ${limit} bytes`);
+    super(
+      `the answer is larger than ${Math.round((limit / 1048576) * 1000) / 1000} MiB (--max-upstream-body-mb)`,
+    );
   }
 }
 

@@ -402,3 +402,24 @@ Deno.test("gemini: null parts are skipped; a null or malformed candidate is a 50
     await mock.close();
   }
 });
+
+Deno.test("--max-upstream-body-mb: an oversized model listing is a listing failure in /health, not a crash", async () => {
+  const listing = JSON.stringify({ data: [{ id: "m", pad: big(2 * MB) }] });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response(listing, { headers: { "content-type": "application/json" } }),
+  );
+  const p = await startTestProxy(
+    ["--disable-auth", "--max-upstream-body-mb", "1"],
+    { OPENROUTER_API_BASE_URL: `http://127.0.0.1:${server.addr.port}/api/v1`, OPENROUTER_API_KEY: K1 },
+  );
+  try {
+    const models = await p.fetch("/v1/models");
+    await models.body?.cancel();
+    const health = await (await p.fetch("/health")).json();
+    assert.match(JSON.stringify(health.backends), /larger than 1 MiB \(--max-upstream-body-mb\)/);
+  } finally {
+    await p.close();
+    await server.shutdown();
+  }
+});

@@ -7,7 +7,7 @@ import type { ChatRequest } from "../../openai/types.ts";
 import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "../backend.ts";
 import { commitStream } from "../commit.ts";
 import { answerTooLarge, postUpstream } from "../http.ts";
-import type { UpstreamClient } from "../upstream_client.ts";
+import { readText, type UpstreamClient } from "../upstream_client.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { classifyGeminiFailure, classifyGeminiInBand } from "./errors.ts";
 import { toGeminiRequest, TranslationError } from "./request.ts";
@@ -97,7 +97,7 @@ export function createGemini(opts: GeminiOptions): Backend {
         signal,
         redirect: "manual",
       });
-      const text = await res.text();
+      const text = await readText(res, opts.client.maxBodyBytes); // a listing is an answer too
       if (!res.ok) {
         const f = classifyGeminiFailure(res.status, res.headers, text, key?.label, opts.name);
         const message = opts.scrub(`GET /models answered ${res.status}: ${f.message}`);
