@@ -100,7 +100,11 @@ function maxEventBytes(opts: CommitOptions): number {
 
 /** The upstream sent an event (or pre-commit bytes) beyond {@link maxEventBytes}. */
 function tooLarge(opts: CommitOptions): UpstreamFailure {
-  return answerTooLarge(opts.bodyLimit?.backend ?? "The upstream", maxEventBytes(opts));
+  if (opts.bodyLimit) return answerTooLarge(opts.bodyLimit.backend, opts.bodyLimit.bytes);
+  return { // a stream the flag does not govern (the Gemini CLI's output)
+    ...answerTooLarge("The upstream", MAX_EVENT_BYTES),
+    message: `The upstream sent a stream event larger than ${MAX_EVENT_BYTES >> 20} MiB.`,
+  };
 }
 
 function readFailure(opts: CommitOptions, e: unknown): UpstreamFailure {
