@@ -14,7 +14,7 @@ export const TARGETS: Record<string, string> = {
 
 /** Exactly the permissions and unstable features the program needs. */
 export const COMPILE_FLAGS = [
-  "--allow-net", // serve + upstream requests (node:http, or fetch behind an HTTP proxy)
+  "--allow-net", // serve + upstream requests (fetch)
   "--allow-env", // keys and settings
   "--allow-read", // .env, --config, data dir, the gemini binary lookup
   "--allow-write", // data dir, KV file, --log, --audit-log, --config rewrite, CLI temp workspaces

@@ -146,7 +146,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     throw new ConfigError(`--log ${s.log}: cannot open it (${(e as Error).name})`);
   });
 
-  const upstream = createUpstreamClient();
+  const upstream = createUpstreamClient({ maxBodyBytes: Math.floor(s.maxUpstreamBodyMb * 1024 * 1024) });
   const registry = new Registry(buildBackends(cfg, scrub, upstream), s.keyStrategy, (backend, message) => {
     log.warn("{backend}: model listing failed: {message}", { backend, message });
   });

@@ -5,7 +5,7 @@
  * the request body), abort (an AbortController on the upstream fetch), timer (a watchdog setTimeout),
  * reqsignal (listen to the request's abort signal), text (read the answer with text() and send a new
  * Response), parse (JSON.parse the answer), node (send upstream with node:http and a kept-alive agent instead
- * of fetch, as llmproxy does; combine with text).
+ * of fetch, as llmproxy did before issue 12; combine with text).
  *   deno run -A --unstable-no-legacy-abort scripts/bench/floor.ts UPSTREAM_BASE_URL [json,abort,text,…]
  */
 import http from "node:http";

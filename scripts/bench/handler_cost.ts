@@ -1,6 +1,6 @@
 /**
  * CPU cost of llmproxy's own request handling, without the network: the real handler in-process, with
- * the upstream client switched to `fetch` (an HTTP proxy set in the environment) and `fetch` stubbed to answer at once. Prints µs per request (and the bare Request + stub cost).
+ * `fetch` (the upstream client) stubbed to answer at once. Prints µs per request (and the bare Request + stub cost).
  *   deno run -A scripts/bench/handler_cost.ts [llmproxy flags…]
  */
 import { startInProcess } from "./in_process.ts";
@@ -14,8 +14,7 @@ const COMPLETION = JSON.stringify({
   choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" }],
   usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
 });
-// An HTTP proxy in the environment makes the upstream client use fetch (upstream_client.ts), stubbed here.
-Deno.env.set("HTTP_PROXY", "http://127.0.0.1:9");
+// The upstream client is fetch (upstream_client.ts), stubbed here.
 const realFetch = globalThis.fetch;
 globalThis.fetch =
   ((input: RequestInfo | URL, init?: RequestInit) =>

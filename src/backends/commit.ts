@@ -5,6 +5,7 @@
  * events that carry an `"error"` or `"usage"` marker.
  */
 import type { AttemptResult, StreamSummary, UpstreamFailure } from "./backend.ts";
+import { answerTooLarge } from "./http.ts";
 import type { IdleTimer } from "./idle.ts";
 import type { Usage } from "../openai/types.ts";
 import {
@@ -19,8 +20,8 @@ import {
   textToBytes,
 } from "../openai/sse.ts";
 
-/** Largest single upstream event, and most bytes held before the commit (memory bound per stream). */
-export const MAX_EVENT_BYTES = 32 * 1024 * 1024;
+/** Largest single upstream event, and most bytes held before the commit, unless `bodyLimit` says otherwise. */
+export const MAX_EVENT_BYTES = 64 * 1024 * 1024;
 
 /** How {@link commitStream} reads one upstream stream. */
 export interface CommitOptions {
@@ -38,6 +39,8 @@ export interface CommitOptions {
   commitBy?: number;
   /** Removes key values from every error text this stream reports (SPEC §19: no leak, before or after the commit). */
   scrub: (text: string) => string;
+  /** --max-upstream-body-mb: the largest event or held prefix (bytes), and the backend named when over it. */
+  bodyLimit?: { bytes: number; backend: string };
 }
 
 const MARK_ERROR = textToBytes('"error"');
@@ -100,15 +103,17 @@ function errorEvent(f: UpstreamFailure, opts: CommitOptions, summary: StreamSumm
   return textToBytes(sseData({ error: { message, type: f.type, code: opts.scrub(f.code) } }));
 }
 
-/** The upstream sent an event (or pre-commit bytes) beyond {@link MAX_EVENT_BYTES}. */
-function tooLarge(): UpstreamFailure {
-  return {
-    action: "next-key",
-    status: 502,
-    type: "api_error",
-    code: "upstream_error",
+/** The most bytes one event (or the pre-commit prefix) may hold. */
+function maxEventBytes(opts: CommitOptions): number {
+  return opts.bodyLimit?.bytes ?? MAX_EVENT_BYTES;
+}
+
+/** The upstream sent an event (or pre-commit bytes) beyond {@link maxEventBytes}. */
+function tooLarge(opts: CommitOptions): UpstreamFailure {
+  if (opts.bodyLimit) return answerTooLarge(opts.bodyLimit.backend, opts.bodyLimit.bytes);
+  return { // a stream the flag does not govern (the Gemini CLI's output)
+    ...answerTooLarge("The upstream", MAX_EVENT_BYTES),
     message: `The upstream sent a stream event larger than ${MAX_EVENT_BYTES >> 20} MiB.`,
-    outcome: "bad_answer",
   };
 }
 
@@ -194,7 +199,7 @@ export async function commitStream(
       });
     }
     const complete = pending.push(r.value);
-    if (pending.size + heldBytes > MAX_EVENT_BYTES) return fail(tooLarge());
+    if (pending.size + heldBytes > maxEventBytes(opts)) return fail(tooLarge(opts));
     if (!complete) continue;
     // Events are inspected one by one; bytes up to and including the committing event are held as they are.
     const events = splitEvents(bytesToText(complete));
@@ -344,8 +349,8 @@ function passThrough(
         }
         opts.timer.touch();
         const complete = pending.push(r.value);
-        if (pending.size > MAX_EVENT_BYTES) {
-          const f = tooLarge();
+        if (pending.size > maxEventBytes(opts)) {
+          const f = tooLarge(opts);
           summary.error = f.message;
           controller.enqueue(
             textToBytes(sseData({ error: { message: f.message, type: f.type, code: f.code } })),

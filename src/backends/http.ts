@@ -4,7 +4,12 @@
  */
 import type { UpstreamFailure } from "./backend.ts";
 import { IdleTimer } from "./idle.ts";
-import type { HeaderReader, UpstreamClient, UpstreamResponse } from "./upstream_client.ts";
+import {
+  AnswerTooLarge,
+  type HeaderReader,
+  type UpstreamClient,
+  type UpstreamResponse,
+} from "./upstream_client.ts";
 
 /** A failure for a fetch that threw (timeout, refused connection, reset). */
 export function transportFailure(backend: string, timedOut: boolean, e: unknown): UpstreamFailure {
@@ -28,6 +33,29 @@ export function transportFailure(backend: string, timedOut: boolean, e: unknown)
     code: "upstream_error",
     message: `${backend} could not be reached (${cause}).`,
     outcome: "connection",
+  };
+}
+
+/** `bytes` as the MiB figure `--max-upstream-body-mb` was given in. */
+function mib(bytes: number): string {
+  return String(Math.round((bytes / (1024 * 1024)) * 1000) / 1000);
+}
+
+/**
+ * A failure for an answer (a body, an error body, a stream event or held stream prefix) over
+ * `--max-upstream-body-mb`. The same prompt would likely be as large again with another key of the same
+ * backend, so it moves on to the next route element.
+ */
+export function answerTooLarge(backend: string, limitBytes: number): UpstreamFailure {
+  const mb = mib(limitBytes);
+  return {
+    action: "next-element",
+    status: 502,
+    type: "api_error",
+    code: "upstream_error",
+    message: `${backend} sent an answer too large: over ${mb} MiB (--max-upstream-body-mb ${mb}); ask for ` +
+      "less or raise the limit.",
+    outcome: "too_large",
   };
 }
 
@@ -125,6 +153,9 @@ export async function postUpstream(
     try {
       return { ok: true as const, text: await readBody(res, timer) };
     } catch (e) {
+      if (e instanceof AnswerTooLarge) {
+        return { ok: false as const, failure: answerTooLarge(backend, e.limit) };
+      }
       return { ok: false as const, failure: transportFailure(backend, timer.fired, e) };
     } finally {
       done();

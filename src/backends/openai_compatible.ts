@@ -7,7 +7,7 @@ import type { KeyEntry } from "../config/load.ts";
 import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "./backend.ts";
 import { commitStream } from "./commit.ts";
 import { postUpstream } from "./http.ts";
-import type { UpstreamClient } from "./upstream_client.ts";
+import { readText, type UpstreamClient } from "./upstream_client.ts";
 import { rateLimitInfo } from "../routing/cooldown.ts";
 import { classifyInBandError, classifyOpenAIFailure } from "./openai_errors.ts";
 import type { Scrubber } from "../security/scrub.ts";
@@ -54,7 +54,7 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
         signal,
         redirect: "manual",
       });
-      const text = await res.text();
+      const text = await readText(res, opts.client.maxBodyBytes); // a listing is an answer too
       if (!res.ok) throw new Error(`GET /models answered ${res.status}`);
       const json = JSON.parse(text) as { data?: { id?: unknown; created?: unknown }[] };
       if (!Array.isArray(json.data)) throw new Error("GET /models: no data array");
@@ -135,6 +135,7 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
         dropUsageChunks: askUsage,
         commitBy: input.deadline,
         scrub: opts.scrub,
+        bodyLimit: { bytes: opts.client.maxBodyBytes, backend: opts.name },
       });
       if (!result.ok) {
         done();

@@ -1,12 +1,10 @@
 /**
- * The upstream HTTP client: one POST, its status, headers and body. It runs on `node:http`/`node:https` with
- * keep-alive agents, which inside Deno costs far less CPU per request than `fetch` (scripts/bench/RESULTS.md:
- * a bare pass-through proxy serves ~35 % more requests per second with it). When an HTTP(S) proxy is
- * configured in the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`) the client is `fetch`, which
- * honours those variables and `NO_PROXY`. Neither follows redirects.
+ * The upstream HTTP client: one POST, its status, headers and body. It is Deno's `fetch`, which keeps
+ * connections alive by itself and honours `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` and `NO_PROXY`. It never
+ * follows redirects, and an abort (client disconnect, --timeout) ends the request without sending it again.
+ * (Deno's `node:http` client, used before, re-sends a request aborted on a kept-alive connection: SPEC §19.)
+ * Whole bodies are read under a size limit (--max-upstream-body-mb).
  */
-import type { Agent, IncomingMessage } from "node:http";
-import type { Buffer } from "node:buffer";
 import { NAME, VERSION } from "../version.ts";
 
 /** What the proxy reads of an upstream answer's headers: one value by name (a `Headers` is one). */
@@ -21,7 +19,7 @@ export interface UpstreamResponse {
   readonly headers: HeaderReader;
   /** The body as a Web stream (chunks as they arrive). */
   readonly body: ReadableStream<Uint8Array>;
-  /** The whole body as UTF-8 text. */
+  /** The whole body as UTF-8 text; rejects with {@link AnswerTooLarge} past the client's limit. */
   text(): Promise<string>;
   /** Drop the body unread (frees the connection or closes it). */
   discard(): void;
@@ -34,59 +32,50 @@ export interface UpstreamRequest {
   signal: AbortSignal;
 }
 
-/** The proxy's one upstream HTTP client (its kept-alive connections live until `close`). */
+/** The proxy's one upstream HTTP client. */
 export interface UpstreamClient {
-  readonly kind: "node" | "fetch";
+  /** Largest whole body `text()` reads, and largest stream event or held stream prefix, in bytes. */
+  readonly maxBodyBytes: number;
   /** POST `body` to `url`; resolves with the answer's head, rejects on a transport failure or an abort. */
   post(url: string, req: UpstreamRequest): Promise<UpstreamResponse>;
-  /** Close the kept-alive connections (in-flight requests fail). */
+  /** Release what the client holds (fetch's connection pool is the runtime's: nothing to do). */
   close(): void;
 }
 
-/** Sent upstream unless a backend sets its own (node:http sends none by default; some front ends refuse that). */
-const USER_AGENT = `${NAME}/${VERSION}`;
-
-const PROXY_VARS = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"];
-
-/** Which client carries upstream requests: `fetch` when the environment names an HTTP proxy. */
-export function upstreamClientKind(env: (name: string) => string | undefined): "node" | "fetch" {
-  return PROXY_VARS.some((v) => env(v)) ? "fetch" : "node";
+/** Options of {@link createUpstreamClient}. */
+export interface UpstreamClientOptions {
+  /** `--max-upstream-body-mb` in bytes (default 64 MiB). */
+  maxBodyBytes?: number;
 }
 
-function processEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no env permission: no proxy can have been configured
+/** The default of `--max-upstream-body-mb`, in bytes. */
+export const DEFAULT_MAX_UPSTREAM_BODY_BYTES = 64 * 1024 * 1024;
+
+/** An upstream body is over the limit; the read was abandoned (the connection is freed). */
+export class AnswerTooLarge extends Error {
+  override name = "AnswerTooLarge";
+  /** `limit`: the limit in bytes. */
+  constructor(readonly limit: number) {
+    super(
+      `the answer is larger than ${Math.round((limit / 1048576) * 1000) / 1000} MiB (--max-upstream-body-mb)`,
+    );
   }
 }
 
-/** Create the client; `kind` defaults to what {@link upstreamClientKind} picks for the process environment. */
-export function createUpstreamClient(kind = upstreamClientKind(processEnv)): UpstreamClient {
-  if (kind === "fetch") return { kind, post: viaFetch, close: () => {} };
-  let agents: Agents | undefined;
-  const ready = async () => {
-    const m = await loadNode();
-    return agents ??= {
-      m,
-      http: new m.http.Agent({ keepAlive: true }),
-      https: new m.https.Agent({ keepAlive: true }),
-    };
-  };
+/** Sent upstream unless a backend sets its own (fetch would send `Deno/<version>`). */
+const USER_AGENT = `${NAME}/${VERSION}`;
+
+/** Create the client. */
+export function createUpstreamClient(opts: UpstreamClientOptions = {}): UpstreamClient {
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_UPSTREAM_BODY_BYTES;
   return {
-    kind,
-    post: (url, req) =>
-      agents ? viaNode(new URL(url), req, agents) : ready().then((a) => viaNode(new URL(url), req, a)),
-    close: () => {
-      agents?.http.destroy();
-      agents?.https.destroy();
-    },
+    maxBodyBytes,
+    post: (url, req) => post(url, req, maxBodyBytes),
+    close: () => {},
   };
 }
 
-// --- fetch -----------------------------------------------------------------------------------------------
-
-async function viaFetch(url: string, req: UpstreamRequest): Promise<UpstreamResponse> {
+async function post(url: string, req: UpstreamRequest, maxBodyBytes: number): Promise<UpstreamResponse> {
   const res = await fetch(url, {
     method: "POST",
     headers: { "user-agent": USER_AGENT, ...req.headers },
@@ -101,146 +90,43 @@ async function viaFetch(url: string, req: UpstreamRequest): Promise<UpstreamResp
     get body() {
       return res.body ?? new ReadableStream({ start: (c) => c.close() });
     },
-    text: () => res.text(),
+    text: () => readText(res, maxBodyBytes),
     discard: () => void res.body?.cancel().catch(() => {}),
   };
 }
 
-// --- node:http ---------------------------------------------------------------------------------------------
-
-interface NodeModules {
-  http: typeof import("node:http");
-  https: typeof import("node:https");
-  Buffer: typeof Buffer;
-}
-
-interface Agents {
-  m: NodeModules;
-  http: Agent;
-  https: Agent;
-}
-
-let nodeModules: Promise<NodeModules> | undefined;
-
-/** node:http and node:https load on the first upstream request (an idle proxy does not pay their memory). */
-function loadNode(): Promise<NodeModules> {
-  return nodeModules ??= Promise.all([import("node:http"), import("node:https"), import("node:buffer")])
-    .then(([http, https, buffer]) => ({ http, https, Buffer: buffer.Buffer }));
-}
-
-function viaNode(u: URL, req: UpstreamRequest, agents: Agents): Promise<UpstreamResponse> {
-  return new Promise((resolve, reject) => {
-    if (req.signal.aborted) return reject(req.signal.reason);
-    const secure = u.protocol === "https:";
-    const payload = agents.m.Buffer.from(req.body);
-    const out = (secure ? agents.m.https : agents.m.http).request({
-      hostname: u.hostname.replace(/^\[(.*)\]$/, "$1"),
-      port: u.port || (secure ? 443 : 80),
-      path: u.pathname + u.search,
-      method: "POST",
-      headers: { "user-agent": USER_AGENT, ...req.headers, "content-length": String(payload.length) },
-      agent: secure ? agents.https : agents.http,
-    });
-    const onAbort = () => out.destroy(asError(req.signal.reason));
-    req.signal.addEventListener("abort", onAbort, { once: true });
-    const unlink = () => req.signal.removeEventListener("abort", onAbort);
-    out.on("response", (im: IncomingMessage) => {
-      im.on("close", unlink);
-      resolve(new NodeResponse(im, agents.m.Buffer));
-    });
-    out.on("error", (e: Error) => {
-      unlink();
-      reject(req.signal.aborted ? req.signal.reason : e);
-    });
-    out.end(payload);
-  });
-}
-
-function asError(reason: unknown): Error {
-  return reason instanceof Error ? reason : new DOMException("aborted", "AbortError");
-}
-
-class NodeResponse implements UpstreamResponse {
-  readonly status: number;
-  readonly ok: boolean;
-  #im: IncomingMessage;
-  #used = false;
-  #buffer: typeof Buffer;
-
-  constructor(im: IncomingMessage, buffer: typeof Buffer) {
-    this.#im = im;
-    this.#buffer = buffer;
-    this.status = im.statusCode ?? 502;
-    this.ok = this.status >= 200 && this.status < 300;
+/**
+ * A whole body as text, at most `max` bytes. A `content-length` over the limit fails before reading; a
+ * plain (not compressed) body within its `content-length` is read natively (fetch never delivers more than
+ * that); otherwise bytes are counted as they arrive and the read is cancelled as soon as they pass the limit.
+ */
+export async function readText(res: Response, max: number): Promise<string> {
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  const encoded = (res.headers.get("content-encoding") ?? "identity").toLowerCase() !== "identity";
+  if (declared > max) {
+    res.body?.cancel().catch(() => {});
+    throw new AnswerTooLarge(max);
   }
-
-  /** Read straight from node's parsed headers (names in lower case; repeated ones joined as fetch does). */
-  readonly headers: HeaderReader = {
-    get: (name: string) => {
-      const v = this.#im.headers[name.toLowerCase()];
-      return v === undefined ? null : Array.isArray(v) ? v.join(", ") : String(v);
-    },
-  };
-
-  #take(): IncomingMessage {
-    if (this.#used) throw new TypeError("upstream body already read");
-    this.#used = true;
-    return this.#im;
+  if (!res.body || (Number.isFinite(declared) && !encoded)) return await res.text();
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      reader.cancel().catch(() => {});
+      throw new AnswerTooLarge(max);
+    }
+    parts.push(value);
   }
-
-  text(): Promise<string> {
-    const im = this.#take();
-    return new Promise((resolve, reject) => {
-      const parts: Buffer[] = [];
-      im.on("data", (c: Buffer) => parts.push(c));
-      im.on(
-        "end",
-        () =>
-          resolve(
-            parts.length === 1 ? parts[0].toString("utf8") : this.#buffer.concat(parts).toString("utf8"),
-          ),
-      );
-      im.on("error", reject);
-      im.on("aborted", () => reject(new Error("upstream connection closed before the body ended")));
-    });
+  if (parts.length === 1) return new TextDecoder().decode(parts[0]);
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
   }
-
-  get body(): ReadableStream<Uint8Array> {
-    const im = this.#take();
-    let finished = false; // closed, errored or cancelled: later events are ignored
-    return new ReadableStream<Uint8Array>({
-      start(c) {
-        const fail = (e: Error) => {
-          if (finished) return;
-          finished = true;
-          c.error(e);
-        };
-        im.on("data", (chunk: Buffer) => {
-          if (finished) return;
-          c.enqueue(chunk);
-          if ((c.desiredSize ?? 1) <= 0) im.pause();
-        });
-        im.on("end", () => {
-          if (finished) return;
-          finished = true;
-          c.close();
-        });
-        im.on("error", fail);
-        im.on("aborted", () => fail(new Error("upstream connection closed before the body ended")));
-      },
-      pull() {
-        im.resume();
-      },
-      cancel() {
-        finished = true;
-        im.destroy();
-      },
-    }, { highWaterMark: 1 });
-  }
-
-  discard(): void {
-    if (this.#used) return;
-    this.#used = true;
-    this.#im.destroy();
-  }
+  return new TextDecoder().decode(all);
 }

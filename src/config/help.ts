@@ -49,7 +49,7 @@ export function helpText(): string {
     `  ${KEY_ENV.client} or ${KEY_ENV.client}_1..N   client keys for Authorization: Bearer`,
     "",
     "Upstream through an HTTP proxy: HTTPS_PROXY, HTTP_PROXY or ALL_PROXY (and NO_PROXY), real environment only.",
-    "Private CA for an upstream: NODE_EXTRA_CA_CERTS=ca.pem (DENO_CERT=ca.pem when a proxy is set).",
+    "Private CA for an upstream: DENO_CERT=ca.pem or NODE_EXTRA_CA_CERTS=ca.pem, or DENO_TLS_CA_STORE=system.",
     "",
     "Precedence: flag > environment > --config file > default. Booleans: true/false/1/0/yes/no/on/off.",
     "Endpoints: POST /v1/chat/completions, GET /v1/models, GET /v1/models/{id}, GET /health, GET /,",

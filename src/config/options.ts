@@ -62,6 +62,7 @@ export interface Settings {
   maxAttempts: number;
   keyStrategy: "round-robin" | "fill-first";
   maxBodyMb: number;
+  maxUpstreamBodyMb: number;
   adminKeys: string[];
   allowOrigin: string[];
   geminiCliPath: string;
@@ -329,6 +330,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 10,
     arg: "N",
     help: "Largest request body in MiB (larger: 413).",
+  },
+  {
+    key: "maxUpstreamBodyMb",
+    flag: "max-upstream-body-mb",
+    kind: "number",
+    min: 0.001,
+    default: 64,
+    arg: "N",
+    help: "Largest upstream answer (or stream event) in MiB (larger: 502, the attempt fails).",
   },
   {
     key: "adminKeys",

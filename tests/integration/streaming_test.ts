@@ -252,20 +252,20 @@ Deno.test("an upstream event that never ends is cut at the event size limit, bef
     async (p, mock) => {
       const body = JSON.stringify({ model: "m/x", messages: [{ role: "user", content: "x" }], stream: true });
       const headers = { "content-type": "application/json" };
-      mock.onChat = () => endlessEvent("", 40 * 1024 * 1024);
+      mock.onChat = () => endlessEvent("", 10 * 1024 * 1024);
       let res = await p.fetch("/v1/chat/completions", { method: "POST", headers, body });
       assert.equal(res.status, 502, "before the commit: a real error status");
       const err = await res.json();
       assert.equal(err.error.code, "upstream_error");
-      assert.match(err.error.message, /larger than/);
-      mock.onChat = () => endlessEvent(chunk("hello") + "\n\n", 40 * 1024 * 1024);
+      assert.match(err.error.message, /too large.*--max-upstream-body-mb 8/);
+      mock.onChat = () => endlessEvent(chunk("hello") + "\n\n", 10 * 1024 * 1024);
       res = await p.fetch("/v1/chat/completions", { method: "POST", headers, body });
       assert.equal(res.status, 200);
       const { data } = await sseEvents(res);
       assert.match(data[0], /hello/);
-      assert.match(data.at(-1)!, /"error".*larger than/, "after the commit: one error event ends the stream");
+      assert.match(data.at(-1)!, /"error".*too large/, "after the commit: one error event ends the stream");
     },
-    [],
+    ["--max-upstream-body-mb", "8"],
     [K1],
   );
 });

@@ -6,12 +6,12 @@ import type { KeyEntry } from "../../config/load.ts";
 import type { ChatRequest } from "../../openai/types.ts";
 import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "../backend.ts";
 import { commitStream } from "../commit.ts";
-import { postUpstream } from "../http.ts";
-import type { UpstreamClient } from "../upstream_client.ts";
+import { answerTooLarge, postUpstream } from "../http.ts";
+import { readText, type UpstreamClient } from "../upstream_client.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { classifyGeminiFailure, classifyGeminiInBand } from "./errors.ts";
 import { toGeminiRequest, TranslationError } from "./request.ts";
-import { newMeta, toOpenAICompletion } from "./response.ts";
+import { malformedResponse, newMeta, toOpenAICompletion } from "./response.ts";
 import { translateGeminiSse } from "./stream.ts";
 import type { GeminiRequest, GeminiResponse } from "./types.ts";
 
@@ -97,7 +97,7 @@ export function createGemini(opts: GeminiOptions): Backend {
         signal,
         redirect: "manual",
       });
-      const text = await res.text();
+      const text = await readText(res, opts.client.maxBodyBytes); // a listing is an answer too
       if (!res.ok) {
         const f = classifyGeminiFailure(res.status, res.headers, text, key?.label, opts.name);
         const message = opts.scrub(`GET /models answered ${res.status}: ${f.message}`);
@@ -205,7 +205,14 @@ export function createGemini(opts: GeminiOptions): Backend {
           return badAnswer("with a body that is not a GenerateContentResponse");
         }
         if (json.error) return failure(classifyGeminiInBand(json.error, label, opts.name));
-        const completion = toOpenAICompletion(json, meta);
+        const malformed = malformedResponse(json);
+        if (malformed) return badAnswer(`with a malformed GenerateContentResponse (${malformed})`);
+        let completion;
+        try {
+          completion = toOpenAICompletion(json, meta);
+        } catch (e) { // a shape no check foresaw
+          return badAnswer(`with a GenerateContentResponse that could not be read (${(e as Error)?.name})`);
+        }
         if (!completion.choices.length) return badAnswer("without candidates");
         return {
           ok: true,
@@ -218,7 +225,7 @@ export function createGemini(opts: GeminiOptions): Backend {
           },
         };
       }
-      const sse = translateGeminiSse(res.body!, meta, () => timer.touch());
+      const sse = translateGeminiSse(res.body!, meta, () => timer.touch(), opts.client.maxBodyBytes);
       const result = await commitStream(sse, {
         timer,
         signal: input.signal,
@@ -227,6 +234,9 @@ export function createGemini(opts: GeminiOptions): Backend {
           ctl.abort();
         },
         classifyInBand: (e) => {
+          if ((e as { code?: unknown })?.code === "too_large") {
+            return answerTooLarge(opts.name, opts.client.maxBodyBytes);
+          }
           const f = classifyGeminiInBand(e, label, opts.name);
           return { ...f, message: opts.scrub(f.message) };
         },
@@ -234,6 +244,7 @@ export function createGemini(opts: GeminiOptions): Backend {
         dropUsageChunks: input.body.stream_options?.include_usage !== true,
         commitBy: input.deadline,
         scrub: opts.scrub,
+        bodyLimit: { bytes: opts.client.maxBodyBytes, backend: opts.name },
       });
       if (!result.ok) {
         done();

@@ -6,6 +6,7 @@
 import type { Usage } from "../../openai/types.ts";
 import { tokenCount } from "../../usage/clamp.ts";
 import { makeToolCallId } from "./ids.ts";
+import { isObj } from "./parts.ts";
 import type { GeminiCandidate, GeminiResponse, GeminiUsage } from "./types.ts";
 
 const FILTERED = new Set([
@@ -50,12 +51,35 @@ export interface ToolCall {
   function: { name: string; arguments: string };
 }
 
-/** The visible text and the tool calls of one candidate's parts (thought parts are dropped). */
+/**
+ * What makes a response unreadable (candidates or parts of the wrong shape), or undefined. A `null` part is
+ * not a problem: {@link candidateOutput} skips it.
+ */
+export function malformedResponse(r: GeminiResponse): string | undefined {
+  if (r.candidates == null) return undefined;
+  if (!Array.isArray(r.candidates)) return "candidates that are not a list";
+  for (const c of r.candidates as unknown[]) {
+    if (!isObj(c)) return "a candidate that is not an object";
+    if (c.content == null) continue;
+    if (!isObj(c.content)) return "a candidate content that is not an object";
+    if (c.content.parts != null && !Array.isArray(c.content.parts)) {
+      return "candidate parts that are not a list";
+    }
+  }
+  return undefined;
+}
+
+/** A candidate's index, or its position when it has none (or not a number). */
+export function candidateIndex(c: GeminiCandidate, position: number): number {
+  return typeof c.index === "number" ? c.index : position;
+}
+
+/** The visible text and the tool calls of one candidate's parts (thought parts and non-objects are dropped). */
 export function candidateOutput(c: GeminiCandidate): { text: string; toolCalls: ToolCall[] } {
   let text = "";
   const toolCalls: ToolCall[] = [];
   for (const p of c.content?.parts ?? []) {
-    if (p.thought) continue;
+    if (p === null || typeof p !== "object" || p.thought) continue;
     if (typeof p.text === "string") text += p.text;
     if (p.functionCall && typeof p.functionCall.name === "string") {
       toolCalls.push({
@@ -107,12 +131,13 @@ export function newMeta(model: string, responseId?: string): CompletionMeta {
 }
 
 /**
- * Translate a whole response. A blocked prompt (no candidates, `promptFeedback.blockReason`) becomes one
- * empty choice with `content_filter`; a response with neither yields no choices (the caller rejects it).
+ * Translate a whole response (checked with {@link malformedResponse} first). A blocked prompt (no candidates,
+ * `promptFeedback.blockReason`) becomes one empty choice with `content_filter`; a response with neither
+ * yields no choices (the caller rejects it).
  */
 export function toOpenAICompletion(r: GeminiResponse, meta: CompletionMeta): Completion {
   const choices: Completion["choices"] = [];
-  const candidates = [...(r.candidates ?? [])].map((c, i) => ({ c, index: c.index ?? i }))
+  const candidates = [...(r.candidates ?? [])].map((c, i) => ({ c, index: candidateIndex(c, i) }))
     .sort((a, b) => a.index - b.index);
   for (const { c, index } of candidates) {
     const { text, toolCalls } = candidateOutput(c);

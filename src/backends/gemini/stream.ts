@@ -4,14 +4,22 @@
  * it to the upstream bytes with `eventsource-parser`. The output goes through `commitStream` like any
  * OpenAI-format stream, so the commit rule and the --timeout watchdog apply unchanged.
  */
-import { createParser } from "eventsource-parser";
+import { createParser, type ParseError } from "eventsource-parser";
 import { SSE_DONE, sseData } from "../../openai/sse.ts";
 import type { Usage } from "../../openai/types.ts";
-import { blockRefusal, candidateOutput, type CompletionMeta, mapFinishReason, mapUsage } from "./response.ts";
+import {
+  blockRefusal,
+  candidateIndex,
+  candidateOutput,
+  type CompletionMeta,
+  malformedResponse,
+  mapFinishReason,
+  mapUsage,
+} from "./response.ts";
 import type { GeminiResponse } from "./types.ts";
 
-/** Largest single upstream event accepted (memory bound per stream). */
-const MAX_EVENT_BYTES = 32 * 1024 * 1024;
+/** Largest single upstream event accepted unless the caller says otherwise (memory bound per stream). */
+const MAX_EVENT_BYTES = 64 * 1024 * 1024;
 
 interface CandidateState {
   toolCalls: number;
@@ -46,9 +54,9 @@ export class GeminiStreamTranslator {
     });
   }
 
-  /** End the stream with an error event (bad_stream). */
-  fail(message: string): string {
-    return this.#stopped ? "" : this.#error(message, "bad_stream");
+  /** End the stream with an error event (`code` defaults to bad_stream). */
+  fail(message: string, code = "bad_stream"): string {
+    return this.#stopped ? "" : this.#error(message, code);
   }
 
   #error(message: string, code: string, extra: Record<string, unknown> = {}): string {
@@ -89,11 +97,13 @@ export class GeminiStreamTranslator {
         { google: e },
       );
     }
+    const malformed = malformedResponse(r);
+    if (malformed) return this.#error(`Gemini sent a malformed stream event (${malformed}).`, "bad_stream");
     if (r.modelVersion) this.#meta.model = r.modelVersion;
     if (r.usageMetadata) this.#usage = mapUsage(r.usageMetadata);
     const out: string[] = [];
     for (const [i, c] of (r.candidates ?? []).entries()) {
-      const index = c.index ?? i;
+      const index = candidateIndex(c, i);
       const s = this.#state(index, out);
       if (s.finished) continue;
       const { text, toolCalls } = candidateOutput(c);
@@ -139,20 +149,37 @@ export class GeminiStreamTranslator {
 
 /**
  * Pipe Gemini SSE bytes through the translator. `onBytes` is called for every upstream chunk (the watchdog).
- * After an error event the output ends and the upstream is cancelled.
+ * After an error event the output ends and the upstream is cancelled. An event over `maxEventBytes`
+ * (--max-upstream-body-mb) ends the stream with a `too_large` error; other parse problems (an unknown field,
+ * a bad `retry`) are ignored, as the SSE format says.
  */
 export function translateGeminiSse(
   body: ReadableStream<Uint8Array>,
   meta: CompletionMeta,
   onBytes: () => void = () => {},
+  maxEventBytes = MAX_EVENT_BYTES,
 ): ReadableStream<Uint8Array> {
   const translator = new GeminiStreamTranslator(meta);
   let pending: string[] = [];
+  const mb = Math.round((maxEventBytes / (1024 * 1024)) * 1000) / 1000;
   const parser = createParser({
-    onEvent: (ev) => pending.push(translator.push(ev.data)),
-    onError: () =>
-      pending.push(translator.fail(`Gemini sent a stream event larger than ${MAX_EVENT_BYTES} bytes.`)),
-    maxBufferSize: MAX_EVENT_BYTES,
+    onEvent: (ev) => {
+      try {
+        pending.push(translator.push(ev.data));
+      } catch (e) { // a shape no check foresaw: a bad answer, never a "connection failure"
+        pending.push(
+          translator.fail(`Gemini sent a stream event that could not be read (${(e as Error)?.name}).`),
+        );
+      }
+    },
+    onError: (e: ParseError) => {
+      if (e.type !== "max-buffer-size-exceeded") return;
+      pending.push(translator.fail(
+        `Gemini sent a stream event too large: over ${mb} MiB (--max-upstream-body-mb ${mb}); ask for less or raise the limit.`,
+        "too_large",
+      ));
+    },
+    maxBufferSize: maxEventBytes,
   });
   const take = () => {
     const text = pending.join("");
