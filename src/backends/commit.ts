@@ -117,6 +117,12 @@ function tooLarge(opts: CommitOptions): UpstreamFailure {
   };
 }
 
+/** An abort with a reason worth showing (e.g. the proxy shutting down), not a failed connection. */
+function aborted(e: unknown): boolean {
+  return e instanceof DOMException && e.name === "AbortError" && e.message.length > 0 &&
+    e.message !== "The signal has been aborted";
+}
+
 function readFailure(opts: CommitOptions, e: unknown): UpstreamFailure {
   if (opts.timer.fired) {
     return {
@@ -133,7 +139,9 @@ function readFailure(opts: CommitOptions, e: unknown): UpstreamFailure {
     status: 502,
     type: "api_error",
     code: "upstream_error",
-    message: `The upstream connection failed during the stream (${(e as Error)?.name ?? "error"}).`,
+    message: aborted(e)
+      ? `The stream was ended: ${(e as Error).message}`
+      : `The upstream connection failed during the stream (${(e as Error)?.name ?? "error"}).`,
     outcome: "connection",
   };
 }

@@ -292,7 +292,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 0,
     default: 5,
     arg: "SECONDS",
-    help: "Longest wait for a cooling key before answering 429.",
+    help: "Longest wait for a cooling key (or for its turn once it frees) before answering 429.",
   },
   {
     key: "shutdownGrace",

@@ -143,7 +143,7 @@ Deno.test("SIGTERM: a committed stream ends with an error event after the grace;
       text += value;
     }
     assert.match(text, /Hello/);
-    assert.match(text, /data: \{"error":/, "the stream ends with an error event");
+    assert.match(text, /data: \{"error":\{"message":"The stream was ended: The proxy is shutting down/, text);
     const status = await exitedWithin(proxy, 30_000);
     assert.equal(status.code, 0, proxy.stderr());
     const records = await usageOf(dir);
