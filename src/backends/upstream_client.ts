@@ -6,6 +6,7 @@
  * Whole bodies are read under a size limit (--max-upstream-body-mb).
  */
 import { NAME, VERSION } from "../version.ts";
+import { readCappedText } from "../core/capped_text.ts";
 
 /** What the proxy reads of an upstream answer's headers: one value by name (a `Headers` is one). */
 export interface HeaderReader {
@@ -108,25 +109,7 @@ export async function readText(res: Response, max: number): Promise<string> {
     throw new AnswerTooLarge(max);
   }
   if (!res.body || (Number.isFinite(declared) && !encoded)) return await res.text();
-  const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > max) {
-      reader.cancel().catch(() => {});
-      throw new AnswerTooLarge(max);
-    }
-    parts.push(value);
-  }
-  if (parts.length === 1) return new TextDecoder().decode(parts[0]);
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return new TextDecoder().decode(all);
+  const text = await readCappedText(res.body, max);
+  if (text === undefined) throw new AnswerTooLarge(max);
+  return text;
 }

@@ -18,6 +18,7 @@ import type { ProxyContext } from "./context.ts";
 import type { Deadlines } from "../server/deadlines.ts";
 import { log as logger } from "../log.ts";
 import { SHUTDOWN } from "../server/stop.ts";
+import { readCappedText } from "../core/capped_text.ts";
 import { recordDispatch, type RequestMeta } from "../usage/chat_records.ts";
 import { auditCommands, globalSnapshot } from "../usage/command_audit.ts";
 import { COMMANDS_HEADER, commandStep } from "../commands/step.ts";
@@ -88,26 +89,9 @@ async function readBodyUpTo(req: Request, maxBytes: number): Promise<string> {
   if (!req.body) return "";
   // Fast path: a declared length within the limit lets the runtime read the body natively.
   if (Number.isFinite(declared)) return await req.text();
-  const reader = req.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    parts.push(value);
-  }
-  const all = new Uint8Array(size);
-  let off = 0;
-  for (const p of parts) {
-    all.set(p, off);
-    off += p.length;
-  }
-  return new TextDecoder().decode(all);
+  const text = await readCappedText(req.body, maxBytes);
+  if (text === undefined) throw tooLarge();
+  return text;
 }
 
 /** Parse and validate a chat request body (400s name the offending field). */
