@@ -189,3 +189,20 @@ export async function spawnProxy(
     kill,
   };
 }
+
+/** Stream one answer through the `openai` SDK: the text that arrived and the error that ended it, if any. */
+export async function sdkStreamUntilError(
+  p: TestProxy,
+  model = "m",
+): Promise<{ text: string; err: unknown }> {
+  const stream = await p.client().chat.completions.create({
+    model,
+    messages: [{ role: "user", content: "x" }],
+    stream: true,
+  });
+  let text = "";
+  const err = await (async () => {
+    for await (const c of stream) text += c.choices[0]?.delta?.content ?? "";
+  })().catch((e) => e);
+  return { text, err };
+}

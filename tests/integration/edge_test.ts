@@ -1,6 +1,6 @@
 /** The HTTP edge under hostile clients (SPEC §19 "No crash"): descriptor exhaustion and slow request heads. */
 import assert from "node:assert/strict";
-import { MockOpenAI, sseResponse } from "../mocks/openai_upstream.ts";
+import { chunkEvent as chunk, MockOpenAI, sseResponse } from "../mocks/openai_upstream.ts";
 import { spawnProxy, sseEvents, startTestProxy } from "../helpers.ts";
 
 const enc = new TextEncoder();
@@ -86,15 +86,6 @@ Deno.test("a request head that does not arrive within --timeout is cut, and so i
 
 Deno.test("a stream that lasts longer than --timeout (with short gaps) is not cut by the head timeout", async () => {
   const mock = MockOpenAI.start();
-  const chunk = (content: string, finish: string | null = null) =>
-    `data: ${
-      JSON.stringify({
-        id: "g",
-        object: "chat.completion.chunk",
-        model: "m",
-        choices: [{ index: 0, delta: { content }, finish_reason: finish }],
-      })
-    }`;
   mock.onChat = () =>
     sseResponse(
       [...Array.from({ length: 8 }, (_, i) => chunk(`w${i} `)), chunk("", "stop"), "data: [DONE]"],

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { MockGemini } from "../mocks/gemini_upstream.ts";
-import { MockOpenAI } from "../mocks/openai_upstream.ts";
-import { startTestProxy, type TestProxy } from "../helpers.ts";
+import { chunkEvent as chunk, MockOpenAI } from "../mocks/openai_upstream.ts";
+import { sdkStreamUntilError, startTestProxy, type TestProxy } from "../helpers.ts";
 
 async function withOpenRouter(fn: (p: TestProxy, m: MockOpenAI) => Promise<void>) {
   const mock = MockOpenAI.start();
@@ -35,29 +35,7 @@ function rawSse(chunks: string[]): Response {
   return new Response(body, { headers: { "content-type": "text/event-stream" } });
 }
 
-const chunk = (content: string, finish: string | null = null) =>
-  `data: ${
-    JSON.stringify({
-      id: "g",
-      object: "chat.completion.chunk",
-      model: "m",
-      choices: [{ index: 0, delta: { content }, finish_reason: finish }],
-    })
-  }`;
-
-/** Stream one answer through the SDK: the text that arrived and the error that ended it, if any. */
-async function sdkStream(p: TestProxy): Promise<{ text: string; err: unknown }> {
-  const stream = await p.client().chat.completions.create({
-    model: "openrouter:m",
-    messages: [{ role: "user", content: "x" }],
-    stream: true,
-  });
-  let text = "";
-  const err = await (async () => {
-    for await (const c of stream) text += c.choices[0]?.delta?.content ?? "";
-  })().catch((e) => e);
-  return { text, err };
-}
+const sdkStream = (p: TestProxy) => sdkStreamUntilError(p, "openrouter:m");
 
 Deno.test("gemini: a reasoning_effort outside the allowed set is a 400 naming the field and the values", async () => {
   const mock = MockGemini.start();

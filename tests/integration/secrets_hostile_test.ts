@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { MockOpenAI, sseResponse } from "../mocks/openai_upstream.ts";
+import { chunkEvent as chunk, MockOpenAI, sseResponse } from "../mocks/openai_upstream.ts";
 import { sseEvents, startTestProxy, type TestProxy } from "../helpers.ts";
 import { REDACTED } from "../../src/security/scrub.ts";
 
@@ -27,16 +27,6 @@ async function withProxy(fn: (p: TestProxy, m: MockOpenAI) => Promise<void>, arg
 }
 
 const auth = { authorization: `Bearer ${CLIENT}`, "content-type": "application/json" };
-
-const chunk = (content: string) =>
-  `data: ${
-    JSON.stringify({
-      id: "g",
-      object: "chat.completion.chunk",
-      model: "m",
-      choices: [{ index: 0, delta: { content }, finish_reason: null }],
-    })
-  }`;
 
 Deno.test("an in-band error after the commit that echoes the key reaches the client scrubbed (raw SSE and SDK)", async () => {
   await withProxy(async (p, mock) => {

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { echoCompletion, echoEvents, MockOpenAI, sseResponse } from "../mocks/openai_upstream.ts";
-import { sseEvents, startTestProxy, type TestProxy } from "../helpers.ts";
+import {
+  chunkEvent as chunk,
+  echoCompletion,
+  echoEvents,
+  MockOpenAI,
+  sseResponse,
+} from "../mocks/openai_upstream.ts";
+import { sdkStreamUntilError, sseEvents, startTestProxy, type TestProxy } from "../helpers.ts";
 
 const K1 = "sk-or-v1-" + "1".repeat(64);
 const K2 = "sk-or-v1-" + "2".repeat(64);
@@ -22,16 +28,6 @@ async function withProxy(
     await mock.close();
   }
 }
-
-const chunk = (content: string, finish: string | null = null) =>
-  `data: ${
-    JSON.stringify({
-      id: "g",
-      object: "chat.completion.chunk",
-      model: "m",
-      choices: [{ index: 0, delta: { content }, finish_reason: finish }],
-    })
-  }`;
 const inBandError = `data: ${
   JSON.stringify({
     id: "g",
@@ -41,19 +37,7 @@ const inBandError = `data: ${
   })
 }`;
 
-/** Stream one answer through the SDK, keeping the text that arrived and the error that ended it. */
-async function streamUntilError(p: TestProxy): Promise<{ text: string; err: unknown }> {
-  const stream = await p.client().chat.completions.create({
-    model: "m",
-    messages: [{ role: "user", content: "x" }],
-    stream: true,
-  });
-  let text = "";
-  const err = await (async () => {
-    for await (const c of stream) text += c.choices[0]?.delta?.content ?? "";
-  })().catch((e) => e);
-  return { text, err };
-}
+const streamUntilError = (p: TestProxy) => sdkStreamUntilError(p);
 
 async function collect(stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>): Promise<string> {
   let text = "";

@@ -51,6 +51,18 @@ export function orError(status: number, message: string, metadata?: Record<strin
   );
 }
 
+/** One `chat.completion.chunk` event's `data:` line (the blank line that ends it is added by sseResponse). */
+export function chunkEvent(content: string, finish: string | null = null): string {
+  return `data: ${
+    JSON.stringify({
+      id: "g",
+      object: "chat.completion.chunk",
+      model: "m",
+      choices: [{ index: 0, delta: { content }, finish_reason: finish }],
+    })
+  }`;
+}
+
 /** An SSE response from raw event texts (each gets the trailing blank line). */
 export function sseResponse(events: string[], delayMs = 0): Response {
   const enc = new TextEncoder();
