@@ -106,3 +106,79 @@ Deno.test("--max-upstream-body-mb: a chunked answer that also claims a small con
     await up.close();
   }
 });
+
+Deno.test("no leak: a key echoed across the cut of a long upstream error text is scrubbed, not half-shown", async () => {
+  // Error texts are cut (300 characters of a non-JSON body, of `metadata.raw`, 200 of a redirect's Location):
+  // scrubbing after the cut missed a key that straddles it, so its first half reached the client.
+  const OR = "sk-or-v1-" + "a".repeat(64);
+  const GK = "AIza" + "B".repeat(35);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    if (req.method !== "POST") return Response.json({ data: [], models: [] });
+    const body = await req.json() as { model?: string; contents?: unknown };
+    const key = req.headers.get("authorization")?.slice(7) ?? req.headers.get("x-goog-api-key") ?? "";
+    const pad = (n: number) => "p".repeat(n);
+    const which = body.model ?? new URL(req.url).pathname;
+    if (which === "raw") {
+      return Response.json({ error: { code: 502, message: "bad", metadata: { raw: pad(280) + key } } }, {
+        status: 502,
+      });
+    }
+    if (which === "inband") { // an error inside a 200: a JSON body, or an event after the commit
+      const error = { code: 500, message: "bad", metadata: { raw: pad(280) + key } };
+      if (!(body as { stream?: boolean }).stream) return Response.json({ error });
+      const delta = {
+        id: "x",
+        object: "chat.completion.chunk",
+        choices: [{ index: 0, delta: { content: "hi" } }],
+      };
+      return new Response(`data: ${JSON.stringify(delta)}\n\ndata: ${JSON.stringify({ error })}\n\n`, {
+        headers: { "content-type": "text/event-stream" },
+      });
+    }
+    if (which === "redirect") {
+      return new Response(null, { status: 307, headers: { location: `http://x/${pad(180)}?key=${key}` } });
+    }
+    return new Response(`<html>${pad(270)} ${key}</html>`, {
+      status: 502,
+      headers: { "content-type": "text/html" },
+    });
+  });
+  const proxy = await startTestProxy(["--disable-auth"], {
+    OPENROUTER_API_BASE_URL: `http://127.0.0.1:${server.addr.port}/api/v1`,
+    GEMINI_API_BASE_URL: `http://127.0.0.1:${server.addr.port}`,
+    OPENROUTER_API_KEY: OR,
+    GEMINI_API_KEY: GK,
+  });
+  try {
+    for (
+      const model of [
+        "openrouter:html",
+        "openrouter:raw",
+        "openrouter:redirect",
+        "openrouter:inband",
+        "gemini:gemini-2.5-flash",
+      ]
+    ) {
+      for (const stream of [false, true]) {
+        const res = await proxy.fetch("/v1/chat/completions", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model, stream, messages: [{ role: "user", content: "hi" }] }),
+        });
+        const text = await res.text();
+        assert.equal(res.status, model === "openrouter:inband" && stream ? 200 : 502, `${model}: ${text}`);
+        for (const k of [OR, GK]) {
+          assert.ok(
+            !text.includes(k.slice(0, 12)),
+            `${model} stream=${stream}: part of a key leaked: ${text}`,
+          );
+        }
+      }
+    }
+    const log = await proxy.logText();
+    for (const k of [OR, GK]) assert.ok(!log.includes(k.slice(0, 12)), "no part of a key in the log");
+  } finally {
+    await proxy.close();
+    await server.shutdown();
+  }
+});
