@@ -74,8 +74,9 @@ export function redirectFailure(
     status: 502,
     type: "api_error",
     code: "upstream_error",
+    // A long target is left out rather than cut: a key in it cut in two would escape the scrubber.
     message: `${backend} answered a redirect (${res.status}${
-      to ? ` to ${to.slice(0, 200)}` : ""
+      to ? (to.length <= 200 ? ` to ${to}` : " to a long URL") : ""
     }); redirects are not followed: set the backend's base URL to the final address.`,
     outcome: String(res.status),
   };

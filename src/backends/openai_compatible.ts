@@ -85,7 +85,10 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
         const read = await posted.readText();
         if (!read.ok) return failure(read.failure);
         const text = read.text;
-        if (!res.ok) return failure(classifyOpenAIFailure(res.status, res.headers, text, label, opts.name));
+        // Scrubbed before the classifier cuts it: a key straddling the cut would escape a later scrub.
+        if (!res.ok) {
+          return failure(classifyOpenAIFailure(res.status, res.headers, opts.scrub(text), label, opts.name));
+        }
         let json: { error?: unknown; choices?: unknown; usage?: unknown; model?: unknown };
         try {
           json = JSON.parse(text);
@@ -99,7 +102,7 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
             outcome: "bad_answer",
           });
         }
-        if (json?.error) return failure(classifyInBandError(json.error, label, opts.name));
+        if (json?.error) return failure(classifyInBandError(json.error, label, opts.name, opts.scrub));
         const choices = json?.choices;
         if (!Array.isArray(choices) || choices.some((c) => c === null || typeof c !== "object")) {
           return failure({
@@ -131,7 +134,7 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
           unlink();
           ctl.abort();
         },
-        classifyInBand: (e) => classifyInBandError(e, label, opts.name),
+        classifyInBand: (e) => classifyInBandError(e, label, opts.name, opts.scrub),
         dropUsageChunks: askUsage,
         commitBy: input.deadline,
         scrub: opts.scrub,

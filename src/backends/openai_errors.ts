@@ -121,13 +121,17 @@ export function classifyOpenAIFailure(
   return statusFailure(backend, status, String(status), message, upstreamCode ?? "upstream_error");
 }
 
-/** Classify an in-band stream error (`{"error":{…}}` in a 200 stream or body). */
+/**
+ * Classify an in-band stream error (`{"error":{…}}` in a 200 stream or body). `scrub` runs over the error's
+ * text before any of it is cut (a key straddling a cut would escape a later scrub).
+ */
 export function classifyInBandError(
   error: unknown,
   keyLabel: string | undefined,
   backend: string,
+  scrub: (text: string) => string = (t) => t,
 ): UpstreamFailure {
   const e = (error && typeof error === "object" ? error : {}) as { code?: unknown; message?: unknown };
   const status = typeof e.code === "number" && e.code >= 400 && e.code < 600 ? e.code : 502;
-  return classifyOpenAIFailure(status, undefined, JSON.stringify({ error: e }), keyLabel, backend);
+  return classifyOpenAIFailure(status, undefined, scrub(JSON.stringify({ error: e })), keyLabel, backend);
 }

@@ -98,8 +98,10 @@ async function post(url: string, req: UpstreamRequest, maxBodyBytes: number): Pr
 
 /**
  * A whole body as text, at most `max` bytes. A `content-length` over the limit fails before reading; a
- * plain (not compressed) body within its `content-length` is read natively (fetch never delivers more than
- * that); otherwise bytes are counted as they arrive and the read is cancelled as soon as they pass the limit.
+ * plain (not compressed, not chunked) body within its `content-length` is read natively (fetch never
+ * delivers more than that); otherwise bytes are counted as they arrive and the read is cancelled as soon as
+ * they pass the limit. An answer with both `transfer-encoding` and `content-length` is framed by the former
+ * (the length is ignored yet still in the headers), so its length says nothing about its size.
  */
 export async function readText(res: Response, max: number): Promise<string> {
   const declared = Number(res.headers.get("content-length") ?? NaN);
@@ -108,7 +110,8 @@ export async function readText(res: Response, max: number): Promise<string> {
     res.body?.cancel().catch(() => {});
     throw new AnswerTooLarge(max);
   }
-  if (!res.body || (Number.isFinite(declared) && !encoded)) return await res.text();
+  const framedByLength = Number.isFinite(declared) && !encoded && !res.headers.has("transfer-encoding");
+  if (!res.body || framedByLength) return await res.text();
   const text = await readCappedText(res.body, max);
   if (text === undefined) throw new AnswerTooLarge(max);
   return text;

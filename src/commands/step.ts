@@ -11,6 +11,7 @@ import type { Caller } from "../server/auth.ts";
 import { headerValue } from "../server/headers.ts";
 import type { Agent } from "../sessions/agents.ts";
 import type { Session } from "../sessions/store.ts";
+import type { CommandArg } from "./parse.ts";
 import { isCommandName } from "./catalogue.ts";
 import { scanLatestUserMessage } from "./message.ts";
 import { bannerLines, localReply } from "./reply.ts";
@@ -56,10 +57,16 @@ export async function commandStep(
   if (!scan) return { kind: "none" };
   beforeRun();
   const names = scan.commands.map((c) => c.name);
-  // Key values typed into a command never reach a header, a reply, the session or the store.
+  // Key values typed into a command (as an argument's value or its name) never reach a header, a reply, the
+  // session or the store.
+  const scrubArg = (a: CommandArg): CommandArg => ({
+    ...a,
+    value: ctx.scrub(a.value),
+    ...(a.key !== undefined ? { key: ctx.scrub(a.key) } : {}),
+  });
   const commands = scan.commands.map((c) => ({
     ...c,
-    args: c.args.map((a) => (ctx.scrub.has(a.value) ? { ...a, value: ctx.scrub(a.value) } : a)),
+    args: c.args.map((a) => (ctx.scrub.has(a.value) || (a.key && ctx.scrub.has(a.key)) ? scrubArg(a) : a)),
   }));
   const result = await runCommands(commands, ctx, caller, session);
   const headers = new Headers();

@@ -134,6 +134,8 @@ export class RouteStore {
   create(name: string, policy: Route["policy"]): Route {
     if (this.#routes.has(name)) throw new RouteError(`Route "${name}" already exists.`);
     if (!/^[^:\s]+$/.test(name)) throw new RouteError(`Route name "${name}" may not contain ':' or spaces.`);
+    // A --config file keeps routes as object keys, and "__proto__" does not survive being read back as one.
+    if (name === "__proto__") throw new RouteError(`Route name "__proto__" is reserved; choose another.`);
     const r = { name, policy, elements: [] };
     this.#routes.set(name, r);
     return r;

@@ -40,7 +40,8 @@ export function aliasTargetProblem(target: string, backends: readonly string[]):
 
 /** Resolve a model string to a target, or throw a 400 ProxyError. */
 export function resolveModel(input: string, ctx: ResolveContext): Target {
-  const model = ctx.aliases[input] ?? input;
+  // Own entries only: a model named "toString" or "constructor" must not find Object.prototype's members.
+  const model = Object.hasOwn(ctx.aliases, input) ? ctx.aliases[input] : input;
   const colon = model.indexOf(":");
   if (colon > 0) {
     const prefix = model.slice(0, colon);

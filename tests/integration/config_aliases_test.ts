@@ -1,6 +1,7 @@
 /** SPEC §1.2: a `model_aliases` target that no backend can serve stops the start with exit 2 naming the field. */
 import assert from "node:assert/strict";
 import { runCli, startTestProxy } from "../helpers.ts";
+import { MockOpenAI } from "../mocks/openai_upstream.ts";
 
 Deno.test("model_aliases to an unknown backend exits 2 naming the file, the field and the known backends", async () => {
   const dir = await Deno.makeTempDir();
@@ -51,5 +52,30 @@ Deno.test("model_aliases to backend:model, a route, or a plain model name (the d
     await p.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a model named like an Object.prototype member (toString, constructor, …) goes upstream, not to a 500", async () => {
+  // The alias table was a plain object: `aliases["toString"]` found the inherited function, so every such
+  // model name was an internal error, with or without a config file.
+  const mock = MockOpenAI.start();
+  const p = await startTestProxy(["--disable-auth"], {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY: "sk-or-v1-" + "1".repeat(64),
+  });
+  try {
+    for (const model of ["toString", "constructor", "hasOwnProperty", "valueOf", "__defineGetter__"]) {
+      const res = await p.fetch("/v1/chat/completions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }),
+      });
+      const text = await res.text();
+      assert.equal(res.status, 200, `${model}: ${text}`);
+      assert.equal(res.headers.get("x-llmproxy-model"), `openrouter:${model}`);
+    }
+  } finally {
+    await p.close();
+    await mock.close();
   }
 });

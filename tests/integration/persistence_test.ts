@@ -236,3 +236,34 @@ Deno.test("a change to a config file that was hand-edited into something invalid
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a route named __proto__ is refused, not answered as created and then lost from the config file", async () => {
+  // The file's failover_routes object cannot hold a "__proto__" key once read back (an assignment of that key
+  // sets the prototype), so the route was saved, reported created, then unknown to route-append, and dropped
+  // by the next change.
+  const mock = MockOpenAI.start();
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/c.json`;
+  try {
+    await Deno.writeTextFile(path, "{}");
+    const p = await startTestProxy(["--disable-auth", "--config", path], env(mock));
+    try {
+      const say = async (content: string) => {
+        const res = await fetch(`${p.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: "m", messages: [{ role: "user", content }] }),
+        });
+        return (await res.json()).choices[0].message.content as string;
+      };
+      assert.match(await say("!/create-failover-route(name=__proto__, policy=k)"), /Error: .*__proto__/);
+      assert.equal(await Deno.readTextFile(path), "{}", "the file is untouched");
+      assert.match(await say("!/create-failover-route(name=fast, policy=k)"), /route fast created/);
+    } finally {
+      await p.close();
+    }
+  } finally {
+    await mock.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

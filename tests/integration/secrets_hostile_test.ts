@@ -237,3 +237,43 @@ Deno.test("a key value sent as X-User-ID or X-Project is not stored", async () =
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a key value typed as a command's argument name is not echoed or stored", async () => {
+  // `!/set(<key>=1)`: argument values were scrubbed, names were not, and "unknown setting" repeated the name
+  // in the reply, the x-llmproxy-commands header and the audit record.
+  const dir = await Deno.makeTempDir();
+  const kvPath = `${dir}/s.kv`;
+  const seen: string[] = [];
+  let proxy: TestProxy | undefined;
+  await withProxy(async (p) => {
+    proxy = p;
+    for (const content of [`!/set(${KEY}=1)`, `!/unset(${KEY})`, `!/create-failover-route(${CLIENT}=x)`]) {
+      for (const stream of [false, true]) {
+        const res = await p.fetch("/v1/chat/completions", {
+          method: "POST",
+          headers: { ...auth, "x-session-id": "s1" },
+          body: JSON.stringify({ model: "openrouter:m", stream, messages: [{ role: "user", content }] }),
+        });
+        res.headers.forEach((v, k) => seen.push(`${k}: ${v}`));
+        const text = await res.text();
+        assert.equal(res.status, 200, text);
+        assert.match(text, /Error: /, content);
+        seen.push(text);
+      }
+    }
+    for (const path of ["/usage/recent?limit=100", "/audit/logs?limit=100"]) {
+      seen.push(await p.fetch(path, { headers: auth }).then((r) => r.text()));
+    }
+  }, ["--kv", kvPath, "--log-level", "debug"]);
+  try {
+    const kv = await Deno.openKv(kvPath);
+    for await (const e of kv.list({ prefix: [] })) {
+      seen.push(JSON.stringify([e.key, e.value], (_k, v) => (typeof v === "bigint" ? String(v) : v)));
+    }
+    kv.close();
+    const all = seen.join("\n") + await proxy!.logText();
+    for (const v of [KEY, CLIENT]) assert.ok(!all.includes(v), `a key value leaked: ${v}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -99,7 +99,7 @@ export function createGemini(opts: GeminiOptions): Backend {
       });
       const text = await readText(res, opts.client.maxBodyBytes); // a listing is an answer too
       if (!res.ok) {
-        const f = classifyGeminiFailure(res.status, res.headers, text, key?.label, opts.name);
+        const f = classifyGeminiFailure(res.status, res.headers, opts.scrub(text), key?.label, opts.name);
         const message = opts.scrub(`GET /models answered ${res.status}: ${f.message}`);
         throw f.code === "upstream_auth_failed" ? new KeyRejected(message) : new Error(message);
       }
@@ -194,7 +194,10 @@ export function createGemini(opts: GeminiOptions): Backend {
         const read = await posted.readText();
         if (!read.ok) return failure(read.failure);
         const text = read.text;
-        if (!res.ok) return failure(classifyGeminiFailure(res.status, res.headers, text, label, opts.name));
+        // Scrubbed before the classifier cuts it: a key straddling the cut would escape a later scrub.
+        if (!res.ok) {
+          return failure(classifyGeminiFailure(res.status, res.headers, opts.scrub(text), label, opts.name));
+        }
         let json: GeminiResponse;
         try {
           json = JSON.parse(text);
@@ -204,7 +207,7 @@ export function createGemini(opts: GeminiOptions): Backend {
         if (json === null || typeof json !== "object" || Array.isArray(json)) {
           return badAnswer("with a body that is not a GenerateContentResponse");
         }
-        if (json.error) return failure(classifyGeminiInBand(json.error, label, opts.name));
+        if (json.error) return failure(classifyGeminiInBand(json.error, label, opts.name, opts.scrub));
         const malformed = malformedResponse(json);
         if (malformed) return badAnswer(`with a malformed GenerateContentResponse (${malformed})`);
         let completion;
@@ -237,7 +240,7 @@ export function createGemini(opts: GeminiOptions): Backend {
           if ((e as { code?: unknown })?.code === "too_large") {
             return answerTooLarge(opts.name, opts.client.maxBodyBytes);
           }
-          const f = classifyGeminiInBand(e, label, opts.name);
+          const f = classifyGeminiInBand(e, label, opts.name, opts.scrub);
           return { ...f, message: opts.scrub(f.message) };
         },
         // Usage is always produced (for the usage record); the client sees it only when it asked.

@@ -120,18 +120,28 @@ export function classifyGeminiFailure(
   return statusFailure(backend, status, label, message, g.status ? g.status.toLowerCase() : "upstream_error");
 }
 
-/** Classify an in-band stream error (`{"error":…}` produced by the stream translator). */
+/**
+ * Classify an in-band stream error (`{"error":…}` produced by the stream translator). `scrub` runs over the
+ * error's text before any of it is cut (a key straddling a cut would escape a later scrub).
+ */
 export function classifyGeminiInBand(
   error: unknown,
   keyLabel: string | undefined,
   backend: string,
+  scrub: (text: string) => string = (t) => t,
 ): UpstreamFailure {
   const e = (error && typeof error === "object" ? error : {}) as Obj;
   const google = (e.google && typeof e.google === "object" ? e.google : e) as Obj;
   const status = typeof google.code === "number" ? google.code : undefined;
   const message = typeof e.message === "string" ? e.message : "Gemini reported an error in the stream.";
   if (status !== undefined && status >= 400 && status < 600) {
-    return classifyGeminiFailure(status, undefined, JSON.stringify({ error: google }), keyLabel, backend);
+    return classifyGeminiFailure(
+      status,
+      undefined,
+      scrub(JSON.stringify({ error: google })),
+      keyLabel,
+      backend,
+    );
   }
   return {
     action: "next-key",
