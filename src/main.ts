@@ -27,7 +27,8 @@ import { SessionStore } from "./sessions/store.ts";
 import { Deadlines } from "./server/deadlines.ts";
 import { type Edge, serveEdge } from "./server/edge.ts";
 import { StopSwitch } from "./server/stop.ts";
-import { errorResponse, internalError } from "./server/errors.ts";
+import { internalError } from "./core/errors.ts";
+import { errorResponse } from "./server/errors.ts";
 import { NAME, VERSION } from "./version.ts";
 
 /** A running proxy. */

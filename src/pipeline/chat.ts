@@ -11,7 +11,7 @@ import { effectiveModelString, resolveModel } from "../routing/target.ts";
 import { redactBody } from "../security/redact.ts";
 import { redactPatterns } from "../security/patterns.ts";
 import { REDACTED } from "../security/scrub.ts";
-import { badRequest, ProxyError } from "../server/errors.ts";
+import { badRequest, ProxyError } from "../core/errors.ts";
 import { headerText, headerValue } from "../server/headers.ts";
 import type { Caller } from "../server/auth.ts";
 import type { ProxyContext } from "./context.ts";

@@ -7,7 +7,7 @@ import type { AttemptResult, AttemptSuccess, Backend, UpstreamFailure } from "..
 import type { Registry } from "../backends/registry.ts";
 import type { KeyEntry } from "../config/load.ts";
 import type { ChatRequest } from "../openai/types.ts";
-import { ProxyError } from "../server/errors.ts";
+import { ProxyError } from "../core/errors.ts";
 import { MAX_TIMER_MS } from "../backends/idle.ts";
 import { type Element, parseElement, policyOrder, type Route } from "./routes.ts";
 import type { Target } from "./target.ts";

@@ -5,7 +5,7 @@
  */
 import type { KeyEntry } from "../config/load.ts";
 import { isLoopbackHost } from "../config/load.ts";
-import { ProxyError } from "./errors.ts";
+import { ProxyError } from "../core/errors.ts";
 
 /** Who is calling: a client-key label (or "anonymous" with auth disabled) and whether it is an admin. */
 export interface Caller {

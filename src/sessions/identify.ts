@@ -3,7 +3,7 @@
  * one default session per client key, or per User-Agent when auth is disabled.
  */
 import type { Caller } from "../server/auth.ts";
-import { badRequest } from "../server/errors.ts";
+import { badRequest } from "../core/errors.ts";
 
 /** Valid `X-Session-ID` values. */
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -7,7 +7,7 @@ import { headerText } from "../server/headers.ts";
 import { type ChatRequest, contentText } from "../openai/types.ts";
 import type { ProxyContext } from "../pipeline/context.ts";
 import type { Caller } from "../server/auth.ts";
-import { ProxyError } from "../server/errors.ts";
+import { ProxyError } from "../core/errors.ts";
 import { type Agent, detectAgent } from "./agents.ts";
 import { sessionIdentity } from "./identify.ts";
 import type { HistoryRecord, Session } from "./store.ts";
