@@ -16,7 +16,7 @@ import { headerText, headerValue } from "../server/headers.ts";
 import type { Caller } from "../server/auth.ts";
 import type { ProxyContext } from "./context.ts";
 import type { Deadlines } from "../server/deadlines.ts";
-import { log as logger } from "../log.ts";
+import { log as logger } from "../log/log.ts";
 import { SHUTDOWN } from "../server/stop.ts";
 import { readCappedText } from "../core/capped_text.ts";
 import { recordDispatch, type RequestMeta } from "../usage/chat_records.ts";

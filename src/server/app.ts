@@ -5,8 +5,8 @@
 import { handleChat } from "../pipeline/chat.ts";
 import type { ChatLog } from "../pipeline/chat.ts";
 import type { ProxyContext } from "../pipeline/context.ts";
-import { NAME, VERSION } from "../version.ts";
-import { log } from "../log.ts";
+import { NAME, VERSION } from "../core/version.ts";
+import { log } from "../log/log.ts";
 import type { Caller } from "./auth.ts";
 import { badRequest, internalError, ProxyError, scrubError } from "../core/errors.ts";
 import { errorResponse } from "./errors.ts";
