@@ -7,7 +7,7 @@ import type { ChatLog } from "../pipeline/chat.ts";
 import type { ProxyContext } from "../pipeline/context.ts";
 import { NAME, VERSION } from "../core/version.ts";
 import { log } from "../log/log.ts";
-import type { Caller } from "./auth.ts";
+import type { Caller } from "../core/caller.ts";
 import { badRequest, internalError, ProxyError, scrubError } from "../core/errors.ts";
 import { errorResponse } from "./errors.ts";
 import { auditLogs, GROUP_BY, type GroupBy, parseTime, recentUsage, usageStats } from "../usage/query.ts";

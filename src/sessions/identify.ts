@@ -2,7 +2,7 @@
  * Which session a request belongs to (SPEC §9): (client-key label, `X-Session-ID`). Without the header:
  * one default session per client key, or per User-Agent when auth is disabled.
  */
-import type { Caller } from "../server/auth.ts";
+import type { Caller } from "../core/caller.ts";
 import { badRequest } from "../core/errors.ts";
 
 /** Valid `X-Session-ID` values. */
