@@ -5,7 +5,7 @@
 set -euo pipefail
 cmd=("$@")
 [ ${#cmd[@]} -gt 0 ] || { echo "usage: scripts/smoke.sh COMMAND…"; exit 2; }
-want=$(sed -nE 's/^export const VERSION = "([^"]+)";/\1/p' "$(dirname "$0")/../src/version.ts")
+want=$(sed -nE 's/^export const VERSION = "([^"]+)";/\1/p' "$(dirname "$0")/../src/core/version.ts")
 got=$("${cmd[@]}" --version)
 [ "$got" = "llmproxy $want" ] || { echo "smoke: --version said '$got', expected 'llmproxy $want'"; exit 1; }
 "${cmd[@]}" --help | grep -q -- '--disable-auth' || { echo "smoke: --help lacks --disable-auth"; exit 1; }

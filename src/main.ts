@@ -21,14 +21,15 @@ import { SharedState } from "./store/shared_state.ts";
 import { UsageRecorder } from "./usage/recorder.ts";
 import { usageCommand } from "./usage/cli.ts";
 import { OPTIONS } from "./config/options.ts";
-import { closeLogging, log, setupLogging } from "./log.ts";
+import { closeLogging, log, setupLogging } from "./log/log.ts";
 import type { ProxyContext } from "./pipeline/context.ts";
 import { SessionStore } from "./sessions/store.ts";
 import { Deadlines } from "./server/deadlines.ts";
 import { type Edge, serveEdge } from "./server/edge.ts";
 import { StopSwitch } from "./server/stop.ts";
-import { errorResponse, internalError } from "./server/errors.ts";
-import { NAME, VERSION } from "./version.ts";
+import { internalError } from "./core/errors.ts";
+import { errorResponse } from "./server/errors.ts";
+import { NAME, VERSION } from "./core/version.ts";
 
 /** A running proxy. */
 export interface RunningProxy {

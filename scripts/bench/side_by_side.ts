@@ -3,7 +3,7 @@
  * llmproxy (usage recording and redaction on, auth off), measured interleaved in one run, plus llmproxy with
  * recording off for the recording-cost figure. Needs `wrk` (Debian package `wrk`) for the throughput rows.
  */
-import { NAME } from "../../src/version.ts";
+import { NAME } from "../../src/core/version.ts";
 
 const DENO = Deno.execPath();
 const ROOT = new URL("../../", import.meta.url).pathname;

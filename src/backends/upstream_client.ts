@@ -5,7 +5,7 @@
  * (Deno's `node:http` client, used before, re-sends a request aborted on a kept-alive connection: SPEC §19.)
  * Whole bodies are read under a size limit (--max-upstream-body-mb).
  */
-import { NAME, VERSION } from "../version.ts";
+import { NAME, VERSION } from "../core/version.ts";
 import { readCappedText } from "../core/capped_text.ts";
 
 /** What the proxy reads of an upstream answer's headers: one value by name (a `Headers` is one). */

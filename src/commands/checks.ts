@@ -2,7 +2,7 @@
 import { parseBool } from "../config/load.ts";
 import type { ProxyContext } from "../pipeline/context.ts";
 import { parseElement } from "../routing/routes.ts";
-import type { Caller } from "../server/auth.ts";
+import type { Caller } from "../core/caller.ts";
 import type { CommandArg } from "./parse.ts";
 import { closest } from "./suggest.ts";
 import { type CommandEnv, CommandError } from "./types.ts";

@@ -8,7 +8,7 @@ import { completionToSse } from "../openai/convert.ts";
 import { SSE_HEADERS } from "../openai/sse.ts";
 import type { ProxyContext } from "../pipeline/context.ts";
 import { replyShape } from "../sessions/agents.ts";
-import { NAME, VERSION } from "../version.ts";
+import { NAME, VERSION } from "../core/version.ts";
 
 const hex = () => crypto.randomUUID().replaceAll("-", "");
 

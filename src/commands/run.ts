@@ -4,7 +4,7 @@
  */
 import type { ProxyContext } from "../pipeline/context.ts";
 import { RouteStore } from "../routing/routes.ts";
-import type { Caller } from "../server/auth.ts";
+import type { Caller } from "../core/caller.ts";
 import type { Session } from "../sessions/store.ts";
 import { type CommandEnv, CommandError, type Draft, findCommand } from "./catalogue.ts";
 import type { ParsedCommand } from "./parse.ts";

@@ -1,4 +1,4 @@
-import { oneLine } from "../log.ts";
+import { oneLine } from "../log/log.ts";
 
 /**
  * A bad configuration: the program prints the message as one line and exits with code 2. Control characters

@@ -1,6 +1,6 @@
 /** `--help` text and README's option table, both generated from the option table. */
 import { configKey, envNames, KEY_ENV, OPTIONS, type OptionSpec } from "./options.ts";
-import { NAME, VERSION } from "../version.ts";
+import { NAME, VERSION } from "../core/version.ts";
 
 function defaultText(o: OptionSpec): string {
   if (o.kind === "bool") return "";

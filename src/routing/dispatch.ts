@@ -7,11 +7,11 @@ import type { AttemptResult, AttemptSuccess, Backend, UpstreamFailure } from "..
 import type { Registry } from "../backends/registry.ts";
 import type { KeyEntry } from "../config/load.ts";
 import type { ChatRequest } from "../openai/types.ts";
-import { ProxyError } from "../server/errors.ts";
+import { ProxyError } from "../core/errors.ts";
 import { MAX_TIMER_MS } from "../backends/idle.ts";
 import { type Element, parseElement, policyOrder, type Route } from "./routes.ts";
 import type { Target } from "./target.ts";
-import { log } from "../log.ts";
+import { log } from "../log/log.ts";
 
 /** One upstream attempt, for usage records and logs. */
 export interface AttemptRecord {

@@ -2,7 +2,7 @@
  * Model string + overrides → target (SPEC §4): aliases first, then `backend:model`, then a route name,
  * then the default backend with the whole string (names containing `:` work).
  */
-import { ProxyError } from "../server/errors.ts";
+import { ProxyError } from "../core/errors.ts";
 
 /** Where a request goes: one backend and model, or a failover route. */
 export type Target =

@@ -5,10 +5,11 @@
 import { handleChat } from "../pipeline/chat.ts";
 import type { ChatLog } from "../pipeline/chat.ts";
 import type { ProxyContext } from "../pipeline/context.ts";
-import { NAME, VERSION } from "../version.ts";
-import { log } from "../log.ts";
-import type { Caller } from "./auth.ts";
-import { badRequest, errorResponse, internalError, ProxyError, scrubError } from "./errors.ts";
+import { NAME, VERSION } from "../core/version.ts";
+import { log } from "../log/log.ts";
+import type { Caller } from "../core/caller.ts";
+import { badRequest, internalError, ProxyError, scrubError } from "../core/errors.ts";
+import { errorResponse } from "./errors.ts";
 import { auditLogs, GROUP_BY, type GroupBy, parseTime, recentUsage, usageStats } from "../usage/query.ts";
 
 const MODELS_WAIT_MS = 5_000;

@@ -5,13 +5,8 @@
  */
 import type { KeyEntry } from "../config/load.ts";
 import { isLoopbackHost } from "../config/load.ts";
-import { ProxyError } from "./errors.ts";
-
-/** Who is calling: a client-key label (or "anonymous" with auth disabled) and whether it is an admin. */
-export interface Caller {
-  label: string;
-  admin: boolean;
-}
+import type { Caller } from "../core/caller.ts";
+import { ProxyError } from "../core/errors.ts";
 
 const encoder = new TextEncoder();
 

@@ -12,7 +12,7 @@
  * hyper code Deno.serve runs, reached through `Deno[Deno.internal]`). If a Deno version lacks it, the edge
  * falls back to Deno.serve, restarted after a failed accept, without the head timeout (a warning says so).
  */
-import { log } from "../log.ts";
+import { log } from "../log/log.ts";
 
 /** A request handler as Deno.serve calls it. */
 export type EdgeHandler = (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Promise<Response>;

@@ -1,56 +1,8 @@
 /**
- * Errors are values with a status: one {@link ProxyError} carries what SPEC §13 needs, and
- * {@link errorResponse} turns it into the OpenAI error body in one place.
+ * Rendering an error value as HTTP: the one place a {@link ProxyError} (`core/errors.ts`) becomes the
+ * OpenAI error body with its status and headers.
  */
-
-/** OpenAI error `type` values used by the proxy. */
-export type ErrorType =
-  | "invalid_request_error"
-  | "authentication_error"
-  | "permission_error"
-  | "rate_limit_error"
-  | "api_error"
-  | "server_error";
-
-/** A failure to report to the client as `{"error":{message,type,param,code}}`. */
-export class ProxyError extends Error {
-  override name = "ProxyError";
-  constructor(
-    readonly status: number,
-    readonly type: ErrorType,
-    readonly code: string,
-    message: string,
-    readonly param: string | null = null,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-
-  /** The OpenAI error body. */
-  toJSON(): { error: { message: string; type: string; param: string | null; code: string } } {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
-  }
-}
-
-/** 400 invalid_request. */
-export function badRequest(
-  message: string,
-  param: string | null = null,
-  code = "invalid_request",
-): ProxyError {
-  return new ProxyError(400, "invalid_request_error", code, message, param);
-}
-
-/**
- * `err` with `scrub` applied to every text the client sees (message, code, param, header values): the last
- * gate before an error body leaves, whatever backend or front end built it (SPEC §19).
- */
-export function scrubError(err: ProxyError, scrub: (text: string) => string): ProxyError {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(err.headers)) headers[k] = scrub(v);
-  const param = err.param === null ? null : scrub(err.param);
-  return new ProxyError(err.status, err.type, scrub(err.code), scrub(err.message), param, headers);
-}
+import type { ProxyError } from "../core/errors.ts";
 
 /** The response for a ProxyError (plus extra headers). */
 export function errorResponse(err: ProxyError, headers: HeadersInit = {}): Response {
@@ -58,14 +10,4 @@ export function errorResponse(err: ProxyError, headers: HeadersInit = {}): Respo
   h.set("content-type", "application/json");
   for (const [k, v] of Object.entries(err.headers)) h.set(k, v);
   return new Response(JSON.stringify(err.toJSON()), { status: err.status, headers: h });
-}
-
-/** An unexpected exception as a 500 internal_error (no stack trace, no detail leaked to the client). */
-export function internalError(requestId: string): ProxyError {
-  return new ProxyError(
-    500,
-    "server_error",
-    "internal_error",
-    `Internal error in llmproxy (request ${requestId}); the log has the details. Please report it.`,
-  );
 }

@@ -2,8 +2,8 @@
  * Which session a request belongs to (SPEC §9): (client-key label, `X-Session-ID`). Without the header:
  * one default session per client key, or per User-Agent when auth is disabled.
  */
-import type { Caller } from "../server/auth.ts";
-import { badRequest } from "../server/errors.ts";
+import type { Caller } from "../core/caller.ts";
+import { badRequest } from "../core/errors.ts";
 
 /** Valid `X-Session-ID` values. */
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -3,11 +3,11 @@
  * and an `X-Project` header, and drop overrides that name a backend that no longer exists (a session can
  * never get stuck). Also the `--force-set-project` check (step 6).
  */
-import { headerText } from "../server/headers.ts";
+import { headerText } from "../core/headers.ts";
 import { type ChatRequest, contentText } from "../openai/types.ts";
 import type { ProxyContext } from "../pipeline/context.ts";
-import type { Caller } from "../server/auth.ts";
-import { ProxyError } from "../server/errors.ts";
+import type { Caller } from "../core/caller.ts";
+import { ProxyError } from "../core/errors.ts";
 import { type Agent, detectAgent } from "./agents.ts";
 import { sessionIdentity } from "./identify.ts";
 import type { HistoryRecord, Session } from "./store.ts";

@@ -7,7 +7,7 @@
 import type { Registry } from "../backends/registry.ts";
 import type { CooldownRecord, DisabledRecord } from "../routing/keys.ts";
 import { withLockRetry } from "./kv.ts";
-import { log } from "../log.ts";
+import { log } from "../log/log.ts";
 
 const COOLDOWN = "cooldown";
 const DISABLED = "key-disabled";

@@ -13,7 +13,7 @@ import { type ConfigFile, parseConfigText, writeConfigFile } from "../config/fil
 import { ConfigError } from "../config/errors.ts";
 import { withLockRetry } from "./kv.ts";
 import { KeyStates, type ResetResult } from "./key_states.ts";
-import { log } from "../log.ts";
+import { log } from "../log/log.ts";
 
 /** Global settings that commands may change at run time, with their config-file keys. */
 export const GLOBAL_SETTINGS = {

@@ -7,7 +7,7 @@ import type { ChatRequest, Usage } from "../openai/types.ts";
 import { contentText } from "../openai/types.ts";
 import type { StreamSummary } from "../backends/backend.ts";
 import { MAX_VALUE_CHARS, type UsageRecord, type UsageRecorder } from "./recorder.ts";
-import { costUsd, tokenCount } from "./clamp.ts";
+import { costUsd, tokenCount } from "../core/clamp.ts";
 
 /** Who and what a chat request was, for its records. */
 export interface RequestMeta {

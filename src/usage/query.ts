@@ -10,7 +10,7 @@ import {
   type UsageRecord,
 } from "./recorder.ts";
 import type { AuditEvent } from "./recorder.ts";
-import { oneLine } from "../log.ts";
+import { oneLine } from "../log/log.ts";
 
 const HOUR = 3_600_000;
 

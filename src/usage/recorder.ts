@@ -4,7 +4,7 @@
  * (aggregated in memory first), so stats never scan raw records. Clean shutdown flushes everything.
  */
 import { isLockError, MAX_VALUE_BYTES, storedBytes, withLockRetry } from "../store/kv.ts";
-import { costUsd, tokenCount } from "./clamp.ts";
+import { costUsd, tokenCount } from "../core/clamp.ts";
 
 /** One upstream attempt or one local reply. */
 export interface UsageRecord {

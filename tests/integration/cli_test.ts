@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runCli } from "../helpers.ts";
-import { VERSION } from "../../src/version.ts";
+import { VERSION } from "../../src/core/version.ts";
 
 Deno.test("--version and --help", async () => {
   const v = await runCli(["--version"]);

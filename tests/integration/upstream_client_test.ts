@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { AnswerTooLarge, createUpstreamClient } from "../../src/backends/upstream_client.ts";
 import { postUpstream } from "../../src/backends/http.ts";
-import { VERSION } from "../../src/version.ts";
+import { VERSION } from "../../src/core/version.ts";
 
 function serve(
   handler: (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response | Promise<Response>,

@@ -3,7 +3,7 @@ import { discoverKeys, loadConfig, parseBool, prefixProblem } from "../../src/co
 import { ConfigError } from "../../src/config/errors.ts";
 import { helpText, markdownOptionTable } from "../../src/config/help.ts";
 import { envNames, OPTIONS } from "../../src/config/options.ts";
-import { VERSION } from "../../src/version.ts";
+import { VERSION } from "../../src/core/version.ts";
 
 async function tmpDir(files: Record<string, string> = {}): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "llmproxy-cfg-" });
@@ -188,7 +188,7 @@ Deno.test("--help lists every option and its env name; README has the generated 
   );
 });
 
-Deno.test("the version has one source: deno.json agrees with src/version.ts", async () => {
+Deno.test("the version has one source: deno.json agrees with src/core/version.ts", async () => {
   const denoJson = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
   assert.equal(denoJson.version, VERSION);
 });

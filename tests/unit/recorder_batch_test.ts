@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { type AuditEvent, type UsageRecord, UsageRecorder } from "../../src/usage/recorder.ts";
 import { auditLogs, recentUsage, usageStats } from "../../src/usage/query.ts";
-import { MAX_TOKENS } from "../../src/usage/clamp.ts";
+import { MAX_TOKENS } from "../../src/core/clamp.ts";
 
 const NOW = Date.now();
 const base: UsageRecord = {

@@ -4,7 +4,7 @@
  * and usage are mapped. Pure; shared with the stream translator.
  */
 import type { Usage } from "../../openai/types.ts";
-import { tokenCount } from "../../usage/clamp.ts";
+import { tokenCount } from "../../core/clamp.ts";
 import { makeToolCallId } from "./ids.ts";
 import { isObj } from "./parts.ts";
 import type { GeminiCandidate, GeminiResponse, GeminiUsage } from "./types.ts";

@@ -7,7 +7,7 @@
  */
 import type { Usage } from "../../openai/types.ts";
 import { SSE_DONE, sseData } from "../../openai/sse.ts";
-import { tokenCount } from "../../usage/clamp.ts";
+import { tokenCount } from "../../core/clamp.ts";
 
 /** What one CLI run produced, in order. */
 export type CliOutput =

@@ -12,7 +12,7 @@ import {
   type LogRecord,
   type Sink,
 } from "@logtape/logtape";
-import type { Scrubber } from "./security/scrub.ts";
+import type { Scrubber } from "../security/scrub.ts";
 
 /** The proxy's logger (category "llmproxy"). */
 export const log: Logger = getLogger(["llmproxy"]);

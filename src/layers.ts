@@ -1,0 +1,24 @@
+/**
+ * The allowed direction of imports between the folders of `src/` (ARCHITECTURE.md "Direction of imports",
+ * adapted to today's folder names; src/README.md explains each folder). The one place this order is
+ * written: tests/unit/architecture_test.ts reads it and fails on an import that goes against it.
+ *
+ * Top to bottom: a folder may import only folders on a LOWER line. Folders on the same line are peers and do
+ * not import each other. "main" stands for the files directly in `src/` (main.ts). Nothing imports this
+ * module at run time.
+ */
+export const LAYERS: readonly (readonly string[])[] = [
+  ["main"], // start-up and wiring
+  ["server"], // the HTTP edge (future: edge + frontends)
+  ["pipeline"], // one chat request, step by step
+  ["commands"], // in-chat commands
+  ["sessions", "routing"], // sessions; targets, pools, cool-downs, dispatch (future: planner/executor)
+  ["backends"], // the runner and the upstreams (future: runner + providers)
+  ["usage"], // telemetry: usage records, command audit, queries
+  ["store"], // state in Deno KV: settings, routes, key states
+  ["config"], // options, config file, help
+  ["log"], // logging (telemetry that config and state need)
+  ["security"], // secret patterns, scrubbing, redaction
+  ["openai"], // Chat Completions types and SSE (today's conversation model)
+  ["core"], // values and pure helpers: errors, caller, version, … — imports nothing of ours
+];
