@@ -12,7 +12,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["server"], // the HTTP edge (future: edge + frontends)
   ["pipeline"], // one chat request, step by step
   ["commands"], // in-chat commands
-  ["sessions", "routing"], // sessions; targets, pools, cool-downs, dispatch (future: planner/executor)
+  ["sessions", "routing"], // sessions; targets, pools, cool-downs, the planner and executor (dispatch)
   ["backends"], // the runner and the upstreams (future: runner + providers)
   ["usage"], // telemetry: usage records, command audit, queries
   ["store"], // state in Deno KV: settings, routes, key states
