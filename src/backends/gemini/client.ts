@@ -11,7 +11,8 @@ import { readText, type UpstreamClient } from "../upstream_client.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { classifyGeminiFailure, classifyGeminiInBand } from "./errors.ts";
 import { toGeminiRequest, TranslationError } from "./request.ts";
-import { malformedResponse, newMeta, toOpenAICompletion } from "./response.ts";
+import { newCompletionMeta } from "../../openai/build.ts";
+import { malformedResponse, toOpenAICompletion } from "./response.ts";
 import { translateGeminiSse } from "./stream.ts";
 import type { GeminiRequest, GeminiResponse } from "./types.ts";
 
@@ -188,7 +189,7 @@ export function createGemini(opts: GeminiOptions): Backend {
       );
       if (!posted.ok) return failure(posted.failure);
       const { res, ctl, timer, unlink, done } = posted;
-      const meta = newMeta(input.model);
+      const meta = newCompletionMeta(input.model);
       const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
       if (!res.ok || !input.stream || !isSse) {
         const read = await posted.readText();
