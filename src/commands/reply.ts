@@ -5,12 +5,11 @@
  */
 import type { ChatRequest } from "../openai/types.ts";
 import { completionToSse } from "../openai/convert.ts";
+import { completion, completionChoice, newCompletionMeta, toolCallId, zeroUsage } from "../openai/build.ts";
 import { SSE_HEADERS } from "../openai/sse.ts";
 import type { ProxyContext } from "../pipeline/context.ts";
 import { replyShape } from "../sessions/agents.ts";
 import { NAME, VERSION } from "../core/version.ts";
-
-const hex = () => crypto.randomUUID().replaceAll("-", "");
 
 /** The banner lines: name and version, session id, functional backends with counts, how to get help. */
 export function bannerLines(ctx: ProxyContext, sessionId: string, prefix: string): string[] {
@@ -36,7 +35,7 @@ export function localCompletion(body: ChatRequest, content: string, model: strin
       role: "assistant",
       content: null,
       tool_calls: [{
-        id: `call_${hex().slice(0, 24)}`,
+        id: toolCallId(),
         type: "function",
         function: { name: "attempt_completion", arguments: JSON.stringify({ result: content }) },
       }],
@@ -48,19 +47,8 @@ export function localCompletion(body: ChatRequest, content: string, model: strin
         : content,
       refusal: null,
     };
-  return {
-    id: `chatcmpl-${hex()}`,
-    object: "chat.completion",
-    created: Math.floor(Date.now() / 1000),
-    model,
-    choices: [{
-      index: 0,
-      message,
-      finish_reason: shape === "tool-call" ? "tool_calls" : "stop",
-      logprobs: null,
-    }],
-    usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
-  };
+  const finish = shape === "tool-call" ? "tool_calls" : "stop";
+  return completion(newCompletionMeta(model), [completionChoice(0, message, finish)], { usage: zeroUsage() });
 }
 
 /** A local reply as an HTTP 200 response: JSON, or SSE for `stream: true`. */

@@ -1,5 +1,14 @@
 /** Turn a complete `chat.completion` into the `chat.completion.chunk` SSE events a streaming client expects. */
-import { SSE_DONE, sseData } from "./sse.ts";
+import {
+  completionId,
+  type CompletionMeta,
+  deltaSse,
+  roleDelta,
+  SSE_DONE,
+  toolCallDeltas,
+  unixNow,
+  usageSse,
+} from "./build.ts";
 
 interface Completion {
   id?: string;
@@ -20,29 +29,24 @@ interface Completion {
 
 /** SSE text for a completion: role delta, content, tool calls, finish, optional usage chunk, `[DONE]`. */
 export function completionToSse(c: Completion, includeUsage: boolean): string {
-  const base = {
-    id: c.id ?? `chatcmpl-${crypto.randomUUID()}`,
-    object: "chat.completion.chunk",
-    created: c.created ?? Math.floor(Date.now() / 1000),
+  const meta: CompletionMeta = {
+    id: c.id ?? completionId(),
+    created: c.created ?? unixNow(),
     model: c.model ?? "",
   };
   let out = "";
   for (const [i, ch] of (c.choices ?? []).entries()) {
     const index = ch.index ?? i;
     const msg = ch.message ?? {};
-    out += sseData({
-      ...base,
-      choices: [{ index, delta: { role: "assistant", content: "" }, finish_reason: null }],
-    });
+    out += deltaSse(meta, index, roleDelta());
     if (typeof msg.content === "string" && msg.content) {
-      out += sseData({ ...base, choices: [{ index, delta: { content: msg.content }, finish_reason: null }] });
+      out += deltaSse(meta, index, { content: msg.content });
     }
     if (Array.isArray(msg.tool_calls) && msg.tool_calls.length) {
-      const calls = msg.tool_calls.map((tc, j) => ({ index: j, ...tc }));
-      out += sseData({ ...base, choices: [{ index, delta: { tool_calls: calls }, finish_reason: null }] });
+      out += deltaSse(meta, index, { tool_calls: toolCallDeltas(msg.tool_calls) });
     }
-    out += sseData({ ...base, choices: [{ index, delta: {}, finish_reason: ch.finish_reason ?? "stop" }] });
+    out += deltaSse(meta, index, {}, ch.finish_reason ?? "stop");
   }
-  if (includeUsage && c.usage) out += sseData({ ...base, choices: [], usage: c.usage });
+  if (includeUsage && c.usage) out += usageSse(meta, c.usage);
   return out + SSE_DONE;
 }

@@ -642,6 +642,50 @@ Deno.test("gemini backend reports stream usage in its StreamSummary even when th
   }
 });
 
+Deno.test("gemini backend translates a request once: the check and every attempt share it", async () => {
+  const mock = MockGemini.start();
+  const client = createUpstreamClient();
+  try {
+    const backend = createGemini({
+      name: "gemini",
+      baseUrl: mock.url,
+      keys: [{ label: "GEMINI_API_KEY_1", value: KEY1 }],
+      scrub: createScrubber([KEY1]),
+      client,
+    });
+    let reads = 0;
+    const messages = [{ role: "user" as const, content: "a b c" }];
+    const body = {
+      model: MODEL,
+      get messages() {
+        reads++;
+        return messages;
+      },
+      reasoning_effort: "low",
+    };
+    assert.equal(backend.unsupported?.(body), undefined);
+    for (const model of ["gemini-2.5-flash", "gemini-3-pro-preview"]) {
+      const result = await backend.attempt({
+        body,
+        model,
+        key: backend.keys[0],
+        stream: false,
+        signal: new AbortController().signal,
+        timeoutMs: 10_000,
+      });
+      assert.ok(result.ok, model);
+    }
+    assert.equal(reads, 1, "one translation for the check and both attempts");
+    const thinking = mock.generations.map((g) =>
+      (g.body as { generationConfig?: { thinkingConfig?: unknown } }).generationConfig?.thinkingConfig
+    );
+    assert.deepEqual(thinking, [{ thinkingBudget: 1024 }, { thinkingLevel: "low" }]);
+  } finally {
+    client.close();
+    await mock.close();
+  }
+});
+
 Deno.test("a route skips its gemini element for a request Gemini cannot take and serves it from the next", async () => {
   const gemini = MockGemini.start();
   const openrouter = MockOpenAI.start();

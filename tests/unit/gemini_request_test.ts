@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { isGemini3, toGeminiRequest, TranslationError } from "../../src/backends/gemini/request.ts";
+import {
+  forModel,
+  isGemini3,
+  toGeminiRequest,
+  translateRequest,
+  TranslationError,
+} from "../../src/backends/gemini/request.ts";
 import { makeToolCallId, signatureFromToolCallId, SKIP_SIGNATURE } from "../../src/backends/gemini/ids.ts";
 import type { ChatRequest } from "../../src/openai/types.ts";
 
@@ -491,4 +497,28 @@ Deno.test("isGemini3 tells model generations apart", () => {
   assert.equal(isGemini3("gemini-3.0-flash"), true);
   assert.equal(isGemini3("gemini-2.5-flash"), false);
   assert.equal(isGemini3("learnlm-2.0"), false);
+});
+
+Deno.test("one translation serves every model: forModel adds Gemini 3's specifics without changing it", () => {
+  const body = {
+    messages: [
+      user("x"),
+      { role: "assistant", tool_calls: [{ id: "call_a", type: "function", function: { name: "f" } }] },
+      { role: "tool", tool_call_id: "call_a", content: "r" },
+    ],
+    reasoning_effort: "low",
+  } as unknown as ChatRequest;
+  const t = translateRequest(body);
+  const before = structuredClone(t.request);
+  const older = forModel(t, "gemini-2.5-flash");
+  assert.equal(older, t.request, "models before Gemini 3 take the translation as it is");
+  assert.deepEqual(older.generationConfig, { thinkingConfig: { thinkingBudget: 1024 } });
+  const three = forModel(t, "gemini-3-pro-preview");
+  assert.deepEqual(three.contents[1].parts, [
+    { functionCall: { name: "f", args: {} }, thoughtSignature: SKIP_SIGNATURE },
+  ]);
+  assert.deepEqual(three.generationConfig, { thinkingConfig: { thinkingLevel: "low" } });
+  assert.deepEqual(t.request, before, "the shared translation is never changed");
+  assert.deepEqual(forModel(t, "gemini-2.5-pro"), before);
+  assert.deepEqual(three, toGeminiRequest(body, { model: "gemini-3-pro-preview" }));
 });

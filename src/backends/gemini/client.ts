@@ -10,10 +10,11 @@ import { answerTooLarge, postUpstream } from "../http.ts";
 import { readText, type UpstreamClient } from "../upstream_client.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { classifyGeminiFailure, classifyGeminiInBand } from "./errors.ts";
-import { toGeminiRequest, TranslationError } from "./request.ts";
-import { malformedResponse, newMeta, toOpenAICompletion } from "./response.ts";
+import { forModel, translateRequest, type Translation, TranslationError } from "./request.ts";
+import { newCompletionMeta } from "../../openai/build.ts";
+import { malformedResponse, toOpenAICompletion } from "./response.ts";
 import { translateGeminiSse } from "./stream.ts";
-import type { GeminiRequest, GeminiResponse } from "./types.ts";
+import type { GeminiResponse } from "./types.ts";
 
 /** Settings of the Gemini backend. */
 export interface GeminiOptions {
@@ -76,13 +77,23 @@ export function createGemini(opts: GeminiOptions): Backend {
       message: `${opts.name} answered 200 ${what}.`,
       outcome: "bad_answer",
     });
-  const translate = (body: ChatRequest, model: string): GeminiRequest | TranslationError => {
-    try {
-      return toGeminiRequest(body, { model });
-    } catch (e) {
-      if (e instanceof TranslationError) return e;
-      throw e;
+  /**
+   * Each request body is translated once: the check (`unsupported`) and every attempt of the request (keys,
+   * route elements) share the result, which depends on the body alone ({@link forModel} adds the model).
+   */
+  const translations = new WeakMap<ChatRequest, Translation | TranslationError>();
+  const translate = (body: ChatRequest): Translation | TranslationError => {
+    let t = translations.get(body);
+    if (!t) {
+      try {
+        t = translateRequest(body);
+      } catch (e) {
+        if (!(e instanceof TranslationError)) throw e;
+        t = e;
+      }
+      translations.set(body, t);
     }
+    return t;
   };
 
   /** Every page of models.list with one key; only generateContent models, ids without `models/`. */
@@ -132,7 +143,7 @@ export function createGemini(opts: GeminiOptions): Backend {
         : "no API key configured (set GEMINI_API_KEY or GEMINI_API_KEY_1…)"),
 
     unsupported(body: ChatRequest): string | undefined {
-      const r = translate(body, "");
+      const r = translate(body);
       return r instanceof TranslationError
         ? `The gemini backend cannot send this request: ${r.message}`
         : undefined;
@@ -164,14 +175,14 @@ export function createGemini(opts: GeminiOptions): Backend {
           outcome: "bad_model",
         });
       }
-      const request = translate(input.body, input.model);
-      if (request instanceof TranslationError) {
+      const translation = translate(input.body);
+      if (translation instanceof TranslationError) {
         return failure({
           action: "return",
           status: 400,
           type: "invalid_request_error",
           code: "invalid_request",
-          message: `The gemini backend cannot send this request: ${request.message}`,
+          message: `The gemini backend cannot send this request: ${translation.message}`,
           outcome: "unsupported",
         });
       }
@@ -182,13 +193,13 @@ export function createGemini(opts: GeminiOptions): Backend {
         opts.name,
         `${root}/models/${modelPath(input.model)}:${method}`,
         headersFor(input.key),
-        JSON.stringify(request),
+        JSON.stringify(forModel(translation, input.model)),
         input.signal,
         input.timeoutMs,
       );
       if (!posted.ok) return failure(posted.failure);
       const { res, ctl, timer, unlink, done } = posted;
-      const meta = newMeta(input.model);
+      const meta = newCompletionMeta(input.model);
       const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
       if (!res.ok || !input.stream || !isSse) {
         const read = await posted.readText();

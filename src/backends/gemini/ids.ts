@@ -4,6 +4,8 @@
  * the id itself (`call_<random>__ts_<base64url signature>`) and comes back with the client's next request.
  */
 
+import { toolCallId } from "../../openai/build.ts";
+
 const SIG_MARK = "__ts_";
 
 function toBase64Url(text: string): string {
@@ -26,8 +28,8 @@ function fromBase64Url(text: string): string | undefined {
 
 /** A fresh tool-call id; with a signature, the signature is recoverable by {@link signatureFromToolCallId}. */
 export function makeToolCallId(signature?: string): string {
-  const rand = crypto.randomUUID().replaceAll("-", "").slice(0, 24);
-  return signature ? `call_${rand}${SIG_MARK}${toBase64Url(signature)}` : `call_${rand}`;
+  const id = toolCallId();
+  return signature ? `${id}${SIG_MARK}${toBase64Url(signature)}` : id;
 }
 
 /** The thought signature carried by an id made by {@link makeToolCallId}, or undefined. */

@@ -1,6 +1,8 @@
 /**
  * OpenAI chat request → Gemini `generateContent` request (SPEC §3.2, reference/backends.md §3). Pure: a body
- * in, a Gemini body out, or a {@link TranslationError} naming the field the proxy cannot map.
+ * in, a Gemini body out, or a {@link TranslationError} naming the field the proxy cannot map. The work is
+ * done once per body ({@link translateRequest}, model-free); {@link forModel} then adds the little that
+ * depends on the upstream model, so a check and every attempt of a request can share one translation.
  */
 import type { ChatRequest, Message } from "../../openai/types.ts";
 import { signatureFromToolCallId, SKIP_SIGNATURE } from "./ids.ts";
@@ -52,10 +54,13 @@ function parseArgs(raw: unknown, where: string): Record<string, unknown> {
   return v;
 }
 
-/** Messages → systemInstruction + contents. */
+/**
+ * Messages → systemInstruction + contents. The first call of each function-call turn that carries no
+ * signature goes into `unsigned` (Gemini 3 needs a sentinel there).
+ */
 function translateMessages(
   messages: Message[],
-  opts: RequestOptions,
+  unsigned: GeminiPart[],
 ): Pick<GeminiRequest, "systemInstruction" | "contents"> {
   const system: { text: string }[] = [];
   const contents: GeminiContent[] = [];
@@ -109,7 +114,7 @@ function translateMessages(
           });
         }
         // Gemini 3 rejects a function-call turn whose first call has no signature; the sentinel passes.
-        if (calls.length && !signed && isGemini3(opts.model)) calls[0].thoughtSignature = SKIP_SIGNATURE;
+        if (calls.length && !signed) unsigned.push(calls[0]);
         const all = [...parts, ...calls];
         if (all.length) contents.push({ role: "model", parts: all });
         break;
@@ -243,8 +248,11 @@ const BUDGET: Record<string, number> = {
   max: 24576,
 };
 
-/** Sampling, limits, stop, seed, n, logprobs, response_format and reasoning_effort → generationConfig. */
-function translateGenerationConfig(body: Obj, opts: RequestOptions): GeminiGenerationConfig | undefined {
+/**
+ * Sampling, limits, stop, seed, n, logprobs, response_format and reasoning_effort → generationConfig (the
+ * thinking config as a budget; {@link forModel} makes it a level for Gemini 3).
+ */
+function translateGenerationConfig(body: Obj): GeminiGenerationConfig | undefined {
   const g: GeminiGenerationConfig = {};
   const set = <K extends keyof GeminiGenerationConfig>(k: K, v: GeminiGenerationConfig[K] | undefined) => {
     if (v !== undefined) g[k] = v;
@@ -301,24 +309,69 @@ function translateGenerationConfig(body: Obj, opts: RequestOptions): GeminiGener
         "reasoning_effort",
       );
     }
-    g.thinkingConfig = isGemini3(opts.model)
-      ? { thinkingLevel: ["none", "minimal", "low"].includes(effort) ? "low" : "high" }
-      : { thinkingBudget: BUDGET[effort] };
+    g.thinkingConfig = { thinkingBudget: BUDGET[effort] };
   }
   return Object.keys(g).length ? g : undefined;
 }
 
-/** Translate an OpenAI chat request into a Gemini request body. Throws {@link TranslationError}. */
-export function toGeminiRequest(body: ChatRequest, opts: RequestOptions): GeminiRequest {
+/** A request translated once, before the upstream model is known: see {@link forModel}. */
+export interface Translation {
+  /** The Gemini body for a model before Gemini 3. */
+  request: GeminiRequest;
+  /** Function-call parts of `request` that Gemini 3 needs signed with the sentinel. */
+  unsigned: readonly GeminiPart[];
+  /** The valid `reasoning_effort`, when there is one (Gemini 3 takes it as a thinking level). */
+  effort?: string;
+}
+
+/** Translate an OpenAI chat request, model-free. Throws {@link TranslationError}. */
+export function translateRequest(body: ChatRequest): Translation {
   const b = body as Obj;
-  const { systemInstruction, contents } = translateMessages(body.messages, opts);
+  const unsigned: GeminiPart[] = [];
+  const { systemInstruction, contents } = translateMessages(body.messages, unsigned);
   const { toolConfig, decls } = translateToolChoice(b.tool_choice, translateTools(b.tools));
-  const generationConfig = translateGenerationConfig(b, opts);
-  return {
+  const generationConfig = translateGenerationConfig(b);
+  const request: GeminiRequest = {
     ...(systemInstruction ? { systemInstruction } : {}),
     contents,
     ...(decls.length ? { tools: [{ functionDeclarations: decls }] } : {}),
     ...(toolConfig && decls.length ? { toolConfig } : {}),
     ...(generationConfig ? { generationConfig } : {}),
   };
+  return {
+    request,
+    unsigned,
+    ...(generationConfig?.thinkingConfig ? { effort: b.reasoning_effort as string } : {}),
+  };
+}
+
+/**
+ * The Gemini body of a translation for `model`: as it is for models before Gemini 3; for Gemini 3, a copy
+ * with the sentinel signature on unsigned function-call turns and the thinking effort as a level. The
+ * translation itself is never changed (routes may send it to several models).
+ */
+export function forModel(t: Translation, model: string): GeminiRequest {
+  if (!isGemini3(model) || (!t.unsigned.length && t.effort === undefined)) return t.request;
+  const sign = new Set(t.unsigned);
+  const contents = !sign.size
+    ? t.request.contents
+    : t.request.contents.map((c) =>
+      c.parts.some((p) => sign.has(p))
+        ? { ...c, parts: c.parts.map((p) => (sign.has(p) ? { ...p, thoughtSignature: SKIP_SIGNATURE } : p)) }
+        : c
+    );
+  const g = t.request.generationConfig;
+  const level = ["none", "minimal", "low"].includes(t.effort!) ? "low" : "high";
+  return {
+    ...t.request,
+    contents,
+    ...(g && t.effort !== undefined
+      ? { generationConfig: { ...g, thinkingConfig: { thinkingLevel: level } } }
+      : {}),
+  };
+}
+
+/** Translate an OpenAI chat request into a Gemini request body for `opts.model`. Throws {@link TranslationError}. */
+export function toGeminiRequest(body: ChatRequest, opts: RequestOptions): GeminiRequest {
+  return forModel(translateRequest(body), opts.model);
 }

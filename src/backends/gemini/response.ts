@@ -4,6 +4,12 @@
  * and usage are mapped. Pure; shared with the stream translator.
  */
 import type { Usage } from "../../openai/types.ts";
+import {
+  completion,
+  type CompletionChoice,
+  completionChoice,
+  type CompletionMeta,
+} from "../../openai/build.ts";
 import { tokenCount } from "../../core/clamp.ts";
 import { makeToolCallId } from "./ids.ts";
 import { isObj } from "./parts.ts";
@@ -104,30 +110,11 @@ export interface Completion {
   object: "chat.completion";
   created: number;
   model: string;
-  choices: {
-    index: number;
-    message: { role: "assistant"; content: string | null; refusal: string | null; tool_calls?: ToolCall[] };
-    finish_reason: string;
-    logprobs: null;
-  }[];
+  choices: CompletionChoice<
+    { role: "assistant"; content: string | null; refusal: string | null; tool_calls?: ToolCall[] }
+  >[];
   usage?: Usage;
   system_fingerprint: null;
-}
-
-/** Identity of a completion: id, created (unix s) and the model to report. */
-export interface CompletionMeta {
-  id: string;
-  created: number;
-  model: string;
-}
-
-/** A fresh completion id and timestamp for `model`. */
-export function newMeta(model: string, responseId?: string): CompletionMeta {
-  return {
-    id: `chatcmpl-${responseId ?? crypto.randomUUID().replaceAll("-", "")}`,
-    created: Math.floor(Date.now() / 1000),
-    model,
-  };
 }
 
 /**
@@ -141,33 +128,26 @@ export function toOpenAICompletion(r: GeminiResponse, meta: CompletionMeta): Com
     .sort((a, b) => a.index - b.index);
   for (const { c, index } of candidates) {
     const { text, toolCalls } = candidateOutput(c);
-    choices.push({
+    choices.push(completionChoice(
       index,
-      message: {
+      {
         role: "assistant",
         content: text || (toolCalls.length ? null : ""),
         refusal: null,
         ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
       },
-      finish_reason: mapFinishReason(c.finishReason ?? "STOP", toolCalls.length > 0)!,
-      logprobs: null,
-    });
+      mapFinishReason(c.finishReason ?? "STOP", toolCalls.length > 0)!,
+    ));
   }
   if (!choices.length && r.promptFeedback?.blockReason) {
-    choices.push({
-      index: 0,
-      message: { role: "assistant", content: "", refusal: blockRefusal(r.promptFeedback) },
-      finish_reason: "content_filter",
-      logprobs: null,
-    });
+    choices.push(completionChoice(
+      0,
+      { role: "assistant", content: "", refusal: blockRefusal(r.promptFeedback) },
+      "content_filter",
+    ));
   }
-  return {
-    id: meta.id,
-    object: "chat.completion",
-    created: meta.created,
-    model: r.modelVersion ?? meta.model,
-    choices,
+  return completion({ ...meta, model: r.modelVersion ?? meta.model }, choices, {
     ...(r.usageMetadata ? { usage: mapUsage(r.usageMetadata) } : {}),
     system_fingerprint: null,
-  };
+  });
 }

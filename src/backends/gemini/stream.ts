@@ -5,13 +5,20 @@
  * OpenAI-format stream, so the commit rule and the --timeout watchdog apply unchanged.
  */
 import { createParser, type ParseError } from "eventsource-parser";
-import { SSE_DONE, sseData } from "../../openai/sse.ts";
+import { sseData } from "../../openai/sse.ts";
+import {
+  type CompletionMeta,
+  deltaSse,
+  roleDelta,
+  SSE_DONE,
+  toolCallDeltas,
+  usageSse,
+} from "../../openai/build.ts";
 import type { Usage } from "../../openai/types.ts";
 import {
   blockRefusal,
   candidateIndex,
   candidateOutput,
-  type CompletionMeta,
   malformedResponse,
   mapFinishReason,
   mapUsage,
@@ -43,17 +50,6 @@ export class GeminiStreamTranslator {
     return this.#stopped;
   }
 
-  #chunk(choices: unknown[], extra: Record<string, unknown> = {}): string {
-    return sseData({
-      id: this.#meta.id,
-      object: "chat.completion.chunk",
-      created: this.#meta.created,
-      model: this.#meta.model,
-      choices,
-      ...extra,
-    });
-  }
-
   /** End the stream with an error event (`code` defaults to bad_stream). */
   fail(message: string, code = "bad_stream"): string {
     return this.#stopped ? "" : this.#error(message, code);
@@ -69,7 +65,7 @@ export class GeminiStreamTranslator {
     if (!s) {
       s = { toolCalls: 0, finished: false };
       this.#candidates.set(index, s);
-      out.push(this.#chunk([{ index, delta: { role: "assistant", content: "" }, finish_reason: null }]));
+      out.push(deltaSse(this.#meta, index, roleDelta()));
     }
     return s;
   }
@@ -107,24 +103,22 @@ export class GeminiStreamTranslator {
       const s = this.#state(index, out);
       if (s.finished) continue;
       const { text, toolCalls } = candidateOutput(c);
-      if (text) out.push(this.#chunk([{ index, delta: { content: text }, finish_reason: null }]));
+      if (text) out.push(deltaSse(this.#meta, index, { content: text }));
       if (toolCalls.length) {
-        const calls = toolCalls.map((tc) => ({ index: s.toolCalls++, ...tc }));
-        out.push(this.#chunk([{ index, delta: { tool_calls: calls }, finish_reason: null }]));
+        out.push(deltaSse(this.#meta, index, { tool_calls: toolCallDeltas(toolCalls, s.toolCalls) }));
+        s.toolCalls += toolCalls.length;
       }
       if (c.finishReason) {
         s.finished = true;
         const finish = mapFinishReason(c.finishReason, s.toolCalls > 0);
-        out.push(this.#chunk([{ index, delta: {}, finish_reason: finish }]));
+        out.push(deltaSse(this.#meta, index, {}, finish));
       }
     }
     if (!r.candidates?.length && r.promptFeedback?.blockReason && !this.#candidates.size) {
       const s = this.#state(0, out);
       s.finished = true;
-      out.push(
-        this.#chunk([{ index: 0, delta: { refusal: blockRefusal(r.promptFeedback) }, finish_reason: null }]),
-      );
-      out.push(this.#chunk([{ index: 0, delta: {}, finish_reason: "content_filter" }]));
+      out.push(deltaSse(this.#meta, 0, { refusal: blockRefusal(r.promptFeedback) }));
+      out.push(deltaSse(this.#meta, 0, {}, "content_filter"));
     }
     return out.join("");
   }
@@ -143,7 +137,7 @@ export class GeminiStreamTranslator {
         "bad_stream",
       );
     }
-    return (this.#usage ? this.#chunk([], { usage: this.#usage }) : "") + SSE_DONE;
+    return (this.#usage ? usageSse(this.#meta, this.#usage) : "") + SSE_DONE;
   }
 }
 

@@ -15,13 +15,8 @@ import {
   sweepLeftoverLock,
   type Workspace,
 } from "./workspace.ts";
-import {
-  assembleCompletion,
-  ChunkEncoder,
-  type ChunkMeta,
-  type CliOutput,
-  StreamJsonReader,
-} from "./events.ts";
+import { assembleCompletion, ChunkEncoder, type CliOutput, StreamJsonReader } from "./events.ts";
+import { newCompletionMeta } from "../../openai/build.ts";
 import { BACKEND, exitFailure, timeoutFailure } from "./errors.ts";
 import { Limiter } from "./limiter.ts";
 import { cliEnv, type CliProcess, findBinary, MAX_LINE_BYTES, spawnCli } from "./spawn.ts";
@@ -203,11 +198,7 @@ export function createGeminiCli(opts: GeminiCliOptions): GeminiCliBackend {
     const onAbort = () => proc.kill();
     input.signal.addEventListener("abort", onAbort, { once: true });
     const unlink = () => input.signal.removeEventListener("abort", onAbort);
-    const meta: ChunkMeta = {
-      id: `chatcmpl-${crypto.randomUUID().replaceAll("-", "")}`,
-      created: Math.floor(Date.now() / 1000),
-      model: input.model,
-    };
+    const meta = newCompletionMeta(input.model);
     const reader = new StreamJsonReader();
     const scrubOut = (
       o: CliOutput,

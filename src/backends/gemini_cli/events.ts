@@ -6,7 +6,17 @@
  * code (classified by errors.ts). Non-streaming responses assemble the same outputs.
  */
 import type { Usage } from "../../openai/types.ts";
-import { SSE_DONE, sseData } from "../../openai/sse.ts";
+import { sseData } from "../../openai/sse.ts";
+import {
+  completion,
+  completionChoice,
+  type CompletionMeta,
+  deltaSse,
+  roleDelta,
+  SSE_DONE,
+  usageSse,
+  zeroUsage,
+} from "../../openai/build.ts";
 import { tokenCount } from "../../core/clamp.ts";
 
 /** What one CLI run produced, in order. */
@@ -115,74 +125,38 @@ export function stderrMessage(stderr: string): string | undefined {
   return text.length > 500 ? text.slice(text.length - 500) : text;
 }
 
-/** The constant fields of every chunk of one response. */
-export interface ChunkMeta {
-  id: string;
-  created: number;
-  model: string;
-}
-
 /** Encodes outputs as OpenAI chunk SSE text; the first content chunk carries the assistant role. */
 export class ChunkEncoder {
   #first = true;
-  constructor(readonly meta: ChunkMeta) {}
-
-  #chunk(delta: Record<string, unknown>, finish: string | null): string {
-    return sseData({
-      id: this.meta.id,
-      object: "chat.completion.chunk",
-      created: this.meta.created,
-      model: this.meta.model,
-      choices: [{ index: 0, delta, finish_reason: finish }],
-    });
-  }
+  constructor(readonly meta: CompletionMeta) {}
 
   /** SSE text for one output (a finish also carries the usage chunk and `[DONE]`). */
   encode(out: CliOutput): string {
     if (out.kind === "delta") {
-      const delta = this.#first ? { role: "assistant", content: out.text } : { content: out.text };
+      const delta = this.#first ? roleDelta(out.text) : { content: out.text };
       this.#first = false;
-      return this.#chunk(delta, null);
+      return deltaSse(this.meta, 0, delta);
     }
     if (out.kind === "error") {
       return sseData({
         error: { message: out.message, type: "api_error", code: "upstream_error", exit_code: out.exitCode },
       });
     }
-    const delta = this.#first ? { role: "assistant", content: "" } : {};
+    const delta = this.#first ? roleDelta() : {};
     this.#first = false;
-    let text = this.#chunk(delta, out.reason);
-    if (out.usage) {
-      text += sseData({
-        id: this.meta.id,
-        object: "chat.completion.chunk",
-        created: this.meta.created,
-        model: this.meta.model,
-        choices: [],
-        usage: out.usage,
-      });
-    }
-    return text + SSE_DONE;
+    const text = deltaSse(this.meta, 0, delta, out.reason);
+    return text + (out.usage ? usageSse(this.meta, out.usage) : "") + SSE_DONE;
   }
 }
 
 /** A `chat.completion` assembled from a finished run's text and finish. */
 export function assembleCompletion(
-  meta: ChunkMeta,
+  meta: CompletionMeta,
   text: string,
   finish: Extract<CliOutput, { kind: "finish" }>,
 ): Record<string, unknown> {
-  return {
-    id: meta.id,
-    object: "chat.completion",
-    created: meta.created,
-    model: meta.model,
-    choices: [{
-      index: 0,
-      message: { role: "assistant", content: text, refusal: null },
-      finish_reason: finish.reason,
-      logprobs: null,
-    }],
-    usage: finish.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
-  };
+  const message = { role: "assistant", content: text, refusal: null };
+  return completion(meta, [completionChoice(0, message, finish.reason)], {
+    usage: finish.usage ?? zeroUsage(),
+  });
 }
