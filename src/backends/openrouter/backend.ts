@@ -1,6 +1,6 @@
 /**
  * The `openrouter` backend (SPEC §3.1): OpenAI-compatible, plus OpenRouter's quirks — app attribution
- * headers (`HTTP-Referer`, `X-Title`).
+ * headers (`HTTP-Referer`, `X-Title`) and its own 429 rules (errors.ts).
  */
 import type { Settings } from "../../config/options.ts";
 import type { KeyEntry } from "../../config/load.ts";
@@ -8,6 +8,7 @@ import type { Backend } from "../backend.ts";
 import { createOpenAICompatible } from "../openai_compatible.ts";
 import type { UpstreamClient } from "../upstream_client.ts";
 import type { Scrubber } from "../../security/scrub.ts";
+import { classifyOpenRouterFailure } from "./errors.ts";
 
 /** Settings of the openrouter backend. */
 export interface OpenRouterOptions {
@@ -37,6 +38,7 @@ export function createOpenRouter(opts: OpenRouterOptions): Backend {
     keys: opts.keys,
     requestUsage: opts.requestUsage,
     headers: attributionHeaders(opts.attribution),
+    classify: classifyOpenRouterFailure,
     scrub: opts.scrub,
     client: opts.client,
   });
