@@ -1,5 +1,5 @@
-/** Prints README's option table, generated from the option table in src/config/options.ts. */
-import { markdownOptionTable } from "../src/config/help.ts";
+/** Prints README's tables generated from the source: backends (src/config/providers.ts), then options. */
+import { markdownBackendTable, markdownOptionTable } from "../src/config/help.ts";
 
 // deno-lint-ignore no-console
-console.log(markdownOptionTable());
+console.log(markdownBackendTable() + "\n\n" + markdownOptionTable());

@@ -7,12 +7,9 @@ import { helpText } from "./config/help.ts";
 import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import { routesFromFile, RouteStore } from "./routing/routes.ts";
 import { aliasTargetProblem } from "./routing/target.ts";
-import { createOpenAICompatible } from "./backends/openai_compatible.ts";
-import { createGemini } from "./backends/gemini/client.ts";
-import { createUpstreamClient, type UpstreamClient } from "./backends/upstream_client.ts";
-import { createGeminiCli } from "./backends/gemini_cli/backend.ts";
-import type { Backend } from "./backends/backend.ts";
+import { createUpstreamClient } from "./backends/upstream_client.ts";
 import { Registry } from "./backends/registry.ts";
+import { buildBackends } from "./backends/providers.ts";
 import { Authenticator, generatedClientKey } from "./server/auth.ts";
 import { createHandler } from "./server/app.ts";
 import { createScrubber } from "./security/scrub.ts";
@@ -56,49 +53,6 @@ const stdio: Output = {
   out: (line) => void Deno.stdout.writeSync(new TextEncoder().encode(line + "\n")),
   err: (line) => void Deno.stderr.writeSync(new TextEncoder().encode(line + "\n")),
 };
-
-function buildBackends(
-  cfg: LoadedConfig,
-  scrub: ReturnType<typeof createScrubber>,
-  client: UpstreamClient,
-): Backend[] {
-  const s = cfg.settings;
-  const attribution: Record<string, string> = {};
-  if (s.appSiteUrl) attribution["HTTP-Referer"] = s.appSiteUrl;
-  if (s.appXTitle) attribution["X-Title"] = s.appXTitle;
-  const backends: Backend[] = [
-    createOpenAICompatible({
-      name: "openrouter",
-      baseUrl: s.openrouterApiBaseUrl,
-      keys: cfg.pools.openrouter,
-      requestUsage: true,
-      headers: attribution,
-      scrub,
-      client,
-    }),
-    createGemini({ name: "gemini", baseUrl: s.geminiApiBaseUrl, keys: cfg.pools.gemini, scrub, client }),
-    createGeminiCli({
-      path: s.geminiCliPath,
-      models: s.geminiCliModels,
-      concurrency: s.geminiCliConcurrency,
-      env: cfg.env,
-      scrub,
-    }),
-  ];
-  for (const b of cfg.extraBackends) {
-    backends.push(
-      createOpenAICompatible({
-        name: b.name,
-        baseUrl: b.baseUrl,
-        keys: cfg.pools[b.name],
-        requestUsage: b.requestUsage,
-        scrub,
-        client,
-      }),
-    );
-  }
-  return backends;
-}
 
 /** Every `model_aliases` target of the config file must be servable (exit 2 naming the field otherwise). */
 function checkAliases(cfg: LoadedConfig, backends: string[]): void {
@@ -148,9 +102,13 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
   });
 
   const upstream = createUpstreamClient({ maxBodyBytes: Math.floor(s.maxUpstreamBodyMb * 1024 * 1024) });
-  const registry = new Registry(buildBackends(cfg, scrub, upstream), s.keyStrategy, (backend, message) => {
-    log.warn("{backend}: model listing failed: {message}", { backend, message });
-  });
+  const registry = new Registry(
+    buildBackends(cfg, { scrub, client: upstream }),
+    s.keyStrategy,
+    (backend, message) => {
+      log.warn("{backend}: model listing failed: {message}", { backend, message });
+    },
+  );
   const names = registry.names();
   if (s.defaultBackend && !names.includes(s.defaultBackend)) {
     throw new ConfigError(`default backend "${s.defaultBackend}" is not one of: ${names.join(", ")}`);

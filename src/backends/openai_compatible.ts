@@ -1,5 +1,5 @@
 /**
- * OpenRouter and any OpenAI-compatible upstream (SPEC §3.1): the client's body goes upstream unchanged
+ * Any OpenAI-compatible upstream (SPEC §3.1; OpenRouter adds its quirks in openrouter/): the client's body goes upstream unchanged
  * except `model`, the (redacted) messages and, when `requestUsage` is on, `stream_options.include_usage`.
  * Streams pass through as bytes (see commit.ts).
  */
@@ -9,7 +9,7 @@ import { commitStream } from "./commit.ts";
 import { postUpstream } from "./http.ts";
 import { readText, type UpstreamClient } from "./upstream_client.ts";
 import { rateLimitInfo } from "../routing/cooldown.ts";
-import { classifyInBandError, classifyOpenAIFailure } from "./openai_errors.ts";
+import { classifyInBandError, classifyOpenAIFailure, type OpenAIFailureClassifier } from "./openai_errors.ts";
 import type { Scrubber } from "../security/scrub.ts";
 
 /** Settings of one OpenAI-compatible backend. */
@@ -21,6 +21,8 @@ export interface OpenAICompatibleOptions {
   requestUsage: boolean;
   /** Extra headers on every request (OpenRouter attribution). */
   headers?: Record<string, string>;
+  /** The provider's failure rules (default: the generic OpenAI-compatible ones). */
+  classify?: OpenAIFailureClassifier;
   scrub: Scrubber;
   /** The proxy's upstream HTTP client. */
   client: UpstreamClient;
@@ -29,6 +31,7 @@ export interface OpenAICompatibleOptions {
 /** Create an OpenAI-compatible backend. */
 export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
   const base = opts.baseUrl.replace(/\/+$/, "");
+  const classify = opts.classify ?? classifyOpenAIFailure;
   const headersFor = (key: KeyEntry | undefined): Record<string, string> => ({
     "content-type": "application/json",
     accept: "application/json, text/event-stream",
@@ -87,7 +90,7 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
         const text = read.text;
         // Scrubbed before the classifier cuts it: a key straddling the cut would escape a later scrub.
         if (!res.ok) {
-          return failure(classifyOpenAIFailure(res.status, res.headers, opts.scrub(text), label, opts.name));
+          return failure(classify(res.status, res.headers, opts.scrub(text), label, opts.name));
         }
         let json: { error?: unknown; choices?: unknown; usage?: unknown; model?: unknown };
         try {
@@ -102,7 +105,9 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
             outcome: "bad_answer",
           });
         }
-        if (json?.error) return failure(classifyInBandError(json.error, label, opts.name, opts.scrub));
+        if (json?.error) {
+          return failure(classifyInBandError(json.error, label, opts.name, opts.scrub, classify));
+        }
         const choices = json?.choices;
         if (!Array.isArray(choices) || choices.some((c) => c === null || typeof c !== "object")) {
           return failure({
@@ -134,7 +139,7 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
           unlink();
           ctl.abort();
         },
-        classifyInBand: (e) => classifyInBandError(e, label, opts.name, opts.scrub),
+        classifyInBand: (e) => classifyInBandError(e, label, opts.name, opts.scrub, classify),
         dropUsageChunks: askUsage,
         commitBy: input.deadline,
         scrub: opts.scrub,

@@ -1,13 +1,25 @@
 /**
- * Classification of OpenAI-compatible (OpenRouter) upstream failures for the key pool and the attempt
- * engine — the table of SPEC §5.2. Pure: status, headers and body text in; an {@link UpstreamFailure} out.
+ * Classification of OpenAI-compatible upstream failures for the key pool and the attempt engine — the
+ * generic rows of SPEC §5.2. Pure: status, headers and body text in; an {@link UpstreamFailure} out.
+ * A provider with its own rules (OpenRouter: openrouter/errors.ts) wraps {@link classifyOpenAIFailure}.
  */
 import type { UpstreamFailure } from "./backend.ts";
 import type { HeaderReader } from "./upstream_client.ts";
-import { nextMidnightUtc, retryHintUntil } from "../routing/cooldown.ts";
+import { retryHintUntil } from "../routing/cooldown.ts";
 import { keyRejected, statusFailure } from "./failures.ts";
 
-interface ErrorBody {
+/** Classifies one failed response of an OpenAI-compatible upstream; `keyLabel` names the key in messages. */
+export type OpenAIFailureClassifier = (
+  status: number,
+  headers: HeaderReader | undefined,
+  text: string,
+  keyLabel: string | undefined,
+  backend: string,
+  now?: number,
+) => UpstreamFailure;
+
+/** An OpenAI-style error body (`metadata` is OpenRouter's addition). */
+export interface ErrorBody {
   error?: {
     message?: unknown;
     code?: unknown;
@@ -26,7 +38,8 @@ export function parseErrorBody(text: string): ErrorBody {
   }
 }
 
-function upstreamMessage(body: ErrorBody, text: string, status: number): string {
+/** The upstream's own message (plus `metadata.raw` when it adds something), or the start of the text. */
+export function upstreamMessage(body: ErrorBody, text: string, status: number): string {
   const m = body.error?.message;
   const raw = body.error?.metadata?.raw;
   let msg = typeof m === "string" && m ? m : text.trim().slice(0, 300) || `HTTP ${status}`;
@@ -34,7 +47,7 @@ function upstreamMessage(body: ErrorBody, text: string, status: number): string 
   return msg;
 }
 
-/** Classify one failed OpenAI-compatible response. `keyLabel` names the key in auth messages. */
+/** Classify one failed OpenAI-compatible response by the generic rules (an {@link OpenAIFailureClassifier}). */
 export function classifyOpenAIFailure(
   status: number,
   headers: HeaderReader | undefined,
@@ -45,7 +58,6 @@ export function classifyOpenAIFailure(
 ): UpstreamFailure {
   const body = parseErrorBody(text);
   const message = upstreamMessage(body, text, status);
-  const raw = typeof body.error?.metadata?.raw === "string" ? body.error.metadata.raw : "";
   const outcome = String(status);
   const key = keyLabel ?? "(no key)";
   const upstreamCode = typeof body.error?.code === "string" ? body.error.code : undefined;
@@ -58,35 +70,6 @@ export function classifyOpenAIFailure(
       code: "rate_limit_exceeded",
       outcome,
     };
-    if (
-      /temporarily rate-limited upstream/i.test(message) || /temporarily rate-limited upstream/i.test(raw)
-    ) {
-      return {
-        ...base,
-        action: "next-element",
-        message: `${backend}: the model's provider is rate-limited: ${message}`,
-      };
-    }
-    if (/free-models-per-day/i.test(message)) {
-      return {
-        ...base,
-        action: "next-key",
-        message: `${backend}: key ${key} reached its free-model daily limit: ${message}`,
-        cooldown: {
-          scope: "key-free",
-          untilMs: Math.max(hint ?? 0, nextMidnightUtc(now)),
-          reason: "free-models-per-day",
-        },
-      };
-    }
-    if (/free-models-per-min/i.test(message)) {
-      return {
-        ...base,
-        action: "next-key",
-        message: `${backend}: key ${key} reached its free-model per-minute limit: ${message}`,
-        cooldown: { scope: "key-free", untilMs: hint, reason: "free-models-per-min" },
-      };
-    }
     return {
       ...base,
       action: "next-key",
@@ -122,16 +105,18 @@ export function classifyOpenAIFailure(
 }
 
 /**
- * Classify an in-band stream error (`{"error":{…}}` in a 200 stream or body). `scrub` runs over the error's
- * text before any of it is cut (a key straddling a cut would escape a later scrub).
+ * Classify an in-band stream error (`{"error":{…}}` in a 200 stream or body) with the provider's
+ * `classify`. `scrub` runs over the error's text before any of it is cut (a key straddling a cut would
+ * escape a later scrub).
  */
 export function classifyInBandError(
   error: unknown,
   keyLabel: string | undefined,
   backend: string,
   scrub: (text: string) => string = (t) => t,
+  classify: OpenAIFailureClassifier = classifyOpenAIFailure,
 ): UpstreamFailure {
   const e = (error && typeof error === "object" ? error : {}) as { code?: unknown; message?: unknown };
   const status = typeof e.code === "number" && e.code >= 400 && e.code < 600 ? e.code : 502;
-  return classifyOpenAIFailure(status, undefined, scrub(JSON.stringify({ error: e })), keyLabel, backend);
+  return classify(status, undefined, scrub(JSON.stringify({ error: e })), keyLabel, backend);
 }

@@ -1,12 +1,10 @@
 /**
- * The backend registry: the one list of backend names, their key pools, and their cached model lists
+ * The backend registry: the running backends in the order they were built (backends/providers.ts: the
+ * provider list's order, then config-file backends), their key pools, and their cached model lists
  * (~10 min; a failed listing is retried after 30 s and never crashes anything).
  */
 import type { Backend, ModelInfo } from "./backend.ts";
 import { KeyPool, type KeyStrategy } from "../routing/keys.ts";
-
-/** Backend names in default-backend order (SPEC §4.2); extra config backends follow. */
-export const BUILTIN_ORDER = ["openrouter", "gemini", "gemini-cli-direct"] as const;
 
 const MODELS_TTL_MS = 10 * 60_000;
 const MODELS_RETRY_MS = 30_000;

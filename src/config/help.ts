@@ -1,5 +1,6 @@
-/** `--help` text and README's option table, both generated from the option table. */
-import { configKey, envNames, KEY_ENV, OPTIONS, type OptionSpec } from "./options.ts";
+/** `--help` text and README's option and backend tables, generated from the option table and the provider list. */
+import { CLIENT_KEY_ENV, configKey, envNames, OPTIONS, type OptionSpec } from "./options.ts";
+import { PROVIDERS } from "./providers.ts";
 import { NAME, VERSION } from "../core/version.ts";
 
 function defaultText(o: OptionSpec): string {
@@ -44,9 +45,10 @@ export function helpText(): string {
     `  ${"--version".padEnd(44)} Print the version and exit.`,
     "",
     "Keys (environment or .env; real environment wins over .env):",
-    `  ${KEY_ENV.openrouter} or ${KEY_ENV.openrouter}_1..N    OpenRouter key pool`,
-    `  ${KEY_ENV.gemini} or ${KEY_ENV.gemini}_1..N            Gemini API key pool`,
-    `  ${KEY_ENV.client} or ${KEY_ENV.client}_1..N   client keys for Authorization: Bearer`,
+    ...PROVIDERS.flatMap((p) =>
+      p.keyEnv ? [`  ${`${p.keyEnv} or ${p.keyEnv}_1..N`.padEnd(45)}    ${p.title} key pool`] : []
+    ),
+    `  ${CLIENT_KEY_ENV} or ${CLIENT_KEY_ENV}_1..N   client keys for Authorization: Bearer`,
     "",
     "Upstream through an HTTP proxy: HTTPS_PROXY, HTTP_PROXY or ALL_PROXY (and NO_PROXY), real environment only.",
     "Private CA for an upstream: DENO_CERT=ca.pem or NODE_EXTRA_CA_CERTS=ca.pem, or DENO_TLS_CA_STORE=system.",
@@ -74,5 +76,20 @@ export function markdownOptionTable(): string {
       } | ${esc(d)} | ${esc(o.help)} |`,
     );
   }
+  return lines.join("\n");
+}
+
+/** README's backend table as Markdown: one row per provider, then config-file backends (a test checks it). */
+export function markdownBackendTable(): string {
+  const lines = [
+    "| backend | needs | model names |",
+    "|---|---|---|",
+  ];
+  for (const p of PROVIDERS) {
+    const needs = p.keyEnv ? `\`${p.keyEnv}\` or \`${p.keyEnv}_1..N\`` : p.needs!.readme;
+    const see = p.example.see ? ` (see ${p.example.see})` : "";
+    lines.push(`| \`${p.name}\` | ${needs} | \`${p.name}:${p.example.model}\`${see} |`);
+  }
+  lines.push("| extra OpenAI-compatible backends | `backends` in the `--config` file | `<name>:<model>` |");
   return lines.join("\n");
 }

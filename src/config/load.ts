@@ -3,7 +3,8 @@
  * (SPEC §1.4), numbered key discovery, and every start-up validation. Problems are {@link ConfigError}s.
  */
 import { parseArgs } from "node:util";
-import { configKey, envNames, KEY_ENV, OPTIONS, type OptionSpec, type Settings } from "./options.ts";
+import { CLIENT_KEY_ENV, configKey, envNames, OPTIONS, type OptionSpec, type Settings } from "./options.ts";
+import { isProviderName, providerBaseUrl, providerKeyFlag, PROVIDERS } from "./providers.ts";
 import { type ConfigFile, readConfigFile } from "./file.ts";
 import { ConfigError } from "./errors.ts";
 
@@ -172,8 +173,6 @@ export function prefixProblem(prefix: string): string | undefined {
   return undefined;
 }
 
-const BUILTIN_BACKENDS = ["openrouter", "gemini", "gemini-cli-direct"];
-
 /** Parse argv + environment + config file into a {@link LoadedConfig}. */
 export async function loadConfig(
   argv: string[],
@@ -254,19 +253,16 @@ export async function loadConfig(
       `--disable-auth is only allowed on a loopback address (127.0.0.1, ::1, localhost), not --host ${s.host}`,
     );
   }
-  for (
-    const [name, url] of [["--openrouter-api-base-url", s.openrouterApiBaseUrl], [
-      "--gemini-api-base-url",
-      s.geminiApiBaseUrl,
-    ]]
-  ) {
-    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
-      throw new ConfigError(`${name}: expected an http(s) URL, got ${JSON.stringify(url)}`);
+  for (const p of PROVIDERS) {
+    const url = providerBaseUrl(p, s);
+    if (url !== undefined && (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))) {
+      const flag = OPTIONS.find((o) => o.key === p.baseUrlSetting)!.flag;
+      throw new ConfigError(`--${flag}: expected an http(s) URL, got ${JSON.stringify(url)}`);
     }
   }
 
   const extraBackends: ExtraBackend[] = Object.entries(file?.backends ?? {}).map(([name, b]) => {
-    if (BUILTIN_BACKENDS.includes(name)) {
+    if (isProviderName(name)) {
       throw new ConfigError(
         `config file ${configPath}: field backends.${name}: '${name}' is a built-in backend name`,
       );
@@ -274,16 +270,14 @@ export async function loadConfig(
     return { name, baseUrl: b.base_url, keyEnv: b.api_key_env, requestUsage: b.request_usage ?? false };
   });
 
-  const pools: Record<string, KeyEntry[]> = {
-    openrouter: s.openrouterApiKey
-      ? [{ label: "--openrouter-api-key", value: s.openrouterApiKey }]
-      : discoverKeys(env, KEY_ENV.openrouter),
-    gemini: s.geminiApiKey
-      ? [{ label: "--gemini-api-key", value: s.geminiApiKey }]
-      : discoverKeys(env, KEY_ENV.gemini),
-  };
+  const pools: Record<string, KeyEntry[]> = {};
+  for (const p of PROVIDERS) {
+    if (!p.keyEnv) continue;
+    const flagKey = p.keySetting ? s[p.keySetting] as string | undefined : undefined;
+    pools[p.name] = flagKey ? [{ label: providerKeyFlag(p)!, value: flagKey }] : discoverKeys(env, p.keyEnv);
+  }
   for (const b of extraBackends) pools[b.name] = discoverKeys(env, b.keyEnv);
-  const clientKeys = discoverKeys(env, KEY_ENV.client);
+  const clientKeys = discoverKeys(env, CLIENT_KEY_ENV);
 
   return {
     command,
@@ -293,7 +287,7 @@ export async function loadConfig(
     chain: <K extends keyof Settings>(key: K) => initial[key],
     file,
     clientKeys,
-    singleClientKey: clientKeys.length === 1 && clientKeys[0].label === KEY_ENV.client,
+    singleClientKey: clientKeys.length === 1 && clientKeys[0].label === CLIENT_KEY_ENV,
     pools,
     extraBackends,
     dataDir: s.dataDir ?? defaultDataDir(env),

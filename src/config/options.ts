@@ -1,7 +1,9 @@
 /**
  * THE table of options. Every flag, environment variable, config-file key, type, default and help line is
- * written here once; `--help`, README's option table (checked by a test) and validation all come from it.
+ * written here once (a provider's key and base-URL rows in its entry of providers.ts); `--help`, README's option
+ * table (checked by a test) and validation all come from it.
  */
+import { PROVIDERS } from "./providers.ts";
 
 /** How an option's text value is read. */
 export type OptionKind = "string" | "int" | "number" | "bool" | "list" | "enum" | "secret";
@@ -108,44 +110,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     arg: "NAME",
     help: "Backend for model names without a backend prefix (default: first with credentials).",
   },
-  {
-    key: "openrouterApiKey",
-    flag: "openrouter-api-key",
-    kind: "secret",
-    env: [],
-    config: null,
-    default: undefined,
-    arg: "KEY",
-    help: "OpenRouter key; replaces the OPENROUTER_API_KEY[_N] pool (prefer env: flags show in ps).",
-  },
-  {
-    key: "openrouterApiBaseUrl",
-    flag: "openrouter-api-base-url",
-    kind: "string",
-    env: ["OPENROUTER_API_BASE_URL"],
-    default: "https://openrouter.ai/api/v1",
-    arg: "URL",
-    help: "OpenRouter API base URL.",
-  },
-  {
-    key: "geminiApiKey",
-    flag: "gemini-api-key",
-    kind: "secret",
-    env: [],
-    config: null,
-    default: undefined,
-    arg: "KEY",
-    help: "Gemini API key; replaces the GEMINI_API_KEY[_N] pool (prefer env).",
-  },
-  {
-    key: "geminiApiBaseUrl",
-    flag: "gemini-api-base-url",
-    kind: "string",
-    env: ["GEMINI_API_BASE_URL"],
-    default: "https://generativelanguage.googleapis.com",
-    arg: "URL",
-    help: "Gemini API base URL.",
-  },
+  ...PROVIDERS.flatMap((p) => p.options), // key and base-URL rows, per provider
   {
     key: "appSiteUrl",
     flag: "app-site-url",
@@ -428,9 +393,5 @@ export function configKey(spec: OptionSpec): string | null {
   return spec.kind === "secret" ? null : spec.flag.replaceAll("-", "_");
 }
 
-/** Environment names of the key pools and client keys (read by `config/keys.ts`). */
-export const KEY_ENV = {
-  openrouter: "OPENROUTER_API_KEY",
-  gemini: "GEMINI_API_KEY",
-  client: "LLM_INTERACTIVE_PROXY_API_KEY",
-} as const;
+/** Environment name of the client keys (`…_KEY` or `…_KEY_1..N`); providers' key names are in providers.ts. */
+export const CLIENT_KEY_ENV = "LLM_INTERACTIVE_PROXY_API_KEY";

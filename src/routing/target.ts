@@ -3,6 +3,7 @@
  * then the default backend with the whole string (names containing `:` work).
  */
 import { ProxyError } from "../core/errors.ts";
+import { credentialsHint } from "../config/providers.ts";
 
 /** Where a request goes: one backend and model, or a failover route. */
 export type Target =
@@ -66,7 +67,7 @@ export function resolveModel(input: string, ctx: ResolveContext): Target {
       400,
       "invalid_request_error",
       "no_backend",
-      `No backend can serve "${model}": none has credentials. Set OPENROUTER_API_KEY or GEMINI_API_KEY (or install the gemini CLI), or name a backend as backend:model.`,
+      `No backend can serve "${model}": none has credentials. ${credentialsHint()}, or name a backend as backend:model.`,
       "model",
     );
   }

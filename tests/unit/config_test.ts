@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { discoverKeys, loadConfig, parseBool, prefixProblem } from "../../src/config/load.ts";
 import { ConfigError } from "../../src/config/errors.ts";
-import { helpText, markdownOptionTable } from "../../src/config/help.ts";
+import { helpText, markdownBackendTable, markdownOptionTable } from "../../src/config/help.ts";
 import { envNames, OPTIONS } from "../../src/config/options.ts";
 import { VERSION } from "../../src/core/version.ts";
 
@@ -185,6 +185,10 @@ Deno.test("--help lists every option and its env name; README has the generated 
   assert.ok(
     norm(readme).includes(norm(markdownOptionTable())),
     "README.md's option table is out of date: paste the output of `deno task options-table`",
+  );
+  assert.ok(
+    norm(readme).includes(norm(markdownBackendTable())),
+    "README.md's backend table is out of date: paste the output of `deno task options-table`",
   );
 });
 

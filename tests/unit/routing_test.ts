@@ -6,7 +6,7 @@ import {
   parseDurationMs,
   retryHintUntil,
 } from "../../src/routing/cooldown.ts";
-import { classifyOpenAIFailure } from "../../src/backends/openai_errors.ts";
+import { classifyOpenRouterFailure } from "../../src/backends/openrouter/errors.ts";
 import { KeyPool } from "../../src/routing/keys.ts";
 import { parseElement, policyOrder } from "../../src/routing/routes.ts";
 import { effectiveModelString, resolveModel } from "../../src/routing/target.ts";
@@ -45,7 +45,7 @@ Deno.test("back-off without a hint: 30 s doubling to 1 h", () => {
 
 Deno.test("OpenRouter failures are classified as SPEC §5.2 says", () => {
   const c = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-    classifyOpenAIFailure(
+    classifyOpenRouterFailure(
       status,
       new Headers(headers),
       JSON.stringify(body),
@@ -106,7 +106,7 @@ Deno.test("OpenRouter failures are classified as SPEC §5.2 says", () => {
   const bad = c(400, { error: { code: "invalid_param", message: "bad" } });
   assert.equal(bad.action, "return");
   assert.equal(bad.code, "invalid_param");
-  assert.equal(classifyOpenAIFailure(500, undefined, "<html>", undefined, "openrouter", NOW).status, 502);
+  assert.equal(classifyOpenRouterFailure(500, undefined, "<html>", undefined, "openrouter", NOW).status, 502);
 });
 
 Deno.test("key pool: round-robin advances per request, fill-first does not; cool-downs by scope", () => {
