@@ -163,6 +163,8 @@ export async function commitStream(
   let heldBytes = 0;
   const pending = new EventBuffer();
   let committed = false;
+  /** Events parsed before the commit, by their text: the commit point reads them from here, not again. */
+  const parsed = new Map<string, Chunk>();
   const noteModel = (c: Chunk) => {
     if (!summary.model && typeof c.model === "string") summary.model = c.model;
   };
@@ -212,7 +214,10 @@ export async function commitStream(
     // Events are inspected one by one; bytes up to and including the committing event are held as they are.
     const events = splitEvents(bytesToText(complete));
     for (const ev of events) {
-      const verdict = inspectEvent(eventData(ev), noteModel);
+      const verdict = inspectEvent(eventData(ev), (c) => {
+        noteModel(c);
+        parsed.set(ev, c);
+      });
       if (typeof verdict === "object") return fail(opts.classifyInBand(verdict.error));
       if (verdict === "commit") {
         // Later events of the same read are past the commit: the pass-through rules handle them.
@@ -224,7 +229,7 @@ export async function commitStream(
     heldBytes += complete.length;
     if (committed) {
       // A usage-only chunk the client did not ask for may already be in the held bytes.
-      const out = forward(concatBytes(held), opts, summary);
+      const out = forward(concatBytes(held), opts, summary, parsed);
       return { ok: true, value: passThrough(reader, out.bytes, out.stop, pending, opts, summary) };
     }
   }
@@ -246,32 +251,37 @@ function notJson(): UpstreamFailure {
 /**
  * What the client gets for complete events after the commit: the bytes as they are, except that events with an
  * error or usage marker are rewritten and a first event whose data is not a JSON object (a byte check, no
- * parse) is replaced by one error event that ends the stream.
+ * parse) is replaced by one error event that ends the stream. `parsed` holds events already parsed (by text).
  */
 function forward(
   bytes: Uint8Array,
   opts: CommitOptions,
   summary: StreamSummary,
+  parsed?: ReadonlyMap<string, Chunk>,
 ): { bytes: Uint8Array; stop: boolean } {
   const bad = firstBadEvent(bytes);
   const good = bad < 0 ? bytes : bytes.subarray(0, bad);
   const out = indexOfBytes(good, MARK_USAGE) >= 0 || indexOfBytes(good, MARK_ERROR) >= 0
-    ? rewriteEvents(good, opts, summary)
+    ? rewriteEvents(good, opts, summary, parsed)
     : { bytes: good, stop: false };
   if (bad < 0 || out.stop) return out;
   return { bytes: concatBytes([out.bytes, errorEvent(notJson(), opts, summary)]), stop: true };
 }
 
-/** Re-encode only the events that need it: in-band errors become `{"error":…}`, usage is read (and maybe dropped). */
+/**
+ * Re-encode only the events that need it: in-band errors become `{"error":…}`, usage is read (and maybe
+ * dropped). An event found in `parsed` (by its text) is not parsed again.
+ */
 function rewriteEvents(
   bytes: Uint8Array,
   opts: CommitOptions,
   summary: StreamSummary,
+  parsed?: ReadonlyMap<string, Chunk>,
 ): { bytes: Uint8Array; stop: boolean } {
   const out: string[] = [];
   for (const ev of splitEvents(bytesToText(bytes))) {
-    const data = eventData(ev);
-    let chunk: Chunk | undefined;
+    let chunk = parsed?.get(ev);
+    const data = chunk ? undefined : eventData(ev);
     if (data !== undefined && data.trim() !== "[DONE]") {
       try {
         chunk = JSON.parse(data);

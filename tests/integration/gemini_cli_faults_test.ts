@@ -362,6 +362,52 @@ Deno.test("requests the CLI cannot serve get a 400 that says why; a missing bina
   }
 });
 
+Deno.test("a sampling value of the wrong type is a 400 naming the field; inside a route the CLI is skipped", async () => {
+  const mock = MockOpenAI.start();
+  const config = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(
+    config,
+    JSON.stringify({
+      failover_routes: {
+        r: { policy: "m", elements: ["gemini-cli-direct:gemini-2.5-flash", "openrouter:openai/gpt-4o-mini"] },
+      },
+    }),
+  );
+  const t = await start(`cat > /dev/null\necho '${DELTA("ok")}'\necho '${RESULT_OK}'`, [
+    "--config",
+    config,
+    "--openrouter-api-base-url",
+    mock.url,
+  ], { OPENROUTER_API_KEY: "sk-or-v1-" + "4".repeat(64) });
+  try {
+    const temperature = await chat(t.proxy, {
+      model: "gemini-cli-direct:gemini-2.5-flash",
+      temperature: "hot",
+    });
+    assert.equal(temperature.status, 400);
+    const err = (await temperature.json()).error;
+    assert.equal(err.type, "invalid_request_error");
+    assert.match(err.message, /gemini-cli-direct cannot send this request: temperature must be a number/);
+    const stop = await chat(t.proxy, {
+      model: "gemini-cli-direct:gemini-2.5-flash",
+      stream: true,
+      stop: ["a", 3],
+    });
+    assert.equal(stop.status, 400);
+    assert.match((await stop.json()).error.message, /stop must be a string or an array of strings/);
+    assert.equal((await t.runs()).length, 0, "the CLI never ran");
+
+    const routed = await chat(t.proxy, { model: "r", temperature: "hot" });
+    assert.equal(routed.status, 200);
+    assert.equal((await routed.json()).choices[0].message.content, "Echo from openai/gpt-4o-mini: hi");
+    assert.equal((await t.runs()).length, 0, "the route skipped the CLI element");
+  } finally {
+    await t.close();
+    await mock.close();
+    await Deno.remove(config);
+  }
+});
+
 Deno.test("the CLI gets its arguments, prompt, workspace settings and system prompt, and only allowlisted env", async () => {
   const t = await start(
     `cat > "$HOME/stdin"\necho "$@" > "$HOME/args"\nenv > "$HOME/env"\ncp .gemini/settings.json "$HOME/settings"\ncp "$GEMINI_SYSTEM_MD" "$HOME/system"\necho '${

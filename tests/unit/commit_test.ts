@@ -47,3 +47,34 @@ Deno.test("the --timeout watchdog ends a stalled stream even when the upstream a
   assert.match(text, /"error".*upstream_timeout/, "one error event ends the stream");
   assert.equal((await after.value.done).error !== undefined, true);
 });
+
+Deno.test("a usage-only chunk at the commit point is parsed once: usage recorded, chunk dropped, role delta kept", async () => {
+  const role = `data: ${JSON.stringify({ model: "m", choices: [{ delta: { role: "assistant" } }] })}\n\n`;
+  const usage = `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 3, total_tokens: 3 } })}\n\n`;
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(enc.encode(role + usage + "data: [DONE]\n\n"));
+      c.close();
+    },
+  });
+  const parse = JSON.parse;
+  let usageParses = 0;
+  JSON.parse = (text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+    if (typeof text === "string" && text.includes('"usage"')) usageParses++;
+    return parse(text, reviver);
+  };
+  const timer = new IdleTimer(60_000, () => {});
+  try {
+    const r = await commitStream(body, { ...options(timer), dropUsageChunks: true });
+    assert.ok(r.ok && r.value.kind === "stream");
+    const text = await new Response(r.value.stream).text();
+    const summary = await r.value.done;
+    assert.equal(text, role + "data: [DONE]\n\n");
+    assert.deepEqual(summary.usage, { prompt_tokens: 3, total_tokens: 3 });
+    assert.equal(summary.model, "m");
+    assert.equal(usageParses, 1);
+  } finally {
+    JSON.parse = parse;
+    timer.stop();
+  }
+});

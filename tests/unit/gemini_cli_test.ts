@@ -15,9 +15,9 @@ import { exitFailure } from "../../src/backends/gemini_cli/errors.ts";
 import { passesAllowlist } from "../../src/backends/gemini_cli/spawn.ts";
 import {
   createWorkspace,
-  generationConfig,
   removeWorkspace,
   sweepLeftoverLock,
+  workspaceSettings,
 } from "../../src/backends/gemini_cli/workspace.ts";
 import { Limiter } from "../../src/backends/gemini_cli/limiter.ts";
 import { createGeminiCli } from "../../src/backends/gemini_cli/backend.ts";
@@ -65,19 +65,37 @@ Deno.test("unsupported: non-empty tools, non-text parts and empty prompts; empty
   assert.match(unsupportedReason(req([{ role: "system", content: "only system" }]))!, /user message/);
 });
 
-Deno.test("sampling parameters map to generateContentConfig; junk values are left out", () => {
-  assert.deepEqual(generationConfig(req([], { temperature: 0, top_p: 1, max_tokens: 5, stop: ["a", 3] })), {
-    temperature: 0,
-    topP: 1,
-    maxOutputTokens: 5,
-    stopSequences: ["a"],
-  });
-  assert.deepEqual(
-    generationConfig(req([], { temperature: "hot", max_completion_tokens: 7, max_tokens: 5 })),
-    {
-      maxOutputTokens: 7,
+Deno.test("sampling parameters map to generateContentConfig; a junk value is a 400 naming the field", () => {
+  const overrides = (extra: Record<string, unknown>) =>
+    (workspaceSettings("gemini-2.5-flash", req([], extra)) as {
+      modelConfigs?: { overrides: { match: unknown; modelConfig: { generateContentConfig: unknown } }[] };
+    }).modelConfigs?.overrides;
+  assert.deepEqual(overrides({ temperature: 0, top_p: 1, max_tokens: 5, stop: ["a", "b"] }), [{
+    match: { model: "gemini-2.5-flash" },
+    modelConfig: {
+      generateContentConfig: { temperature: 0, topP: 1, maxOutputTokens: 5, stopSequences: ["a", "b"] },
     },
+  }]);
+  assert.deepEqual(
+    overrides({ max_completion_tokens: 7, max_tokens: 5, stop: [] })?.[0].modelConfig.generateContentConfig,
+    { maxOutputTokens: 7 },
   );
+  assert.equal(overrides({ seed: "x", n: 2 }), undefined, "fields the CLI does not take are not looked at");
+  const user = [{ role: "user", content: "x" }];
+  for (
+    const [extra, field] of [
+      [{ temperature: "hot" }, "temperature"],
+      [{ top_p: Infinity }, "top_p"],
+      [{ max_completion_tokens: "7", max_tokens: 5 }, "max_completion_tokens"],
+      [{ max_tokens: [5] }, "max_tokens"],
+      [{ stop: ["a", 3] }, "stop"],
+      [{ stop: 3 }, "stop"],
+    ] as const
+  ) {
+    assert.throws(() => workspaceSettings("gemini-2.5-flash", req(user, extra)), { param: field });
+    assert.match(unsupportedReason(req(user, extra))!, new RegExp(`cannot send this request: ${field} must`));
+  }
+  assert.equal(unsupportedReason(req(user, { temperature: null, stop: null })), undefined);
 });
 
 Deno.test("stream-json: assistant deltas become chunks, the first with the role; result stats become usage", () => {

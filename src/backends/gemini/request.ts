@@ -6,14 +6,9 @@
  */
 import type { ChatRequest, Message } from "../../openai/types.ts";
 import { signatureFromToolCallId, SKIP_SIGNATURE } from "./ids.ts";
+import { generationConfig } from "./generation_config.ts";
 import { assistantParts, contentParts, isObj, type Obj, textOnly, TranslationError } from "./parts.ts";
-import type {
-  GeminiContent,
-  GeminiFunctionDeclaration,
-  GeminiGenerationConfig,
-  GeminiPart,
-  GeminiRequest,
-} from "./types.ts";
+import type { GeminiContent, GeminiFunctionDeclaration, GeminiPart, GeminiRequest } from "./types.ts";
 
 export { TranslationError };
 
@@ -229,91 +224,6 @@ function translateToolChoice(
   throw bad();
 }
 
-function num(body: Obj, field: string): number | undefined {
-  const v = body[field];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isFinite(v)) {
-    throw new TranslationError(`${field} must be a number.`, field);
-  }
-  return v;
-}
-
-const BUDGET: Record<string, number> = {
-  none: 0,
-  minimal: 512,
-  low: 1024,
-  medium: 8192,
-  high: 24576,
-  xhigh: 24576,
-  max: 24576,
-};
-
-/**
- * Sampling, limits, stop, seed, n, logprobs, response_format and reasoning_effort → generationConfig (the
- * thinking config as a budget; {@link forModel} makes it a level for Gemini 3).
- */
-function translateGenerationConfig(body: Obj): GeminiGenerationConfig | undefined {
-  const g: GeminiGenerationConfig = {};
-  const set = <K extends keyof GeminiGenerationConfig>(k: K, v: GeminiGenerationConfig[K] | undefined) => {
-    if (v !== undefined) g[k] = v;
-  };
-  set("temperature", num(body, "temperature"));
-  set("topP", num(body, "top_p"));
-  set("maxOutputTokens", num(body, "max_completion_tokens") ?? num(body, "max_tokens"));
-  const stop = body.stop;
-  if (typeof stop === "string") g.stopSequences = [stop];
-  else if (Array.isArray(stop) && stop.length) {
-    if (stop.some((s) => typeof s !== "string")) {
-      throw new TranslationError("stop must be a string or an array of strings.", "stop");
-    }
-    g.stopSequences = stop as string[];
-  } else if (stop !== undefined && stop !== null && !Array.isArray(stop)) {
-    throw new TranslationError("stop must be a string or an array of strings.", "stop");
-  }
-  const n = num(body, "n");
-  if (n !== undefined && n !== 1) g.candidateCount = n;
-  set("seed", num(body, "seed"));
-  set("presencePenalty", num(body, "presence_penalty"));
-  set("frequencyPenalty", num(body, "frequency_penalty"));
-  if (body.logprobs === true) {
-    g.responseLogprobs = true;
-    set("logprobs", num(body, "top_logprobs"));
-  }
-  const rf = body.response_format;
-  if (rf !== undefined && rf !== null) {
-    const type = isObj(rf) ? rf.type : undefined;
-    if (type === "json_object") g.responseMimeType = "application/json";
-    else if (type === "json_schema") {
-      const js = isObj(rf) && isObj(rf.json_schema) ? rf.json_schema : undefined;
-      if (!js || !isObj(js.schema)) {
-        throw new TranslationError(
-          "response_format.json_schema.schema must be an object.",
-          "response_format",
-        );
-      }
-      g.responseMimeType = "application/json";
-      g.responseJsonSchema = js.schema;
-    } else if (type !== "text") {
-      throw new TranslationError(
-        'response_format.type must be "text", "json_object" or "json_schema".',
-        "response_format",
-      );
-    }
-  }
-  const effort = body.reasoning_effort;
-  if (effort !== undefined && effort !== null) {
-    // Own keys only: `"__proto__" in BUDGET` is true and gave an empty thinkingConfig.
-    if (typeof effort !== "string" || !Object.hasOwn(BUDGET, effort)) {
-      throw new TranslationError(
-        `reasoning_effort must be one of ${Object.keys(BUDGET).join(", ")}.`,
-        "reasoning_effort",
-      );
-    }
-    g.thinkingConfig = { thinkingBudget: BUDGET[effort] };
-  }
-  return Object.keys(g).length ? g : undefined;
-}
-
 /** A request translated once, before the upstream model is known: see {@link forModel}. */
 export interface Translation {
   /** The Gemini body for a model before Gemini 3. */
@@ -330,18 +240,18 @@ export function translateRequest(body: ChatRequest): Translation {
   const unsigned: GeminiPart[] = [];
   const { systemInstruction, contents } = translateMessages(body.messages, unsigned);
   const { toolConfig, decls } = translateToolChoice(b.tool_choice, translateTools(b.tools));
-  const generationConfig = translateGenerationConfig(b);
+  const config = generationConfig(b);
   const request: GeminiRequest = {
     ...(systemInstruction ? { systemInstruction } : {}),
     contents,
     ...(decls.length ? { tools: [{ functionDeclarations: decls }] } : {}),
     ...(toolConfig && decls.length ? { toolConfig } : {}),
-    ...(generationConfig ? { generationConfig } : {}),
+    ...(config ? { generationConfig: config } : {}),
   };
   return {
     request,
     unsigned,
-    ...(generationConfig?.thinkingConfig ? { effort: b.reasoning_effort as string } : {}),
+    ...(config?.thinkingConfig ? { effort: b.reasoning_effort as string } : {}),
   };
 }
 

@@ -19,6 +19,7 @@ import { assembleCompletion, ChunkEncoder, type CliOutput, StreamJsonReader } fr
 import { newCompletionMeta } from "../../openai/build.ts";
 import { BACKEND, exitFailure, timeoutFailure } from "./errors.ts";
 import { Limiter } from "./limiter.ts";
+import { TranslationError } from "../gemini/parts.ts";
 import { cliEnv, type CliProcess, findBinary, MAX_LINE_BYTES, spawnCli } from "./spawn.ts";
 
 /** Settings of the backend. */
@@ -160,6 +161,17 @@ export function createGeminiCli(opts: GeminiCliOptions): GeminiCliBackend {
       ws = await createWorkspace(input.model, input.body, system);
     } catch (e) {
       slot.release();
+      if (e instanceof TranslationError) {
+        // A bad sampling value; `unsupported` refuses such a body before any attempt, this is the backstop.
+        return fail({
+          action: "return",
+          status: 400,
+          type: "invalid_request_error",
+          code: "invalid_request",
+          message: `${BACKEND} cannot send this request: ${e.message}`,
+          outcome: "unsupported",
+        });
+      }
       return fail({
         ...exitFailure(-1, `cannot create a temporary workspace (${(e as Error).name})`),
         action: "next-element",

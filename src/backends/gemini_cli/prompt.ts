@@ -4,6 +4,8 @@
  * are written out as a labelled transcript.
  */
 import type { ChatRequest, Message } from "../../openai/types.ts";
+import { samplingConfig } from "../gemini/generation_config.ts";
+import { TranslationError } from "../gemini/parts.ts";
 
 /** Used as the system prompt when the client sent none, so the CLI's own agent prompt is never used. */
 export const NEUTRAL_SYSTEM_PROMPT = "You are a helpful assistant.";
@@ -60,7 +62,10 @@ export function flattenConversation(body: ChatRequest): CliPrompt {
   return { system: system.length ? system.join("\n\n") : NEUTRAL_SYSTEM_PROMPT, prompt };
 }
 
-/** Why the CLI cannot serve this body, or undefined (client tools and non-text parts cannot pass). */
+/**
+ * Why the CLI cannot serve this body, or undefined: client tools and non-text parts cannot pass, and a
+ * sampling parameter of the wrong type is refused as the gemini backend refuses it (generation_config.ts).
+ */
 export function unsupportedReason(body: ChatRequest): string | undefined {
   const tools = (body as { tools?: unknown }).tools;
   const functions = (body as { functions?: unknown }).functions;
@@ -78,6 +83,12 @@ export function unsupportedReason(body: ChatRequest): string | undefined {
   }
   if (flattenConversation(body).prompt.trim() === "") {
     return "gemini-cli-direct needs a user message with text (the Gemini CLI refuses an empty prompt).";
+  }
+  try {
+    samplingConfig(body as Record<string, unknown>);
+  } catch (e) {
+    if (!(e instanceof TranslationError)) throw e;
+    return `gemini-cli-direct cannot send this request: ${e.message}`;
   }
   return undefined;
 }

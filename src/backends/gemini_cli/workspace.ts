@@ -7,6 +7,7 @@
  */
 import { homedir } from "node:os";
 import type { ChatRequest } from "../../openai/types.ts";
+import { samplingConfig } from "../gemini/generation_config.ts";
 
 /** A created workspace. */
 export interface Workspace {
@@ -16,33 +17,14 @@ export interface Workspace {
   systemFile: string;
 }
 
-/** `generateContentConfig` fields from the OpenAI sampling parameters the CLI can pass on. */
-export function generationConfig(body: ChatRequest): Record<string, unknown> {
-  const b = body as Record<string, unknown>;
-  const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
-  const out: Record<string, unknown> = {};
-  const temperature = num(b.temperature);
-  if (temperature !== undefined) out.temperature = temperature;
-  const topP = num(b.top_p);
-  if (topP !== undefined) out.topP = topP;
-  const maxTokens = num(b.max_completion_tokens) ?? num(b.max_tokens);
-  if (maxTokens !== undefined) out.maxOutputTokens = maxTokens;
-  const stop = typeof b.stop === "string"
-    ? [b.stop]
-    : Array.isArray(b.stop)
-    ? b.stop.filter((s): s is string => typeof s === "string")
-    : [];
-  if (stop.length) out.stopSequences = stop;
-  return out;
-}
-
 /**
  * The workspace settings: no built-in tools, MCP servers, skills or hooks, one attempt (the proxy does the
  * retrying), no directory tree, and this request's sampling parameters for `model`. Everything else (auth,
- * privacy) stays as the user's own settings say.
+ * privacy) stays as the user's own settings say. Throws `TranslationError` on a sampling value of the wrong
+ * type (the backend's `unsupported` check refuses such a body first).
  */
 export function workspaceSettings(model: string, body: ChatRequest): Record<string, unknown> {
-  const gen = generationConfig(body);
+  const gen = samplingConfig(body as Record<string, unknown>);
   return {
     general: { maxAttempts: 1, enableAutoUpdate: false, enableAutoUpdateNotification: false },
     tools: { core: ["__none__"] },
