@@ -47,6 +47,16 @@ const FACTORIES: Record<ProviderName, Factory> = {
       env: cfg.env,
       scrub,
     }),
+  // Generic OpenAI-compatible rules (openai_errors.ts), none of OpenRouter's.
+  openai: (spec, cfg, { scrub, client }) =>
+    createOpenAICompatible({
+      name: spec.name,
+      baseUrl: baseUrl(spec, cfg),
+      keys: keys(spec, cfg),
+      requestUsage: spec.requestUsage,
+      scrub,
+      client,
+    }),
 };
 
 /** Every backend in start-up order: the built-in providers, then the config file's extra backends. */

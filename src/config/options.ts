@@ -43,6 +43,8 @@ export interface Settings {
   openrouterApiBaseUrl: string;
   geminiApiKey: string | undefined;
   geminiApiBaseUrl: string;
+  openaiApiKey: string | undefined;
+  openaiApiBaseUrl: string;
   appSiteUrl: string | undefined;
   appXTitle: string | undefined;
   timeout: number;

@@ -112,6 +112,37 @@ const LIST = [
       see: "[Gemini CLI backend](#gemini-cli-backend-gemini-cli-direct)",
     },
   },
+  {
+    name: "openai",
+    type: "openai",
+    title: "OpenAI API",
+    keyEnv: "OPENAI_API_KEY",
+    keySetting: "openaiApiKey",
+    baseUrlSetting: "openaiApiBaseUrl",
+    requestUsage: true,
+    options: [
+      {
+        key: "openaiApiKey",
+        flag: "openai-api-key",
+        kind: "secret",
+        env: [],
+        config: null,
+        default: undefined,
+        arg: "KEY",
+        help: "OpenAI API key; replaces the OPENAI_API_KEY[_N] pool (prefer env).",
+      },
+      {
+        key: "openaiApiBaseUrl",
+        flag: "openai-api-base-url",
+        kind: "string",
+        env: ["OPENAI_API_BASE_URL"],
+        default: "https://api.openai.com/v1",
+        arg: "URL",
+        help: "OpenAI API base URL.",
+      },
+    ],
+    example: { model: "gpt-4o-mini" },
+  },
 ] as const satisfies readonly ProviderSpec[];
 
 /** Name of a built-in provider. */
