@@ -6,6 +6,7 @@ import type { LoadedConfig } from "../config/load.ts";
 import { providerBaseUrl, type ProviderName, PROVIDERS, type ProviderSpec } from "../config/providers.ts";
 import type { Scrubber } from "../security/scrub.ts";
 import type { Backend } from "./backend.ts";
+import { createAnthropic } from "./anthropic/backend.ts";
 import { createGemini } from "./gemini/client.ts";
 import { createGeminiCli } from "./gemini_cli/backend.ts";
 import { createOpenAICompatible } from "./openai_compatible.ts";
@@ -57,6 +58,8 @@ const FACTORIES: Record<ProviderName, Factory> = {
       scrub,
       client,
     }),
+  anthropic: (spec, cfg, { scrub, client }) =>
+    createAnthropic({ name: spec.name, baseUrl: baseUrl(spec, cfg), keys: keys(spec, cfg), scrub, client }),
 };
 
 /** Every backend in start-up order: the built-in providers, then the config file's extra backends. */

@@ -45,6 +45,8 @@ export interface Settings {
   geminiApiBaseUrl: string;
   openaiApiKey: string | undefined;
   openaiApiBaseUrl: string;
+  anthropicApiKey: string | undefined;
+  anthropicApiBaseUrl: string;
   appSiteUrl: string | undefined;
   appXTitle: string | undefined;
   timeout: number;
