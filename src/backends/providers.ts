@@ -6,6 +6,7 @@ import type { LoadedConfig } from "../config/load.ts";
 import { providerBaseUrl, type ProviderName, PROVIDERS, type ProviderSpec } from "../config/providers.ts";
 import type { Scrubber } from "../security/scrub.ts";
 import type { Backend } from "./backend.ts";
+import { createAnthropic } from "./anthropic/backend.ts";
 import { createGemini } from "./gemini/client.ts";
 import { createGeminiCli } from "./gemini_cli/backend.ts";
 import { createOpenAICompatible } from "./openai_compatible.ts";
@@ -47,6 +48,18 @@ const FACTORIES: Record<ProviderName, Factory> = {
       env: cfg.env,
       scrub,
     }),
+  // Generic OpenAI-compatible rules (openai_errors.ts), none of OpenRouter's.
+  openai: (spec, cfg, { scrub, client }) =>
+    createOpenAICompatible({
+      name: spec.name,
+      baseUrl: baseUrl(spec, cfg),
+      keys: keys(spec, cfg),
+      requestUsage: spec.requestUsage,
+      scrub,
+      client,
+    }),
+  anthropic: (spec, cfg, { scrub, client }) =>
+    createAnthropic({ name: spec.name, baseUrl: baseUrl(spec, cfg), keys: keys(spec, cfg), scrub, client }),
 };
 
 /** Every backend in start-up order: the built-in providers, then the config file's extra backends. */

@@ -43,6 +43,10 @@ export interface Settings {
   openrouterApiBaseUrl: string;
   geminiApiKey: string | undefined;
   geminiApiBaseUrl: string;
+  openaiApiKey: string | undefined;
+  openaiApiBaseUrl: string;
+  anthropicApiKey: string | undefined;
+  anthropicApiBaseUrl: string;
   appSiteUrl: string | undefined;
   appXTitle: string | undefined;
   timeout: number;

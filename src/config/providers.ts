@@ -7,7 +7,7 @@
 import type { OptionSpec, Settings } from "./options.ts";
 
 /** How a provider talks to its upstream. */
-export type ProviderType = "openai" | "gemini" | "gemini-cli";
+export type ProviderType = "openai" | "gemini" | "gemini-cli" | "anthropic";
 
 /** One built-in provider. */
 export interface ProviderSpec {
@@ -111,6 +111,68 @@ const LIST = [
       model: "gemini-2.5-flash",
       see: "[Gemini CLI backend](#gemini-cli-backend-gemini-cli-direct)",
     },
+  },
+  {
+    name: "openai",
+    type: "openai",
+    title: "OpenAI API",
+    keyEnv: "OPENAI_API_KEY",
+    keySetting: "openaiApiKey",
+    baseUrlSetting: "openaiApiBaseUrl",
+    requestUsage: true,
+    options: [
+      {
+        key: "openaiApiKey",
+        flag: "openai-api-key",
+        kind: "secret",
+        env: [],
+        config: null,
+        default: undefined,
+        arg: "KEY",
+        help: "OpenAI API key; replaces the OPENAI_API_KEY[_N] pool (prefer env).",
+      },
+      {
+        key: "openaiApiBaseUrl",
+        flag: "openai-api-base-url",
+        kind: "string",
+        env: ["OPENAI_API_BASE_URL"],
+        default: "https://api.openai.com/v1",
+        arg: "URL",
+        help: "OpenAI API base URL.",
+      },
+    ],
+    example: { model: "gpt-4o-mini" },
+  },
+  {
+    name: "anthropic",
+    type: "anthropic",
+    title: "Anthropic API",
+    keyEnv: "ANTHROPIC_API_KEY",
+    keySetting: "anthropicApiKey",
+    baseUrlSetting: "anthropicApiBaseUrl",
+    requestUsage: false,
+    options: [
+      {
+        key: "anthropicApiKey",
+        flag: "anthropic-api-key",
+        kind: "secret",
+        env: [],
+        config: null,
+        default: undefined,
+        arg: "KEY",
+        help: "Anthropic API key; replaces the ANTHROPIC_API_KEY[_N] pool (prefer env).",
+      },
+      {
+        key: "anthropicApiBaseUrl",
+        flag: "anthropic-api-base-url",
+        kind: "string",
+        env: ["ANTHROPIC_API_BASE_URL"],
+        default: "https://api.anthropic.com/v1",
+        arg: "URL",
+        help: "Anthropic API base URL.",
+      },
+    ],
+    example: { model: "claude-sonnet-4-5", see: "[Anthropic backend](#anthropic-backend-anthropic)" },
   },
 ] as const satisfies readonly ProviderSpec[];
 

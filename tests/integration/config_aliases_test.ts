@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { runCli, startTestProxy } from "../helpers.ts";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
+import { PROVIDERS } from "../../src/config/providers.ts";
 
 Deno.test("model_aliases to an unknown backend exits 2 naming the file, the field and the known backends", async () => {
   const dir = await Deno.makeTempDir();
@@ -20,7 +21,9 @@ Deno.test("model_aliases to an unknown backend exits 2 naming the file, the fiel
     assert.match(
       r.stderr,
       new RegExp(
-        `config file ${path}: field model_aliases\\.gpt-4o: "nosuch:model": "nosuch" is not a backend \\(known backends: openrouter, gemini, gemini-cli-direct\\)`,
+        `config file ${path}: field model_aliases\\.gpt-4o: "nosuch:model": "nosuch" is not a backend \\(known backends: ${
+          PROVIDERS.map((p) => p.name).join(", ")
+        }\\)`,
       ),
     );
     await Deno.writeTextFile(path, JSON.stringify({ model_aliases: { a: "openrouter:" } }));

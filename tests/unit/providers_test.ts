@@ -10,7 +10,13 @@ import { OPTIONS } from "../../src/config/options.ts";
 import { loadConfig } from "../../src/config/load.ts";
 
 Deno.test("the provider list is in SPEC §4.2 start-up order, with unique names", () => {
-  assert.deepEqual(PROVIDERS.map((p) => p.name), ["openrouter", "gemini", "gemini-cli-direct"]);
+  assert.deepEqual(PROVIDERS.map((p) => p.name), [
+    "openrouter",
+    "gemini",
+    "gemini-cli-direct",
+    "openai",
+    "anthropic",
+  ]);
   assert.ok(isProviderName("gemini-cli-direct"));
   assert.ok(!isProviderName("local"));
 });
@@ -32,7 +38,7 @@ Deno.test("config reads key pools and base URLs from the provider list", async (
     OPENROUTER_API_KEY_3: "or-three",
     HOME: "/nonexistent",
   }, "/nonexistent");
-  assert.deepEqual(Object.keys(cfg.pools), ["openrouter", "gemini"]);
+  assert.deepEqual(Object.keys(cfg.pools), ["openrouter", "gemini", "openai", "anthropic"]);
   assert.deepEqual(cfg.pools.openrouter.map((k) => k.label), [
     "OPENROUTER_API_KEY_1",
     "OPENROUTER_API_KEY_3",
@@ -43,5 +49,8 @@ Deno.test("config reads key pools and base URLs from the provider list", async (
 });
 
 Deno.test("the 'no backend' hint names every key variable, then what keyless providers need", () => {
-  assert.equal(credentialsHint(), "Set OPENROUTER_API_KEY or GEMINI_API_KEY (or install the gemini CLI)");
+  assert.equal(
+    credentialsHint(),
+    "Set OPENROUTER_API_KEY or GEMINI_API_KEY or OPENAI_API_KEY or ANTHROPIC_API_KEY (or install the gemini CLI)",
+  );
 });

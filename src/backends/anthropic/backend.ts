@@ -1,0 +1,185 @@
+/**
+ * The `anthropic` backend (SPEC §3.4): Anthropic Messages at `<base>/messages`, the key in `x-api-key` and
+ * `anthropic-version: 2023-06-01`. The thin I/O edge around the pure translators in request.ts, response.ts,
+ * stream.ts and errors.ts; streams go through the commit rule (commit.ts) like every backend's.
+ */
+import type { KeyEntry } from "../../config/load.ts";
+import type { ChatRequest } from "../../openai/types.ts";
+import { newCompletionMeta } from "../../openai/build.ts";
+import type { Scrubber } from "../../security/scrub.ts";
+import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "../backend.ts";
+import { commitStream } from "../commit.ts";
+import { answerTooLarge, postUpstream } from "../http.ts";
+import { readText, type UpstreamClient } from "../upstream_client.ts";
+import { classifyAnthropicFailure, classifyAnthropicInBand } from "./errors.ts";
+import { AnthropicTranslationError, translateRequest } from "./request.ts";
+import { type AnthropicResponse, malformedResponse, toOpenAICompletion } from "./response.ts";
+import { translateAnthropicSse } from "./stream.ts";
+
+/** The API version every request names. */
+export const ANTHROPIC_VERSION = "2023-06-01";
+
+/** Settings of the Anthropic backend. */
+export interface AnthropicOptions {
+  name: string;
+  /** `--anthropic-api-base-url` (`https://api.anthropic.com/v1`). */
+  baseUrl: string;
+  keys: KeyEntry[];
+  scrub: Scrubber;
+  /** The proxy's upstream HTTP client. */
+  client: UpstreamClient;
+}
+
+/** Create the Anthropic backend. */
+export function createAnthropic(opts: AnthropicOptions): Backend {
+  const base = opts.baseUrl.replace(/\/+$/, "");
+  const headersFor = (key: KeyEntry | undefined): Record<string, string> => ({
+    "content-type": "application/json",
+    accept: "application/json, text/event-stream",
+    "anthropic-version": ANTHROPIC_VERSION,
+    ...(key ? { "x-api-key": key.value } : {}),
+  });
+  const failure = (f: UpstreamFailure): AttemptResult => ({
+    ok: false,
+    failure: { ...f, message: opts.scrub(f.message) },
+  });
+  const badAnswer = (what: string): AttemptResult =>
+    failure({
+      action: "next-key",
+      status: 502,
+      type: "api_error",
+      code: "upstream_error",
+      message: `${opts.name} answered 200 ${what}.`,
+      outcome: "bad_answer",
+    });
+  /** Each body is translated once; the check and every attempt share it. */
+  const translations = new WeakMap<ChatRequest, Record<string, unknown> | AnthropicTranslationError>();
+  const translate = (body: ChatRequest) => {
+    let t = translations.get(body);
+    if (!t) {
+      try {
+        t = translateRequest(body);
+      } catch (e) {
+        if (!(e instanceof AnthropicTranslationError)) throw e;
+        t = e;
+      }
+      translations.set(body, t);
+    }
+    return t;
+  };
+
+  return {
+    name: opts.name,
+    type: "anthropic",
+    keys: opts.keys,
+    functional: () => opts.keys.length > 0,
+    problem: () => (opts.keys.length ? undefined : "no API key configured (set ANTHROPIC_API_KEY)"),
+
+    unsupported(body: ChatRequest): string | undefined {
+      const t = translate(body);
+      return t instanceof AnthropicTranslationError
+        ? `The ${opts.name} backend cannot send this request: ${t.message}`
+        : undefined;
+    },
+
+    async listModels(signal: AbortSignal): Promise<ModelInfo[]> {
+      const res = await fetch(`${base}/models?limit=1000`, {
+        headers: headersFor(opts.keys[0]),
+        signal,
+        redirect: "manual",
+      });
+      const text = await readText(res, opts.client.maxBodyBytes);
+      if (!res.ok) throw new Error(opts.scrub(`GET /models answered ${res.status}`));
+      const json = JSON.parse(text) as { data?: { id?: unknown; created_at?: unknown }[] };
+      if (!Array.isArray(json.data)) throw new Error("GET /models: no data array");
+      return json.data.filter((m) => typeof m?.id === "string").map((m) => {
+        const t = typeof m.created_at === "string" ? Date.parse(m.created_at) : NaN;
+        return { id: m.id as string, created: Number.isFinite(t) ? Math.floor(t / 1000) : undefined };
+      });
+    },
+
+    async attempt(input: AttemptInput): Promise<AttemptResult> {
+      const t = translate(input.body);
+      if (t instanceof AnthropicTranslationError) {
+        return failure({
+          action: "return",
+          status: 400,
+          type: "invalid_request_error",
+          code: "invalid_request",
+          message: `The ${opts.name} backend cannot send this request: ${t.message}`,
+          outcome: "unsupported",
+        });
+      }
+      const label = input.key?.label;
+      const posted = await postUpstream(
+        opts.client,
+        opts.name,
+        `${base}/messages`,
+        headersFor(input.key),
+        JSON.stringify({ model: input.model, ...t, ...(input.stream ? { stream: true } : {}) }),
+        input.signal,
+        input.timeoutMs,
+      );
+      if (!posted.ok) return failure(posted.failure);
+      const { res, ctl, timer, unlink, done } = posted;
+      const meta = newCompletionMeta(input.model);
+      const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
+      if (!res.ok || !input.stream || !isSse) {
+        const read = await posted.readText();
+        if (!read.ok) return failure(read.failure);
+        // Scrubbed before the classifier cuts it: a key straddling the cut would escape a later scrub.
+        if (!res.ok) {
+          return failure(
+            classifyAnthropicFailure(res.status, res.headers, opts.scrub(read.text), label, opts.name),
+          );
+        }
+        let json: AnthropicResponse;
+        try {
+          json = JSON.parse(read.text);
+        } catch {
+          return badAnswer("with a body that is not JSON");
+        }
+        const malformed = malformedResponse(json);
+        if (malformed) return badAnswer(`with a malformed Messages response (${malformed})`);
+        const completion = toOpenAICompletion(json, meta);
+        return {
+          ok: true,
+          value: {
+            kind: "json",
+            status: 200,
+            text: JSON.stringify(completion),
+            usage: completion.usage,
+            model: completion.model,
+          },
+        };
+      }
+      const sse = translateAnthropicSse(res.body!, meta, () => timer.touch(), opts.client.maxBodyBytes);
+      const result = await commitStream(sse, {
+        timer,
+        signal: input.signal,
+        cancelUpstream: () => {
+          unlink();
+          ctl.abort();
+        },
+        classifyInBand: (e) => {
+          if ((e as { code?: unknown })?.code === "too_large") {
+            return answerTooLarge(opts.name, opts.client.maxBodyBytes);
+          }
+          const f = classifyAnthropicInBand(e, label, opts.name);
+          return { ...f, message: opts.scrub(f.message) };
+        },
+        // Usage is always produced (for the usage record); the client sees it only when it asked.
+        dropUsageChunks: input.body.stream_options?.include_usage !== true,
+        commitBy: input.deadline,
+        scrub: opts.scrub,
+        bodyLimit: { bytes: opts.client.maxBodyBytes, backend: opts.name },
+      });
+      if (!result.ok) {
+        done();
+        return failure(result.failure);
+      }
+      if (result.value.kind === "stream") result.value.done.finally(unlink);
+      return result;
+    },
+  };
+}

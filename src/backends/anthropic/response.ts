@@ -1,0 +1,106 @@
+/**
+ * Anthropic Messages response → `chat.completion` (SPEC §3.4): text, `tool_use` → `tool_calls`, `thinking`
+ * kept as `reasoning_content` with its signature (only this provider can verify it), stop reasons and usage
+ * with cache tokens. Pure; the completion is built by `openai/build.ts`.
+ */
+import { completion, completionChoice, type CompletionMeta } from "../../openai/build.ts";
+import type { Usage } from "../../openai/types.ts";
+
+/** Anthropic's usage object. */
+export interface AnthropicUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+}
+
+/** A content block of an answer. */
+export interface AnswerBlock {
+  type: string;
+  text?: string;
+  thinking?: string;
+  signature?: string;
+  id?: string;
+  name?: string;
+  input?: unknown;
+}
+
+/** An Anthropic Messages response. */
+export interface AnthropicResponse {
+  id?: string;
+  type?: string;
+  model?: string;
+  content?: AnswerBlock[];
+  stop_reason?: string | null;
+  usage?: AnthropicUsage;
+}
+
+/** `stop_reason` → `finish_reason`. */
+export function mapStopReason(reason: string | null | undefined): string {
+  switch (reason) {
+    case "max_tokens":
+    case "model_context_window_exceeded":
+      return "length";
+    case "tool_use":
+      return "tool_calls";
+    case "refusal":
+      return "content_filter";
+    default: // end_turn, stop_sequence, pause_turn
+      return "stop";
+  }
+}
+
+/** Anthropic usage → OpenAI usage: prompt tokens include cache reads and writes; cache reads are `cached_tokens`. */
+export function mapUsage(u: AnthropicUsage): Usage {
+  const cacheRead = u.cache_read_input_tokens ?? 0;
+  const cacheWrite = u.cache_creation_input_tokens ?? 0;
+  const prompt = (u.input_tokens ?? 0) + cacheRead + cacheWrite;
+  const completionTokens = u.output_tokens ?? 0;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completionTokens,
+    total_tokens: prompt + completionTokens,
+    prompt_tokens_details: { cached_tokens: cacheRead, cache_creation_tokens: cacheWrite },
+  };
+}
+
+/** What is wrong with a 200 body, or undefined when it is a readable Messages response. */
+export function malformedResponse(r: unknown): string | undefined {
+  if (r === null || typeof r !== "object" || Array.isArray(r)) return "not an object";
+  const c = (r as AnthropicResponse).content;
+  if (!Array.isArray(c)) return "content: not an array";
+  const bad = c.findIndex((b) => b === null || typeof b !== "object" || typeof b.type !== "string");
+  return bad >= 0 ? `content.${bad}: not a block with a type` : undefined;
+}
+
+/** Translate a Messages response into a `chat.completion`. */
+export function toOpenAICompletion(r: AnthropicResponse, meta: CompletionMeta) {
+  let text = "";
+  let reasoning = "";
+  const signatures: string[] = [];
+  const toolCalls: Record<string, unknown>[] = [];
+  for (const b of r.content ?? []) {
+    if (b.type === "text") text += b.text ?? "";
+    else if (b.type === "thinking") {
+      reasoning += b.thinking ?? "";
+      if (b.signature) signatures.push(b.signature);
+    } else if (b.type === "tool_use") {
+      toolCalls.push({
+        id: b.id,
+        type: "function",
+        function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) },
+      });
+    }
+  }
+  const message: Record<string, unknown> = {
+    role: "assistant",
+    content: text || (toolCalls.length ? null : ""),
+  };
+  if (reasoning) message.reasoning_content = reasoning;
+  if (signatures.length) message.reasoning_signature = signatures.join("");
+  if (toolCalls.length) message.tool_calls = toolCalls;
+  const usage = mapUsage(r.usage ?? {});
+  return completion({ ...meta, model: r.model ?? meta.model }, [
+    completionChoice(0, message, mapStopReason(r.stop_reason)),
+  ], { usage });
+}

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { classifyAnthropicFailure, ratelimitResetUntil } from "../../src/backends/anthropic/errors.ts";
+import { translateRequest } from "../../src/backends/anthropic/request.ts";
+import { AnthropicStreamTranslator } from "../../src/backends/anthropic/stream.ts";
+
+const NOW = Date.parse("2026-01-01T00:00:00Z");
+
+Deno.test("anthropic 429 without retry-after cools until the exhausted limit's reset", () => {
+  const h = new Headers({
+    "anthropic-ratelimit-requests-remaining": "5",
+    "anthropic-ratelimit-requests-reset": "2026-01-01T00:00:10Z",
+    "anthropic-ratelimit-tokens-remaining": "0",
+    "anthropic-ratelimit-tokens-reset": "2026-01-01T00:00:40Z",
+  });
+  assert.equal(ratelimitResetUntil(h, NOW), NOW + 40_000);
+  const f = classifyAnthropicFailure(
+    429,
+    h,
+    '{"type":"error","error":{"type":"rate_limit_error"}}',
+    "K",
+    "anthropic",
+    NOW,
+  );
+  assert.equal(f.cooldown?.untilMs, NOW + 40_000);
+  const o = classifyAnthropicFailure(
+    529,
+    undefined,
+    '{"error":{"type":"overloaded_error"}}',
+    "K",
+    "anthropic",
+    NOW,
+  );
+  assert.equal(o.action, "next-key");
+  assert.equal(o.cooldown, undefined);
+  assert.equal(classifyAnthropicFailure(403, undefined, "", "K", "anthropic", NOW).cooldown?.disable, true);
+});
+
+Deno.test("anthropic request: images, reasoning_effort and the field path of a problem", () => {
+  const t = translateRequest({
+    messages: [{
+      role: "user",
+      content: [{ type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }, {
+        type: "text",
+        text: "?",
+      }],
+    }],
+    reasoning_effort: "low",
+    max_tokens: 100,
+    temperature: 1,
+  });
+  assert.deepEqual((t.messages as { content: unknown[] }[])[0].content[0], {
+    type: "image",
+    source: { type: "base64", media_type: "image/png", data: "AAAA" },
+  });
+  assert.deepEqual(t.thinking, { type: "enabled", budget_tokens: 1024 });
+  assert.ok((t.max_tokens as number) > 1024);
+  assert.equal(t.temperature, undefined);
+  assert.throws(
+    () => translateRequest({ messages: [{ role: "user", content: [{ type: "input_audio" }] }] }),
+    /messages\.0\.content\.0\.type/,
+  );
+});
+
+Deno.test("anthropic stream: thinking and its signature are kept; max_tokens → length; a cut stream is an error", () => {
+  const t = new AnthropicStreamTranslator({ id: "c", created: 1, model: "m" });
+  const ev = (o: Record<string, unknown>) => t.push(JSON.stringify(o));
+  ev({ type: "message_start", message: { model: "claude", usage: { input_tokens: 2 } } });
+  const thinking = ev({
+    type: "content_block_delta",
+    index: 0,
+    delta: { type: "thinking_delta", thinking: "hm" },
+  });
+  assert.match(thinking, /"reasoning_content":"hm"/);
+  assert.match(
+    ev({ type: "content_block_delta", index: 0, delta: { type: "signature_delta", signature: "S" } }),
+    /"reasoning_signature":"S"/,
+  );
+  assert.match(
+    ev({ type: "message_delta", delta: { stop_reason: "max_tokens" }, usage: { output_tokens: 3 } }),
+    /"finish_reason":"length"/,
+  );
+  assert.match(t.end(), /"total_tokens":5[\s\S]*\[DONE\]/);
+  const cut = new AnthropicStreamTranslator({ id: "c", created: 1, model: "m" });
+  cut.push(
+    JSON.stringify({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "a" } }),
+  );
+  assert.match(cut.end(), /without a stop reason/);
+});
