@@ -6,7 +6,7 @@
  */
 import type { KeyEntry } from "../config/load.ts";
 import type { Cooldown } from "../backends/backend.ts";
-import { backoffMs } from "./cooldown.ts";
+import { backoffMs } from "../core/cooldown.ts";
 import { KeyGate } from "./gate.ts";
 
 /**

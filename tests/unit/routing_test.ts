@@ -5,7 +5,7 @@ import {
   nextMidnightUtc,
   parseDurationMs,
   retryHintUntil,
-} from "../../src/routing/cooldown.ts";
+} from "../../src/core/cooldown.ts";
 import { classifyOpenRouterFailure } from "../../src/backends/openrouter/errors.ts";
 import { KeyPool } from "../../src/routing/keys.ts";
 import { parseElement, policyOrder } from "../../src/routing/routes.ts";
