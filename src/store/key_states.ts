@@ -5,7 +5,7 @@
  * nothing reversible — so a new value for the same label starts fresh, here and after a restart.
  */
 import type { Registry } from "../backends/registry.ts";
-import type { CooldownRecord, DisabledRecord } from "../routing/keys.ts";
+import type { CooldownRecord, DisabledRecord } from "../state/keys.ts";
 import { withLockRetry } from "./kv.ts";
 import { log } from "../log/log.ts";
 

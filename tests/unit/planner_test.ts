@@ -9,7 +9,7 @@ import type { KeyEntry } from "../../src/config/load.ts";
 import type { ChatRequest } from "../../src/openai/types.ts";
 import type { Clock } from "../../src/routing/clock.ts";
 import { dispatch, type DispatchDeps, type DispatchResult } from "../../src/routing/dispatch.ts";
-import { KeyPool } from "../../src/routing/keys.ts";
+import { KeyPool } from "../../src/state/keys.ts";
 import {
   decide,
   type KeySurvey,

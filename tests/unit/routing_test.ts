@@ -7,7 +7,7 @@ import {
   retryHintUntil,
 } from "../../src/core/cooldown.ts";
 import { classifyOpenRouterFailure } from "../../src/backends/openrouter/errors.ts";
-import { KeyPool } from "../../src/routing/keys.ts";
+import { KeyPool } from "../../src/state/keys.ts";
 import { parseElement, policyOrder } from "../../src/routing/routes.ts";
 import { effectiveModelString, resolveModel } from "../../src/routing/target.ts";
 
