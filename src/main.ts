@@ -5,7 +5,7 @@
 import { ConfigError } from "./config/errors.ts";
 import { helpText } from "./config/help.ts";
 import { loadConfig, type LoadedConfig } from "./config/load.ts";
-import { routesFromFile, RouteStore } from "./routing/routes.ts";
+import { routesFromFile, RouteStore } from "./state/routes.ts";
 import { aliasTargetProblem } from "./routing/target.ts";
 import { createUpstreamClient } from "./backends/upstream_client.ts";
 import { Registry } from "./backends/registry.ts";

@@ -2,7 +2,7 @@
 import type { Settings } from "../config/options.ts";
 import type { Registry } from "../backends/registry.ts";
 import type { Authenticator } from "../server/auth.ts";
-import type { RouteStore } from "../routing/routes.ts";
+import type { RouteStore } from "../state/routes.ts";
 import type { Scrubber } from "../security/scrub.ts";
 import type { UsageRecorder } from "../usage/recorder.ts";
 import type { SessionStore } from "../sessions/store.ts";

@@ -68,6 +68,16 @@ export interface KeyBlock {
   disabled: boolean;
 }
 
+/** The key pools of the running backends by backend name (the backend registry provides them). */
+export interface KeyPools {
+  /** Every backend name, in registry order. */
+  names(): string[];
+  /** A backend's key pool. */
+  pool(name: string): KeyPool;
+  /** Every pool. */
+  pools(): KeyPool[];
+}
+
 /** Key rotation strategy. */
 export type KeyStrategy = "round-robin" | "fill-first";
 

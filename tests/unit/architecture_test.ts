@@ -18,10 +18,6 @@ const KNOWN_VIOLATIONS: readonly string[] = [
   "sessions → pipeline",
   // ProxyContext holds the Authenticator, Deadlines and StopSwitch of the edge; chat.ts uses SHUTDOWN.
   "pipeline → server",
-  // KeyStates and SharedState take the backend Registry (type only).
-  "store → backends",
-  // Routes are state but live in routing/ (routes.ts).
-  "store → routing",
   // chat_records.ts reads StreamSummary (backends/backend.ts) and DispatchResult (routing/dispatch.ts);
   // command_audit.ts reads ProxyContext and CommandsRun (commands/step.ts): the audit should read a changeset.
   "usage → backends",

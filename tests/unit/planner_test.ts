@@ -19,7 +19,7 @@ import {
   planSteps,
   surveyKeys,
 } from "../../src/routing/planner.ts";
-import type { Route } from "../../src/routing/routes.ts";
+import type { Route } from "../../src/state/routes.ts";
 import type { Target } from "../../src/routing/target.ts";
 
 const NOW = Date.UTC(2026, 10, 27, 15, 30, 0);

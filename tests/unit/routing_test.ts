@@ -8,7 +8,7 @@ import {
 } from "../../src/core/cooldown.ts";
 import { classifyOpenRouterFailure } from "../../src/backends/openrouter/errors.ts";
 import { KeyPool } from "../../src/state/keys.ts";
-import { parseElement, policyOrder } from "../../src/routing/routes.ts";
+import { parseElement, policyOrder } from "../../src/state/routes.ts";
 import { effectiveModelString, resolveModel } from "../../src/routing/target.ts";
 
 const NOW = Date.UTC(2026, 10, 27, 15, 30, 0); // 2026-11-27 15:30 UTC
