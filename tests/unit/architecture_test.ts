@@ -16,12 +16,6 @@ const KNOWN_VIOLATIONS: readonly string[] = [
   "commands → pipeline",
   // sessions/load.ts takes the ProxyContext.
   "sessions → pipeline",
-  // chat_records.ts reads StreamSummary (backends/backend.ts) and DispatchResult (routing/dispatch.ts);
-  // command_audit.ts reads ProxyContext and CommandsRun (commands/step.ts): the audit should read a changeset.
-  "usage → backends",
-  "usage → routing",
-  "usage → pipeline",
-  "usage → commands",
 ];
 
 const ROOT = new URL("../../", import.meta.url);
