@@ -12,10 +12,11 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["server"], // the HTTP edge (future: edge + frontends)
   ["pipeline"], // one chat request, step by step
   ["commands"], // in-chat commands
-  ["sessions", "routing"], // sessions; targets, pools, cool-downs, the planner and executor (dispatch)
+  ["sessions", "routing"], // sessions; targets, the planner and executor (dispatch)
   ["backends"], // the runner and the upstreams (future: runner + providers)
   ["usage"], // telemetry: usage records, command audit, queries
   ["store"], // state in Deno KV: settings, routes, key states
+  ["state"], // state in memory: key pools, their cool-downs and recovery gate; failover routes
   ["config"], // options, config file, help
   ["log"], // logging (telemetry that config and state need)
   ["security"], // secret patterns, scrubbing, redaction

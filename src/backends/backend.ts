@@ -4,33 +4,10 @@
  */
 import type { KeyEntry } from "../config/load.ts";
 import type { ChatRequest, Usage } from "../openai/types.ts";
+import type { Cooldown } from "../state/keys.ts";
 
 /** What the attempt engine does after a failed attempt (SPEC §5.2). */
 export type FailureAction = "next-key" | "next-element" | "return";
-
-/** Which keys a cool-down applies to. */
-export type CooldownScope =
-  /** this key for this model */
-  | "key-model"
-  /** this key for every model */
-  | "key"
-  /** this key for every `:free` model (OpenRouter's account-wide free limits) */
-  | "key-free";
-
-/** A cool-down learned from a failure. `untilMs` absent: the pool's doubling back-off (30 s → 1 h). */
-export interface Cooldown {
-  scope: CooldownScope;
-  untilMs?: number;
-  /** Why, for `status` and logs (e.g. "429 free-models-per-min"). */
-  reason: string;
-  /** An auth-class failure (402 no credits): the key is out "for auth reasons", not rate-limited. */
-  auth?: boolean;
-  /**
-   * The key itself was rejected (401, invalid key): disable it until its value changes or an admin runs
-   * `reset-cooldowns` (SPEC §19); `scope` and `untilMs` do not apply.
-   */
-  disable?: boolean;
-}
 
 /** A classified upstream failure. `status`/`type`/`code`/`message` are what the client sees if it is final. */
 export interface UpstreamFailure {

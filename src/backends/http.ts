@@ -4,12 +4,8 @@
  */
 import type { UpstreamFailure } from "./backend.ts";
 import { IdleTimer } from "./idle.ts";
-import {
-  AnswerTooLarge,
-  type HeaderReader,
-  type UpstreamClient,
-  type UpstreamResponse,
-} from "./upstream_client.ts";
+import type { HeaderReader } from "../core/headers.ts";
+import { AnswerTooLarge, type UpstreamClient, type UpstreamResponse } from "./upstream_client.ts";
 
 /** A failure for a fetch that threw (timeout, refused connection, reset). */
 export function transportFailure(backend: string, timedOut: boolean, e: unknown): UpstreamFailure {

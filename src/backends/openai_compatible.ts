@@ -8,7 +8,7 @@ import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure }
 import { commitStream } from "./commit.ts";
 import { postUpstream } from "./http.ts";
 import { readText, type UpstreamClient } from "./upstream_client.ts";
-import { rateLimitInfo } from "../routing/cooldown.ts";
+import { rateLimitInfo } from "../core/cooldown.ts";
 import { classifyInBandError, classifyOpenAIFailure, type OpenAIFailureClassifier } from "./openai_errors.ts";
 import type { Scrubber } from "../security/scrub.ts";
 

@@ -4,8 +4,8 @@
  * A provider with its own rules (OpenRouter: openrouter/errors.ts) wraps {@link classifyOpenAIFailure}.
  */
 import type { UpstreamFailure } from "./backend.ts";
-import type { HeaderReader } from "./upstream_client.ts";
-import { retryHintUntil } from "../routing/cooldown.ts";
+import type { HeaderReader } from "../core/headers.ts";
+import { retryHintUntil } from "../core/cooldown.ts";
 import { keyRejected, statusFailure } from "./failures.ts";
 
 /** Classifies one failed response of an OpenAI-compatible upstream; `keyLabel` names the key in messages. */

@@ -4,7 +4,7 @@
  * (~10 min; a failed listing is retried after 30 s and never crashes anything).
  */
 import type { Backend, ModelInfo } from "./backend.ts";
-import { KeyPool, type KeyStrategy } from "../routing/keys.ts";
+import { KeyPool, type KeyStrategy } from "../state/keys.ts";
 
 const MODELS_TTL_MS = 10 * 60_000;
 const MODELS_RETRY_MS = 30_000;

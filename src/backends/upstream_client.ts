@@ -7,11 +7,7 @@
  */
 import { NAME, VERSION } from "../core/version.ts";
 import { readCappedText } from "../core/capped_text.ts";
-
-/** What the proxy reads of an upstream answer's headers: one value by name (a `Headers` is one). */
-export interface HeaderReader {
-  get(name: string): string | null;
-}
+import type { HeaderReader } from "../core/headers.ts";
 
 /** An upstream answer: status and headers, and a body read once, as text or as a stream. */
 export interface UpstreamResponse {

@@ -1,7 +1,7 @@
 /** Validation shared by command handlers: admin checks, argument shapes, backends, models, booleans. */
 import { parseBool } from "../config/load.ts";
 import type { ProxyContext } from "../pipeline/context.ts";
-import { parseElement } from "../routing/routes.ts";
+import { parseElement } from "../state/routes.ts";
 import type { Caller } from "../core/caller.ts";
 import type { CommandArg } from "./parse.ts";
 import { closest } from "./suggest.ts";

@@ -1,5 +1,5 @@
 /** Helpers of the failover-route commands: the `name` argument, descriptions, draft route changes, append/prepend. */
-import { type Route, RouteError, type RouteStore } from "../routing/routes.ts";
+import { type Route, RouteError, type RouteStore } from "../state/routes.ts";
 import type { CommandArg } from "./parse.ts";
 import { checkElement } from "./checks.ts";
 import { type CommandEnv, CommandError, type RouteOp } from "./types.ts";

@@ -3,7 +3,7 @@
  * every command succeeded; otherwise nothing changes and the first error is reported.
  */
 import type { ProxyContext } from "../pipeline/context.ts";
-import { RouteStore } from "../routing/routes.ts";
+import { RouteStore } from "../state/routes.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Session } from "../sessions/store.ts";
 import { type CommandEnv, CommandError, type Draft, findCommand } from "./catalogue.ts";

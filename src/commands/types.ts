@@ -1,6 +1,6 @@
 /** Types shared by the command catalogue and its handlers: the draft state, the handler environment, one row. */
 import type { ProxyContext } from "../pipeline/context.ts";
-import type { RouteOp, RouteStore } from "../routing/routes.ts";
+import type { RouteOp, RouteStore } from "../state/routes.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Session } from "../sessions/store.ts";
 import type { CommandArg } from "./parse.ts";

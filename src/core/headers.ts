@@ -1,3 +1,8 @@
+/** What the proxy reads of a set of headers: one value by name (a `Headers` is one). */
+export interface HeaderReader {
+  get(name: string): string | null;
+}
+
 /** Header values the proxy sets are ASCII-safe: anything else is percent-encoded, and values are capped at 1 KiB. */
 
 const LIMIT = 1024;

@@ -1,22 +1,23 @@
 /** The running proxy's shared state, built once at start-up and handed to every request. */
 import type { Settings } from "../config/options.ts";
 import type { Registry } from "../backends/registry.ts";
-import type { Authenticator } from "../server/auth.ts";
-import type { RouteStore } from "../routing/routes.ts";
+import type { Authentication } from "../core/caller.ts";
+import type { RouteStore } from "../state/routes.ts";
 import type { Scrubber } from "../security/scrub.ts";
 import type { UsageRecorder } from "../usage/recorder.ts";
 import type { SessionStore } from "../sessions/store.ts";
-import type { Deadlines } from "../server/deadlines.ts";
+import type { Deadlines } from "../core/deadlines.ts";
 import type { SharedChange } from "../store/shared_state.ts";
 import type { ResetResult } from "../store/key_states.ts";
-import type { StopSwitch } from "../server/stop.ts";
+import type { StopSwitch } from "../core/stop.ts";
 
 /** Everything a request handler may read. Hot-path state lives here, in memory. */
 export interface ProxyContext {
   /** Runtime settings (global `set` commands change them). */
   settings: Settings;
   registry: Registry;
-  auth: Authenticator;
+  /** Client authentication (the edge's Authenticator). */
+  auth: Authentication;
   routes: RouteStore;
   /** The store (sessions, cool-downs, usage). */
   kv: Deno.Kv;

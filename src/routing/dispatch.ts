@@ -9,9 +9,9 @@ import type { KeyEntry } from "../config/load.ts";
 import type { ChatRequest } from "../openai/types.ts";
 import { ProxyError } from "../core/errors.ts";
 import { type Clock, realClock } from "./clock.ts";
-import type { KeyPool } from "./keys.ts";
+import type { KeyPool } from "../state/keys.ts";
 import { decide, failureError, nextStep, planSteps, surveyKeys, targetElements } from "./planner.ts";
-import type { Route } from "./routes.ts";
+import type { Route } from "../state/routes.ts";
 import type { Target } from "./target.ts";
 import { log } from "../log/log.ts";
 

@@ -9,8 +9,8 @@ import type { Backend, UpstreamFailure } from "../backends/backend.ts";
 import type { KeyEntry } from "../config/load.ts";
 import type { ChatRequest } from "../openai/types.ts";
 import { ProxyError } from "../core/errors.ts";
-import type { KeyBlock } from "./keys.ts";
-import { type Element, parseElement, policyOrder, type Route } from "./routes.ts";
+import type { KeyBlock } from "../state/keys.ts";
+import { type Element, parseElement, policyOrder, type Route } from "../state/routes.ts";
 import type { Target } from "./target.ts";
 
 /** How a step picks its key. */

@@ -5,7 +5,7 @@
  */
 import type { KeyEntry } from "../config/load.ts";
 import { isLoopbackHost } from "../config/load.ts";
-import type { Caller } from "../core/caller.ts";
+import type { Authentication, Caller } from "../core/caller.ts";
 import { ProxyError } from "../core/errors.ts";
 
 const encoder = new TextEncoder();
@@ -23,7 +23,7 @@ function sameDigest(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Checks `Authorization: Bearer` against the configured keys. */
-export class Authenticator {
+export class Authenticator implements Authentication {
   readonly #keys: Promise<{ label: string; digest: Uint8Array; admin: boolean }[]>;
 
   constructor(

@@ -4,8 +4,7 @@
  * value it was disabled for — HMAC-SHA-256 under a random salt kept in the store, never the value and
  * nothing reversible — so a new value for the same label starts fresh, here and after a restart.
  */
-import type { Registry } from "../backends/registry.ts";
-import type { CooldownRecord, DisabledRecord } from "../routing/keys.ts";
+import type { CooldownRecord, DisabledRecord, KeyPools } from "../state/keys.ts";
 import { withLockRetry } from "./kv.ts";
 import { log } from "../log/log.ts";
 
@@ -47,7 +46,7 @@ export class KeyStates {
 
   constructor(
     private readonly kv: Deno.Kv,
-    private readonly registry: Registry,
+    private readonly registry: KeyPools,
     track: (write: Promise<unknown>) => void,
   ) {
     for (const pool of registry.pools()) {

@@ -6,8 +6,8 @@
  * on conflict) before the command answers, and memory follows the store. With `--config`, routes and global
  * settings live in that file instead: re-read (hand edits kept) and rewritten atomically on each change.
  */
-import type { Registry } from "../backends/registry.ts";
-import { type Route, RouteError, type RouteOp, routesFromFile, RouteStore } from "../routing/routes.ts";
+import type { KeyPools } from "../state/keys.ts";
+import { type Route, RouteError, type RouteOp, routesFromFile, RouteStore } from "../state/routes.ts";
 import type { Settings } from "../config/options.ts";
 import { type ConfigFile, parseConfigText, writeConfigFile } from "../config/file.ts";
 import { ConfigError } from "../config/errors.ts";
@@ -48,7 +48,8 @@ const GLOBALS_KEY = ["globals"];
 /** What the shared state needs from the running proxy. */
 export interface SharedStateOptions {
   kv: Deno.Kv;
-  registry: Registry;
+  /** The backends' key pools (the backend registry). */
+  registry: KeyPools;
   routes: RouteStore;
   settings: Settings;
   /** Where each setting came from at start-up: a flag or env value is not overridden by stored globals. */

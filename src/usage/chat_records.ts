@@ -2,10 +2,8 @@
  * Turns one chat request's attempts into usage records (one per upstream attempt, SPEC §10.1) and, with
  * `--audit-content`, a content audit event. Streams are recorded when they end, from their summary.
  */
-import type { DispatchResult } from "../routing/dispatch.ts";
 import type { ChatRequest, Usage } from "../openai/types.ts";
 import { contentText } from "../openai/types.ts";
-import type { StreamSummary } from "../backends/backend.ts";
 import { MAX_VALUE_CHARS, type UsageRecord, type UsageRecorder } from "./recorder.ts";
 import { costUsd, tokenCount } from "../core/clamp.ts";
 
@@ -21,6 +19,37 @@ export interface RequestMeta {
   stream: boolean;
   started: number;
 }
+
+/** One upstream attempt as recorded (the attempt engine's `AttemptRecord` is one). */
+export interface AttemptLog {
+  attempt: number;
+  backend: string;
+  model: string;
+  keyLabel?: string;
+  /** "ok", an upstream status, or an error class. */
+  outcome: string;
+  latencyMs: number;
+}
+
+/** What a finished stream reports for its record (the runner's `StreamSummary` is one). */
+export interface StreamEnd {
+  usage?: Usage;
+  /** Set when the stream ended with an in-band error after the commit. */
+  error?: string;
+}
+
+/** A chat request's attempts and answer, as its records read them (the engine's `DispatchResult` is one). */
+export type DispatchLog =
+  & { attempts: readonly AttemptLog[]; route?: string }
+  & (
+    | {
+      ok: true;
+      value:
+        | { kind: "json"; text: string; usage?: Usage }
+        | { kind: "stream"; stream: ReadableStream<Uint8Array>; done: Promise<StreamEnd> };
+    }
+    | { ok: false }
+  );
 
 function usageFields(u: Usage | undefined): Partial<UsageRecord> {
   if (!u || typeof u !== "object") return {};
@@ -42,7 +71,7 @@ export function recordDispatch(
   usage: UsageRecorder,
   meta: RequestMeta,
   body: ChatRequest,
-  result: DispatchResult,
+  result: DispatchLog,
   auditContent: boolean,
   scrub: (text: string) => string = (t) => t,
 ): ReadableStream<Uint8Array> | undefined {
@@ -86,7 +115,7 @@ export function recordDispatch(
     }
     let captured = "";
     const capture = auditContent ? new TextDecoder() : undefined;
-    value.done.then((summary: StreamSummary) => {
+    value.done.then((summary: StreamEnd) => {
       usage.add({
         ...record,
         ttfbMs: a.latencyMs,

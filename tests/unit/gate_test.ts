@@ -1,6 +1,6 @@
 /** Herd control (SPEC §19): after a cool-down ends, waiters for a key go one at a time (fake clock). */
 import assert from "node:assert/strict";
-import { KeyPool } from "../../src/routing/keys.ts";
+import { KeyPool } from "../../src/state/keys.ts";
 
 const NOW = Date.UTC(2026, 10, 27, 15, 30, 0);
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { classifyGeminiFailure, classifyGeminiInBand } from "../../src/backends/gemini/errors.ts";
-import { nextMidnightPacific } from "../../src/routing/cooldown.ts";
+import { nextMidnightPacific } from "../../src/core/cooldown.ts";
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 const classify = (status: number, body: unknown, headers?: Headers) =>

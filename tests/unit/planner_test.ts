@@ -9,7 +9,7 @@ import type { KeyEntry } from "../../src/config/load.ts";
 import type { ChatRequest } from "../../src/openai/types.ts";
 import type { Clock } from "../../src/routing/clock.ts";
 import { dispatch, type DispatchDeps, type DispatchResult } from "../../src/routing/dispatch.ts";
-import { KeyPool } from "../../src/routing/keys.ts";
+import { KeyPool } from "../../src/state/keys.ts";
 import {
   decide,
   type KeySurvey,
@@ -19,7 +19,7 @@ import {
   planSteps,
   surveyKeys,
 } from "../../src/routing/planner.ts";
-import type { Route } from "../../src/routing/routes.ts";
+import type { Route } from "../../src/state/routes.ts";
 import type { Target } from "../../src/routing/target.ts";
 
 const NOW = Date.UTC(2026, 10, 27, 15, 30, 0);

@@ -5,10 +5,10 @@ import {
   nextMidnightUtc,
   parseDurationMs,
   retryHintUntil,
-} from "../../src/routing/cooldown.ts";
+} from "../../src/core/cooldown.ts";
 import { classifyOpenRouterFailure } from "../../src/backends/openrouter/errors.ts";
-import { KeyPool } from "../../src/routing/keys.ts";
-import { parseElement, policyOrder } from "../../src/routing/routes.ts";
+import { KeyPool } from "../../src/state/keys.ts";
+import { parseElement, policyOrder } from "../../src/state/routes.ts";
 import { effectiveModelString, resolveModel } from "../../src/routing/target.ts";
 
 const NOW = Date.UTC(2026, 10, 27, 15, 30, 0); // 2026-11-27 15:30 UTC

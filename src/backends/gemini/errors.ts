@@ -4,8 +4,8 @@
  * array); `details` carry RetryInfo, QuotaFailure and ErrorInfo. Pure: status, headers and text in.
  */
 import type { UpstreamFailure } from "../backend.ts";
-import type { HeaderReader } from "../upstream_client.ts";
-import { nextMidnightPacific, parseDurationMs, retryHintUntil } from "../../routing/cooldown.ts";
+import type { HeaderReader } from "../../core/headers.ts";
+import { nextMidnightPacific, parseDurationMs, retryHintUntil } from "../../core/cooldown.ts";
 import { keyRejected, statusFailure } from "../failures.ts";
 
 /** The fields of a Google RPC error the proxy reads. */

@@ -5,8 +5,8 @@
  * Other OpenAI-compatible backends never see these rules.
  */
 import type { UpstreamFailure } from "../backend.ts";
-import type { HeaderReader } from "../upstream_client.ts";
-import { nextMidnightUtc, retryHintUntil } from "../../routing/cooldown.ts";
+import type { HeaderReader } from "../../core/headers.ts";
+import { nextMidnightUtc, retryHintUntil } from "../../core/cooldown.ts";
 import { classifyOpenAIFailure, parseErrorBody, upstreamMessage } from "../openai_errors.ts";
 
 /** Classify one failed OpenRouter response (an `OpenAIFailureClassifier`). */

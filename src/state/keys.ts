@@ -5,9 +5,32 @@
  * through {@link KeyPool.onCool} and {@link KeyPool.onDisable}.
  */
 import type { KeyEntry } from "../config/load.ts";
-import type { Cooldown } from "../backends/backend.ts";
-import { backoffMs } from "./cooldown.ts";
+import { backoffMs } from "../core/cooldown.ts";
 import { KeyGate } from "./gate.ts";
+
+/** Which keys a cool-down applies to. */
+export type CooldownScope =
+  /** this key for this model */
+  | "key-model"
+  /** this key for every model */
+  | "key"
+  /** this key for every `:free` model (OpenRouter's account-wide free limits) */
+  | "key-free";
+
+/** A cool-down learned from a failure. `untilMs` absent: the pool's doubling back-off (30 s → 1 h). */
+export interface Cooldown {
+  scope: CooldownScope;
+  untilMs?: number;
+  /** Why, for `status` and logs (e.g. "429 free-models-per-min"). */
+  reason: string;
+  /** An auth-class failure (402 no credits): the key is out "for auth reasons", not rate-limited. */
+  auth?: boolean;
+  /**
+   * The key itself was rejected (401, invalid key): disable it until its value changes or an admin runs
+   * `reset-cooldowns` (SPEC §19); `scope` and `untilMs` do not apply.
+   */
+  disable?: boolean;
+}
 
 /**
  * Longest cool-down: every real limit resets within a day (daily quotas at midnight UTC or Pacific), so a
@@ -43,6 +66,16 @@ export interface KeyBlock {
   /** Out for an auth reason (disabled, or no credits), not rate-limited. */
   auth: boolean;
   disabled: boolean;
+}
+
+/** The key pools of the running backends by backend name (the backend registry provides them). */
+export interface KeyPools {
+  /** Every backend name, in registry order. */
+  names(): string[];
+  /** A backend's key pool. */
+  pool(name: string): KeyPool;
+  /** Every pool. */
+  pools(): KeyPool[];
 }
 
 /** Key rotation strategy. */

@@ -3,7 +3,7 @@
  * `retry-after-ms`, `X-RateLimit-Reset` (ms epoch), and the calendar resets (UTC and Pacific midnight).
  * Pure functions of their inputs and `now`.
  */
-import type { HeaderReader } from "../backends/upstream_client.ts";
+import type { HeaderReader } from "./headers.ts";
 
 /** Read a reset value that may be an epoch in ms, an epoch in s, or a delay in s. */
 function resetToMs(raw: string, now: number): number | undefined {
