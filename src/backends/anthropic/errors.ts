@@ -4,8 +4,8 @@
  * then the next element, with no cool-down; 401/403 disable the key. Pure.
  */
 import type { UpstreamFailure } from "../backend.ts";
-import type { HeaderReader } from "../upstream_client.ts";
-import { retryHintUntil } from "../../routing/cooldown.ts";
+import type { HeaderReader } from "../../core/headers.ts";
+import { retryHintUntil } from "../../core/cooldown.ts";
 import { keyRejected, statusFailure } from "../failures.ts";
 
 /** Anthropic's rate-limit families (`anthropic-ratelimit-<family>-remaining` / `-reset`). */
