@@ -261,11 +261,33 @@ function forward(
 ): { bytes: Uint8Array; stop: boolean } {
   const bad = firstBadEvent(bytes);
   const good = bad < 0 ? bytes : bytes.subarray(0, bad);
-  const out = indexOfBytes(good, MARK_USAGE) >= 0 || indexOfBytes(good, MARK_ERROR) >= 0
+  const out = hasMarker(good, MARK_USAGE) || hasMarker(good, MARK_ERROR)
     ? rewriteEvents(good, opts, summary, parsed)
     : { bytes: good, stop: false };
   if (bad < 0 || out.stop) return out;
   return { bytes: concatBytes([out.bytes, errorEvent(notJson(), opts, summary)]), stop: true };
+}
+
+const NULL = textToBytes("null");
+
+/**
+ * Whether `buf` holds the quoted marker other than as a field set to `null`. OpenAI-style upstreams send
+ * `"usage":null` in every chunk of a stream that asked for usage; those events need no rewriting, so the
+ * pass-through path does not parse them (a marker used as a value, `"finish_reason":"error"`, still counts).
+ */
+function hasMarker(buf: Uint8Array, marker: Uint8Array): boolean {
+  for (let at = indexOfBytes(buf, marker); at >= 0; at = indexOfBytes(buf, marker, at + 1)) {
+    let i = skipSpace(buf, at + marker.length);
+    if (buf[i] !== 0x3a) return true; // not a field name
+    i = skipSpace(buf, i + 1);
+    if (indexOfBytes(buf.subarray(i, i + NULL.length), NULL) !== 0) return true;
+  }
+  return false;
+}
+
+function skipSpace(buf: Uint8Array, i: number): number {
+  while (buf[i] === 0x20 || buf[i] === 0x09) i++;
+  return i;
 }
 
 /**

@@ -78,3 +78,68 @@ Deno.test("a usage-only chunk at the commit point is parsed once: usage recorded
     timer.stop();
   }
 });
+
+Deno.test('after the commit, chunks with `"usage":null` (OpenAI\'s streams) pass through unparsed; real usage and in-band errors are still read', async () => {
+  const chunk = (content: string, extra: Record<string, unknown> = {}) =>
+    `data: ${JSON.stringify({ model: "m", choices: [{ delta: { content } }], usage: null, ...extra })}\n\n`;
+  const usage = `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 3, total_tokens: 5 } })}\n\n`;
+  const events = [
+    chunk("a"),
+    chunk("b"),
+    chunk("c"),
+    chunk("d", { "usage": null }),
+    usage,
+    "data: [DONE]\n\n",
+  ];
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (const e of events) c.enqueue(enc.encode(e));
+      c.close();
+    },
+  });
+  const parse = JSON.parse;
+  let nullUsageParses = 0;
+  JSON.parse = (text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+    if (typeof text === "string" && text.includes('"usage":null')) nullUsageParses++;
+    return parse(text, reviver);
+  };
+  const timer = new IdleTimer(60_000, () => {});
+  try {
+    const r = await commitStream(body, { ...options(timer), dropUsageChunks: true });
+    assert.ok(r.ok && r.value.kind === "stream");
+    const text = await new Response(r.value.stream).text();
+    const summary = await r.value.done;
+    assert.equal(
+      text,
+      events.slice(0, 4).join("") + "data: [DONE]\n\n",
+      "bytes pass through; the usage chunk is dropped",
+    );
+    assert.deepEqual(summary.usage, { prompt_tokens: 3, total_tokens: 5 });
+    assert.equal(nullUsageParses, 1, "only the chunk that decided the commit was parsed");
+  } finally {
+    JSON.parse = parse;
+    timer.stop();
+  }
+
+  // An in-band error after the commit is still found when the chunk also has `"usage":null`.
+  const failing = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(enc.encode(chunk("a")));
+      c.enqueue(enc.encode(chunk("", { error: { message: "boom" } })));
+      c.close();
+    },
+  });
+  const timer2 = new IdleTimer(60_000, () => {});
+  try {
+    const r = await commitStream(failing, options(timer2));
+    assert.ok(r.ok && r.value.kind === "stream");
+    const text = await new Response(r.value.stream).text();
+    assert.match(
+      text,
+      /data: \{"error":\{"message":"\[object Object\]","type":"api_error"/,
+      "the classifier saw the error",
+    );
+  } finally {
+    timer2.stop();
+  }
+});
