@@ -1,6 +1,6 @@
 /** Validation shared by command handlers: admin checks, argument shapes, backends, models, booleans. */
 import { parseBool } from "../config/load.ts";
-import type { ProxyContext } from "../pipeline/context.ts";
+import type { CommandContext } from "./context.ts";
 import { parseElement } from "../state/routes.ts";
 import type { Caller } from "../core/caller.ts";
 import type { CommandArg } from "./parse.ts";
@@ -25,7 +25,7 @@ export function noArgs(name: string, args: CommandArg[]): void {
   if (args.length) throw new CommandError(`${name} takes no arguments.`);
 }
 
-async function knownModels(ctx: ProxyContext, backend: string): Promise<readonly string[] | undefined> {
+async function knownModels(ctx: CommandContext, backend: string): Promise<readonly string[] | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([
     ctx.registry.refresh(backend),
@@ -36,7 +36,7 @@ async function knownModels(ctx: ProxyContext, backend: string): Promise<readonly
 }
 
 /** Check `backend:model` (known backend; model in the list when the list is known). */
-export async function checkElement(ctx: ProxyContext, text: string): Promise<void> {
+export async function checkElement(ctx: CommandContext, text: string): Promise<void> {
   const names = ctx.registry.names();
   const el = parseElement(text, names);
   if (!el) {
@@ -54,7 +54,7 @@ export async function checkElement(ctx: ProxyContext, text: string): Promise<voi
 }
 
 /** A registered, functional backend, or a CommandError naming the known ones. */
-export function checkBackend(ctx: ProxyContext, name: string, key: string): void {
+export function checkBackend(ctx: CommandContext, name: string, key: string): void {
   const names = ctx.registry.names();
   const b = ctx.registry.get(name);
   if (!b) {

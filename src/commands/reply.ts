@@ -7,12 +7,16 @@ import type { ChatRequest } from "../openai/types.ts";
 import { completionToSse } from "../openai/convert.ts";
 import { completion, completionChoice, newCompletionMeta, toolCallId, zeroUsage } from "../openai/build.ts";
 import { SSE_HEADERS } from "../openai/sse.ts";
-import type { ProxyContext } from "../pipeline/context.ts";
+import type { CommandContext } from "./context.ts";
 import { replyShape } from "../sessions/agents.ts";
 import { NAME, VERSION } from "../core/version.ts";
 
 /** The banner lines: name and version, session id, functional backends with counts, how to get help. */
-export function bannerLines(ctx: ProxyContext, sessionId: string, prefix: string): string[] {
+export function bannerLines(
+  ctx: Pick<CommandContext, "registry">,
+  sessionId: string,
+  prefix: string,
+): string[] {
   const health = ctx.registry.health();
   const backends = Object.entries(health).filter(([, h]) => h.functional).map(([name, h]) =>
     `${name} (${h.keys} key${h.keys === 1 ? "" : "s"}, ${

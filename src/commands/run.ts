@@ -2,7 +2,7 @@
  * Runs a message's commands left to right on a draft of the state (SPEC §8.2): the draft is kept only when
  * every command succeeded; otherwise nothing changes and the first error is reported.
  */
-import type { ProxyContext } from "../pipeline/context.ts";
+import type { CommandContext } from "./context.ts";
 import { RouteStore } from "../state/routes.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Session } from "../sessions/store.ts";
@@ -20,7 +20,7 @@ export type RunResult =
 export const MAX_COMMANDS = 20;
 
 /** A fresh draft from the session and the running state. */
-export function makeDraft(ctx: ProxyContext, session: Session): Draft {
+export function makeDraft(ctx: CommandContext, session: Session): Draft {
   return {
     session: {
       model: session.model,
@@ -41,7 +41,7 @@ export function makeDraft(ctx: ProxyContext, session: Session): Draft {
 /** Run the commands; on success the draft is committed to the session, settings and routes. */
 export async function runCommands(
   commands: readonly ParsedCommand[],
-  ctx: ProxyContext,
+  ctx: CommandContext,
   caller: Caller,
   session: Session,
 ): Promise<RunResult> {
@@ -94,7 +94,7 @@ export async function runCommands(
 }
 
 /** Keep the draft: routes and global settings are saved first (nothing changes if that fails), then the session. */
-async function commit(draft: Draft, ctx: ProxyContext, session: Session): Promise<void> {
+async function commit(draft: Draft, ctx: CommandContext, session: Session): Promise<void> {
   if (draft.routeOps.length || draft.globals.size) {
     const globals = Object.fromEntries([...draft.globals].map((k) => [k, draft[k]]));
     await ctx.applyChange({ routeOps: draft.routeOps, globals });

@@ -5,7 +5,7 @@
  */
 import type { ChatRequest } from "../openai/types.ts";
 import { contentText } from "../openai/types.ts";
-import type { ProxyContext } from "../pipeline/context.ts";
+import type { CommandContext } from "./context.ts";
 import { effectiveModelString } from "../routing/target.ts";
 import type { Caller } from "../core/caller.ts";
 import { headerValue } from "../core/headers.ts";
@@ -35,7 +35,7 @@ export interface CommandsRun {
 export const COMMANDS_HEADER = "x-llmproxy-commands";
 
 /** The model a local reply names: the session's overrides applied to the client's model. */
-function replyModel(ctx: ProxyContext, session: Session, body: ChatRequest): string {
+function replyModel(ctx: CommandContext, session: Session, body: ChatRequest): string {
   return effectiveModelString(body.model, {
     sessionModel: session.model,
     sessionBackend: session.backend,
@@ -46,7 +46,7 @@ function replyModel(ctx: ProxyContext, session: Session, body: ChatRequest): str
 /** Run the commands of this request, if any. */
 export async function commandStep(
   body: ChatRequest,
-  ctx: ProxyContext,
+  ctx: CommandContext,
   caller: Caller,
   session: Session,
   agent: Agent | undefined,

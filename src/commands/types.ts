@@ -1,5 +1,5 @@
 /** Types shared by the command catalogue and its handlers: the draft state, the handler environment, one row. */
-import type { ProxyContext } from "../pipeline/context.ts";
+import type { CommandContext } from "./context.ts";
 import type { RouteOp, RouteStore } from "../state/routes.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Session } from "../sessions/store.ts";
@@ -34,7 +34,7 @@ export interface Draft {
 
 /** What a handler may read. */
 export interface CommandEnv {
-  ctx: ProxyContext;
+  ctx: CommandContext;
   caller: Caller;
   session: Session;
   draft: Draft;

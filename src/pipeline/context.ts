@@ -10,9 +10,14 @@ import type { Deadlines } from "../core/deadlines.ts";
 import type { SharedChange } from "../store/shared_state.ts";
 import type { ResetResult } from "../store/key_states.ts";
 import type { StopSwitch } from "../core/stop.ts";
+import type { CommandContext } from "../commands/context.ts";
+import type { SessionContext } from "../sessions/context.ts";
 
-/** Everything a request handler may read. Hot-path state lives here, in memory. */
-export interface ProxyContext {
+/**
+ * Everything a request handler may read. Hot-path state lives here, in memory. Commands and the session step
+ * see only their narrow views of it (`CommandContext`, `SessionContext`).
+ */
+export interface ProxyContext extends CommandContext, SessionContext {
   /** Runtime settings (global `set` commands change them). */
   settings: Settings;
   registry: Registry;

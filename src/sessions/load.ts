@@ -5,7 +5,7 @@
  */
 import { headerText } from "../core/headers.ts";
 import { type ChatRequest, contentText } from "../openai/types.ts";
-import type { ProxyContext } from "../pipeline/context.ts";
+import type { SessionContext } from "./context.ts";
 import type { Caller } from "../core/caller.ts";
 import { ProxyError } from "../core/errors.ts";
 import { type Agent, detectAgent } from "./agents.ts";
@@ -19,7 +19,7 @@ const PROJECT_LIMIT = 200;
 export async function loadSession(
   req: Request,
   body: ChatRequest,
-  ctx: ProxyContext,
+  ctx: SessionContext,
   caller: Caller,
 ): Promise<{ session: Session; agent: Agent | undefined }> {
   const id = sessionIdentity(req.headers, caller, ctx.auth.disabled);
@@ -56,7 +56,7 @@ export async function loadSession(
 }
 
 /** `--force-set-project`: a request that goes upstream needs a project (400 says how to set one). */
-export function requireProject(ctx: ProxyContext, session: Session): void {
+export function requireProject(ctx: SessionContext, session: Session): void {
   if (!ctx.settings.forceSetProject || session.project) return;
   throw new ProxyError(
     400,
@@ -69,7 +69,7 @@ export function requireProject(ctx: ProxyContext, session: Session): void {
 
 /** Add the history record of a request that went upstream (metadata; content only with --audit-content). */
 export function recordUpstream(
-  ctx: ProxyContext,
+  ctx: SessionContext,
   session: Session,
   body: ChatRequest,
   r: Pick<HistoryRecord, "backend" | "model" | "route" | "outcome">,
