@@ -32,7 +32,9 @@ export function helpText(): string {
     return `  ${flagText(o).padEnd(44)} ${o.help}${extra ? ` [${extra}]` : ""}`;
   });
   return [
-    `${NAME} ${VERSION} — OpenAI-compatible proxy for OpenRouter, Gemini and the Gemini CLI`,
+    `${NAME} ${VERSION} — OpenAI-compatible proxy for ${
+      PROVIDERS.map((p) => p.title).join(", ")
+    } and any OpenAI-compatible upstream`,
     "",
     "Usage:",
     `  ${NAME} [flags]                 run the proxy`,
