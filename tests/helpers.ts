@@ -1,6 +1,6 @@
 /** Test helpers: start the real proxy on port 0 with a given command line and environment. */
 import { loadConfig } from "../src/config/load.ts";
-import { type RunningProxy, startProxy } from "../src/main.ts";
+import { main, type RunningProxy, startProxy } from "../src/main.ts";
 import OpenAI from "openai";
 
 /** A proxy started for a test, with what it printed. */
@@ -205,4 +205,45 @@ export async function sdkStreamUntilError(
     for await (const c of stream) text += c.choices[0]?.delta?.content ?? "";
   })().catch((e) => e);
   return { text, err };
+}
+
+/**
+ * Run the CLI entry point `main` in this process, as `runCli` runs it in a subprocess: `env` replaces the
+ * process environment and `cwd` the working directory while it runs, and both are restored after. Only for
+ * command lines that end on their own (a configuration error, --help, --version): one that starts serving
+ * is a test failure after `guardMs`.
+ */
+export async function runMain(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; guardMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const savedEnv = Deno.env.toObject();
+  const savedCwd = Deno.cwd();
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  for (const k of Object.keys(savedEnv)) Deno.env.delete(k);
+  for (const [k, v] of Object.entries({ NO_COLOR: "1", ...opts.env })) Deno.env.set(k, v);
+  if (opts.cwd) Deno.chdir(opts.cwd);
+  try {
+    const code = await Promise.race([
+      main(args, { out: (l) => stdout.push(l), err: (l) => stderr.push(l) }),
+      new Promise<never>((_, reject) =>
+        timer = setTimeout(
+          () => reject(new Error(`main(${args.join(" ")}) did not return: ${stdout.join("\n")}`)),
+          opts.guardMs ?? 10_000,
+        )
+      ),
+    ]);
+    return {
+      code,
+      stdout: stdout.map((l) => l + "\n").join(""),
+      stderr: stderr.map((l) => l + "\n").join(""),
+    };
+  } finally {
+    clearTimeout(timer);
+    Deno.chdir(savedCwd);
+    for (const k of Object.keys(Deno.env.toObject())) Deno.env.delete(k);
+    for (const [k, v] of Object.entries(savedEnv)) Deno.env.set(k, v);
+  }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runCli } from "../helpers.ts";
+import { runCli, runMain } from "../helpers.ts";
 import { VERSION } from "../../src/core/version.ts";
 
 Deno.test("--version and --help", async () => {
@@ -12,6 +12,23 @@ Deno.test("--version and --help", async () => {
   assert.match(h.stdout, /LLMPROXY_MAX_WAIT/);
 });
 
+Deno.test("a bad flag on the real command line exits 2 with one clear line and no stack trace", async () => {
+  const r = await runCli(["--nope"]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr, "llmproxy: Unknown option '--nope' (see --help)\n");
+});
+
+/** One configuration error: exit 2, one line on stderr naming the problem, no stack, no key value. */
+function assertConfigError(r: { code: number; stderr: string }, what: string, re: RegExp) {
+  assert.equal(r.code, 2, `${what}: ${r.stderr}`);
+  assert.match(r.stderr, re);
+  assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  assert.ok(!r.stderr.includes("bbbbbbbbbbbb"), "no key value in the message");
+}
+
+// Errors found while reading the configuration run `main` in-process (the subprocess test above covers the
+// exit code reaching the shell); `main` leaves nothing open for them.
 Deno.test("bad configuration exits 2 with one clear line and no stack trace", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -19,23 +36,39 @@ Deno.test("bad configuration exits 2 with one clear line and no stack trace", as
       `${dir}/bad.json`,
       '{"failover_routes": {"r": {"policy": "zz", "elements": []}}}',
     );
-    await Deno.writeTextFile(
-      `${dir}/backend-route.json`,
-      '{"failover_routes": {"gemini": {"policy": "k", "elements": []}}}',
-    );
     const cases: [string[], Record<string, string>, RegExp][] = [
       [["--nope"], {}, /nope/],
       [["--port", "x"], {}, /--port/],
       [[], { PROXY_PORT: "99999" }, /PROXY_PORT/],
       [["--config", `${dir}/bad.json`], {}, /failover_routes\.r\.policy/],
       [["--config", `${dir}/none.json`], {}, /none\.json/],
-      [["--log", dir, "--data-dir", dir, "--kv", ":memory:"], {}, /--log/],
       [["--disable-auth", "--host", "0.0.0.0"], {}, /loopback/],
       [
         [],
         { OPENROUTER_API_KEY: "aaaaaaaaaaaa", OPENROUTER_API_KEY_1: "bbbbbbbbbbbb" },
         /OPENROUTER_API_KEY_1/,
       ],
+    ];
+    for (const [args, env, re] of cases) {
+      const r = await runMain(args, { env: { HOME: dir, ...env }, cwd: dir });
+      assertConfigError(r, `${args.join(" ")} ${JSON.stringify(env)}`, re);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// Errors found while starting still run as subprocesses (in parallel): `main` has registered its signal
+// listeners by then and does not remove them when the start fails, which the sanitizers would report.
+Deno.test("bad configuration found at start-up exits 2 with one clear line and no stack trace", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/backend-route.json`,
+      '{"failover_routes": {"gemini": {"policy": "k", "elements": []}}}',
+    );
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [["--log", dir, "--data-dir", dir, "--kv", ":memory:"], {}, /--log/],
       [
         ["--default-backend", "nosuch", "--data-dir", dir, "--kv", ":memory:"],
         {},
@@ -56,14 +89,12 @@ Deno.test("bad configuration exits 2 with one clear line and no stack trace", as
         /failover_routes\.gemini: .*backend name/,
       ],
     ];
-    for (const [args, env, re] of cases) {
-      const r = await runCli(args, { env: { HOME: dir, ...env }, cwd: dir });
-      assert.equal(r.code, 2, `${args.join(" ")} ${JSON.stringify(env)}: ${r.stderr}`);
-      assert.match(r.stderr, re);
-      assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
-      assert.doesNotMatch(r.stderr, /\n\s+at /);
-      assert.ok(!r.stderr.includes("bbbbbbbbbbbb"), "no key value in the message");
-    }
+    const results = await Promise.all(
+      cases.map(([args, env]) => runCli(args, { env: { HOME: dir, ...env }, cwd: dir })),
+    );
+    cases.forEach(([args, env, re], i) =>
+      assertConfigError(results[i], `${args.join(" ")} ${JSON.stringify(env)}`, re)
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

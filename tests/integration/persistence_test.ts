@@ -16,6 +16,11 @@ const limited = (req: { key?: string }) =>
     })
     : undefined;
 
+/** How many openrouter keys a proxy reports cooling in /health (a read: it changes no key state). */
+async function cooling(url: string): Promise<number> {
+  return (await (await fetch(`${url}/health`)).json()).backends.openrouter.cooling;
+}
+
 async function chat(url: string) {
   const res = await fetch(`${url}/v1/chat/completions`, {
     method: "POST",
@@ -103,7 +108,11 @@ Deno.test("two processes on one KV file share cool-downs within 2 s and do not c
     mock.onChat = limited;
     assert.equal((await chat(a.url)).headers.get("x-llmproxy-key"), "OPENROUTER_API_KEY_2");
     mock.onChat = undefined;
-    await new Promise((r) => setTimeout(r, 2000));
+    // The other process picks the cool-down up on its next store refresh (about once a second).
+    for (const end = Date.now() + 2000; (await cooling(bUrl)) !== 1;) {
+      assert.ok(Date.now() < end, "the other process saw the cool-down within 2 s");
+      await new Promise((r) => setTimeout(r, 50));
+    }
     mock.requests.length = 0;
     // Both hammer the store at once: nothing may crash.
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => chat(i % 2 ? a.url : bUrl)));

@@ -89,9 +89,15 @@ Deno.test("after the commit an upstream error ends the stream with one error eve
 
 Deno.test("--timeout: no first byte → next key, then 504; a slow but steady stream is not cut", async () => {
   await withProxy(async (p, mock) => {
+    // Upstream answers after 1.5 s (well past the 0.4 s --timeout), or as soon as the proxy gave up on both.
+    const held: (() => void)[] = [];
     const timers: ReturnType<typeof setTimeout>[] = [];
     mock.onChat = () =>
-      new Promise<Response>((r) => timers.push(setTimeout(() => r(new Response("late")), 1500)));
+      new Promise<Response>((r) => {
+        const late = () => r(new Response("late"));
+        held.push(late);
+        timers.push(setTimeout(late, 1500));
+      });
     const err = await p.client().chat.completions.create({
       model: "m",
       messages: [{ role: "user", content: "x" }],
@@ -100,8 +106,8 @@ Deno.test("--timeout: no first byte → next key, then 504; a slow but steady st
     assert.equal(err.status, 504);
     assert.equal(err.code, "upstream_timeout");
     assert.equal(mock.chats.length, 2, "both keys were tried");
-    await new Promise((r) => setTimeout(r, 1600));
     timers.forEach(clearTimeout);
+    held.forEach((late) => late());
 
     mock.onChat = () => sseResponse(echoEvents("m", "one two three four five six"), 150);
     const text = await collect(

@@ -1,20 +1,20 @@
 import assert from "node:assert/strict";
 import { Deadlines } from "../../src/core/deadlines.ts";
+import { FakeTime } from "../support/fake_time.ts";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-Deno.test("deadlines fire in order, settled ones never, and a changed delay keeps its own order", async () => {
+Deno.test("deadlines fire in order, settled ones never, and a changed delay keeps its own order", () => {
+  const time = new FakeTime();
   const d = new Deadlines();
   const fired: string[] = [];
   try {
     const a = d.add(60, () => fired.push("a"));
-    await sleep(20);
+    time.tick(20);
     d.add(60, () => fired.push("b"));
     d.add(20, () => fired.push("short")); // a shorter delay added later still fires first
     d.settle(a);
-    await sleep(30);
+    time.tick(30);
     assert.deepEqual(fired, ["short"]);
-    await sleep(60);
+    time.tick(60);
     assert.deepEqual(
       fired,
       ["short", "b"],
@@ -22,23 +22,29 @@ Deno.test("deadlines fire in order, settled ones never, and a changed delay keep
     );
     const c = d.add(30, () => fired.push("c"));
     d.settle(c);
-    await sleep(60);
+    time.tick(60);
     assert.deepEqual(fired, ["short", "b"]);
   } finally {
     d.close();
+    time.restore();
   }
 });
 
-Deno.test("deadlines: many at once cost one timer, and each fires no earlier than its delay", async () => {
+Deno.test("deadlines: many at once cost one timer, and each fires no earlier than its delay", () => {
+  const time = new FakeTime();
   const d = new Deadlines();
   const started = Date.now();
   const at: number[] = [];
   try {
     for (let i = 0; i < 1000; i++) d.add(40, () => at.push(Date.now() - started));
-    await sleep(120);
+    assert.equal(time.pending, 1, "one timer for all");
+    time.tick(39);
+    assert.equal(at.length, 0, "none before its delay");
+    time.tick(1);
     assert.equal(at.length, 1000);
-    assert.ok(Math.min(...at) >= 39, `fired after ${Math.min(...at)} ms`);
+    assert.ok(at.every((ms) => ms === 40), `fired at ${Math.min(...at)}–${Math.max(...at)} ms`);
   } finally {
     d.close();
+    time.restore();
   }
 });
