@@ -262,6 +262,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
 /** The command line entry point; returns the exit code. */
 export async function main(args: string[], output: Output = stdio): Promise<number> {
   let proxy: RunningProxy;
+  let signals: SignalWatch | undefined;
   try {
     const cfg = await loadConfig(args, Deno.env.toObject());
     if (cfg.command === "help") {
@@ -278,9 +279,10 @@ export async function main(args: string[], output: Output = stdio): Promise<numb
     }
     // Signal handling is set up before serving: the runtime opens descriptors for it on first use, and
     // doing that while connections hold every descriptor panicked Deno 2.9.6.
-    watchSignals(output);
+    signals = watchSignals(output);
     proxy = await startProxy(cfg, output);
   } catch (e) {
+    signals?.unwatch();
     if (e instanceof ConfigError) {
       output.err(`${NAME}: ${e.message}`);
       return 2;
@@ -288,28 +290,41 @@ export async function main(args: string[], output: Output = stdio): Promise<numb
     output.err(`${NAME}: start-up failed: ${(e as Error)?.message ?? e}`);
     return 1;
   }
-  const sig = await stopSignal.promise;
+  const sig = await signals.stopped;
   log.info("{sig}: stopping (in-flight requests get up to {grace} s)", {
     sig,
     grace: proxy.ctx.settings.shutdownGrace,
   });
   await proxy.close();
+  signals.unwatch();
   return 0;
 }
 
-const stopSignal = Promise.withResolvers<Deno.Signal>();
+/** The stop signal being watched for, and how to stop watching. */
+interface SignalWatch {
+  /** The first SIGINT/SIGTERM. */
+  stopped: Promise<Deno.Signal>;
+  unwatch: () => void;
+}
 
 /** The first SIGINT/SIGTERM starts the graceful stop; a second one exits at once. */
-function watchSignals(output: Output): void {
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+function watchSignals(output: Output): SignalWatch {
+  const names: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const stopped = Promise.withResolvers<Deno.Signal>();
   let seen = 0;
-  for (const sig of signals) {
-    Deno.addSignalListener(sig, () => {
-      if (seen++ === 0) return stopSignal.resolve(sig);
+  const listeners = names.map((sig) => {
+    const listener = () => {
+      if (seen++ === 0) return stopped.resolve(sig);
       output.err(`${NAME}: second signal (${sig}): exiting now, without waiting for in-flight requests`);
       Deno.exit(128 + (sig === "SIGINT" ? 2 : 15));
-    });
-  }
+    };
+    Deno.addSignalListener(sig, listener);
+    return { sig, listener };
+  });
+  return {
+    stopped: stopped.promise,
+    unwatch: () => listeners.forEach(({ sig, listener }) => Deno.removeSignalListener(sig, listener)),
+  };
 }
 
 if (import.meta.main) {

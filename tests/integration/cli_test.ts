@@ -58,8 +58,8 @@ Deno.test("bad configuration exits 2 with one clear line and no stack trace", as
   }
 });
 
-// Errors found while starting still run as subprocesses (in parallel): `main` has registered its signal
-// listeners by then and does not remove them when the start fails, which the sanitizers would report.
+// Errors found while starting run in-process too: `main` removes its signal listeners when the start fails (the
+// sanitizers would report them otherwise) and `startProxy` closes what it had opened.
 Deno.test("bad configuration found at start-up exits 2 with one clear line and no stack trace", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -89,12 +89,10 @@ Deno.test("bad configuration found at start-up exits 2 with one clear line and n
         /failover_routes\.gemini: .*backend name/,
       ],
     ];
-    const results = await Promise.all(
-      cases.map(([args, env]) => runCli(args, { env: { HOME: dir, ...env }, cwd: dir })),
-    );
-    cases.forEach(([args, env, re], i) =>
-      assertConfigError(results[i], `${args.join(" ")} ${JSON.stringify(env)}`, re)
-    );
+    for (const [args, env, re] of cases) {
+      const r = await runMain(args, { env: { HOME: dir, ...env }, cwd: dir });
+      assertConfigError(r, `${args.join(" ")} ${JSON.stringify(env)}`, re);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,6 +1,6 @@
 /** SPEC §1.2: a `model_aliases` target that no backend can serve stops the start with exit 2 naming the field. */
 import assert from "node:assert/strict";
-import { runCli, startTestProxy } from "../helpers.ts";
+import { runMain, startTestProxy } from "../helpers.ts";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
 import { PROVIDERS } from "../../src/config/providers.ts";
 
@@ -10,10 +10,9 @@ Deno.test("model_aliases to an unknown backend exits 2 naming the file, the fiel
     const path = `${dir}/c.json`;
     await Deno.writeTextFile(path, JSON.stringify({ model_aliases: { "gpt-4o": "nosuch:model" } }));
     const cli = (args: string[]) =>
-      runCli([...args, "--port", "0", "--data-dir", dir, "--kv", ":memory:"], {
+      runMain([...args, "--port", "0", "--data-dir", dir, "--kv", ":memory:"], {
         env: { HOME: dir },
         cwd: dir,
-        timeoutMs: 15_000,
       });
     const r = await cli(["--config", path]);
     assert.equal(r.code, 2, r.stderr);
