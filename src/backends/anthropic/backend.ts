@@ -8,8 +8,8 @@ import type { ChatRequest } from "../../openai/types.ts";
 import { newCompletionMeta } from "../../openai/build.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "../backend.ts";
-import { commitStream } from "../commit.ts";
-import { answerTooLarge, postUpstream } from "../http.ts";
+import { badAnswer as badAnswerOf, commitTranslated, scrubbedFailure } from "../translated.ts";
+import { postUpstream } from "../http.ts";
 import { readText, type UpstreamClient } from "../upstream_client.ts";
 import { classifyAnthropicFailure, classifyAnthropicInBand } from "./errors.ts";
 import { AnthropicTranslationError, translateRequest } from "./request.ts";
@@ -39,19 +39,8 @@ export function createAnthropic(opts: AnthropicOptions): Backend {
     "anthropic-version": ANTHROPIC_VERSION,
     ...(key ? { "x-api-key": key.value } : {}),
   });
-  const failure = (f: UpstreamFailure): AttemptResult => ({
-    ok: false,
-    failure: { ...f, message: opts.scrub(f.message) },
-  });
-  const badAnswer = (what: string): AttemptResult =>
-    failure({
-      action: "next-key",
-      status: 502,
-      type: "api_error",
-      code: "upstream_error",
-      message: `${opts.name} answered 200 ${what}.`,
-      outcome: "bad_answer",
-    });
+  const failure = (f: UpstreamFailure): AttemptResult => scrubbedFailure(f, opts.scrub);
+  const badAnswer = (what: string): AttemptResult => badAnswerOf(opts.name, what, opts.scrub);
   /** Each body is translated once; the check and every attempt share it. */
   const translations = new WeakMap<ChatRequest, Record<string, unknown> | AnthropicTranslationError>();
   const translate = (body: ChatRequest) => {
@@ -121,7 +110,7 @@ export function createAnthropic(opts: AnthropicOptions): Backend {
         input.timeoutMs,
       );
       if (!posted.ok) return failure(posted.failure);
-      const { res, ctl, timer, unlink, done } = posted;
+      const { res, timer } = posted;
       const meta = newCompletionMeta(input.model);
       const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
       if (!res.ok || !input.stream || !isSse) {
@@ -154,32 +143,12 @@ export function createAnthropic(opts: AnthropicOptions): Backend {
         };
       }
       const sse = translateAnthropicSse(res.body!, meta, () => timer.touch(), opts.client.maxBodyBytes);
-      const result = await commitStream(sse, {
-        timer,
-        signal: input.signal,
-        cancelUpstream: () => {
-          unlink();
-          ctl.abort();
-        },
-        classifyInBand: (e) => {
-          if ((e as { code?: unknown })?.code === "too_large") {
-            return answerTooLarge(opts.name, opts.client.maxBodyBytes);
-          }
-          const f = classifyAnthropicInBand(e, label, opts.name);
-          return { ...f, message: opts.scrub(f.message) };
-        },
-        // Usage is always produced (for the usage record); the client sees it only when it asked.
-        dropUsageChunks: input.body.stream_options?.include_usage !== true,
-        commitBy: input.deadline,
+      return await commitTranslated(posted, sse, input, {
+        name: opts.name,
         scrub: opts.scrub,
-        bodyLimit: { bytes: opts.client.maxBodyBytes, backend: opts.name },
+        maxBodyBytes: opts.client.maxBodyBytes,
+        classifyInBand: (e) => classifyAnthropicInBand(e, label, opts.name),
       });
-      if (!result.ok) {
-        done();
-        return failure(result.failure);
-      }
-      if (result.value.kind === "stream") result.value.done.finally(unlink);
-      return result;
     },
   };
 }

@@ -5,8 +5,8 @@
 import type { KeyEntry } from "../../config/load.ts";
 import type { ChatRequest } from "../../openai/types.ts";
 import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "../backend.ts";
-import { commitStream } from "../commit.ts";
-import { answerTooLarge, postUpstream } from "../http.ts";
+import { badAnswer as badAnswerOf, commitTranslated, scrubbedFailure } from "../translated.ts";
+import { postUpstream } from "../http.ts";
 import { readText, type UpstreamClient } from "../upstream_client.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { classifyGeminiFailure, classifyGeminiInBand } from "./errors.ts";
@@ -64,19 +64,8 @@ export function createGemini(opts: GeminiOptions): Backend {
     accept: "application/json, text/event-stream",
     ...(key ? { "x-goog-api-key": key.value } : {}),
   });
-  const failure = (f: UpstreamFailure): AttemptResult => ({
-    ok: false,
-    failure: { ...f, message: opts.scrub(f.message) },
-  });
-  const badAnswer = (what: string): AttemptResult =>
-    failure({
-      action: "next-key",
-      status: 502,
-      type: "api_error",
-      code: "upstream_error",
-      message: `${opts.name} answered 200 ${what}.`,
-      outcome: "bad_answer",
-    });
+  const failure = (f: UpstreamFailure): AttemptResult => scrubbedFailure(f, opts.scrub);
+  const badAnswer = (what: string): AttemptResult => badAnswerOf(opts.name, what, opts.scrub);
   /**
    * Each request body is translated once: the check (`unsupported`) and every attempt of the request (keys,
    * route elements) share the result, which depends on the body alone ({@link forModel} adds the model).
@@ -198,7 +187,7 @@ export function createGemini(opts: GeminiOptions): Backend {
         input.timeoutMs,
       );
       if (!posted.ok) return failure(posted.failure);
-      const { res, ctl, timer, unlink, done } = posted;
+      const { res, timer } = posted;
       const meta = newCompletionMeta(input.model);
       const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
       if (!res.ok || !input.stream || !isSse) {
@@ -240,32 +229,12 @@ export function createGemini(opts: GeminiOptions): Backend {
         };
       }
       const sse = translateGeminiSse(res.body!, meta, () => timer.touch(), opts.client.maxBodyBytes);
-      const result = await commitStream(sse, {
-        timer,
-        signal: input.signal,
-        cancelUpstream: () => {
-          unlink();
-          ctl.abort();
-        },
-        classifyInBand: (e) => {
-          if ((e as { code?: unknown })?.code === "too_large") {
-            return answerTooLarge(opts.name, opts.client.maxBodyBytes);
-          }
-          const f = classifyGeminiInBand(e, label, opts.name, opts.scrub);
-          return { ...f, message: opts.scrub(f.message) };
-        },
-        // Usage is always produced (for the usage record); the client sees it only when it asked.
-        dropUsageChunks: input.body.stream_options?.include_usage !== true,
-        commitBy: input.deadline,
+      return await commitTranslated(posted, sse, input, {
+        name: opts.name,
         scrub: opts.scrub,
-        bodyLimit: { bytes: opts.client.maxBodyBytes, backend: opts.name },
+        maxBodyBytes: opts.client.maxBodyBytes,
+        classifyInBand: (e) => classifyGeminiInBand(e, label, opts.name, opts.scrub),
       });
-      if (!result.ok) {
-        done();
-        return failure(result.failure);
-      }
-      if (result.value.kind === "stream") result.value.done.finally(unlink);
-      return result;
     },
   };
 }

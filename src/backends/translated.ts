@@ -1,0 +1,68 @@
+/**
+ * What every translating backend (Gemini REST, Anthropic) does the same way around its own translation: a
+ * failure with its message scrubbed, a "bad answer" failure for a 200 it cannot read, and running its
+ * translated OpenAI-format stream through the commit rule (SPEC §7) with the attempt's watchdog and limits.
+ */
+import type { AttemptInput, AttemptResult, UpstreamFailure } from "./backend.ts";
+import { commitStream } from "./commit.ts";
+import { answerTooLarge, type Posted } from "./http.ts";
+
+/** A failed attempt whose message has key values scrubbed. */
+export function scrubbedFailure(f: UpstreamFailure, scrub: (text: string) => string): AttemptResult {
+  return { ok: false, failure: { ...f, message: scrub(f.message) } };
+}
+
+/** A 200 the backend cannot read (`what` completes "NAME answered 200 …"): the next key may do better. */
+export function badAnswer(backend: string, what: string, scrub: (text: string) => string): AttemptResult {
+  return scrubbedFailure({
+    action: "next-key",
+    status: 502,
+    type: "api_error",
+    code: "upstream_error",
+    message: `${backend} answered 200 ${what}.`,
+    outcome: "bad_answer",
+  }, scrub);
+}
+
+/** What {@link commitTranslated} needs of the backend. */
+export interface TranslatedStreamOptions {
+  name: string;
+  scrub: (text: string) => string;
+  maxBodyBytes: number;
+  /** Classify an in-band error the translator reported (its `too_large` code is handled here). */
+  classifyInBand: (error: unknown) => UpstreamFailure;
+}
+
+/** Run a translated stream through the commit rule; before the commit every failure is the attempt's. */
+export async function commitTranslated(
+  posted: Extract<Posted, { ok: true }>,
+  sse: ReadableStream<Uint8Array>,
+  input: AttemptInput,
+  o: TranslatedStreamOptions,
+): Promise<AttemptResult> {
+  const { ctl, timer, unlink, done } = posted;
+  const result = await commitStream(sse, {
+    timer,
+    signal: input.signal,
+    cancelUpstream: () => {
+      unlink();
+      ctl.abort();
+    },
+    classifyInBand: (e) => {
+      if ((e as { code?: unknown })?.code === "too_large") return answerTooLarge(o.name, o.maxBodyBytes);
+      const f = o.classifyInBand(e);
+      return { ...f, message: o.scrub(f.message) };
+    },
+    // Usage is always produced (for the usage record); the client sees it only when it asked.
+    dropUsageChunks: input.body.stream_options?.include_usage !== true,
+    commitBy: input.deadline,
+    scrub: o.scrub,
+    bodyLimit: { bytes: o.maxBodyBytes, backend: o.name },
+  });
+  if (!result.ok) {
+    done();
+    return scrubbedFailure(result.failure, o.scrub);
+  }
+  if (result.value.kind === "stream") result.value.done.finally(unlink);
+  return result;
+}
