@@ -5,7 +5,7 @@
  * `message_stop`, `ping` and `error`. {@link AnthropicStreamTranslator} is the pure state machine; the output
  * goes through `commitStream` like any OpenAI-format stream.
  */
-import { createParser } from "eventsource-parser";
+import { pipeSseThrough } from "../sse_translation.ts";
 import { sseData } from "../../openai/sse.ts";
 import { type CompletionMeta, deltaSse, roleDelta, SSE_DONE, usageSse } from "../../openai/build.ts";
 import { type AnthropicUsage, mapStopReason, mapUsage } from "./response.ts";
@@ -148,49 +148,9 @@ export function translateAnthropicSse(
   onBytes: () => void,
   maxEventBytes: number,
 ): ReadableStream<Uint8Array> {
-  const translator = new AnthropicStreamTranslator(meta);
-  let pending: string[] = [];
-  const parser = createParser({
-    onEvent: (ev) => {
-      try {
-        pending.push(translator.push(ev.data));
-      } catch (e) { // a shape no check foresaw: a bad answer, never a "connection failure"
-        pending.push(
-          translator.fail(`Anthropic sent a stream event that could not be read (${(e as Error)?.name}).`),
-        );
-      }
-    },
-    onError: (e) => {
-      if (e.type === "max-buffer-size-exceeded") {
-        pending.push(translator.fail("event too large", "too_large"));
-      }
-    },
-    maxBufferSize: maxEventBytes,
+  return pipeSseThrough(body, new AnthropicStreamTranslator(meta), {
+    provider: "Anthropic",
+    onBytes,
+    maxEventBytes,
   });
-  const take = () => {
-    const text = pending.join("");
-    pending = [];
-    return text;
-  };
-  const tap = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      onBytes();
-      controller.enqueue(chunk);
-    },
-  });
-  const translate = new TransformStream<string, string>({
-    transform(chunk, controller) {
-      parser.feed(chunk);
-      const text = take();
-      if (text) controller.enqueue(text);
-      if (translator.stopped) controller.terminate();
-    },
-    flush(controller) {
-      if (!translator.stopped) parser.feed("\n\n");
-      const text = take() + translator.end();
-      if (text) controller.enqueue(text);
-    },
-  });
-  return body.pipeThrough(tap).pipeThrough(new TextDecoderStream()).pipeThrough(translate)
-    .pipeThrough(new TextEncoderStream());
 }

@@ -4,7 +4,7 @@
  * it to the upstream bytes with `eventsource-parser`. The output goes through `commitStream` like any
  * OpenAI-format stream, so the commit rule and the --timeout watchdog apply unchanged.
  */
-import { createParser, type ParseError } from "eventsource-parser";
+import { pipeSseThrough } from "../sse_translation.ts";
 import { sseData } from "../../openai/sse.ts";
 import {
   type CompletionMeta,
@@ -153,53 +153,9 @@ export function translateGeminiSse(
   onBytes: () => void = () => {},
   maxEventBytes = MAX_EVENT_BYTES,
 ): ReadableStream<Uint8Array> {
-  const translator = new GeminiStreamTranslator(meta);
-  let pending: string[] = [];
-  const mb = Math.round((maxEventBytes / (1024 * 1024)) * 1000) / 1000;
-  const parser = createParser({
-    onEvent: (ev) => {
-      try {
-        pending.push(translator.push(ev.data));
-      } catch (e) { // a shape no check foresaw: a bad answer, never a "connection failure"
-        pending.push(
-          translator.fail(`Gemini sent a stream event that could not be read (${(e as Error)?.name}).`),
-        );
-      }
-    },
-    onError: (e: ParseError) => {
-      if (e.type !== "max-buffer-size-exceeded") return;
-      pending.push(translator.fail(
-        `Gemini sent a stream event too large: over ${mb} MiB (--max-upstream-body-mb ${mb}); ask for less or raise the limit.`,
-        "too_large",
-      ));
-    },
-    maxBufferSize: maxEventBytes,
+  return pipeSseThrough(body, new GeminiStreamTranslator(meta), {
+    provider: "Gemini",
+    onBytes,
+    maxEventBytes,
   });
-  const take = () => {
-    const text = pending.join("");
-    pending = [];
-    return text;
-  };
-  const tap = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      onBytes();
-      controller.enqueue(chunk);
-    },
-  });
-  const translate = new TransformStream<string, string>({
-    transform(chunk, controller) {
-      parser.feed(chunk);
-      const text = take();
-      if (text) controller.enqueue(text);
-      if (translator.stopped) controller.terminate();
-    },
-    flush(controller) {
-      // A last event without its blank line still counts (lenient, unlike a browser EventSource).
-      if (!translator.stopped) parser.feed("\n\n");
-      const text = take() + translator.end();
-      if (text) controller.enqueue(text);
-    },
-  });
-  return body.pipeThrough(tap).pipeThrough(new TextDecoderStream()).pipeThrough(translate)
-    .pipeThrough(new TextEncoderStream());
 }
