@@ -1,6 +1,6 @@
 /**
  * Runs a message's commands left to right on a draft of the state (SPEC §8.2): the draft is kept only when
- * every command succeeded; otherwise nothing changes and the first error is reported.
+ * every command succeeded, and then handed back as a changeset; otherwise the first error is reported.
  */
 import type { CommandContext } from "./context.ts";
 import { RouteStore } from "../state/routes.ts";
@@ -9,11 +9,11 @@ import type { Session } from "../sessions/store.ts";
 import { type CommandEnv, CommandError, type Draft, findCommand } from "./catalogue.ts";
 import type { ParsedCommand } from "./parse.ts";
 import { adminMessage } from "./checks.ts";
-import { SaveError } from "../store/shared_state.ts";
+import { type Changeset, changesetOf, copyRoutes } from "./changeset.ts";
 
-/** The result of running a message's commands. */
+/** The result of running a message's commands: on success, the changes to apply. */
 export type RunResult =
-  | { ok: true; lines: string[]; banner: boolean }
+  | { ok: true; lines: string[]; banner: boolean; changeset: Changeset }
   | { ok: false; error: string };
 
 /** Most commands one message may run (a message of 100 000 `help`s would block the server for seconds). */
@@ -21,6 +21,8 @@ export const MAX_COMMANDS = 20;
 
 /** A fresh draft from the session and the running state. */
 export function makeDraft(ctx: CommandContext, session: Session): Draft {
+  const routes = ctx.routes.list();
+  const s = ctx.settings;
   return {
     session: {
       model: session.model,
@@ -29,16 +31,27 @@ export function makeDraft(ctx: CommandContext, session: Session): Draft {
       interactive: session.interactive,
     },
     defaultBackend: ctx.defaultBackend,
-    redactApiKeysInPrompts: ctx.settings.redactApiKeysInPrompts,
-    commandPrefix: ctx.settings.commandPrefix,
+    redactApiKeysInPrompts: s.redactApiKeysInPrompts,
+    commandPrefix: s.commandPrefix,
     globals: new Set(),
-    routes: new RouteStore(ctx.routes.list().map((r) => ({ ...r, elements: [...r.elements] }))),
+    routes: new RouteStore(copyRoutes(routes)),
     routeOps: [],
     banner: false,
+    start: {
+      globals: {
+        defaultBackend: s.defaultBackend,
+        redactApiKeysInPrompts: s.redactApiKeysInPrompts,
+        commandPrefix: s.commandPrefix,
+      },
+      routes: copyRoutes(routes),
+    },
   };
 }
 
-/** Run the commands; on success the draft is committed to the session, settings and routes. */
+/**
+ * Run the commands on a draft. Nothing changes here: when every command succeeded, the kept draft comes back
+ * as a changeset for the pipeline to apply.
+ */
 export async function runCommands(
   commands: readonly ParsedCommand[],
   ctx: CommandContext,
@@ -72,36 +85,5 @@ export async function runCommands(
       throw e;
     }
   }
-  if (draft.resetCooldowns) {
-    try {
-      await ctx.resetCooldowns(draft.resetCooldowns);
-    } catch (e) {
-      return {
-        ok: false,
-        error: `the store could not be updated (${
-          (e as Error).message
-        }); cool-downs were not reset. Try again.`,
-      };
-    }
-  }
-  try {
-    await commit(draft, ctx, session);
-  } catch (e) {
-    if (e instanceof SaveError) return { ok: false, error: e.message };
-    throw e;
-  }
-  return { ok: true, lines, banner: draft.banner };
-}
-
-/** Keep the draft: routes and global settings are saved first (nothing changes if that fails), then the session. */
-async function commit(draft: Draft, ctx: CommandContext, session: Session): Promise<void> {
-  if (draft.routeOps.length || draft.globals.size) {
-    const globals = Object.fromEntries([...draft.globals].map((k) => [k, draft[k]]));
-    await ctx.applyChange({ routeOps: draft.routeOps, globals });
-  }
-  const s = draft.session;
-  const changed = s.model !== session.model || s.backend !== session.backend ||
-    s.project !== session.project || s.interactive !== session.interactive;
-  Object.assign(session, s);
-  if (changed) ctx.sessions.save(session);
+  return { ok: true, lines, banner: draft.banner, changeset: changesetOf(draft) };
 }

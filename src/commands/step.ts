@@ -1,7 +1,8 @@
 /**
  * The commands step of the chat pipeline (SPEC §2 steps 4–5): find commands in the latest user message,
- * run them, and either answer locally (a pure-command message or a command error) or hand back the body
- * with exactly the command tokens removed and the confirmations for the `x-llmproxy-commands` header.
+ * run them, have the pipeline apply what they changed, and either answer locally (a pure-command message or
+ * a command error) or hand back the body with exactly the command tokens removed and the confirmations for
+ * the `x-llmproxy-commands` header.
  */
 import type { ChatRequest } from "../openai/types.ts";
 import { contentText } from "../openai/types.ts";
@@ -16,6 +17,7 @@ import { isCommandName } from "./catalogue.ts";
 import { scanLatestUserMessage } from "./message.ts";
 import { bannerLines, localReply } from "./reply.ts";
 import { runCommands } from "./run.ts";
+import type { Changeset } from "./changeset.ts";
 
 /** What the pipeline does next. */
 export type CommandStep =
@@ -29,7 +31,15 @@ export interface CommandsRun {
   lines: string[];
   error?: string;
   model: string;
+  /** What changed (only when the commands succeeded and their changes were applied). */
+  change?: Changeset;
 }
+
+/**
+ * Applies a kept changeset to the running proxy (the pipeline's applier): all of it, or — with the error to
+ * show after `Error: ` — nothing.
+ */
+export type ApplyChangeset = (change: Changeset) => Promise<{ ok: true } | { ok: false; error: string }>;
 
 /** The header carrying confirmations of commands in a forwarded message. */
 export const COMMANDS_HEADER = "x-llmproxy-commands";
@@ -50,12 +60,11 @@ export async function commandStep(
   caller: Caller,
   session: Session,
   agent: Agent | undefined,
-  beforeRun: () => void = () => {},
+  apply: ApplyChangeset,
 ): Promise<CommandStep> {
   if (ctx.settings.disableInteractiveCommands) return { kind: "none" };
   const scan = scanLatestUserMessage(body.messages, ctx.settings.commandPrefix, isCommandName, agent);
   if (!scan) return { kind: "none" };
-  beforeRun();
   const names = scan.commands.map((c) => c.name);
   // Key values typed into a command (as an argument's value or its name) never reach a header, a reply, the
   // session or the store.
@@ -68,7 +77,11 @@ export async function commandStep(
     ...c,
     args: c.args.map((a) => (ctx.scrub.has(a.value) || (a.key && ctx.scrub.has(a.key)) ? scrubArg(a) : a)),
   }));
-  const result = await runCommands(commands, ctx, caller, session);
+  let result = await runCommands(commands, ctx, caller, session);
+  if (result.ok) {
+    const applied = await apply(result.changeset);
+    if (!applied.ok) result = applied;
+  }
   const headers = new Headers();
   const content = ctx.settings.auditContent
     ? ctx.scrub(contentText(body.messages[scan.index].content))
@@ -99,7 +112,12 @@ export async function commandStep(
       kind: "forward",
       body: { ...body, messages },
       confirmations: result.lines,
-      ran: { commands: names, lines: result.lines, model: replyModel(ctx, session, body) },
+      ran: {
+        commands: names,
+        lines: result.lines,
+        model: replyModel(ctx, session, body),
+        change: result.changeset,
+      },
     };
   }
   const interactive = session.interactive ?? ctx.settings.interactiveMode;
@@ -114,6 +132,6 @@ export async function commandStep(
   return {
     kind: "local",
     response: localReply(body, text, model, headers),
-    ran: { commands: names, lines: result.lines, model },
+    ran: { commands: names, lines: result.lines, model, change: result.changeset },
   };
 }

@@ -1,6 +1,7 @@
 /** Types shared by the command catalogue and its handlers: the draft state, the handler environment, one row. */
 import type { CommandContext } from "./context.ts";
-import type { RouteOp, RouteStore } from "../state/routes.ts";
+import type { Settings } from "../config/options.ts";
+import type { Route, RouteOp, RouteStore } from "../state/routes.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Session } from "../sessions/store.ts";
 import type { CommandArg } from "./parse.ts";
@@ -15,14 +16,17 @@ export type SessionOverrides = Pick<Session, "model" | "backend" | "project" | "
 
 export type { RouteOp };
 
+/** The global settings commands set (all sessions, admin only). */
+export type DraftGlobal = "defaultBackend" | "redactApiKeysInPrompts" | "commandPrefix";
+
 /** The state commands work on; kept only if every command of the message succeeds. */
 export interface Draft {
   session: SessionOverrides;
   defaultBackend: string | undefined;
   redactApiKeysInPrompts: boolean;
   commandPrefix: string;
-  /** Which global settings changed. */
-  globals: Set<"defaultBackend" | "redactApiKeysInPrompts" | "commandPrefix">;
+  /** Which global settings were set. */
+  globals: Set<DraftGlobal>;
   /** A scratch copy of the routes (validates like the real store). */
   routes: RouteStore;
   routeOps: RouteOp[];
@@ -30,6 +34,11 @@ export interface Draft {
   banner: boolean;
   /** Backends whose cool-downs and disabled keys `reset-cooldowns` clears when the draft is kept. */
   resetCooldowns?: string[];
+  /** What the draft started from: the running global settings and routes. */
+  readonly start: {
+    readonly globals: Readonly<Pick<Settings, DraftGlobal>>;
+    readonly routes: readonly Route[];
+  };
 }
 
 /** What a handler may read. */

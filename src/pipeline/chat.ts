@@ -20,8 +20,9 @@ import { log as logger } from "../log/log.ts";
 import { SHUTDOWN } from "../core/stop.ts";
 import { readCappedText } from "../core/capped_text.ts";
 import { recordDispatch, type RequestMeta } from "../usage/chat_records.ts";
-import { auditCommands, globalSnapshot } from "../usage/command_audit.ts";
+import { auditCommands } from "../usage/command_audit.ts";
 import { COMMANDS_HEADER, commandStep } from "../commands/step.ts";
+import { applyChangeset } from "./apply.ts";
 import { loadSession, recordUpstream, requireProject } from "../sessions/load.ts";
 
 /** What the server logs about a chat request. */
@@ -159,12 +160,14 @@ export async function handleChat(
 
   const { session, agent } = await loadSession(req, body, ctx, caller);
   log.session = session.id;
-  let globalsBefore: Record<string, unknown> = {};
-  let routesBefore = "";
-  const step = await commandStep(body, ctx, caller, session, agent, () => {
-    globalsBefore = globalSnapshot(ctx);
-    routesBefore = JSON.stringify(ctx.routes.list());
-  });
+  const step = await commandStep(
+    body,
+    ctx,
+    caller,
+    session,
+    agent,
+    (change) => applyChangeset(ctx, change, session),
+  );
   const meta: RequestMeta = {
     requestId: log.requestId,
     clientKey: caller.label,
@@ -176,7 +179,7 @@ export async function handleChat(
     stream,
     started,
   };
-  if (step.kind !== "none") auditCommands(ctx, meta, step.ran, globalsBefore, routesBefore);
+  if (step.kind !== "none") auditCommands(ctx, meta, step.ran);
   if (step.kind === "local") {
     ctx.usage.add({
       ...meta,
