@@ -6,6 +6,7 @@
 import type { AttemptInput, AttemptResult, UpstreamFailure } from "./backend.ts";
 import { commitStream } from "./commit.ts";
 import { answerTooLarge, type Posted } from "./http.ts";
+import type { Usage } from "../openai/types.ts";
 
 /** A failed attempt whose message has key values scrubbed. */
 export function scrubbedFailure(f: UpstreamFailure, scrub: (text: string) => string): AttemptResult {
@@ -22,6 +23,20 @@ export function badAnswer(backend: string, what: string, scrub: (text: string) =
     message: `${backend} answered 200 ${what}.`,
     outcome: "bad_answer",
   }, scrub);
+}
+
+/** A whole answer the backend translated into a `chat.completion` (the usage record reads its usage). */
+export function completionAnswer(completion: { usage?: Usage; model?: string }): AttemptResult {
+  return {
+    ok: true,
+    value: {
+      kind: "json",
+      status: 200,
+      text: JSON.stringify(completion),
+      usage: completion.usage,
+      model: completion.model,
+    },
+  };
 }
 
 /** What {@link commitTranslated} needs of the backend. */

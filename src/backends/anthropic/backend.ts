@@ -8,7 +8,12 @@ import type { ChatRequest } from "../../openai/types.ts";
 import { newCompletionMeta } from "../../openai/build.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "../backend.ts";
-import { badAnswer as badAnswerOf, commitTranslated, scrubbedFailure } from "../translated.ts";
+import {
+  badAnswer as badAnswerOf,
+  commitTranslated,
+  completionAnswer,
+  scrubbedFailure,
+} from "../translated.ts";
 import { postUpstream } from "../http.ts";
 import { readText, type UpstreamClient } from "../upstream_client.ts";
 import { classifyAnthropicFailure, classifyAnthropicInBand } from "./errors.ts";
@@ -131,16 +136,7 @@ export function createAnthropic(opts: AnthropicOptions): Backend {
         const malformed = malformedResponse(json);
         if (malformed) return badAnswer(`with a malformed Messages response (${malformed})`);
         const completion = toOpenAICompletion(json, meta);
-        return {
-          ok: true,
-          value: {
-            kind: "json",
-            status: 200,
-            text: JSON.stringify(completion),
-            usage: completion.usage,
-            model: completion.model,
-          },
-        };
+        return completionAnswer(completion);
       }
       const sse = translateAnthropicSse(res.body!, meta, () => timer.touch(), opts.client.maxBodyBytes);
       return await commitTranslated(posted, sse, input, {

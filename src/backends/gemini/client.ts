@@ -5,7 +5,12 @@
 import type { KeyEntry } from "../../config/load.ts";
 import type { ChatRequest } from "../../openai/types.ts";
 import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "../backend.ts";
-import { badAnswer as badAnswerOf, commitTranslated, scrubbedFailure } from "../translated.ts";
+import {
+  badAnswer as badAnswerOf,
+  commitTranslated,
+  completionAnswer,
+  scrubbedFailure,
+} from "../translated.ts";
 import { postUpstream } from "../http.ts";
 import { readText, type UpstreamClient } from "../upstream_client.ts";
 import type { Scrubber } from "../../security/scrub.ts";
@@ -217,16 +222,7 @@ export function createGemini(opts: GeminiOptions): Backend {
           return badAnswer(`with a GenerateContentResponse that could not be read (${(e as Error)?.name})`);
         }
         if (!completion.choices.length) return badAnswer("without candidates");
-        return {
-          ok: true,
-          value: {
-            kind: "json",
-            status: 200,
-            text: JSON.stringify(completion),
-            usage: completion.usage,
-            model: completion.model,
-          },
-        };
+        return completionAnswer(completion);
       }
       const sse = translateGeminiSse(res.body!, meta, () => timer.touch(), opts.client.maxBodyBytes);
       return await commitTranslated(posted, sse, input, {
