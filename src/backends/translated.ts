@@ -8,6 +8,29 @@ import { commitStream } from "./commit.ts";
 import { answerTooLarge, type Posted } from "./http.ts";
 import type { Usage } from "../openai/types.ts";
 
+/**
+ * Translate each request body once: the check (`unsupported`) and every attempt of the request (keys, route
+ * elements) share the result. A translation error of class `Refusal` is kept as the result; others throw.
+ */
+export function translatedOncePerBody<B extends object, T, E extends Error>(
+  translate: (body: B) => T,
+  Refusal: new (...args: never[]) => E,
+): (body: B) => T | E {
+  const results = new WeakMap<B, T | E>();
+  return (body) => {
+    if (results.has(body)) return results.get(body)!;
+    let t: T | E;
+    try {
+      t = translate(body);
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+      t = e;
+    }
+    results.set(body, t);
+    return t;
+  };
+}
+
 /** A failed attempt whose message has key values scrubbed. */
 export function scrubbedFailure(f: UpstreamFailure, scrub: (text: string) => string): AttemptResult {
   return { ok: false, failure: { ...f, message: scrub(f.message) } };

@@ -13,6 +13,7 @@ import {
   commitTranslated,
   completionAnswer,
   scrubbedFailure,
+  translatedOncePerBody,
 } from "../translated.ts";
 import { postUpstream } from "../http.ts";
 import { readText, type UpstreamClient } from "../upstream_client.ts";
@@ -47,20 +48,10 @@ export function createAnthropic(opts: AnthropicOptions): Backend {
   const failure = (f: UpstreamFailure): AttemptResult => scrubbedFailure(f, opts.scrub);
   const badAnswer = (what: string): AttemptResult => badAnswerOf(opts.name, what, opts.scrub);
   /** Each body is translated once; the check and every attempt share it. */
-  const translations = new WeakMap<ChatRequest, Record<string, unknown> | AnthropicTranslationError>();
-  const translate = (body: ChatRequest) => {
-    let t = translations.get(body);
-    if (!t) {
-      try {
-        t = translateRequest(body);
-      } catch (e) {
-        if (!(e instanceof AnthropicTranslationError)) throw e;
-        t = e;
-      }
-      translations.set(body, t);
-    }
-    return t;
-  };
+  const translate = translatedOncePerBody<ChatRequest, Record<string, unknown>, AnthropicTranslationError>(
+    translateRequest,
+    AnthropicTranslationError,
+  );
 
   return {
     name: opts.name,

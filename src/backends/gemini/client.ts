@@ -10,6 +10,7 @@ import {
   commitTranslated,
   completionAnswer,
   scrubbedFailure,
+  translatedOncePerBody,
 } from "../translated.ts";
 import { postUpstream } from "../http.ts";
 import { readText, type UpstreamClient } from "../upstream_client.ts";
@@ -75,20 +76,10 @@ export function createGemini(opts: GeminiOptions): Backend {
    * Each request body is translated once: the check (`unsupported`) and every attempt of the request (keys,
    * route elements) share the result, which depends on the body alone ({@link forModel} adds the model).
    */
-  const translations = new WeakMap<ChatRequest, Translation | TranslationError>();
-  const translate = (body: ChatRequest): Translation | TranslationError => {
-    let t = translations.get(body);
-    if (!t) {
-      try {
-        t = translateRequest(body);
-      } catch (e) {
-        if (!(e instanceof TranslationError)) throw e;
-        t = e;
-      }
-      translations.set(body, t);
-    }
-    return t;
-  };
+  const translate = translatedOncePerBody<ChatRequest, Translation, TranslationError>(
+    translateRequest,
+    TranslationError,
+  );
 
   /** Every page of models.list with one key; only generateContent models, ids without `models/`. */
   const listAllModels = async (key: KeyEntry | undefined, signal: AbortSignal): Promise<ModelInfo[]> => {
