@@ -48,21 +48,32 @@ Deno.test("the --timeout watchdog ends a stalled stream even when the upstream a
   assert.equal((await after.value.done).error !== undefined, true);
 });
 
-Deno.test("a usage-only chunk at the commit point is parsed once: usage recorded, chunk dropped, role delta kept", async () => {
-  const role = `data: ${JSON.stringify({ model: "m", choices: [{ delta: { role: "assistant" } }] })}\n\n`;
-  const usage = `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 3, total_tokens: 3 } })}\n\n`;
-  const body = new ReadableStream<Uint8Array>({
+/** A body that sends each text as one chunk. */
+function bodyOf(...chunks: string[]): ReadableStream<Uint8Array> {
+  return new ReadableStream({
     start(c) {
-      c.enqueue(enc.encode(role + usage + "data: [DONE]\n\n"));
+      for (const t of chunks) c.enqueue(enc.encode(t));
       c.close();
     },
   });
+}
+
+/** Count the JSON.parse calls whose text matches `which` until `restore` is called. */
+function countParses(which: RegExp): { count: () => number; restore: () => void } {
   const parse = JSON.parse;
-  let usageParses = 0;
+  let n = 0;
   JSON.parse = (text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
-    if (typeof text === "string" && text.includes('"usage"')) usageParses++;
+    if (typeof text === "string" && which.test(text)) n++;
     return parse(text, reviver);
   };
+  return { count: () => n, restore: () => void (JSON.parse = parse) };
+}
+
+Deno.test("a usage-only chunk at the commit point is parsed once: usage recorded, chunk dropped, role delta kept", async () => {
+  const role = `data: ${JSON.stringify({ model: "m", choices: [{ delta: { role: "assistant" } }] })}\n\n`;
+  const usage = `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 3, total_tokens: 3 } })}\n\n`;
+  const body = bodyOf(role + usage + "data: [DONE]\n\n");
+  const parses = countParses(/"usage"/);
   const timer = new IdleTimer(60_000, () => {});
   try {
     const r = await commitStream(body, { ...options(timer), dropUsageChunks: true });
@@ -72,9 +83,9 @@ Deno.test("a usage-only chunk at the commit point is parsed once: usage recorded
     assert.equal(text, role + "data: [DONE]\n\n");
     assert.deepEqual(summary.usage, { prompt_tokens: 3, total_tokens: 3 });
     assert.equal(summary.model, "m");
-    assert.equal(usageParses, 1);
+    assert.equal(parses.count(), 1);
   } finally {
-    JSON.parse = parse;
+    parses.restore();
     timer.stop();
   }
 });
@@ -87,22 +98,12 @@ Deno.test('after the commit, chunks with `"usage":null` (OpenAI\'s streams) pass
     chunk("a"),
     chunk("b"),
     chunk("c"),
-    chunk("d", { "usage": null }),
+    `data: {"model":"m","choices":[{"delta":{"content":"d"}}],"usage" : null}\n\n`, // spaced as some upstreams do
     usage,
     "data: [DONE]\n\n",
   ];
-  const body = new ReadableStream<Uint8Array>({
-    start(c) {
-      for (const e of events) c.enqueue(enc.encode(e));
-      c.close();
-    },
-  });
-  const parse = JSON.parse;
-  let nullUsageParses = 0;
-  JSON.parse = (text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
-    if (typeof text === "string" && text.includes('"usage":null')) nullUsageParses++;
-    return parse(text, reviver);
-  };
+  const body = bodyOf(...events);
+  const parses = countParses(/"usage"\s*:\s*null/);
   const timer = new IdleTimer(60_000, () => {});
   try {
     const r = await commitStream(body, { ...options(timer), dropUsageChunks: true });
@@ -115,20 +116,14 @@ Deno.test('after the commit, chunks with `"usage":null` (OpenAI\'s streams) pass
       "bytes pass through; the usage chunk is dropped",
     );
     assert.deepEqual(summary.usage, { prompt_tokens: 3, total_tokens: 5 });
-    assert.equal(nullUsageParses, 1, "only the chunk that decided the commit was parsed");
+    assert.equal(parses.count(), 1, "only the chunk that decided the commit was parsed");
   } finally {
-    JSON.parse = parse;
+    parses.restore();
     timer.stop();
   }
 
   // An in-band error after the commit is still found when the chunk also has `"usage":null`.
-  const failing = new ReadableStream<Uint8Array>({
-    start(c) {
-      c.enqueue(enc.encode(chunk("a")));
-      c.enqueue(enc.encode(chunk("", { error: { message: "boom" } })));
-      c.close();
-    },
-  });
+  const failing = bodyOf(chunk("a"), chunk("", { error: { message: "boom" } }));
   const timer2 = new IdleTimer(60_000, () => {});
   try {
     const r = await commitStream(failing, options(timer2));
