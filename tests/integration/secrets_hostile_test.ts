@@ -26,6 +26,20 @@ async function withProxy(fn: (p: TestProxy, m: MockOpenAI) => Promise<void>, arg
   }
 }
 
+/** Every entry of a KV file as JSON text (to search for a leaked value). */
+async function storeDump(path: string): Promise<string[]> {
+  const kv = await Deno.openKv(path);
+  const out: string[] = [];
+  try {
+    for await (const e of kv.list({ prefix: [] })) {
+      out.push(JSON.stringify([e.key, e.value], (_k, v) => (typeof v === "bigint" ? String(v) : v)));
+    }
+  } finally {
+    kv.close();
+  }
+  return out;
+}
+
 const auth = { authorization: `Bearer ${CLIENT}`, "content-type": "application/json" };
 
 Deno.test("an in-band error after the commit that echoes the key reaches the client scrubbed (raw SSE and SDK)", async () => {
@@ -160,11 +174,7 @@ Deno.test("a key value typed as the model name is refused: not echoed, not store
     seen.push(await status.text());
   }, ["--kv", kvPath, "--log-level", "debug"]);
   try {
-    const kv = await Deno.openKv(kvPath);
-    for await (const e of kv.list({ prefix: [] })) {
-      seen.push(JSON.stringify([e.key, e.value], (_k, v) => (typeof v === "bigint" ? String(v) : v)));
-    }
-    kv.close();
+    seen.push(...await storeDump(kvPath));
     const log = await proxy!.logText();
     assert.match(log, /contains an API key/, "the refusal is logged");
     const all = seen.join("\n") + log;
@@ -196,11 +206,7 @@ Deno.test("a key value sent as X-Session-ID is refused before it becomes part of
     seen.push(await p.fetch("/usage/recent?limit=100", { headers: auth }).then((r) => r.text()));
   }, ["--kv", kvPath]);
   try {
-    const kv = await Deno.openKv(kvPath);
-    for await (const e of kv.list({ prefix: [] })) {
-      seen.push(JSON.stringify([e.key, e.value], (_k, v) => (typeof v === "bigint" ? String(v) : v)));
-    }
-    kv.close();
+    seen.push(...await storeDump(kvPath));
     const all = seen.join("\n");
     for (const v of [KEY, CLIENT]) assert.ok(!all.includes(v), `a key value was stored: ${v}`);
   } finally {
@@ -225,11 +231,7 @@ Deno.test("a key value sent as X-User-ID or X-Project is not stored", async () =
     seen.push(await p.fetch("/usage/recent?limit=10", { headers: auth }).then((r) => r.text()));
   }, ["--kv", kvPath]);
   try {
-    const kv = await Deno.openKv(kvPath);
-    for await (const e of kv.list({ prefix: [] })) {
-      seen.push(JSON.stringify([e.key, e.value], (_k, v) => (typeof v === "bigint" ? String(v) : v)));
-    }
-    kv.close();
+    seen.push(...await storeDump(kvPath));
     const all = seen.join("\n");
     assert.ok(all.includes(`u-${REDACTED}`) && all.includes(`p-${REDACTED}`), "recorded, redacted");
     assert.ok(!all.includes(KEY), "the key value was stored or echoed");
@@ -266,11 +268,7 @@ Deno.test("a key value typed as a command's argument name is not echoed or store
     }
   }, ["--kv", kvPath, "--log-level", "debug"]);
   try {
-    const kv = await Deno.openKv(kvPath);
-    for await (const e of kv.list({ prefix: [] })) {
-      seen.push(JSON.stringify([e.key, e.value], (_k, v) => (typeof v === "bigint" ? String(v) : v)));
-    }
-    kv.close();
+    seen.push(...await storeDump(kvPath));
     const all = seen.join("\n") + await proxy!.logText();
     for (const v of [KEY, CLIENT]) assert.ok(!all.includes(v), `a key value leaked: ${v}`);
   } finally {
