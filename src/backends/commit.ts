@@ -363,10 +363,7 @@ function passThrough(
           r = await reader.read();
         } catch (e) {
           const f = readFailure(opts, e);
-          summary.error = f.message;
-          controller.enqueue(
-            textToBytes(sseData({ error: { message: f.message, type: f.type, code: f.code } })),
-          );
+          controller.enqueue(errorEvent(f, opts, summary));
           controller.close();
           finish();
           return;
@@ -374,10 +371,7 @@ function passThrough(
         if (r.done) {
           if (opts.timer.fired) {
             const f = readFailure(opts, undefined);
-            summary.error = f.message;
-            controller.enqueue(
-              textToBytes(sseData({ error: { message: f.message, type: f.type, code: f.code } })),
-            );
+            controller.enqueue(errorEvent(f, opts, summary));
           } else if (pending.size) {
             // The last event without its blank line: judged like any other.
             const out = forward(pending.take(), opts, summary);
@@ -391,10 +385,7 @@ function passThrough(
         const complete = pending.push(r.value);
         if (pending.size > maxEventBytes(opts)) {
           const f = tooLarge(opts);
-          summary.error = f.message;
-          controller.enqueue(
-            textToBytes(sseData({ error: { message: f.message, type: f.type, code: f.code } })),
-          );
+          controller.enqueue(errorEvent(f, opts, summary));
           controller.close();
           opts.cancelUpstream();
           reader.cancel().catch(() => {});
