@@ -9,8 +9,9 @@
  */
 export const LAYERS: readonly (readonly string[])[] = [
   ["main"], // start-up and wiring
-  ["server"], // the HTTP edge (future: edge + frontends)
-  ["pipeline"], // one chat request, step by step
+  ["server"], // the HTTP edge: accept loop, route table, auth
+  ["frontends"], // one folder per client protocol: parse into the conversation model, render back
+  ["pipeline"], // one request, step by step, whatever its protocol
   ["commands"], // in-chat commands
   ["sessions", "routing"], // sessions; targets, the planner and executor (dispatch)
   ["backends"], // the runner and the upstreams (future: runner + providers)

@@ -25,7 +25,7 @@ import { Deadlines } from "./core/deadlines.ts";
 import { type Edge, serveEdge } from "./server/edge.ts";
 import { StopSwitch } from "./core/stop.ts";
 import { internalError } from "./core/errors.ts";
-import { errorResponse } from "./server/errors.ts";
+import { errorResponse } from "./frontends/chat/errors.ts";
 import { NAME, VERSION } from "./core/version.ts";
 
 /** A running proxy. */

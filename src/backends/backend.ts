@@ -5,6 +5,7 @@
 import type { KeyEntry } from "../config/load.ts";
 import type { ChatRequest, Usage } from "../openai/types.ts";
 import type { Cooldown } from "../state/keys.ts";
+import type { NativeRequest, WireProtocol } from "../core/protocol.ts";
 
 /** What the attempt engine does after a failed attempt (SPEC §5.2). */
 export type FailureAction = "next-key" | "next-element" | "return";
@@ -38,6 +39,12 @@ export interface AttemptInput {
   timeoutMs: number;
   /** The request's deadline (ms epoch): a stream that has not committed by then fails (keep-alives only). */
   deadline?: number;
+  /**
+   * The client's body in its own protocol (SPEC §17). A provider that speaks `native.protocol` upstream sends
+   * it through (its model and key put in) and says so in the success's `protocol`; any other ignores it and
+   * builds its call from `body`.
+   */
+  native?: NativeRequest;
 }
 
 /** What a finished stream reports (for usage records). */
@@ -55,7 +62,14 @@ export type AttemptSuccess =
     | { kind: "json"; status: number; text: string; usage?: Usage; model?: string }
     | { kind: "stream"; stream: ReadableStream<Uint8Array>; done: Promise<StreamSummary> }
   )
-  & { rateLimit?: RateLimitInfo };
+  & {
+    rateLimit?: RateLimitInfo;
+    /**
+     * The protocol of `text` / `stream`: absent means Chat Completions (a completion object, or Chat SSE
+     * chunks ending in `[DONE]`); otherwise the `native` request's protocol, passed through to the client.
+     */
+    protocol?: WireProtocol;
+  };
 
 /** What a successful answer said about the key's remaining budget (`X-RateLimit-Remaining` / `-Reset`). */
 export interface RateLimitInfo {

@@ -1,12 +1,10 @@
 /**
- * Local replies (SPEC §8.3, §9): a `chat.completion` or an SSE stream when `stream: true`, with a unique id,
- * zero usage and the effective model, shaped for the request (plain text, the XML `attempt_completion`
+ * Local replies (SPEC §8.3, §9): a `chat.completion` (the front end renders it, as JSON or a stream), with a
+ * unique id, zero usage and the effective model, shaped for the request (plain text, the XML `attempt_completion`
  * block, or a native `attempt_completion` tool call); and the interactive-mode banner.
  */
 import type { ChatRequest } from "../openai/types.ts";
-import { completionToSse } from "../openai/convert.ts";
 import { completion, completionChoice, newCompletionMeta, toolCallId, zeroUsage } from "../openai/build.ts";
-import { SSE_HEADERS } from "../openai/sse.ts";
 import type { CommandContext } from "./context.ts";
 import { replyShape } from "../sessions/agents.ts";
 import { NAME, VERSION } from "../core/version.ts";
@@ -53,16 +51,4 @@ export function localCompletion(body: ChatRequest, content: string, model: strin
     };
   const finish = shape === "tool-call" ? "tool_calls" : "stop";
   return completion(newCompletionMeta(model), [completionChoice(0, message, finish)], { usage: zeroUsage() });
-}
-
-/** A local reply as an HTTP 200 response: JSON, or SSE for `stream: true`. */
-export function localReply(body: ChatRequest, content: string, model: string, headers: Headers): Response {
-  const completion = localCompletion(body, content, model);
-  if (body.stream === true) {
-    for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v);
-    const sse = completionToSse(completion, body.stream_options?.include_usage === true);
-    return new Response(sse, { status: 200, headers });
-  }
-  headers.set("content-type", "application/json");
-  return new Response(JSON.stringify(completion), { status: 200, headers });
 }

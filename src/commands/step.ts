@@ -15,14 +15,15 @@ import type { Session } from "../sessions/store.ts";
 import type { CommandArg } from "./parse.ts";
 import { isCommandName } from "./catalogue.ts";
 import { scanLatestUserMessage } from "./message.ts";
-import { bannerLines, localReply } from "./reply.ts";
+import { bannerLines, localCompletion } from "./reply.ts";
 import { runCommands } from "./run.ts";
 import type { Changeset } from "./changeset.ts";
 
 /** What the pipeline does next. */
 export type CommandStep =
   | { kind: "none" }
-  | { kind: "local"; response: Response; ran: CommandsRun }
+  /** A local reply: the `chat.completion` (zero usage) the front end renders, and the commands header. */
+  | { kind: "local"; completion: Record<string, unknown>; headers: Headers; ran: CommandsRun }
   | { kind: "forward"; body: ChatRequest; confirmations: string[]; ran: CommandsRun };
 
 /** What ran, for the audit trail: command names and their confirmations, or the error. */
@@ -101,7 +102,8 @@ export async function commandStep(
     const model = replyModel(ctx, session, body);
     return {
       kind: "local",
-      response: localReply(body, text, model, headers),
+      completion: localCompletion(body, text, model),
+      headers,
       ran: { commands: names, lines: [], error: result.error, model },
     };
   }
@@ -131,7 +133,8 @@ export async function commandStep(
   const model = replyModel(ctx, session, body);
   return {
     kind: "local",
-    response: localReply(body, text, model, headers),
+    completion: localCompletion(body, text, model),
+    headers,
     ran: { commands: names, lines: result.lines, model, change: result.changeset },
   };
 }

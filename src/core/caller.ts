@@ -13,6 +13,10 @@ export interface Caller {
 export interface Authentication {
   /** True with `--disable-auth`: every caller is "anonymous" (an admin) from a loopback host. */
   readonly disabled: boolean;
-  /** Identify the caller of a request, or throw a 401/403/415 `ProxyError`. */
-  check(req: Request, url: URL): Promise<Caller>;
+  /**
+   * Identify the caller of a request, or throw a 401/403/415 `ProxyError`. `presented` is the client key
+   * where the front end's protocol carries it (`x-api-key`, `x-goog-api-key`, `?key=`), when
+   * `Authorization: Bearer` is absent.
+   */
+  check(req: Request, url: URL, presented?: string): Promise<Caller>;
 }

@@ -1,6 +1,6 @@
 /**
  * Errors are values with a status: one {@link ProxyError} carries what SPEC §13 needs, whichever layer
- * raises it; the HTTP edge (`server/errors.ts`) turns it into a `Response` in one place.
+ * raises it; the HTTP edge (`frontends/chat/errors.ts`, and each front end in its own shape) turns it into a `Response` in one place.
  */
 
 /** OpenAI error `type` values used by the proxy. */

@@ -7,6 +7,7 @@ import type { AttemptResult, AttemptSuccess, UpstreamFailure } from "../backends
 import type { Registry } from "../backends/registry.ts";
 import type { KeyEntry } from "../config/load.ts";
 import type { ChatRequest } from "../openai/types.ts";
+import type { NativeRequest } from "../core/protocol.ts";
 import { ProxyError } from "../core/errors.ts";
 import { type Clock, realClock } from "./clock.ts";
 import type { KeyPool } from "../state/keys.ts";
@@ -89,13 +90,14 @@ function learn(pool: KeyPool, backend: string, model: string, key: KeyEntry, fai
   }
 }
 
-/** Run the attempt plan for a target. */
+/** Run the attempt plan for a target (`native`: the client's own body, for a provider of its protocol). */
 export async function dispatch(
   target: Target,
   body: ChatRequest,
   stream: boolean,
   signal: AbortSignal,
   deps: DispatchDeps,
+  native?: NativeRequest,
 ): Promise<DispatchResult> {
   const { registry } = deps;
   const clock = deps.clock ?? realClock;
@@ -149,6 +151,7 @@ export async function dispatch(
           signal,
           timeoutMs: deps.timeoutMs,
           deadline,
+          native,
         });
       } finally {
         if (!result) turnDone?.(false);

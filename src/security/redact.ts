@@ -21,7 +21,11 @@ const isContainer = (v: unknown): v is Container => typeof v === "object" && v !
 /** True for a string that carries bytes rather than text: an inline image, audio or file payload. */
 function isBinary(parentKey: string | undefined, key: string, value: string): boolean {
   const slot = key === "image_url" || (parentKey === "image_url" && key === "url") ||
-    (parentKey === "input_audio" && key === "data") || (parentKey === "file" && key === "file_data");
+    (parentKey === "input_audio" && key === "data") || (parentKey === "file" && key === "file_data") ||
+    // Anthropic `source.data`, Gemini `inlineData.data` (SPEC §17: the front ends' own bodies are redacted too).
+    ((parentKey === "source" || parentKey === "inlineData" || parentKey === "inline_data") &&
+      key === "data") ||
+    key === "file_data";
   return slot && !/^https?:/i.test(value);
 }
 
@@ -34,9 +38,12 @@ function put(obj: Record<string, unknown>, key: string, value: unknown): void {
  * Redact every string of a request body except `model`, in place (the body is the proxy's own parse of the
  * request). Iterative, so no nesting depth can overflow the stack. `n` is how many occurrences were replaced.
  */
-export function redactBody(body: ChatRequest, redact: TextRedactor): { body: ChatRequest; n: number } {
+export function redactBody<T extends object = ChatRequest>(
+  body: T,
+  redact: TextRedactor,
+): { body: T; n: number } {
   let total = 0;
-  const stack: [Container, string | undefined][] = [[body, undefined]];
+  const stack: [Container, string | undefined][] = [[body as Container, undefined]];
   for (let item = stack.pop(); item; item = stack.pop()) {
     const [node, nodeKey] = item;
     if (Array.isArray(node)) {

@@ -2,14 +2,15 @@
  * The HTTP surface (SPEC §1.1): a route table → handlers, `x-request-id` on every response, CORS for
  * `--allow-origin`, one log line per request, and every thrown error turned into an OpenAI error here.
  */
-import { handleChat } from "../pipeline/chat.ts";
-import type { ChatLog } from "../pipeline/chat.ts";
+import type { ChatLog } from "../pipeline/conversation.ts";
+import { FRONT_ENDS } from "../frontends/list.ts";
+import type { FrontEnd } from "../frontends/types.ts";
 import type { ProxyContext } from "../pipeline/context.ts";
 import { NAME, VERSION } from "../core/version.ts";
 import { log } from "../log/log.ts";
 import type { Caller } from "../core/caller.ts";
 import { badRequest, internalError, ProxyError, scrubError } from "../core/errors.ts";
-import { errorResponse } from "./errors.ts";
+import { errorResponse } from "../frontends/chat/errors.ts";
 import { auditLogs, GROUP_BY, type GroupBy, parseTime, recentUsage, usageStats } from "../usage/query.ts";
 
 const MODELS_WAIT_MS = 5_000;
@@ -48,10 +49,33 @@ async function listModels(ctx: ProxyContext) {
 export function createHandler(ctx: ProxyContext): Handler {
   const allowed = new Set(ctx.settings.allowOrigin);
 
-  async function route(req: Request, url: URL, chatLog: ChatLog): Promise<Response> {
+  /** The front end whose route serves a request, if any (its error shape renders the request's errors). */
+  function frontEndOf(path: string): { frontEnd: FrontEnd; index: number; params: string[] } | undefined {
+    for (const frontEnd of FRONT_ENDS) {
+      for (const [index, r] of frontEnd.routes.entries()) {
+        const m = r.pattern.exec(path);
+        if (m) return { frontEnd, index, params: m.slice(1) };
+      }
+    }
+    return undefined;
+  }
+
+  async function route(
+    req: Request,
+    url: URL,
+    chatLog: ChatLog,
+    served: ReturnType<typeof frontEndOf>,
+    started: number,
+  ): Promise<Response> {
     const path = url.pathname.replace(/\/+$/, "") || "/";
     // HEAD is answered like GET (the server sends no body for it).
     const method = req.method === "HEAD" ? "GET" : req.method;
+    if (served) {
+      const r = served.frontEnd.routes[served.index];
+      if (!r.methods.includes(method)) throw methodNotAllowed(req.method, path, r.methods);
+      const caller = await ctx.auth.check(req, url, r.credential?.(req, url));
+      return await r.handle(req, url, { ctx, caller, log: chatLog, started, params: served.params });
+    }
     if (path === "/") {
       if (method !== "GET") throw methodNotAllowed(req.method, path);
       return new Response(`${NAME} ${VERSION}: OpenAI-compatible LLM proxy; see /health\n`, {
@@ -74,10 +98,6 @@ export function createHandler(ctx: ProxyContext): Handler {
         );
       }
       return json(await usageEndpoint(ctx, path, url.searchParams));
-    }
-    if (path === "/v1/chat/completions" || path === "/chat/completions") {
-      if (method !== "POST") throw methodNotAllowed(req.method, path);
-      return await handleChat(req, ctx, caller, chatLog);
     }
     if (path === "/v1/models" || path === "/models") {
       if (method !== "GET") throw methodNotAllowed(req.method, path);
@@ -114,6 +134,7 @@ export function createHandler(ctx: ProxyContext): Handler {
 
   return async function handler(req: Request, info?: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> {
     const started = performance.now();
+    const arrived = Date.now();
     const requestId = `req_${crypto.randomUUID().replaceAll("-", "")}`;
     const chatLog: ChatLog = { requestId };
     let url: URL;
@@ -134,11 +155,13 @@ export function createHandler(ctx: ProxyContext): Handler {
       );
       res.headers.set("access-control-max-age", "600");
     } else {
+      const served = frontEndOf(url.pathname.replace(/\/+$/, "") || "/");
+      const render = served ? served.frontEnd.errorResponse : errorResponse;
       try {
-        res = await route(req, url, chatLog);
+        res = await route(req, url, chatLog, served, arrived);
       } catch (e) {
         if (e instanceof ProxyError) {
-          res = errorResponse(scrubError(e, ctx.scrub));
+          res = render(scrubError(e, ctx.scrub));
           if (e.status === 401) {
             const source = `${info?.remoteAddr.hostname ?? "unknown"} ${req.headers.get("user-agent") ?? ""}`
               .trim();
@@ -159,7 +182,7 @@ export function createHandler(ctx: ProxyContext): Handler {
             requestId,
             error: ctx.scrub((e as Error)?.stack ?? String(e)),
           });
-          res = errorResponse(internalError(requestId));
+          res = render(internalError(requestId));
         }
       }
     }
@@ -238,14 +261,14 @@ async function usageEndpoint(ctx: ProxyContext, path: string, params: URLSearchP
   return { object: "list", data: data.map((e) => ({ ...e, time: new Date(e.time).toISOString() })) };
 }
 
-function methodNotAllowed(method: string, path: string): ProxyError {
-  const post = path === "/v1/chat/completions" || path === "/chat/completions";
+function methodNotAllowed(method: string, path: string, allowed: readonly string[] = ["GET"]): ProxyError {
+  const allow = allowed.flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m])).join(", ");
   return new ProxyError(
     405,
     "invalid_request_error",
     "method_not_allowed",
     `${method} is not allowed on ${path}.`,
     null,
-    { allow: post ? "POST" : "GET, HEAD" },
+    { allow },
   );
 }

@@ -39,22 +39,26 @@ export class Authenticator implements Authentication {
     })));
   }
 
-  /** Identify the caller or throw 401/403/415. */
-  async check(req: Request, url: URL): Promise<Caller> {
+  /**
+   * Identify the caller or throw 401/403/415. The key is `Authorization: Bearer`'s, else `alternative` (where
+   * the front end's protocol puts it: `x-api-key`, `x-goog-api-key`, `?key=`).
+   */
+  async check(req: Request, url: URL, alternative?: string): Promise<Caller> {
     if (this.disabled) {
       this.#checkLocalOnly(req, url);
       return { label: "anonymous", admin: true };
     }
     const header = req.headers.get("authorization") ?? "";
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-    if (!m) {
+    const key = m?.[1] ?? (header ? undefined : alternative?.trim() || undefined);
+    if (!key) {
       throw unauthorized(
         header
           ? "The Authorization header must be 'Bearer <key>'."
           : "Missing Authorization: Bearer <key> header.",
       );
     }
-    const presented = await digest(m[1]);
+    const presented = await digest(key);
     let found: Caller | undefined;
     // Compare against every key, without stopping early, so timing does not reveal which one matched.
     for (const k of await this.#keys) {

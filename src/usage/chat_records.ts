@@ -15,6 +15,8 @@ export interface RequestMeta {
   project?: string;
   user?: string;
   agent?: string;
+  /** The client's protocol (SPEC §17). */
+  frontend?: string;
   requestedModel?: string;
   stream: boolean;
   started: number;
@@ -82,6 +84,7 @@ export function recordDispatch(
     project: meta.project,
     user: meta.user,
     agent: meta.agent,
+    frontend: meta.frontend,
     requestedModel: meta.requestedModel,
     route: result.route,
     stream: meta.stream,

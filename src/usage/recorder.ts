@@ -17,6 +17,8 @@ export interface UsageRecord {
   /** `X-User-ID` as the client claimed it. */
   user?: string;
   agent?: string;
+  /** The client's protocol (SPEC §17): "chat", "anthropic", "responses", "gemini". */
+  frontend?: string;
   requestedModel?: string;
   backend?: string;
   model?: string;

@@ -1,8 +1,9 @@
 /**
- * Rendering an error value as HTTP: the one place a {@link ProxyError} (`core/errors.ts`) becomes the
- * OpenAI error body with its status and headers.
+ * The Chat Completions (OpenAI) error shape: a {@link ProxyError} (`core/errors.ts`) as
+ * `{"error":{message,type,param,code}}` with its status and headers. Also the shape of every endpoint that
+ * belongs to no front end (`/health`, `/usage/*`, `/v1/models`).
  */
-import type { ProxyError } from "../core/errors.ts";
+import type { ProxyError } from "../../core/errors.ts";
 
 /** The response for a ProxyError (plus extra headers). */
 export function errorResponse(err: ProxyError, headers: HeadersInit = {}): Response {

@@ -1,29 +1,50 @@
 /**
- * The chat pipeline (SPEC §2), top to bottom: parse and validate the body, resolve the target, redact,
- * run the attempt plan, and shape the response (JSON or SSE) with the `x-llmproxy-*` headers.
+ * The conversation pipeline (SPEC §2), the same for every front end: the front end has parsed its protocol
+ * into the conversation model (a Chat Completions request, `openai/types.ts`) and, for pass-through, kept its
+ * own body; here come sessions, commands, the target, redaction and the attempt plan. The answer is an
+ * {@link Outcome} — a local reply, or the upstream's JSON or committed stream in a named protocol — with the
+ * `x-llmproxy-*` headers; the front end renders it in its protocol.
  */
-import { checkChatRequest } from "../openai/types.ts";
 import type { ChatRequest } from "../openai/types.ts";
-import { completionToSse } from "../openai/convert.ts";
-import { SSE_HEADERS } from "../openai/sse.ts";
+import type { NativeRequest, WireProtocol } from "../core/protocol.ts";
 import { dispatch, type DispatchResult } from "../routing/dispatch.ts";
 import { effectiveModelString, resolveModel } from "../routing/target.ts";
-import { redactBody } from "../security/redact.ts";
+import { redactBody, type TextRedactor } from "../security/redact.ts";
 import { redactPatterns } from "../security/patterns.ts";
 import { REDACTED } from "../security/scrub.ts";
 import { badRequest, ProxyError } from "../core/errors.ts";
 import { headerText, headerValue } from "../core/headers.ts";
 import type { Caller } from "../core/caller.ts";
 import type { ProxyContext } from "./context.ts";
-import type { Deadlines } from "../core/deadlines.ts";
 import { log as logger } from "../log/log.ts";
 import { SHUTDOWN } from "../core/stop.ts";
-import { readCappedText } from "../core/capped_text.ts";
 import { recordDispatch, type RequestMeta } from "../usage/chat_records.ts";
 import { auditCommands } from "../usage/command_audit.ts";
 import { COMMANDS_HEADER, commandStep } from "../commands/step.ts";
 import { applyChangeset } from "./apply.ts";
 import { loadSession, recordUpstream, requireProject } from "../sessions/load.ts";
+
+/** A request as its front end parsed it. */
+export interface Conversation {
+  /** The client's protocol (named in usage records). */
+  frontend: WireProtocol;
+  /** The conversation in the model; `stream: true` asks for a stream. */
+  body: ChatRequest;
+  /** The client's own body, for a provider that speaks the front end's protocol (redacted like `body`). */
+  native?: NativeRequest;
+}
+
+/** What the pipeline answers; the front end renders it. `headers` are the `x-llmproxy-*` headers to send. */
+export type Outcome =
+  & { headers: Headers }
+  & (
+    /** A local reply (commands): a `chat.completion` object with zero usage. */
+    | { kind: "local"; completion: Record<string, unknown> }
+    /** The upstream's JSON answer, in `protocol`. */
+    | { kind: "json"; status: number; text: string; protocol: WireProtocol }
+    /** The upstream's stream, past its commit, as SSE bytes in `protocol`. */
+    | { kind: "stream"; stream: ReadableStream<Uint8Array>; protocol: WireProtocol }
+  );
 
 /** What the server logs about a chat request. */
 export interface ChatLog {
@@ -34,82 +55,6 @@ export interface ChatLog {
   attempts?: number;
   /** The session id (SPEC §9). */
   session?: string;
-}
-
-/**
- * Read the body with the size limit (413 beyond it); a body cut short by the client is a 400, one that does
- * not arrive within `timeoutMs` a 408 (the read itself is left to fail later).
- */
-export function readLimitedBody(
-  req: Request,
-  maxBytes: number,
-  timeoutMs: number,
-  deadlines: Deadlines,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const deadline = deadlines.add(timeoutMs, () => {
-      reject(
-        new ProxyError(
-          408,
-          "invalid_request_error",
-          "request_timeout",
-          "The request body did not arrive within --timeout; send the whole body (check Content-Length).",
-        ),
-      );
-    });
-    readBodyUpTo(req, maxBytes).then((text) => {
-      deadlines.settle(deadline);
-      resolve(text);
-    }, (e) => {
-      deadlines.settle(deadline);
-      reject(
-        e instanceof ProxyError ? e : badRequest(
-          `The request body could not be read to its end (${
-            (e as Error)?.name ?? "error"
-          }); did the client hang up?`,
-        ),
-      );
-    });
-  });
-}
-
-/** Read the body with the size limit, without trusting Content-Length alone. */
-async function readBodyUpTo(req: Request, maxBytes: number): Promise<string> {
-  const tooLarge = () =>
-    new ProxyError(
-      413,
-      "invalid_request_error",
-      "request_too_large",
-      `Request body is larger than ${maxBytes} bytes; raise --max-body-mb to allow it.`,
-    );
-  const declared = Number(req.headers.get("content-length") ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await req.body?.cancel().catch(() => {});
-    throw tooLarge();
-  }
-  if (!req.body) return "";
-  // Fast path: a declared length within the limit lets the runtime read the body natively.
-  if (Number.isFinite(declared)) return await req.text();
-  const text = await readCappedText(req.body, maxBytes);
-  if (text === undefined) throw tooLarge();
-  return text;
-}
-
-/** Parse and validate a chat request body (400s name the offending field). */
-export function parseChatBody(text: string): ChatRequest {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw badRequest(`Request body is not valid JSON (${(e as Error).message}).`);
-  }
-  if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    throw badRequest("Request body must be a JSON object with 'model' and 'messages'.");
-  }
-  if (!("messages" in json)) throw badRequest("Request body has no 'messages' array.", "messages");
-  const problem = checkChatRequest(json as Record<string, unknown>);
-  if (problem) throw badRequest(`Invalid request: ${problem.param}: ${problem.message}.`, problem.param);
-  return json as ChatRequest;
 }
 
 /**
@@ -140,21 +85,20 @@ function scrubbed(text: string | undefined, ctx: ProxyContext): string | undefin
   return text === undefined ? undefined : ctx.scrub(text);
 }
 
-/** Handle POST /v1/chat/completions. */
-export async function handleChat(
+/**
+ * Run one parsed request through the pipeline (SPEC §2 steps 3–9). `started` is when the request arrived (ms
+ * epoch). Failures are thrown as {@link ProxyError}s carrying the headers gathered so far.
+ */
+export async function runConversation(
   req: Request,
+  conversation: Conversation,
   ctx: ProxyContext,
   caller: Caller,
   log: ChatLog,
-): Promise<Response> {
-  const started = Date.now();
-  const text = await readLimitedBody(
-    req,
-    Math.floor(ctx.settings.maxBodyMb * 1024 * 1024),
-    ctx.settings.timeout * 1000,
-    ctx.deadlines,
-  );
-  let body = parseChatBody(text);
+  started: number,
+): Promise<Outcome> {
+  let body = conversation.body;
+  let native = conversation.native;
   const stream = body.stream === true;
   rejectSecrets(body.model, req.headers.get("x-session-id"), ctx);
 
@@ -178,6 +122,7 @@ export async function handleChat(
     requestedModel: body.model,
     stream,
     started,
+    frontend: conversation.frontend,
   };
   if (step.kind !== "none") auditCommands(ctx, meta, step.ran);
   if (step.kind === "local") {
@@ -190,11 +135,14 @@ export async function handleChat(
       latencyMs: Date.now() - started,
       local: true,
     });
-    return step.response;
+    return { kind: "local", completion: step.completion, headers: step.headers };
   }
   const headers = new Headers();
   if (step.kind === "forward") {
     body = step.body;
+    // The command tokens were cut from the model's copy; the client's own body still has them, so this
+    // request is rebuilt for every provider instead of passed through.
+    native = undefined;
     if (step.confirmations.length) headers.set(COMMANDS_HEADER, headerValue(step.confirmations.join("; ")));
   }
   requireProject(ctx, session);
@@ -218,14 +166,21 @@ export async function handleChat(
 
   if (ctx.settings.redactApiKeysInPrompts) {
     const patterns = !ctx.settings.disableRedactSecretPatterns;
-    const r = redactBody(body, (text, binary) => {
+    const redactor: TextRedactor = (text, binary) => {
       const exact = ctx.scrub.count(text);
       if (!patterns || binary) return exact;
       const shaped = redactPatterns(exact.text, REDACTED);
       return { text: shaped.text, n: exact.n + shaped.n };
-    });
+    };
+    const r = redactBody(body, redactor);
     body = r.body;
-    if (r.n) headers.set("x-llmproxy-redactions", String(r.n));
+    let n = r.n;
+    if (native) {
+      const nr = redactBody(native.body, redactor);
+      native = { ...native, body: nr.body };
+      n = Math.max(n, nr.n);
+    }
+    if (n) headers.set("x-llmproxy-redactions", String(n));
   }
 
   // The upstream work watches the client and the shutdown switch; the link lasts until a stream ends.
@@ -238,7 +193,7 @@ export async function handleChat(
       maxAttempts: ctx.settings.maxAttempts,
       maxWaitMs: ctx.settings.maxWait * 1000,
       timeoutMs: ctx.settings.timeout * 1000,
-    });
+    }, native);
   } catch (e) {
     link.release();
     throw e;
@@ -276,6 +231,7 @@ export async function handleChat(
   if (result.route) headers.set("x-llmproxy-route", headerValue(result.route));
 
   const value = result.value;
+  const protocol = value.protocol ?? "chat";
   if (value.kind === "stream") {
     value.done.then((s) => {
       if (s.error && s.error !== "client disconnected") {
@@ -285,16 +241,9 @@ export async function handleChat(
         });
       }
     });
-    for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v);
-    return new Response(recorded ?? value.stream, { status: 200, headers });
+    return { kind: "stream", stream: recorded ?? value.stream, protocol, headers };
   }
-  if (stream) {
-    for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v);
-    const sse = completionToSse(JSON.parse(value.text), body.stream_options?.include_usage === true);
-    return new Response(sse, { status: 200, headers });
-  }
-  headers.set("content-type", "application/json");
-  return new Response(value.text, { status: value.status, headers });
+  return { kind: "json", status: value.status, text: value.text, protocol, headers };
 }
 
 /** The answer to a request that shutdown ended before its answer was ready. */

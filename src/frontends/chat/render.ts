@@ -1,0 +1,46 @@
+/**
+ * Rendering the pipeline's {@link Outcome} as Chat Completions: the upstream's JSON or stream as it came (it
+ * is already Chat Completions), a local reply as a `chat.completion`, and — when the client asked for a stream
+ * but got a whole answer — that answer as `chat.completion.chunk` events.
+ */
+import type { ChatRequest } from "../../openai/types.ts";
+import { completionToSse } from "../../openai/convert.ts";
+import { SSE_HEADERS } from "../../openai/sse.ts";
+import { ProxyError } from "../../core/errors.ts";
+import type { Outcome } from "../../pipeline/conversation.ts";
+
+/** The Chat Completions response for an outcome of `body`. */
+export function renderChat(outcome: Outcome, body: ChatRequest): Response {
+  const headers = outcome.headers;
+  const sse = () => {
+    for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v);
+  };
+  if (outcome.kind !== "local" && outcome.protocol !== "chat") {
+    // A provider answers in another protocol only when asked to pass a body of that protocol through.
+    throw new ProxyError(
+      500,
+      "server_error",
+      "internal_error",
+      `a ${outcome.protocol} answer reached the Chat front end`,
+    );
+  }
+  if (outcome.kind === "stream") {
+    sse();
+    return new Response(outcome.stream, { status: 200, headers });
+  }
+  const includeUsage = body.stream_options?.include_usage === true;
+  if (outcome.kind === "local") {
+    if (body.stream === true) {
+      sse();
+      return new Response(completionToSse(outcome.completion, includeUsage), { status: 200, headers });
+    }
+    headers.set("content-type", "application/json");
+    return new Response(JSON.stringify(outcome.completion), { status: 200, headers });
+  }
+  if (body.stream === true) {
+    sse();
+    return new Response(completionToSse(JSON.parse(outcome.text), includeUsage), { status: 200, headers });
+  }
+  headers.set("content-type", "application/json");
+  return new Response(outcome.text, { status: outcome.status, headers });
+}

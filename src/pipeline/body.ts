@@ -1,0 +1,66 @@
+/**
+ * Reading a request body for any front end: the size limit (`--max-body-mb`, 413 beyond it, without trusting
+ * Content-Length alone) and the time limit (`--timeout`, 408), a body cut short by the client is a 400.
+ */
+import { badRequest, ProxyError } from "../core/errors.ts";
+import { readCappedText } from "../core/capped_text.ts";
+import type { Deadlines } from "../core/deadlines.ts";
+
+/**
+ * Read the body with the size limit (413 beyond it); a body cut short by the client is a 400, one that does
+ * not arrive within `timeoutMs` a 408 (the read itself is left to fail later).
+ */
+export function readLimitedBody(
+  req: Request,
+  maxBytes: number,
+  timeoutMs: number,
+  deadlines: Deadlines,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const deadline = deadlines.add(timeoutMs, () => {
+      reject(
+        new ProxyError(
+          408,
+          "invalid_request_error",
+          "request_timeout",
+          "The request body did not arrive within --timeout; send the whole body (check Content-Length).",
+        ),
+      );
+    });
+    readBodyUpTo(req, maxBytes).then((text) => {
+      deadlines.settle(deadline);
+      resolve(text);
+    }, (e) => {
+      deadlines.settle(deadline);
+      reject(
+        e instanceof ProxyError ? e : badRequest(
+          `The request body could not be read to its end (${
+            (e as Error)?.name ?? "error"
+          }); did the client hang up?`,
+        ),
+      );
+    });
+  });
+}
+
+/** Read the body with the size limit, without trusting Content-Length alone. */
+async function readBodyUpTo(req: Request, maxBytes: number): Promise<string> {
+  const tooLarge = () =>
+    new ProxyError(
+      413,
+      "invalid_request_error",
+      "request_too_large",
+      `Request body is larger than ${maxBytes} bytes; raise --max-body-mb to allow it.`,
+    );
+  const declared = Number(req.headers.get("content-length") ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await req.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  if (!req.body) return "";
+  // Fast path: a declared length within the limit lets the runtime read the body natively.
+  if (Number.isFinite(declared)) return await req.text();
+  const text = await readCappedText(req.body, maxBytes);
+  if (text === undefined) throw tooLarge();
+  return text;
+}
