@@ -1,8 +1,10 @@
 /**
- * The streaming commit rule (SPEC §7) over an OpenAI-style SSE byte stream: hold keep-alives and empty
- * role deltas until the first event with content, a tool call or a non-error finish; fail (so the attempt
+ * The streaming commit rule (SPEC §7) over an SSE byte stream of JSON events: hold keep-alives and events
+ * without content until the first event with content, a tool call or a non-error finish; fail (so the attempt
  * engine can fail over) on anything before that; afterwards pass bytes through untouched, looking only at
- * events that carry an `"error"` or `"usage"` marker.
+ * events that carry an `"error"` or `"usage"` marker. What an event means is the protocol's
+ * {@link StreamDialect}: Chat Completions chunks by default; a provider passing a client's own protocol
+ * through (SPEC §17) brings that protocol's dialect.
  */
 import type { AttemptResult, StreamSummary, UpstreamFailure } from "./backend.ts";
 import { answerTooLarge } from "./http.ts";
@@ -41,12 +43,37 @@ export interface CommitOptions {
   scrub: (text: string) => string;
   /** --max-upstream-body-mb: the largest event or held prefix (bytes), and the backend named when over it. */
   bodyLimit?: { bytes: number; backend: string };
+  /** The stream's protocol (default: Chat Completions chunks, {@link CHAT_DIALECT}). */
+  dialect?: StreamDialect;
+}
+
+/** What the commit rule needs to know of one protocol's stream events. */
+export interface StreamDialect {
+  /**
+   * Before the commit: what one event means (`data` is its data field, `event` its whole text, for an
+   * `event:` name). `seen` gets the parsed event, so it is parsed once.
+   */
+  inspect(data: string | undefined, event: string, seen?: (chunk: Record<string, unknown>) => void): Verdict;
+  /** The upstream model a parsed event names, if any. */
+  model(chunk: Record<string, unknown>): string | undefined;
+  /**
+   * After the commit, a parsed event that carries an error or usage marker: the in-band error that ends the
+   * stream, or the usage it reports (merged into what earlier events reported), and whether to drop the event
+   * (a usage-only event the client did not ask for, when `dropUsageChunks`).
+   */
+  read(
+    chunk: Record<string, unknown>,
+    usage: Usage | undefined,
+  ): { error?: unknown; usage?: Usage; usageOnly?: boolean };
+  /** The text of the event that ends a committed stream with a failure, in this protocol. */
+  errorEvent(error: { message: string; type: string; code: string }): string;
 }
 
 const MARK_ERROR = textToBytes('"error"');
 const MARK_USAGE = textToBytes('"usage"');
 
-type Verdict = "hold" | "commit" | { error: unknown };
+/** What one pre-commit event means: hold it, commit with it, or fail the attempt with its error. */
+export type Verdict = "hold" | "commit" | { error: unknown };
 
 interface Chunk {
   error?: unknown;
@@ -96,11 +123,29 @@ export function inspectEvent(data: string | undefined, seen?: (chunk: Chunk) => 
   return "hold";
 }
 
-/** The one `{"error":…}` event that ends a committed stream; its texts are scrubbed of key values. */
+/** Chat Completions chunks: the default dialect. */
+export const CHAT_DIALECT: StreamDialect = {
+  inspect: (data, _event, seen) => inspectEvent(data, seen as ((c: Chunk) => void) | undefined),
+  model: (c) => (typeof c.model === "string" ? c.model : undefined),
+  read(c) {
+    const chunk = c as Chunk;
+    if (chunk.error || chunk.choices?.some((ch) => ch?.finish_reason === "error")) {
+      return { error: chunk.error ?? { message: "the upstream ended the stream with an error" } };
+    }
+    if (chunk.usage && typeof chunk.usage === "object") {
+      return { usage: chunk.usage, usageOnly: !chunk.choices || chunk.choices.length === 0 };
+    }
+    return {};
+  },
+  errorEvent: (error) => sseData({ error }),
+};
+
+/** The one error event that ends a committed stream; its texts are scrubbed of key values. */
 function errorEvent(f: UpstreamFailure, opts: CommitOptions, summary: StreamSummary): Uint8Array {
   const message = opts.scrub(f.message);
   summary.error = message;
-  return textToBytes(sseData({ error: { message, type: f.type, code: opts.scrub(f.code) } }));
+  const dialect = opts.dialect ?? CHAT_DIALECT;
+  return textToBytes(dialect.errorEvent({ message, type: f.type, code: opts.scrub(f.code) }));
 }
 
 /** The most bytes one event (or the pre-commit prefix) may hold. */
@@ -164,9 +209,10 @@ export async function commitStream(
   const pending = new EventBuffer();
   let committed = false;
   /** Events parsed before the commit, by their text: the commit point reads them from here, not again. */
-  const parsed = new Map<string, Chunk>();
-  const noteModel = (c: Chunk) => {
-    if (!summary.model && typeof c.model === "string") summary.model = c.model;
+  const parsed = new Map<string, Record<string, unknown>>();
+  const dialect = opts.dialect ?? CHAT_DIALECT;
+  const noteModel = (c: Record<string, unknown>) => {
+    summary.model ??= dialect.model(c);
   };
 
   const fail = (failure: UpstreamFailure): AttemptResult => {
@@ -214,7 +260,7 @@ export async function commitStream(
     // Events are inspected one by one; bytes up to and including the committing event are held as they are.
     const events = splitEvents(bytesToText(complete));
     for (const ev of events) {
-      const verdict = inspectEvent(eventData(ev), (c) => {
+      const verdict = dialect.inspect(eventData(ev), ev, (c) => {
         noteModel(c);
         parsed.set(ev, c);
       });
@@ -257,7 +303,7 @@ function forward(
   bytes: Uint8Array,
   opts: CommitOptions,
   summary: StreamSummary,
-  parsed?: ReadonlyMap<string, Chunk>,
+  parsed?: ReadonlyMap<string, Record<string, unknown>>,
 ): { bytes: Uint8Array; stop: boolean } {
   const bad = firstBadEvent(bytes);
   const good = bad < 0 ? bytes : bytes.subarray(0, bad);
@@ -298,11 +344,12 @@ function rewriteEvents(
   bytes: Uint8Array,
   opts: CommitOptions,
   summary: StreamSummary,
-  parsed?: ReadonlyMap<string, Chunk>,
+  parsed?: ReadonlyMap<string, Record<string, unknown>>,
 ): { bytes: Uint8Array; stop: boolean } {
+  const dialect = opts.dialect ?? CHAT_DIALECT;
   const out: string[] = [];
   for (const ev of splitEvents(bytesToText(bytes))) {
-    let chunk = parsed?.get(ev);
+    let chunk: Record<string, unknown> | undefined = parsed?.get(ev);
     const data = chunk ? undefined : eventData(ev);
     if (data !== undefined && data.trim() !== "[DONE]") {
       try {
@@ -313,16 +360,17 @@ function rewriteEvents(
         return { bytes: concatBytes([before, errorEvent(notJson(), opts, summary)]), stop: true };
       }
     }
-    if (chunk?.error || chunk?.choices?.some((c) => c?.finish_reason === "error")) {
-      const f = opts.classifyInBand(
-        chunk.error ?? { message: "the upstream ended the stream with an error" },
-      );
+    const read = chunk && typeof chunk === "object" && !Array.isArray(chunk)
+      ? dialect.read(chunk, summary.usage)
+      : {};
+    if (read.error !== undefined) {
+      const f = opts.classifyInBand(read.error);
       const before = textToBytes(out.join(""));
       return { bytes: concatBytes([before, errorEvent(f, opts, summary)]), stop: true };
     }
-    if (chunk?.usage && typeof chunk.usage === "object") {
-      summary.usage = chunk.usage;
-      if (opts.dropUsageChunks && (!chunk.choices || chunk.choices.length === 0)) continue;
+    if (read.usage) {
+      summary.usage = read.usage;
+      if (opts.dropUsageChunks && read.usageOnly) continue;
     }
     out.push(ev + "\n\n");
   }
