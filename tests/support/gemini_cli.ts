@@ -1,76 +1,20 @@
 /**
  * The real Gemini CLI for tests (reference/gemini-cli-testing.md): installed from the npm registry into
- * `.cache/gemini-cli` once (a lock directory keeps parallel test processes from racing), an isolated CLI
- * home whose settings point it at a mock, and the environment the proxy passes on to it.
+ * `.cache/gemini-cli` once (npm_client.ts), an isolated CLI home whose settings point it at a mock, and the
+ * environment the proxy passes on to it.
  */
+import { npmClient } from "./npm_client.ts";
 
 /** The pinned CLI version the tests run. */
 export const GEMINI_CLI_VERSION = "0.61.0";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const PREFIX = `${ROOT}.cache/gemini-cli`;
-const BIN = `${PREFIX}/node_modules/.bin/gemini`;
-const LOCK = `${ROOT}.cache/gemini-cli.lock`;
-
-/** Written after a complete install, so a half-finished or killed install is never taken for one. */
-const MARKER = `${PREFIX}/.installed-${GEMINI_CLI_VERSION}`;
-
-async function installed(): Promise<boolean> {
-  return await Deno.stat(MARKER).then(() => Deno.stat(BIN)).then(() => true, () => false);
-}
-
-async function install(): Promise<string> {
-  if (await installed()) return BIN;
-  await Deno.mkdir(`${ROOT}.cache`, { recursive: true });
-  for (let waited = 0;;) {
-    try {
-      await Deno.mkdir(LOCK);
-      break;
-    } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-      const st = await Deno.stat(LOCK).catch(() => undefined);
-      // Another process installs; a lock older than 5 minutes is left over from a killed run.
-      if (st?.mtime && Date.now() - st.mtime.getTime() > 300_000) await Deno.remove(LOCK).catch(() => {});
-      await new Promise((r) => setTimeout(r, 200));
-      waited += 200;
-      if (waited > 600_000) {
-        throw new Error("timed out waiting for another process to install the Gemini CLI");
-      }
-    }
-  }
-  try {
-    if (await installed()) return BIN;
-    const out = await new Deno.Command("npm", {
-      args: [
-        "install",
-        "--prefix",
-        PREFIX,
-        "--no-audit",
-        "--no-fund",
-        "--loglevel=error",
-        `@google/gemini-cli@${GEMINI_CLI_VERSION}`,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!out.success) {
-      throw new Error(`npm install @google/gemini-cli failed: ${new TextDecoder().decode(out.stderr)}`);
-    }
-    await Deno.stat(BIN);
-    await Deno.writeTextFile(MARKER, "");
-    return BIN;
-  } finally {
-    await Deno.remove(LOCK).catch(() => {});
-  }
-}
-
-let installing: Promise<string> | undefined;
-
-/** The absolute path of the pinned `gemini` binary, installing it on first use. */
+/** The pinned `gemini` binary (installed on first use, see npm_client.ts). */
 export function geminiCliBinary(): Promise<string> {
-  installing ??= install();
-  return installing;
+  return npmClient({
+    dir: "gemini-cli",
+    packages: [`@google/gemini-cli@${GEMINI_CLI_VERSION}`],
+    entry: "node_modules/.bin/gemini",
+  });
 }
 
 /** An isolated CLI home for a test (its `.gemini/settings.json` as gemini-cli-testing.md describes). */
