@@ -7,7 +7,15 @@ import type { ChatRequest, Message } from "../openai/types.ts";
 import { contentText } from "../openai/types.ts";
 
 /** Agents the proxy recognises. */
-export type Agent = "cline" | "roo-code" | "kilo-code" | "qwen-code" | "opencode" | "aider" | "continue";
+export type Agent =
+  | "cline"
+  | "roo-code"
+  | "kilo-code"
+  | "qwen-code"
+  | "opencode"
+  | "aider"
+  | "continue"
+  | "claude-code";
 
 /** Agents that wrap what the person typed in `<task>`/`<feedback>`/… tags next to context of their own. */
 export const CLINE_FAMILY: ReadonlySet<Agent> = new Set(["cline", "roo-code", "kilo-code"]);
@@ -36,6 +44,7 @@ const HEADER_HINTS: [string, RegExp, Agent][] = [
   ["user-agent", /^opencode\//i, "opencode"],
   ["user-agent", /\baider\b/i, "aider"],
   ["user-agent", /^Continue\b/i, "continue"],
+  ["user-agent", /^claude-cli\//i, "claude-code"],
 ];
 
 function systemText(messages: readonly Message[]): string {
