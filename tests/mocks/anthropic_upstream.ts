@@ -91,8 +91,9 @@ export function messageEvents(
 
 /** The last user message's text. */
 function lastUserText(body: Record<string, unknown>): string {
-  const msgs = body.messages as { role: string; content: { type: string; text?: string }[] }[];
+  const msgs = body.messages as { role: string; content: string | { type: string; text?: string }[] }[];
   const last = [...msgs].reverse().find((m) => m.role === "user");
+  if (typeof last?.content === "string") return last.content;
   return (last?.content ?? []).filter((b) => b.type === "text").map((b) => b.text).join(" ");
 }
 
@@ -124,7 +125,8 @@ export class MockAnthropic {
     const { url, headers, body } = await readRequest(req);
     const rec = { path: url.pathname, headers, body, key: req.headers.get("x-api-key") ?? undefined };
     this.requests.push(rec);
-    if (req.headers.get("anthropic-version") !== "2023-06-01") {
+    // Any dated API version (the proxy's own 2023-06-01, or a Messages client's newer one passed through).
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(req.headers.get("anthropic-version") ?? "")) {
       return anthropicError(400, "invalid_request_error", "anthropic-version: header is required");
     }
     if (!rec.key) return anthropicError(401, "authentication_error", "x-api-key header is required");
