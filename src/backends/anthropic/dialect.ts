@@ -85,8 +85,8 @@ export const ANTHROPIC_DIALECT: StreamDialect = {
     }
     return {};
   },
-  errorEvent: ({ message, type, code }) =>
+  errorEvent: ({ message, status }) =>
     `event: error\ndata: ${
-      JSON.stringify({ type: "error", error: { type: anthropicErrorType({ type, code }), message } })
+      JSON.stringify({ type: "error", error: { type: anthropicErrorType({ status }), message } })
     }\n\n`,
 };
