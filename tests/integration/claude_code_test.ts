@@ -8,7 +8,13 @@
 import assert from "node:assert/strict";
 import { startTestProxy, type TestProxy } from "../helpers.ts";
 import { MockOpenAI, sseResponse } from "../mocks/openai_upstream.ts";
-import { geminiAnswer, geminiSse, MockGemini } from "../mocks/gemini_upstream.ts";
+import {
+  geminiAnswer,
+  geminiSse,
+  type GenerateScript,
+  googleError,
+  MockGemini,
+} from "../mocks/gemini_upstream.ts";
 import { messageEvents, MockAnthropic } from "../mocks/anthropic_upstream.ts";
 import { type ClaudeResult, runClaude } from "../support/claude_code.ts";
 
@@ -72,9 +78,25 @@ Deno.test("claude code: a plain task on an OpenAI-compatible upstream (claude-* 
   }
 });
 
-Deno.test("claude code: a plain task on Gemini; !/hello is answered by the proxy", async () => {
+/**
+ * Script `gemini` to refuse, as the real API does, a function declaration whose schema holds a keyword Gemini
+ * does not take (Claude Code's tools all carry `$schema` and `additionalProperties`); otherwise `next`.
+ */
+function strictSchemas(gemini: MockGemini, next?: GenerateScript): void {
+  gemini.onGenerate = (req, n) => {
+    const tools = JSON.stringify(req.body?.tools ?? []);
+    const bad = /"(\$schema|additionalProperties|propertyNames|exclusiveMinimum)":/.exec(tools);
+    if (bad) {
+      return googleError(400, "INVALID_ARGUMENT", `Invalid JSON payload received. Unknown name "${bad[1]}"`);
+    }
+    return next?.(req, n);
+  };
+}
+
+Deno.test("claude code: a plain task on Gemini (its tool schemas cleaned); !/hello is answered by the proxy", async () => {
   const gemini = MockGemini.start();
   try {
+    strictSchemas(gemini);
     await withProxy(
       { GEMINI_API_KEY: "AIza" + "k".repeat(35), GEMINI_API_BASE_URL: gemini.url },
       async (p) => {
@@ -210,7 +232,7 @@ Deno.test("claude code: a tool task on Gemini", async () => {
       { GEMINI_API_KEY: "AIza" + "m".repeat(35), GEMINI_API_BASE_URL: gemini.url },
       async (p) => {
         let path = "";
-        gemini.onGenerate = (req) => {
+        strictSchemas(gemini, (req) => {
           const contents = req.body!.contents as { parts: Record<string, unknown>[] }[];
           const answered = contents.some((c) => c.parts.some((x) => x.functionResponse));
           return geminiSse([
@@ -219,7 +241,7 @@ Deno.test("claude code: a tool task on Gemini", async () => {
               thoughtSignature: "Z2VtaW5pLXNpZw==",
             }]),
           ]);
-        };
+        });
         assert.equal(await toolTask(p, "gemini:gemini-2.5-flash", (f) => (path = f)), "All written.");
         const last = gemini.generations.at(-1)!.body!.contents as { parts: Record<string, unknown>[] }[];
         const call = last.flatMap((c) => c.parts).find((x) => x.functionCall);
