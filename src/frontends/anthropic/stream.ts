@@ -46,8 +46,8 @@ export class ChatToMessages {
   #ended = false;
   #index = -1;
   #open: Open | undefined;
-  /** Chat tool-call index → whether its block was opened. */
-  #calls = new Set<number>();
+  /** Chat tool-call indexes whose block was opened, with the id each came with. */
+  #calls = new Map<number, string | undefined>();
   #finish: string | null = null;
   #usage: Usage | undefined;
 
@@ -116,10 +116,10 @@ export class ChatToMessages {
   }
 
   #toolCalls(out: string[], calls: NonNullable<ChatDelta["tool_calls"]>): void {
-    for (const [k, tc] of calls.entries()) {
-      const call = typeof tc?.index === "number" ? tc.index : k;
+    for (const tc of calls) {
+      const call = this.#callIndex(tc);
       if (!this.#calls.has(call)) {
-        this.#calls.add(call);
+        this.#calls.set(call, tc.id);
         this.#begin(out, { kind: "tool", call }, {
           type: "tool_use",
           id: typeof tc.id === "string" && tc.id ? tc.id : toolUseId(),
@@ -133,6 +133,18 @@ export class ChatToMessages {
         out.push(this.#delta({ type: "input_json_delta", partial_json: args }));
       }
     }
+  }
+
+  /**
+   * The Chat index of a tool-call delta. Some upstreams leave `index` out: a new id then starts the next call,
+   * and a fragment without one belongs to the call in progress.
+   */
+  #callIndex(tc: NonNullable<ChatDelta["tool_calls"]>[number]): number {
+    if (typeof tc?.index === "number") return tc.index;
+    const open = this.#open?.kind === "tool" ? this.#open.call : undefined;
+    if (open !== undefined && (!tc?.id || this.#calls.get(open) === tc.id)) return open;
+    for (const [index, id] of this.#calls) if (tc?.id && id === tc.id) return index;
+    return this.#calls.size ? Math.max(...this.#calls.keys()) + 1 : 0;
   }
 
   /** Translate one Chat event's data into Messages events (as SSE text). */
