@@ -682,6 +682,16 @@ Deno.test("messages → anthropic: the client's body passes through with unknown
 
     const json = await post(p, { ...body, stream: false });
     assert.equal((await json.json()).id, "msg_mock", "a JSON answer passes as it came");
+    // Usage is read from the passed-through stream and JSON for the records (input includes cache reads).
+    const recent =
+      await (await p.fetch("/usage/recent", { headers: { authorization: `Bearer ${CLIENT_KEY}` } })).json();
+    for (const r of recent.data) {
+      assert.deepEqual(
+        [r.frontend, r.backend, r.promptTokens, r.completionTokens],
+        ["anthropic", "anthropic", 14, 9],
+      );
+    }
+    assert.equal(recent.data.length, 2);
   });
 });
 

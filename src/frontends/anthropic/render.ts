@@ -109,6 +109,13 @@ export function renderMessages(outcome: Outcome, stream: boolean, model: string)
   }
   if (outcome.kind === "stream") return sse(chatSseToMessages(outcome.stream, model));
   const completion = JSON.parse(outcome.text) as ChatCompletion;
-  if (stream) return sse(chatSseToMessages(textStream(completionToSse(completion as never, true)), model));
+  if (stream) {
+    return sse(
+      chatSseToMessages(
+        textStream(completionToSse(completion as Parameters<typeof completionToSse>[0], true)),
+        model,
+      ),
+    );
+  }
   return json(JSON.stringify(completionToMessage(completion, model)), outcome.status);
 }

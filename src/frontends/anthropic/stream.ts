@@ -29,7 +29,7 @@ type Open =
   | { kind: "tool"; call: number };
 
 /** The Messages `error` event for a failure (its type from the proxy's error type and code). */
-export function errorEvent(e: { message?: unknown; type?: unknown; code?: unknown }): string {
+function errorEvent(e: { message?: unknown; type?: unknown; code?: unknown }): string {
   const type = anthropicErrorType({
     type: typeof e.type === "string" ? e.type : undefined,
     code: typeof e.code === "string" ? e.code : undefined,
