@@ -508,12 +508,22 @@ Deno.test("messages: X-Session-ID keeps a session's model override; usage record
       messages: [{ role: "user", content: "x" }],
     });
     assert.equal(or.chats.at(-1)!.body!.model, "claude-opus-5-5", "another session is not steered");
+    checkMessagesGrammar(
+      await streamEvents(sdk(), {
+        model: MODEL,
+        max_tokens: 5,
+        messages: [{ role: "user", content: "streamed" }],
+      }),
+    );
     const recent = await (await p.fetch("/usage/recent?limit=10", {
       headers: { authorization: `Bearer ${CLIENT_KEY}` },
     })).json();
     const upstream = recent.data.filter((r: { backend?: string }) => r.backend === "openrouter");
-    assert.ok(upstream.length >= 2);
+    assert.equal(upstream.length, 3);
     for (const r of recent.data) assert.equal(r.frontend, "anthropic");
+    // A translated stream ends as the upstream's did: recorded ok with its usage, not as a disconnect.
+    const streamed = upstream.find((r: { stream: boolean }) => r.stream);
+    assert.deepEqual([streamed.outcome, streamed.promptTokens], ["ok", 7]);
   });
 });
 

@@ -99,9 +99,16 @@ export class ChatToMessages {
     return namedEvent("content_block_delta", { index: this.#index, delta });
   }
 
+  /** A `content_block_delta` with one string field, written directly (the hot path: one per upstream chunk). */
+  #stringDelta(type: string, field: string, value: string): string {
+    return `event: content_block_delta\ndata: {"type":"content_block_delta","index":${this.#index},"delta":{"type":"${type}","${field}":${
+      JSON.stringify(value)
+    }}}\n\n`;
+  }
+
   #text(out: string[], text: string): void {
     if (this.#open?.kind !== "text") this.#begin(out, { kind: "text" }, { type: "text", text: "" });
-    out.push(this.#delta({ type: "text_delta", text }));
+    out.push(this.#stringDelta("text_delta", "text", text));
   }
 
   #thinking(out: string[], thinking: string): void {
@@ -112,7 +119,7 @@ export class ChatToMessages {
         signature: "",
       });
     }
-    out.push(this.#delta({ type: "thinking_delta", thinking }));
+    out.push(this.#stringDelta("thinking_delta", "thinking", thinking));
   }
 
   #toolCalls(out: string[], calls: NonNullable<ChatDelta["tool_calls"]>): void {
@@ -130,7 +137,7 @@ export class ChatToMessages {
       const args = tc.function?.arguments;
       // Fragments of a call whose block is already closed cannot be placed (Chat upstreams send calls in order).
       if (typeof args === "string" && args && this.#open?.kind === "tool" && this.#open.call === call) {
-        out.push(this.#delta({ type: "input_json_delta", partial_json: args }));
+        out.push(this.#stringDelta("input_json_delta", "partial_json", args));
       }
     }
   }
@@ -220,31 +227,52 @@ export class ChatToMessages {
   }
 }
 
-/** Pipe Chat SSE bytes through {@link ChatToMessages}; `model` is reported until the upstream names one. */
+/** Read a stream to its end, ignoring what it says. */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  try {
+    while (!(await reader.read()).done) { /* past the answer's end */ }
+  } catch { /* the upstream failed after the answer ended: nothing to tell */ }
+}
+
+/**
+ * Chat SSE bytes read through {@link ChatToMessages}; `model` is reported until the upstream names one. One
+ * stream that pulls from `body` itself (no pipe stages: each costs a hop per chunk on the hot path);
+ * cancelling it cancels `body`.
+ */
 export function chatSseToMessages(
   body: ReadableStream<Uint8Array>,
   model: string,
 ): ReadableStream<Uint8Array> {
   const translator = new ChatToMessages(model);
   const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  const reader = body.getReader();
   let pending = "";
   const parser = createParser({ onEvent: (ev) => (pending += translator.push(ev.data)) });
-  const flush = (c: TransformStreamDefaultController<Uint8Array>) => {
-    if (pending) c.enqueue(encoder.encode(pending));
-    pending = "";
-  };
-  return body.pipeThrough(new TextDecoderStream()).pipeThrough(
-    new TransformStream<string, Uint8Array>({
-      transform(text, c) {
-        if (translator.ended) return;
-        parser.feed(text);
-        flush(c);
-        if (translator.ended) c.terminate();
-      },
-      flush(c) {
-        if (!translator.ended) pending += translator.end();
-        flush(c);
-      },
-    }),
-  );
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      // Loop until something is enqueued: a pull that enqueues nothing would not be called again.
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) {
+          parser.feed(decoder.decode());
+          if (!translator.ended) pending += translator.end();
+        } else parser.feed(decoder.decode(r.value, { stream: true }));
+        const out = pending;
+        pending = "";
+        if (out) c.enqueue(encoder.encode(out));
+        if (r.done || translator.ended) {
+          c.close();
+          // The rest (the upstream's end after [DONE]) is read, not cancelled: cancelling would abort the
+          // upstream request and cost its kept-alive connection.
+          if (!r.done) void drain(reader);
+          return;
+        }
+        if (out) return;
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
 }
