@@ -374,6 +374,44 @@ Deno.test("messages: a failure after the commit ends the stream with event: erro
   });
 });
 
+Deno.test("messages: a client that hangs up mid-stream ends the upstream request at once", async () => {
+  await withProxy(async ({ p, or }) => {
+    let cancelled: () => void;
+    const upstreamCancelled = new Promise<void>((r) => (cancelled = r));
+    or.onChat = () => {
+      const enc = new TextEncoder();
+      let sent = false;
+      const body = new ReadableStream<Uint8Array>({
+        pull(c) {
+          // The first piece of the answer, then nothing until the client goes away.
+          if (!sent) c.enqueue(enc.encode(chunk({ role: "assistant", content: "first" }) + "\n\n"));
+          sent = true;
+          return new Promise(() => {});
+        },
+        cancel: () => cancelled(),
+      });
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    };
+    const ac = new AbortController();
+    const res = await p.fetch("/v1/messages", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": CLIENT_KEY },
+      body: JSON.stringify({
+        model: MODEL,
+        max_tokens: 5,
+        stream: true,
+        messages: [{ role: "user", content: "x" }],
+      }),
+      signal: ac.signal,
+    });
+    const reader = res.body!.getReader();
+    assert.match(new TextDecoder().decode((await reader.read()).value), /message_start/);
+    ac.abort();
+    await reader.cancel().catch(() => {});
+    await upstreamCancelled; // the mock saw its response body cancelled: the upstream request is gone
+  });
+});
+
 Deno.test("messages: errors in Anthropic shape — 400 with the field path, 401, 429 with retry-after", async () => {
   await withProxy(async ({ p, or, sdk }) => {
     let res = await post(p, {
