@@ -624,6 +624,66 @@ Deno.test("messages: count_tokens estimates system, tools and messages; never 0;
   });
 });
 
+Deno.test("messages: count_tokens asks Gemini's countTokens for a gemini model (prompt redacted), else estimates", async () => {
+  const asked: { path: string; key: string | null; body: Record<string, unknown> }[] = [];
+  let fail = false;
+  const google = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    if (!url.pathname.endsWith(":countTokens")) return Response.json({ models: [] });
+    asked.push({ path: url.pathname, key: req.headers.get("x-goog-api-key"), body: await req.json() });
+    if (fail) {
+      return Response.json({ error: { code: 500, message: "boom", status: "INTERNAL" } }, { status: 500 });
+    }
+    return Response.json({
+      totalTokens: 4321,
+      promptTokensDetails: [{ modality: "TEXT", tokenCount: 4321 }],
+    });
+  });
+  const GEMINI_KEY = "AIza" + "c".repeat(35);
+  try {
+    await withProxy(
+      async ({ sdk }) => {
+        const params = {
+          model: "gemini:gemini-2.5-flash",
+          system: "Be brief.",
+          tools: [{
+            name: "Read",
+            input_schema: {
+              type: "object" as const,
+              properties: { p: { type: "string" } },
+              additionalProperties: false,
+            },
+          }],
+          messages: [{ role: "user" as const, content: `my key is ${OR_KEY_1}` }],
+        };
+        assert.equal((await sdk().messages.countTokens(params)).input_tokens, 4321);
+        assert.equal(asked.length, 1);
+        assert.equal(asked[0].path, "/v1beta/models/gemini-2.5-flash:countTokens");
+        assert.equal(asked[0].key, GEMINI_KEY);
+        const g = asked[0].body.generateContentRequest as Record<string, unknown>;
+        assert.equal(g.model, "models/gemini-2.5-flash");
+        assert.deepEqual(g.systemInstruction, { parts: [{ text: "Be brief." }] });
+        assert.doesNotMatch(
+          JSON.stringify(g),
+          /additionalProperties/,
+          "the tools are cleaned as for generateContent",
+        );
+        assert.doesNotMatch(JSON.stringify(asked[0].body), new RegExp(OR_KEY_1), "the prompt is redacted");
+        fail = true; // Gemini cannot count: the estimate answers
+        const estimated = (await sdk().messages.countTokens(params)).input_tokens;
+        assert.ok(estimated > 0 && estimated !== 4321);
+        const other = await sdk().messages.countTokens({ ...params, model: MODEL });
+        assert.ok(other.input_tokens > 0);
+        assert.equal(asked.length, 2, "a backend without a count of its own is not asked");
+      },
+      [],
+      { GEMINI_API_KEY: GEMINI_KEY, GEMINI_API_BASE_URL: `http://127.0.0.1:${google.addr.port}` },
+    );
+  } finally {
+    await google.shutdown();
+  }
+});
+
 Deno.test("messages: on Gemini, text and a tool call whose thought signature survives the round trip through the client", async () => {
   const gemini = MockGemini.start();
   try {

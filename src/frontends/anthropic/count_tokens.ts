@@ -1,9 +1,9 @@
 /**
- * `POST /v1/messages/count_tokens` (SPEC §17.1): a local estimate of the input tokens of a Messages request —
- * system, tools and every message — documented in README: about one token per 4 characters of text, tool
- * inputs and results, tool names, descriptions and schemas, plus 1,600 per image or document and a few per
- * message and tool for their framing. Never 0 for a non-empty request; adding a tool or a system prompt
- * raises it. Pure.
+ * `POST /v1/messages/count_tokens` (SPEC §17.1) when the backend offers no count of its own: a local estimate
+ * of the input tokens of a Messages request — system, tools and every message — documented in README: about
+ * one token per 4 characters of text, tool inputs and results, tool names, descriptions and schemas, plus
+ * 1,600 per image or document and a few per message and tool for their framing. Never 0 for a non-empty
+ * request; adding a tool or a system prompt raises it. Pure.
  */
 type Obj = Record<string, unknown>;
 

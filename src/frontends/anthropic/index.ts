@@ -3,11 +3,13 @@
  * (also without `/v1`; query strings such as `?beta=true` are ignored), the client key in `x-api-key` or
  * `Authorization: Bearer`. A request is parsed into the conversation model and, for the anthropic provider,
  * kept as the client's own body with its `anthropic-version` and `anthropic-beta` headers (pass-through).
+ * `count_tokens` asks the request's backend for its own count where it has one, else estimates.
  */
 import type { FrontEnd, RouteEnv } from "../types.ts";
 import type { NativeRequest } from "../../core/protocol.ts";
 import { readLimitedBody } from "../../pipeline/body.ts";
 import { runConversation } from "../../pipeline/conversation.ts";
+import { backendTokenCount } from "../../pipeline/count_tokens.ts";
 import { parseMessagesBody } from "./parse.ts";
 import { renderMessages } from "./render.ts";
 import { errorResponse } from "./errors.ts";
@@ -60,8 +62,9 @@ export const anthropicFrontEnd: FrontEnd = {
     methods: ["POST"],
     credential: apiKey,
     async handle(req, _url, env) {
-      const { raw } = parseMessagesBody(await readBody(req, env));
-      return Response.json({ input_tokens: estimateInputTokens(raw) });
+      const { raw, chat } = parseMessagesBody(await readBody(req, env));
+      const counted = await backendTokenCount(req, chat, env.ctx, env.caller);
+      return Response.json({ input_tokens: counted ?? estimateInputTokens(raw) });
     },
   }],
 };
