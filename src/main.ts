@@ -67,7 +67,12 @@ function checkAliases(cfg: LoadedConfig, backends: string[]): void {
 /** The start-up configuration for the audit trail: settings and key counts, never a secret. */
 function startupDetail(cfg: LoadedConfig, registry: Registry, clientKeys: number): Record<string, unknown> {
   const settings: Record<string, unknown> = {};
-  for (const o of OPTIONS) if (o.kind !== "secret") settings[o.flag] = cfg.settings[o.key];
+  for (const o of OPTIONS) {
+    if (o.kind === "secret") continue;
+    // Stored under the flag's name, so a `--disable-…` flag that turns a feature off records whether it is given.
+    const value = cfg.settings[o.key];
+    settings[o.flag] = o.flagSets === false && typeof value === "boolean" ? !value : value;
+  }
   const pools = Object.fromEntries(
     registry.names().map((n) => [n, registry.get(n)!.keys.map((k) => k.label)]),
   );

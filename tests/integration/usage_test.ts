@@ -102,6 +102,11 @@ Deno.test("usage and audit answer: which models, by whom, when, at what cost, wi
     const audit = (await get("/audit/logs?limit=50")).body.data;
     const kinds = audit.map((e: { kind: string }) => e.kind);
     assert.ok(kinds.includes("startup"));
+    // The record names the --disable-… flags, so it stores whether each is given: both features are on here.
+    const startup = audit.find((e: { kind: string }) => e.kind === "startup").detail.settings;
+    assert.equal(startup["disable-redact-api-keys-in-prompts"], false);
+    assert.equal(startup["disable-interactive-mode"], false);
+    assert.equal(startup["disable-redact-secret-patterns"], false);
     assert.equal((await get("/usage/stats", USER)).status, 403, "non-admin keys may not read usage");
     assert.equal((await get("/usage/stats?group_by=colour")).status, 400);
     assert.equal((await get("/usage/stats?since=yesterdayish")).status, 400);
