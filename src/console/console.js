@@ -54,11 +54,15 @@
 
   function keyState(k, now) {
     if (k.state === "ready") return el("span", { className: "state ready" }, "ready");
-    const until = k.until
-      ? `until ${clock(k.until)} (${Math.max(0, Math.ceil((Date.parse(k.until) - now) / 1000))} s)`
-      : "until reset";
     const what = k.state === "cooling" ? "cooling" : "failed auth";
-    return el("span", { className: `state ${k.state}`, title: k.reason ?? "" }, `${what} ${until}`);
+    const left = k.until ? Math.max(0, Math.ceil((Date.parse(k.until) - now) / 1000)) : undefined;
+    return el(
+      "span",
+      { className: `state ${k.state}`, title: k.reason ?? "" },
+      what,
+      el("br"),
+      el("small", null, k.until ? `until ${clock(k.until)} (${left} s)` : "until reset"),
+    );
   }
 
   function renderBackends(s) {
@@ -69,15 +73,15 @@
           el(
             "tr",
             { className: "key" },
-            el("td", { className: "wrap" }, k.key),
-            el("td", null, keyState(k, now)),
+            el("td", null, k.key),
+            el("td", { className: "state-cell" }, keyState(k, now)),
             el("td", { className: "num" }, k.today.requests),
             el("td", { className: "num" }, k.today.rate_limited),
           )
         );
         const card = el(
           "div",
-          { className: "backend" },
+          { className: b.functional ? "backend" : "backend off" },
           el(
             "h3",
             null,
@@ -87,12 +91,13 @@
               "small",
               null,
               [
-                b.functional ? "functional" : `off: ${b.problem ?? ""}`,
+                b.functional ? "functional" : "off",
                 b.models === null ? "" : `${b.models} models`,
                 b.default ? "default" : "",
               ].filter(Boolean).join(" · "),
             ),
           ),
+          b.problem ? el("p", { className: "problem", title: b.problem }, b.problem) : null,
           b.keys.length
             ? el(
               "div",
@@ -115,7 +120,7 @@
                 el("tbody", null, ...rows),
               ),
             )
-            : el("p", { className: "hint" }, "no keys"),
+            : null,
         );
         card.dataset.backend = b.name;
         for (const [i, k] of b.keys.entries()) {
@@ -154,6 +159,7 @@
           ],
           axes: [{}, { size: 56 }],
           scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+          legend: { live: false },
         },
         data,
         box,

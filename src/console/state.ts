@@ -85,6 +85,12 @@ export async function consoleState(ctx: ConsoleContext, now = Date.now()): Promi
     start: ctx.chain(o.key) ?? null,
   }));
 
+  // A backend that is off and took no traffic would only draw a flat line.
+  for (const b of backends) {
+    const s = series[b.name];
+    if (!b.functional && !s.requests.some((n) => n > 0)) delete series[b.name];
+  }
+
   return {
     object: "console.state",
     version: VERSION,
