@@ -178,12 +178,30 @@
 
   function render(s) {
     $("version").textContent = s.version;
-    $("active").textContent = `${s.active_requests} in flight`;
+    $("active").textContent = `${s.active_requests} now`;
     renderBackends(s);
     if (globalThis.uPlot) {
       renderChart("chart-requests", s.charts.hours, s.charts.backends, "requests");
       renderChart("chart-tokens", s.charts.hours, s.charts.backends, "tokens");
     }
+    table(
+      "in-flight",
+      ["since", "session", "agent", "front end", "requested → served", "key", "s"],
+      s.in_flight.map((r) => [
+        clock(r.time),
+        el("td", { className: "wrap" }, r.session ?? ""),
+        r.agent ?? "",
+        r.frontend,
+        el(
+          "td",
+          { className: "wrap" },
+          `${r.requested_model ?? "-"} → ${r.backend ? `${r.backend}:${r.model}` : "…"}`,
+        ),
+        r.key ?? "",
+        r.seconds,
+      ]),
+      [6],
+    );
     table(
       "recent",
       ["time", "session", "agent", "front end", "requested → served", "key", "status", "ms", "tokens"],

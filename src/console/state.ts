@@ -99,6 +99,17 @@ export async function consoleState(ctx: ConsoleContext, now = Date.now()): Promi
     default_backend: ctx.defaultBackend ?? null,
     backends,
     charts: { hours: hours.map((h) => h / 1000), backends: series },
+    in_flight: ctx.metrics.flights().map((f) => ({
+      time: new Date(f.started).toISOString(),
+      seconds: Math.max(0, Math.round((now - f.started) / 1000)),
+      session: f.log.session,
+      agent: f.log.agent,
+      frontend: f.frontend,
+      requested_model: f.log.requestedModel,
+      backend: f.log.backend,
+      model: f.log.model,
+      key: f.log.key,
+    })),
     recent: recent.map((r) => ({
       time: new Date(r.time).toISOString(),
       session: r.session,

@@ -55,6 +55,9 @@ export interface ChatLog {
   attempts?: number;
   /** The session id (SPEC §9). */
   session?: string;
+  /** The coding agent that sent it, and the model it asked for (the console shows requests in flight). */
+  agent?: string;
+  requestedModel?: string;
   /** Time spent in the attempt engine (ms): upstream calls up to their commit, and waits for a key. */
   upstreamMs?: number;
   /** Settles when a streamed answer has ended (its last byte, an error event, or the client leaving). */
@@ -108,6 +111,8 @@ export async function runConversation(
 
   const { session, agent } = await loadSession(req, body, ctx, caller);
   log.session = session.id;
+  log.agent = agent;
+  log.requestedModel = body.model;
   const step = await commandStep(
     body,
     ctx,

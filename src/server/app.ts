@@ -169,7 +169,13 @@ export function createHandler(ctx: ProxyContext): Handler {
     } else {
       const served = frontEndOf(url.pathname.replace(/\/+$/, "") || "/");
       const render = served ? served.frontEnd.errorResponse : errorResponse;
-      if (served) tracked = { tracker: ctx.metrics.begin(), frontend: served.frontEnd.name };
+      if (served) {
+        const frontend = served.frontEnd.name;
+        tracked = {
+          tracker: ctx.metrics.begin({ requestId, started: arrived, frontend, log: chatLog }),
+          frontend,
+        };
+      }
       try {
         res = await route(req, url, chatLog, served, arrived);
       } catch (e) {

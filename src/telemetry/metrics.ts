@@ -42,6 +42,25 @@ export interface AttemptObservation {
   local?: boolean;
 }
 
+/** What is known of a request in flight; the pipeline fills it in as it learns (a `ChatLog` is one). */
+export interface FlightLog {
+  session?: string;
+  agent?: string;
+  requestedModel?: string;
+  backend?: string;
+  model?: string;
+  key?: string;
+}
+
+/** A proxied request in flight, for the console. */
+export interface Flight {
+  requestId: string;
+  /** Arrival (ms epoch). */
+  started: number;
+  frontend: string;
+  log: FlightLog;
+}
+
 /** One proxied request in flight: count it when answered, time it when its body has ended (once). */
 export interface RequestTracker {
   answered(o: RequestObservation): void;
@@ -69,7 +88,7 @@ export class Metrics {
   readonly #tokens: client.Counter<"backend" | "kind">;
   readonly #status = new BoundedLabel();
   readonly #outcome = new BoundedLabel();
-  #inFlight = 0;
+  readonly #inFlight = new Set<Flight>();
 
   /** `pools`: the key pools the cool-down gauge reads at scrape time; `now`: the clock (ms epoch). */
   constructor(version: string, pools: KeyPools, now: () => number = Date.now) {
@@ -108,7 +127,7 @@ export class Metrics {
       labelNames: ["backend", "kind"],
       registers,
     });
-    const inFlight = () => this.#inFlight;
+    const inFlight = () => this.#inFlight.size;
     new client.Gauge({
       name: "llmproxy_active_requests",
       help: "Proxied requests in flight (streams until their last byte).",
@@ -162,7 +181,7 @@ export class Metrics {
 
   /** Proxied requests in flight now. */
   get active(): number {
-    return this.#inFlight;
+    return this.#inFlight.size;
   }
 
   /** The exposition's content type. */
@@ -175,9 +194,14 @@ export class Metrics {
     return this.#registry.metrics();
   }
 
-  /** A proxied request arrived: it counts as active until its tracker's `ended`. */
-  begin(): RequestTracker {
-    this.#inFlight++;
+  /** The requests in flight now, oldest first. */
+  flights(): Flight[] {
+    return [...this.#inFlight];
+  }
+
+  /** A proxied request arrived: it counts as active (and is listed) until its tracker's `ended`. */
+  begin(flight: Flight): RequestTracker {
+    this.#inFlight.add(flight);
     let open = true;
     return {
       answered: (o) => {
@@ -190,7 +214,7 @@ export class Metrics {
       ended: (o, durationMs) => {
         if (!open) return;
         open = false;
-        this.#inFlight--;
+        this.#inFlight.delete(flight);
         this.#duration.observe(
           { frontend: o.frontend, backend: o.backend ?? "none" },
           durationMs / 1000,

@@ -4,7 +4,7 @@
  * proxy's origin; no console errors; no horizontal overflow at 375 px; no key value anywhere in the page.
  */
 import assert from "node:assert/strict";
-import { MockOpenAI, orError } from "../mocks/openai_upstream.ts";
+import { chunkEvent, MockOpenAI, orError } from "../mocks/openai_upstream.ts";
 import { startTestProxy } from "../helpers.ts";
 import { launchChromium, type PwPage } from "../support/browser.ts";
 
@@ -58,7 +58,23 @@ const RISEN_LINE = (id: string) =>
 Deno.test("console: key prompt, live requests, a 429 cooling a key, charts, 375 px, nothing leaves the origin", async (t) => {
   const mock = MockOpenAI.start();
   let limit = false;
+  let hold: Promise<void> | undefined;
   mock.onChat = (req) => {
+    if (hold && req.body?.stream) {
+      // A stream that sends its first words, then waits for the test.
+      const until = hold;
+      hold = undefined;
+      const enc = new TextEncoder();
+      const body = new ReadableStream<Uint8Array>({
+        async start(c) {
+          c.enqueue(enc.encode(chunkEvent("partial ") + "\n\n"));
+          await until;
+          c.enqueue(enc.encode(chunkEvent("answer", "stop") + "\n\ndata: [DONE]\n\n"));
+          c.close();
+        },
+      });
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    }
     if (limit && req.key === OR1) {
       limit = false;
       const res = orError(429, "Rate limit exceeded");
@@ -133,6 +149,39 @@ Deno.test("console: key prompt, live requests, a 429 cooling a key, charts, 375 
       );
       assert.ok(row.includes("b/two → openrouter:b/two") && row.includes("chat") && row.includes("ok"), row);
       assert.equal(await page.evaluate("window.__stillHere"), true, "no reload happened");
+    });
+
+    await t.step("an agent's stream shows in flight while it runs, and leaves when it ends", async () => {
+      const release = Promise.withResolvers<void>();
+      hold = release.promise;
+      const res = await p.fetch("/v1/chat/completions", {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${USER}`,
+          "content-type": "application/json",
+          "x-session-id": "s-streaming-now",
+          "user-agent": "opencode/1.0",
+        },
+        body: JSON.stringify({
+          model: "openrouter:c/three",
+          stream: true,
+          messages: [{ role: "user", content: "go" }],
+        }),
+      });
+      assert.equal(res.status, 200);
+      const reader = res.body!.getReader();
+      try {
+        await reader.read(); // the first words: the stream is running
+        await until(page, "document.querySelector('#in-flight').textContent.includes('s-streaming-now')");
+        const row = await page.evaluate<string>("document.querySelector('#in-flight tbody tr').textContent");
+        assert.ok(row.includes("opencode") && row.includes("c/three → openrouter:c/three"), row);
+        assert.match(await page.textContent("#active") ?? "", /^1 now$/);
+      } finally {
+        release.resolve();
+        while (!(await reader.read()).done) { /* drain */ }
+      }
+      await until(page, "!document.querySelector('#in-flight').textContent.includes('s-streaming-now')");
+      assert.match(await page.textContent("#active") ?? "", /^0 now$/);
     });
 
     await t.step("a key's 429 shows it cooling, with today's 429 count", async () => {

@@ -26,7 +26,7 @@ Deno.test("metrics: upstream-made label values are capped; keys show their longe
   for (let i = 0; i < 3 * MAX_LABEL_VALUES; i++) {
     m.attempt({ backend: "openrouter", keyLabel: "K1", outcome: `weird_${i}` });
   }
-  const tr = m.begin();
+  const tr = m.begin({ requestId: "req_1", started: t, frontend: "chat", log: {} });
   for (let i = 0; i < 3 * MAX_LABEL_VALUES; i++) tr.answered({ frontend: "chat", status: 100 + i });
   pool.cool("K1", "m", { scope: "key-model", untilMs: t + 30_000, reason: "429" });
   pool.cool("K1", "other", { scope: "key-model", untilMs: t + 90_000, reason: "429" });
