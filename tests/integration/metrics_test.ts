@@ -174,6 +174,9 @@ Deno.test("/metrics: admin key when auth is on (Bearer is the scrape credential)
     const open = await q.fetch("/metrics");
     assert.equal(open.status, 200);
     parsePrometheus(await open.text());
+    const own = await q.fetch("/metrics", { headers: { origin: q.url } });
+    assert.equal(own.status, 200, "the console's own origin is allowed");
+    await own.body?.cancel();
     const foreign = await q.fetch("/metrics", { headers: { origin: "http://evil.example" } });
     assert.equal(foreign.status, 403, "a foreign page may not read it");
     await foreign.body?.cancel();
