@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { MAX_LABEL_VALUES, Metrics } from "../../src/telemetry/metrics.ts";
 import { KeyPool, type KeyPools } from "../../src/state/keys.ts";
 import { parsePrometheus, total } from "../support/prometheus.ts";
+import { keyStatuses } from "../../src/telemetry/key_status.ts";
 
 function pools(now: () => number): { pools: KeyPools; pool: KeyPool } {
   const pool = new KeyPool(
@@ -48,6 +49,12 @@ Deno.test("metrics: upstream-made label values are capped; keys show their longe
   assert.equal(total(f, "llmproxy_key_cooldown_seconds", { key: "K2" }), Infinity, "disabled");
   assert.equal(total(f, "llmproxy_key_cooldown_seconds", { key: "K3" }), 0, "ready");
   assert.ok(!text.includes("secret"), "no key value");
+  pool.cool("K3", "m", { scope: "key-model", untilMs: t + 5_000, reason: "402 no credits", auth: true });
+  assert.deepEqual(keyStatuses(p, t).map((k) => [k.key, k.state, k.until]), [
+    ["K1", "cooling", t + 80_000],
+    ["K2", "failed_auth", Infinity],
+    ["K3", "failed_auth", t + 5_000],
+  ]);
 });
 
 Deno.test("the strict exposition reader rejects what Prometheus would reject", () => {
