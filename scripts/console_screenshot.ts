@@ -1,13 +1,13 @@
 /**
  * `deno run -A scripts/console_screenshot.ts [OUT]`: renders README's screenshot of the operator console
- * (docs/console.png) in Debian's Chromium. The traffic is made up: a mock upstream, two keys (one answers 429),
+ * (.github/console.png) in Debian's Chromium. The traffic is made up: a mock upstream, two keys (one answers 429),
  * a few agents' sessions, a route, and 24 h of roll-ups recorded with earlier times so the charts have a shape.
  */
 import { MockOpenAI, orError } from "../tests/mocks/openai_upstream.ts";
 import { startTestProxy } from "../tests/helpers.ts";
 import { launchChromium } from "../tests/support/browser.ts";
 
-const out = Deno.args[0] ?? "docs/console.png";
+const out = Deno.args[0] ?? ".github/console.png";
 const ADMIN = "screenshot-admin-key-0001";
 const HOUR = 3_600_000;
 const mock = MockOpenAI.start();
