@@ -8,6 +8,7 @@ import type { FrontEnd, RouteEnv } from "../types.ts";
 import { readLimitedBody } from "../../pipeline/body.ts";
 import { runConversation } from "../../pipeline/conversation.ts";
 import { ProxyError } from "../../core/errors.ts";
+import type { NativeRequest } from "../../core/protocol.ts";
 import { log as logger } from "../../log/log.ts";
 import { inputItems, type Item, parseResponsesBody, type ResponsesBody, toChatRequest } from "./parse.ts";
 import { FunctionNames } from "./names.ts";
@@ -93,9 +94,15 @@ async function create(req: Request, _url: URL, { ctx, caller, log, started }: Ro
       });
     }
   };
+  // A self-contained, unstored request (Codex's) may pass through to a provider that speaks Responses; one
+  // that uses or feeds the proxy's store is answered from the translation, which the store understands.
+  const native: NativeRequest | undefined =
+    body.store === false && previousId === undefined && resolved === own
+      ? { protocol: "responses", body, headers: {} }
+      : undefined;
   const outcome = await runConversation(
     req,
-    { frontend: "responses", body: chat },
+    { frontend: "responses", body: chat, native },
     ctx,
     caller,
     log,

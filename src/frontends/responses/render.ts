@@ -1,8 +1,8 @@
 /**
  * Rendering the pipeline's {@link Outcome} for a Responses client (SPEC §17.2): a Chat answer (JSON, stream,
  * or a local reply) becomes a response object or the Responses event stream; an answer already in the
- * Responses protocol (a provider passed the body through) goes out as it came. Built-in tools that were
- * dropped are named in `x-llmproxy-dropped-tools`.
+ * Responses protocol (a provider passed the body through, built-in tools included) goes out as it came.
+ * Built-in tools that were dropped for a translated answer are named in `x-llmproxy-dropped-tools`.
  */
 import { completionToSse } from "../../openai/convert.ts";
 import { SSE_HEADERS, textToBytes } from "../../openai/sse.ts";
@@ -39,7 +39,10 @@ function textStream(text: string): ReadableStream<Uint8Array> {
 /** The Responses answer for an outcome. */
 export async function renderResponses(outcome: Outcome, input: RenderInput): Promise<Response> {
   const headers = outcome.headers;
-  if (input.dropped.length) headers.set(DROPPED_TOOLS_HEADER, headerValue(input.dropped.join(", ")));
+  const passedThrough = outcome.kind !== "local" && outcome.protocol === "responses";
+  if (input.dropped.length && !passedThrough) {
+    headers.set(DROPPED_TOOLS_HEADER, headerValue(input.dropped.join(", ")));
+  }
   const stream = input.body.stream === true;
   const sse = (body: ReadableStream<Uint8Array>) => {
     for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v);
