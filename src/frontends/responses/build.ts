@@ -115,13 +115,8 @@ export interface ResponseState {
   error?: { code: string; message: string } | null;
 }
 
-/** The response object: meta, state, and the request's settings echoed (as OpenAI's API does). */
-export function responseObject(
-  meta: ResponseMeta,
-  body: ResponsesBody,
-  state: ResponseState,
-): Record<string, unknown> {
-  const reasoning = (body.reasoning ?? {}) as Record<string, unknown>;
+/** What a response says about itself: id, status, model, output, usage. */
+export function responseCore(meta: ResponseMeta, state: ResponseState): Record<string, unknown> {
   return {
     id: meta.id,
     object: "response",
@@ -129,10 +124,18 @@ export function responseObject(
     status: state.status,
     error: state.error ?? null,
     incomplete_details: state.incomplete_details ?? null,
-    instructions: body.instructions ?? null,
-    max_output_tokens: body.max_output_tokens ?? null,
     model: meta.model,
     output: state.output,
+    usage: state.usage,
+  };
+}
+
+/** The request's settings a response echoes (as OpenAI's API does); the same for every event of a stream. */
+export function requestEcho(body: ResponsesBody): Record<string, unknown> {
+  const reasoning = (body.reasoning ?? {}) as Record<string, unknown>;
+  return {
+    instructions: body.instructions ?? null,
+    max_output_tokens: body.max_output_tokens ?? null,
     parallel_tool_calls: body.parallel_tool_calls ?? true,
     previous_response_id: body.previous_response_id ?? null,
     reasoning: { effort: reasoning.effort ?? null, summary: reasoning.summary ?? null },
@@ -143,10 +146,18 @@ export function responseObject(
     tools: body.tools ?? [],
     top_p: body.top_p ?? null,
     truncation: "disabled",
-    usage: state.usage,
     user: body.user ?? null,
     metadata: body.metadata ?? {},
   };
+}
+
+/** The response object: its core, then the request's settings echoed. */
+export function responseObject(
+  meta: ResponseMeta,
+  body: ResponsesBody,
+  state: ResponseState,
+): Record<string, unknown> {
+  return { ...responseCore(meta, state), ...requestEcho(body) };
 }
 
 /** One Chat choice's message. */

@@ -17,6 +17,8 @@ import {
   messageItem,
   newId,
   reasoningItem,
+  requestEcho,
+  responseCore,
   type ResponseMeta,
   responseObject,
   type ResponseState,
@@ -78,9 +80,25 @@ class ResponsesWriter {
     }\n\n`;
   }
 
-  #response(state: ResponseState): Record<string, unknown> {
-    const meta = this.#model ? { ...this.opts.meta, model: this.#model } : this.opts.meta;
-    return responseObject(meta, this.opts.body, state);
+  /** The echoed request settings as JSON members (no braces), serialized once per stream. */
+  #echo: string | undefined;
+  #final: ResponseState | undefined;
+
+  #meta(): ResponseMeta {
+    return this.#model ? { ...this.opts.meta, model: this.#model } : this.opts.meta;
+  }
+
+  /** The JSON text of the response in `state`, with the request's echo spliced in (not serialized again). */
+  #responseJson(state: ResponseState): string {
+    this.#echo ??= JSON.stringify(requestEcho(this.opts.body)).slice(1, -1);
+    const core = JSON.stringify(responseCore(this.#meta(), state));
+    return `${core.slice(0, -1)},${this.#echo}}`;
+  }
+
+  /** An event whose payload is a whole response. */
+  #emitResponse(type: string, responseJson: string): void {
+    const head = `{"type":"${type}","sequence_number":${this.#seq++},"response":`;
+    this.#out += `event: ${type}\ndata: ${head}${responseJson}}\n\n`;
   }
 
   take(): string {
@@ -90,9 +108,9 @@ class ResponsesWriter {
   }
 
   start(): void {
-    const response = this.#response({ status: "in_progress", output: [], usage: null });
-    this.#emit("response.created", { response });
-    this.#emit("response.in_progress", { response });
+    const response = this.#responseJson({ status: "in_progress", output: [], usage: null });
+    this.#emitResponse("response.created", response);
+    this.#emitResponse("response.in_progress", response);
   }
 
   #add(item: Record<string, unknown>): number {
@@ -220,8 +238,8 @@ class ResponsesWriter {
     }
   }
 
-  /** Close every open item and build the final response. */
-  finalResponse(): Record<string, unknown> {
+  /** Close every open item and settle the final state. */
+  finalResponse(): void {
     this.#closeText();
     this.#closeReasoning();
     for (const call of this.#calls.values()) {
@@ -231,16 +249,19 @@ class ResponsesWriter {
       this.#done(call.index, item);
     }
     this.#calls.clear();
-    return this.#response({
-      ...endOf(this.#finish),
-      output: this.#output,
-      usage: responsesUsage(this.#usage),
-    });
+    this.#final = { ...endOf(this.#finish), output: this.#output, usage: responsesUsage(this.#usage) };
   }
 
-  /** Write the final event for `response` (built by {@link finalResponse}). */
-  complete(response: Record<string, unknown>): void {
-    this.#emit(response.status === "incomplete" ? "response.incomplete" : "response.completed", { response });
+  /** The final response as an object (for `onFinal`), after {@link finalResponse}. */
+  finalObject(): Record<string, unknown> {
+    return responseObject(this.#meta(), this.opts.body, this.#final!);
+  }
+
+  /** Write the final event of the state {@link finalResponse} settled. */
+  complete(): void {
+    const state = this.#final!;
+    const type = state.status === "incomplete" ? "response.incomplete" : "response.completed";
+    this.#emitResponse(type, this.#responseJson(state));
     this.ended = true;
   }
 
@@ -251,31 +272,42 @@ class ResponsesWriter {
       code: typeof e.code === "string" ? e.code : "upstream_error",
       message: typeof e.message === "string" ? e.message : "The upstream failed during the stream.",
     };
-    this.#emit("response.failed", {
-      response: this.#response({ status: "failed", output: this.#output, usage: null, error: failure }),
-    });
+    this.#emitResponse(
+      "response.failed",
+      this.#responseJson({ status: "failed", output: this.#output, usage: null, error: failure }),
+    );
     this.ended = true;
   }
 }
 
-/** The transform from Chat SSE bytes to Responses SSE bytes. */
+/**
+ * The transform from Chat SSE bytes to Responses SSE bytes. Synchronous per chunk (no promise per event); only
+ * the end waits, for `onFinal`.
+ */
 export function responsesStream(opts: ResponsesStreamOptions): TransformStream<Uint8Array, Uint8Array> {
   const w = new ResponsesWriter(opts);
   const pending = new EventBuffer();
-  const finish = async () => {
-    const response = w.finalResponse();
-    await opts.onFinal?.(response);
-    w.complete(response);
+  let done = false; // [DONE] arrived
+  const out = (ctl: TransformStreamDefaultController<Uint8Array>) => {
+    const text = w.take();
+    if (text) ctl.enqueue(textToBytes(text));
   };
-  const handle = async (bytes: Uint8Array) => {
+  const finish = (ctl: TransformStreamDefaultController<Uint8Array>): Promise<void> | void => {
+    w.finalResponse();
+    const complete = () => {
+      w.complete();
+      out(ctl);
+    };
+    const saving = opts.onFinal?.(w.finalObject());
+    return saving ? saving.then(complete) : complete();
+  };
+  /** Translate complete events; true when `[DONE]` ended them. */
+  const handle = (bytes: Uint8Array): boolean => {
     for (const ev of splitEvents(bytesToText(bytes))) {
-      if (w.ended) return;
+      if (w.ended) return false;
       const data = eventData(ev);
       if (data === undefined) continue;
-      if (data.trim() === "[DONE]") {
-        await finish();
-        continue;
-      }
+      if (data.trim() === "[DONE]") return true;
       let chunk: unknown;
       try {
         chunk = JSON.parse(data);
@@ -286,32 +318,31 @@ export function responsesStream(opts: ResponsesStreamOptions): TransformStream<U
         w.chunk(chunk as Record<string, unknown>);
       }
     }
-  };
-  const flushOut = (ctl: TransformStreamDefaultController<Uint8Array>) => {
-    const text = w.take();
-    if (text) ctl.enqueue(textToBytes(text));
+    return false;
   };
   return new TransformStream<Uint8Array, Uint8Array>({
     start(ctl) {
       w.start();
-      flushOut(ctl);
+      out(ctl);
     },
-    async transform(bytes, ctl) {
-      if (w.ended) return;
+    transform(bytes, ctl) {
+      if (w.ended || done) return;
       const complete = pending.push(bytes);
-      if (complete) await handle(complete);
-      flushOut(ctl);
+      done = complete !== undefined && handle(complete);
+      out(ctl);
+      if (done && !w.ended) return finish(ctl);
     },
-    async flush(ctl) {
-      if (!w.ended) {
+    flush(ctl) {
+      if (w.ended) return;
+      if (!done) {
         const rest = pending.take();
-        if (rest.length) await handle(rest);
+        done = rest.length > 0 && handle(rest);
+        out(ctl);
       }
-      if (!w.ended) {
-        if (w.finished) await finish();
-        else w.fail({ code: "upstream_error", message: "The upstream ended the stream before it finished." });
-      }
-      flushOut(ctl);
+      if (w.ended) return;
+      if (done || w.finished) return finish(ctl);
+      w.fail({ code: "upstream_error", message: "The upstream ended the stream before it finished." });
+      out(ctl);
     },
   });
 }
