@@ -7,7 +7,7 @@
 import type { FrontEnd, RouteEnv } from "../types.ts";
 import { readLimitedBody } from "../../pipeline/body.ts";
 import { runConversation } from "../../pipeline/conversation.ts";
-import { ProxyError } from "../../core/errors.ts";
+import { badRequest, ProxyError } from "../../core/errors.ts";
 import type { NativeRequest } from "../../core/protocol.ts";
 import { log as logger } from "../../log/log.ts";
 import { inputItems, type Item, parseResponsesBody, type ResponsesBody, toChatRequest } from "./parse.ts";
@@ -21,15 +21,20 @@ const DAY_MS = 86_400_000;
 /** Longest id looked up (a KV key stays far below its 2 KiB limit). */
 const MAX_ID = 256;
 
-function notFound(id: string, param: string | null, code: string): ProxyError {
+const NOT_FOUND = {
+  previous_response_not_found: "Previous response",
+  response_not_found: "Response",
+  item_not_found: "Stored item",
+} as const;
+const WHY_NOT_FOUND = "(unknown, expired, deleted, stored with store:false or made with another client key)";
+
+function notFound(id: string, param: string | null, code: keyof typeof NOT_FOUND): ProxyError {
   const shown = id.length > 80 ? `${id.slice(0, 80)}…` : id;
   return new ProxyError(
     404,
     "invalid_request_error",
     code,
-    code === "previous_response_not_found"
-      ? `Previous response with id '${shown}' not found (unknown, expired, deleted, stored with store:false or made with another client key).`
-      : `Response with id '${shown}' not found (unknown, expired, deleted, or made with another client key).`,
+    `${NOT_FOUND[code]} with id '${shown}' not found ${WHY_NOT_FOUND}.`,
     param,
   );
 }
@@ -41,13 +46,7 @@ async function resolveReferences(items: Item[], kv: Deno.Kv, owner: string): Pro
     if (item?.type !== "item_reference") return item;
     const id = item.id;
     if (typeof id !== "string" || id.length > MAX_ID) {
-      throw new ProxyError(
-        400,
-        "invalid_request_error",
-        "invalid_request",
-        `input.${i}.id must be an item id.`,
-        `input.${i}.id`,
-      );
+      throw badRequest(`Invalid request: input.${i}.id: must be an item id.`, `input.${i}.id`);
     }
     const found = await loadItem(kv, id, owner);
     if (!found) throw notFound(id, `input.${i}.id`, "item_not_found");

@@ -21,8 +21,6 @@ export interface Translated {
   chat: ChatRequest;
   /** Built-in tool types that were declared but cannot be run by the conversation model (dropped). */
   dropped: string[];
-  /** How flattened namespace functions map back to their namespace. */
-  names: FunctionNames;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -211,11 +209,6 @@ export function itemsToMessages(items: readonly Item[], at: string, names: Funct
   return out;
 }
 
-/** Built-in Responses tool types: run by OpenAI's Responses API, dropped for every other upstream. */
-function isFunctionTool(t: Record<string, unknown>): boolean {
-  return t.type === "function";
-}
-
 /** A Responses function tool → a Chat function tool (`strict` kept). */
 function chatTool(t: Record<string, unknown>, at: string, name: string): Record<string, unknown> {
   if (typeof t.name !== "string" || t.name === "") fail(`${at}.name`, "must be a non-empty string");
@@ -232,7 +225,10 @@ function chatTool(t: Record<string, unknown>, at: string, name: string): Record<
   return { type: "function", function: fn };
 }
 
-/** `tools` → Chat function tools: namespaces flattened, built-in types dropped (and named). */
+/**
+ * `tools` → Chat function tools: namespaces flattened; any other type is a built-in tool (`web_search`,
+ * `file_search`, …) only OpenAI's Responses API runs, so it is dropped and named.
+ */
 function translateTools(
   tools: unknown[],
   names: FunctionNames,
@@ -242,7 +238,7 @@ function translateTools(
   for (const [i, t] of tools.entries()) {
     const at = `tools.${i}`;
     if (!isObject(t) || typeof t.type !== "string") fail(at, "must be an object with a string 'type'");
-    if (isFunctionTool(t)) {
+    if (t.type === "function") {
       out.push(chatTool(t, at, names.flat(t.name as string)));
     } else if (t.type === "namespace") {
       if (typeof t.name !== "string") fail(`${at}.name`, "must be a string");
@@ -355,5 +351,5 @@ export function toChatRequest(
   const rf = responseFormat(body.text);
   if (rf !== undefined) chat.response_format = rf;
   if (typeof body.user === "string") chat.user = body.user;
-  return { chat, dropped, names };
+  return { chat, dropped };
 }

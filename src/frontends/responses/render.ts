@@ -54,8 +54,7 @@ export async function renderResponses(outcome: Outcome, input: RenderInput): Pro
     headers.set("content-type", "application/json");
     return new Response(JSON.stringify(response), { status: 200, headers });
   };
-  const translate = (chatSse: ReadableStream<Uint8Array>) =>
-    sse(chatSse.pipeThrough(responsesStream({ ...input, meta: input.meta })));
+  const translate = (chatSse: ReadableStream<Uint8Array>) => sse(chatSse.pipeThrough(responsesStream(input)));
 
   if (outcome.kind === "local") {
     const meta = { ...input.meta, model: String(outcome.completion.model ?? input.meta.model) };
