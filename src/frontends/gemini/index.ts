@@ -33,6 +33,17 @@ function modelParam(raw: string): string {
   return model;
 }
 
+/** 404 for a path under /v1beta this front end does not serve, naming what it does serve. */
+function notServed(url: URL): never {
+  throw new ProxyError(
+    404,
+    "invalid_request_error",
+    "not_found",
+    `No such endpoint: ${url.pathname}. llmproxy serves POST /v1beta/models/{model}:generateContent, ` +
+      ":streamGenerateContent and :countTokens, and GET /v1beta/models[/{model}].",
+  );
+}
+
 /** Read the request body within the proxy's size and time limits. */
 function readBody(req: Request, { ctx }: RouteEnv): Promise<string> {
   return readLimitedBody(
@@ -81,25 +92,19 @@ export const geminiFrontEnd: FrontEnd = {
       handle: (_req, _url, { ctx }) => geminiModels(ctx),
     },
     {
+      // POST here is another model method (`:embedContent`, …): not served, said in Google's shape.
       pattern: /^\/v1beta\/models\/(.+)$/,
-      methods: ["GET"],
+      methods: ["GET", "POST"],
       credential: googKey,
-      handle: (_req, _url, { ctx, params }) => geminiModelEntry(ctx, modelParam(params[0])),
+      handle: (req, url, { ctx, params }) =>
+        req.method === "POST" ? notServed(url) : geminiModelEntry(ctx, modelParam(params[0])),
     },
     {
       // Anything else under /v1beta answers in Google's shape, so a Gemini client shows a clear error.
       pattern: /^\/v1beta(?:\/.*)?$/,
       methods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
       credential: googKey,
-      handle(_req, url) {
-        throw new ProxyError(
-          404,
-          "invalid_request_error",
-          "not_found",
-          `No such endpoint: ${url.pathname}. llmproxy serves POST /v1beta/models/{model}:generateContent, ` +
-            ":streamGenerateContent and :countTokens, and GET /v1beta/models[/{model}].",
-        );
-      },
+      handle: (_req, url) => notServed(url),
     },
   ],
 };
