@@ -436,6 +436,10 @@ Deno.test("gemini front end: errors in Google's shape — field paths on 400, UN
     );
     await bad({ contents: [{ role: "user", parts: [] }] }, /contents\[0\]\.parts: must be a non-empty list/);
     await bad(
+      { contents: [{ role: "user", parts: [{}] }] },
+      /contents\[0\]\.parts\[0\]: must carry one of text, /,
+    );
+    await bad(
       { contents: [{ role: "user", parts: [{ functionResponse: { name: "f", response: {} } }] }] },
       /contents\[0\]\.parts\[0\]\.functionResponse: answers no functionCall named "f"/,
     );

@@ -47,6 +47,30 @@ function list(v: unknown, path: string): unknown[] | undefined {
   return v;
 }
 
+/** The fields one of which a Part must carry (Google's `data` oneof). */
+const PART_DATA = [
+  "text",
+  "inlineData",
+  "fileData",
+  "functionCall",
+  "functionResponse",
+  "executableCode",
+  "codeExecutionResult",
+];
+
+/**
+ * A part as an object that carries data, or a 400. A bare thought signature counts (a model turn may carry
+ * one alone, and a Gemini upstream wants it back).
+ */
+function partObject(p: unknown, at: string): Obj {
+  const part = obj(p, at);
+  if (!part) invalid(at, "must be an object");
+  if (![...PART_DATA, "thoughtSignature"].some((k) => part[k] !== undefined && part[k] !== null)) {
+    invalid(at, `must carry one of ${PART_DATA.join(", ")}`);
+  }
+  return part;
+}
+
 /** A request parsed: the conversation model, the client's own body, and the tools the model cannot carry. */
 export interface GeminiParsed {
   chat: ChatRequest;
@@ -160,8 +184,7 @@ function modelTurn(
   const calls: PendingCall[] = [];
   parts.forEach((p, j) => {
     const at = `${where}.parts[${j}]`;
-    const part = obj(p, at);
-    if (!part) invalid(at, "must be an object");
+    const part = partObject(p, at);
     const thought = part.thought === true;
     const signature = str(part.thoughtSignature, `${at}.thoughtSignature`);
     const t = str(part.text, `${at}.text`);
@@ -204,8 +227,7 @@ function userTurn(parts: unknown[], where: string, pending: PendingCall[]): Mess
   const content: ContentPart[] = [];
   parts.forEach((p, j) => {
     const at = `${where}.parts[${j}]`;
-    const part = obj(p, at);
-    if (!part) invalid(at, "must be an object");
+    const part = partObject(p, at);
     const fr = obj(part.functionResponse, `${at}.functionResponse`);
     if (fr) {
       const name = str(fr.name, `${at}.functionResponse.name`);
