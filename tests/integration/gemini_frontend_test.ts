@@ -545,7 +545,19 @@ Deno.test("gemini front end: commands are answered locally in Gemini's shape; th
     // A command next to a question: the command runs and the rest is forwarded (rebuilt from the model,
     // since the client's own body still holds the command).
     const mixed = await post("/v1beta/models/gemini-2.5-flash:generateContent", {
-      contents: [{ role: "user", parts: [{ text: "!/set(project=alpha) what is 2+2?" }] }],
+      contents: [
+        { role: "user", parts: [{ text: "read a.txt" }] },
+        {
+          role: "model",
+          parts: [{
+            functionCall: { name: "read_file", args: { path: "a.txt" } },
+            thoughtSignature: "c2lnLTE=",
+          }],
+        },
+        { role: "user", parts: [{ functionResponse: { name: "read_file", response: { output: "2+2" } } }] },
+        { role: "user", parts: [{ text: "!/set(project=alpha) what is 2+2?" }] },
+      ],
+      tools: [{ functionDeclarations: [{ name: "read_file", parametersJsonSchema: { type: "object" } }] }],
       safetySettings: [{ category: "HARM_CATEGORY_HARASSMENT", threshold: "BLOCK_NONE" }],
     });
     assert.equal(mixed.status, 200, await mixed.clone().text());
@@ -553,6 +565,17 @@ Deno.test("gemini front end: commands are answered locally in Gemini's shape; th
     assert.match(streamText([await mixed.json()]), /what is 2\+2\?/);
     const sent = gemini.generations[0].body!;
     assert.equal(JSON.stringify(sent).includes("!/set"), false, "the command is cut from what goes upstream");
+    // Translated both ways: the function call keeps its thought signature, the response its content.
+    assert.deepEqual((sent.contents as unknown[]).slice(1, 3), [
+      {
+        role: "model",
+        parts: [{
+          functionCall: { name: "read_file", args: { path: "a.txt" } },
+          thoughtSignature: "c2lnLTE=",
+        }],
+      },
+      { role: "user", parts: [{ functionResponse: { name: "read_file", response: { output: "2+2" } } }] },
+    ]);
     assert.equal(sent.safetySettings, undefined, "rebuilt from the conversation model, not passed through");
   });
 });
@@ -612,5 +635,68 @@ Deno.test("gemini front end → OpenAI-compatible upstream: an upstream failure 
     const e = (await res.json()).error;
     assert.equal(e.status, "INVALID_ARGUMENT");
     assert.match(e.message, /does not support tools/);
+  });
+});
+
+/** An endless upstream stream of `event(i)` every 20 ms, and whether the proxy cancelled it. */
+function endless(event: (i: number) => string, contentType = "text/event-stream") {
+  const state = { cancelled: false, response: undefined as unknown as () => Response };
+  state.response = () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let i = 0;
+    const enc = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(c) {
+        await new Promise((r) => (timer = setTimeout(r, 20)));
+        c.enqueue(enc.encode(event(i++)));
+      },
+      cancel() {
+        state.cancelled = true;
+        clearTimeout(timer);
+      },
+    });
+    return new Response(body, { headers: { "content-type": contentType } });
+  };
+  return state;
+}
+
+Deno.test("gemini front end: a client that disconnects mid-stream ends the upstream stream at once (translated and passed through)", async () => {
+  await withProxy(async ({ proxy, gemini, openai }) => {
+    const chat = endless((i) =>
+      `data: ${
+        JSON.stringify({
+          id: "g",
+          object: "chat.completion.chunk",
+          model: "m",
+          choices: [{ index: 0, delta: { content: `t${i} ` } }],
+        })
+      }\n\n`
+    );
+    openai.onChat = () => chat.response();
+    const google = endless((i) =>
+      `data: ${JSON.stringify(geminiAnswer([{ text: `g${i} ` }], null))}\r\n\r\n`
+    );
+    gemini.onGenerate = () => google.response();
+    for (
+      const [path, upstream] of [
+        ["/v1beta/models/gpt-alias:streamGenerateContent", chat],
+        ["/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", google],
+      ] as const
+    ) {
+      const ctl = new AbortController();
+      const res = await proxy.fetch(path, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-goog-api-key": CLIENT_KEY },
+        body: JSON.stringify(HELLO),
+        signal: ctl.signal,
+      });
+      assert.equal(res.status, 200);
+      const reader = res.body!.getReader();
+      await reader.read();
+      ctl.abort();
+      await reader.cancel().catch(() => {});
+      for (let i = 0; i < 100 && !upstream.cancelled; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(upstream.cancelled, `${path}: the upstream stream was cancelled`);
+    }
   });
 });
