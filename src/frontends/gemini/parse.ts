@@ -215,10 +215,11 @@ function modelTurn(
   };
 }
 
-/** The call a function response answers: by the client's id, else the first unanswered call of that name. */
+/** The call a function response answers: by the client's id, else the first open call of that name (one without an id first). */
 function answeredCall(pending: PendingCall[], name: string, id: string | undefined): PendingCall | undefined {
-  const open = pending.filter((c) => !c.answered);
-  return (id ? open.find((c) => c.geminiId === id) : undefined) ?? open.find((c) => c.name === name);
+  const open = pending.filter((c) => !c.answered && c.name === name);
+  // A response without a (matching) id prefers a call that had none either.
+  return (id ? open.find((c) => c.geminiId === id) : undefined) ?? open.find((c) => !c.geminiId) ?? open[0];
 }
 
 /** A user (or legacy `function`) turn → tool messages for its function responses, then a user message. */
@@ -344,7 +345,9 @@ function toolChoice(v: unknown, tools: Obj[]): { tools: Obj[]; choice?: unknown 
 function effortForBudget(budget: number): string | undefined {
   if (budget < 0) return undefined;
   const efforts = Object.entries(BUDGET).sort((a, b) => a[1] - b[1]);
-  return (efforts.find(([, b]) => b >= budget) ?? efforts.at(-1)!)[0];
+  const most = efforts.at(-1)![1];
+  // Over the largest budget: the first effort with it (`high`, which every reasoning provider knows).
+  return (efforts.find(([, b]) => b >= Math.min(budget, most)))![0];
 }
 
 /** `generationConfig` → the Chat request's sampling, limits, output format and reasoning fields. */
