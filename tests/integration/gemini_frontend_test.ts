@@ -700,3 +700,24 @@ Deno.test("gemini front end: a client that disconnects mid-stream ends the upstr
     }
   });
 });
+
+Deno.test("gemini front end → gemini with --audit-content: the passed-through answer's text is audited (JSON and stream)", async () => {
+  await withProxy(async ({ post, proxy }) => {
+    await (await post("/v1beta/models/gemini-2.5-flash:generateContent", HELLO)).text();
+    await (await post("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", {
+      contents: [{ role: "user", parts: [{ text: "streamed please" }] }],
+    })).text();
+    const logs = await (await proxy.fetch("/audit/logs?limit=10", {
+      headers: { authorization: `Bearer ${CLIENT_KEY}` },
+    })).json();
+    const content = logs.data.filter((e: { kind: string }) => e.kind === "content")
+      .map((e: { detail: { prompt: string; response: string } }) => e.detail);
+    assert.deepEqual(
+      content.map((d: { prompt: string; response: string }) => [d.prompt, d.response]).sort(),
+      [
+        ["hello world", "Echo from gemini-2.5-flash: hello world"],
+        ["streamed please", "Echo from gemini-2.5-flash: streamed please"],
+      ],
+    );
+  }, { LLMPROXY_AUDIT_CONTENT: "true" });
+});
