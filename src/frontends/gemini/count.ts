@@ -6,8 +6,7 @@
  */
 import type { ChatRequest } from "../../openai/types.ts";
 import { parseGenerateContent } from "./parse.ts";
-
-type Obj = Record<string, unknown>;
+import type { Obj } from "./fields.ts";
 
 const CHARS_PER_TOKEN = 4;
 const MEDIA_TOKENS = 258;

@@ -5,8 +5,7 @@
  */
 import { baseToolCallId, signatureFromToolCallId } from "../../backends/gemini/ids.ts";
 import type { GeminiPart } from "../../backends/gemini/types.ts";
-
-type Obj = Record<string, unknown>;
+import type { Obj } from "./fields.ts";
 
 /** A tool call's arguments (a JSON text) as `functionCall.args`, which must be an object. */
 function argsObject(text: unknown): Obj {

@@ -7,14 +7,13 @@
 import { ProxyError } from "../../core/errors.ts";
 import { headerValue } from "../../core/headers.ts";
 import { SSE_HEADERS } from "../../openai/sse.ts";
-import type { Usage } from "../../openai/types.ts";
+import { contentText, type Message, type Usage } from "../../openai/types.ts";
 import type { Outcome } from "../../pipeline/conversation.ts";
 import { geminiFinishReason, geminiUsage } from "../../backends/gemini/mappings.ts";
 import type { GeminiPart } from "../../backends/gemini/types.ts";
 import { functionCallPart, reasoningText } from "./parts.ts";
 import { chatSseToGemini, jsonArrayFraming, sseDataEvents, sseFraming } from "./stream.ts";
-
-type Obj = Record<string, unknown>;
+import type { Obj } from "./fields.ts";
 
 /** How the client asked for the answer. */
 export interface RenderOptions {
@@ -25,13 +24,6 @@ export interface RenderOptions {
   droppedTools: readonly string[];
 }
 
-/** The text of Chat content (a string or text parts). */
-function contentString(content: unknown): string {
-  if (typeof content === "string") return content;
-  if (!Array.isArray(content)) return "";
-  return content.map((p) => (typeof p?.text === "string" ? p.text : "")).join("");
-}
-
 /** A `chat.completion` as a `GenerateContentResponse`. */
 export function completionToGemini(completion: Obj): Obj {
   const choices = Array.isArray(completion.choices) ? completion.choices as Obj[] : [];
@@ -40,7 +32,8 @@ export function completionToGemini(completion: Obj): Obj {
     const parts: GeminiPart[] = [];
     const reasoning = reasoningText(m);
     if (reasoning) parts.push({ text: reasoning, thought: true });
-    const text = contentString(m.content) || (typeof m.refusal === "string" ? m.refusal : "");
+    const text = contentText(m.content as Message["content"]) ||
+      (typeof m.refusal === "string" ? m.refusal : "");
     if (text) parts.push({ text });
     for (const tc of Array.isArray(m.tool_calls) ? m.tool_calls as Obj[] : []) {
       const fn = (tc.function ?? {}) as Obj;

@@ -3,10 +3,7 @@
  * JSON Schema, for `functionDeclarations[].parameters` and `generationConfig.responseSchema` sent to a
  * provider that takes JSON Schema. Pure; nesting deeper than 64 levels is cut.
  */
-
-type Obj = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+import { isObj, type Obj } from "./fields.ts";
 
 /** Keys of Gemini's Schema that JSON Schema does not have. */
 const GEMINI_ONLY = new Set(["nullable", "propertyOrdering"]);

@@ -10,8 +10,7 @@ import { geminiFinishReason, geminiUsage } from "../../backends/gemini/mappings.
 import { errorInfo, googleErrorBody, statusOfFailure } from "../../backends/gemini/google_error.ts";
 import type { GeminiPart, GeminiUsage } from "../../backends/gemini/types.ts";
 import { functionCallPart, reasoningText } from "./parts.ts";
-
-type Obj = Record<string, unknown>;
+import type { Obj } from "./fields.ts";
 
 /** SSE bytes → the data of each event (a last event without its blank line still counts). */
 export function sseDataEvents(): TransformStream<Uint8Array, string> {
