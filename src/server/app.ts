@@ -6,6 +6,7 @@ import type { ChatLog } from "../pipeline/conversation.ts";
 import { FRONT_ENDS } from "../frontends/list.ts";
 import type { FrontEnd } from "../frontends/types.ts";
 import type { ProxyContext } from "../pipeline/context.ts";
+import { listModels } from "../pipeline/models.ts";
 import { NAME, VERSION } from "../core/version.ts";
 import { log } from "../log/log.ts";
 import type { Caller } from "../core/caller.ts";
@@ -14,8 +15,6 @@ import { errorResponse } from "../frontends/chat/errors.ts";
 import { auditLogs, GROUP_BY, type GroupBy, parseTime, recentUsage, usageStats } from "../usage/query.ts";
 import { consoleData, consolePage, isConsoleData } from "../console/routes.ts";
 import type { RequestTracker } from "../telemetry/metrics.ts";
-
-const MODELS_WAIT_MS = 5_000;
 
 /** A request handler for Deno.serve. */
 export type Handler = (req: Request, info?: Deno.ServeHandlerInfo<Deno.NetAddr>) => Promise<Response>;
@@ -31,20 +30,6 @@ function notFound(path: string): ProxyError {
     "not_found",
     `No such endpoint: ${path}. See GET /health.`,
   );
-}
-
-async function listModels(ctx: ProxyContext) {
-  const models = await ctx.registry.allModels(MODELS_WAIT_MS);
-  const data = models.map(({ backend, model }) => ({
-    id: `${backend}:${model.id}`,
-    object: "model",
-    created: model.created ?? 0,
-    owned_by: backend,
-  }));
-  for (const { name } of ctx.routes.list()) {
-    data.push({ id: name, object: "model", created: 0, owned_by: "route" });
-  }
-  return data;
 }
 
 /** Build the request handler. */
