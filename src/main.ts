@@ -27,6 +27,7 @@ import { StopSwitch } from "./core/stop.ts";
 import { internalError } from "./core/errors.ts";
 import { errorResponse } from "./frontends/chat/errors.ts";
 import { NAME, VERSION } from "./core/version.ts";
+import { Metrics } from "./telemetry/metrics.ts";
 
 /** A running proxy. */
 export interface RunningProxy {
@@ -49,9 +50,18 @@ export interface Output {
   err: (line: string) => void;
 }
 
+/** Write a line; a closed stdout/stderr (the reader went away, `| head`) is not the proxy's failure. */
+function writeLine(file: { writeSync(p: Uint8Array): number }, line: string): void {
+  try {
+    file.writeSync(new TextEncoder().encode(line + "\n"));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+  }
+}
+
 const stdio: Output = {
-  out: (line) => void Deno.stdout.writeSync(new TextEncoder().encode(line + "\n")),
-  err: (line) => void Deno.stderr.writeSync(new TextEncoder().encode(line + "\n")),
+  out: (line) => writeLine(Deno.stdout, line),
+  err: (line) => writeLine(Deno.stderr, line),
 };
 
 /** Every `model_aliases` target of the config file must be servable (exit 2 naming the field otherwise). */
@@ -67,7 +77,12 @@ function checkAliases(cfg: LoadedConfig, backends: string[]): void {
 /** The start-up configuration for the audit trail: settings and key counts, never a secret. */
 function startupDetail(cfg: LoadedConfig, registry: Registry, clientKeys: number): Record<string, unknown> {
   const settings: Record<string, unknown> = {};
-  for (const o of OPTIONS) if (o.kind !== "secret") settings[o.flag] = cfg.settings[o.key];
+  for (const o of OPTIONS) {
+    if (o.kind === "secret") continue;
+    // Stored under the flag's name, so a `--disable-…` flag that turns a feature off records whether it is given.
+    const value = cfg.settings[o.key];
+    settings[o.flag] = o.flagSets === false && typeof value === "boolean" ? !value : value;
+  }
   const pools = Object.fromEntries(
     registry.names().map((n) => [n, registry.get(n)!.keys.map((k) => k.label)]),
   );
@@ -159,6 +174,8 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
   }, (message) => {
     log.warn("usage/audit write failed: {message}", { message });
   });
+  const metrics = new Metrics(VERSION, registry);
+  usage.onRecord = (r) => metrics.attempt(r);
   usage.prune().catch(() => {});
   usage.audit({ time: Date.now(), kind: "startup", detail: startupDetail(cfg, registry, clientKeys.length) });
 
@@ -175,6 +192,7 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     sessions: new SessionStore(kv, (message) => log.warn("{message}", { message })),
     deadlines: new Deadlines(),
     stop: new StopSwitch(),
+    metrics,
     chain: cfg.chain,
     applyChange: () => Promise.reject(new Error("not started")),
     resetCooldowns: () => Promise.resolve([]),
@@ -297,6 +315,10 @@ export async function main(args: string[], output: Output = stdio): Promise<numb
   });
   await proxy.close();
   signals.unwatch();
+  output.out(`${NAME} stopped (${sig}).`);
+  // Under `deno task dev` (`deno run --watch`), the program ending leaves the watcher waiting for a file change,
+  // orphaned once the task is gone: the signal is raised again, now unhandled, to end the watcher too.
+  if (Deno.env.get("LLMPROXY_WATCH")) Deno.kill(Deno.pid, sig);
   return 0;
 }
 

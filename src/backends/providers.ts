@@ -10,6 +10,7 @@ import { createAnthropic } from "./anthropic/backend.ts";
 import { createGemini } from "./gemini/client.ts";
 import { createGeminiCli } from "./gemini_cli/backend.ts";
 import { createOpenAICompatible } from "./openai_compatible.ts";
+import { withResponsesPassThrough } from "./openai_responses.ts";
 import { createOpenRouter } from "./openrouter/backend.ts";
 import type { UpstreamClient } from "./upstream_client.ts";
 
@@ -48,16 +49,19 @@ const FACTORIES: Record<ProviderName, Factory> = {
       env: cfg.env,
       scrub,
     }),
-  // Generic OpenAI-compatible rules (openai_errors.ts), none of OpenRouter's.
+  // Generic OpenAI-compatible rules (openai_errors.ts), none of OpenRouter's; Responses clients pass through.
   openai: (spec, cfg, { scrub, client }) =>
-    createOpenAICompatible({
-      name: spec.name,
-      baseUrl: baseUrl(spec, cfg),
-      keys: keys(spec, cfg),
-      requestUsage: spec.requestUsage,
-      scrub,
-      client,
-    }),
+    withResponsesPassThrough(
+      createOpenAICompatible({
+        name: spec.name,
+        baseUrl: baseUrl(spec, cfg),
+        keys: keys(spec, cfg),
+        requestUsage: spec.requestUsage,
+        scrub,
+        client,
+      }),
+      { name: spec.name, baseUrl: baseUrl(spec, cfg), scrub, client },
+    ),
   anthropic: (spec, cfg, { scrub, client }) =>
     createAnthropic({ name: spec.name, baseUrl: baseUrl(spec, cfg), keys: keys(spec, cfg), scrub, client }),
 };

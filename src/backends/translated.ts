@@ -69,7 +69,7 @@ export interface TranslatedStreamOptions {
   maxBodyBytes: number;
   /** Classify an in-band error the translator reported (its `too_large` code is handled here). */
   classifyInBand: (error: unknown) => UpstreamFailure;
-  /** The stream's protocol when it is not Chat chunks (a provider passing its own protocol through). */
+  /** The stream's protocol, when it is not Chat Completions chunks (a passed-through stream). */
   dialect?: StreamDialect;
 }
 

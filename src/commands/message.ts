@@ -22,25 +22,46 @@ export interface MessageScan {
 
 type Range = [number, number];
 
-const CONTEXT_BLOCK = /<(environment_details|system-reminder)>[\s\S]*?(?:<\/\1>|$)/g;
+const CONTEXT_BLOCK = /<(environment_details|system-reminder|session_context)>[\s\S]*?(?:<\/\1>|$)/g;
+/**
+ * A text part that is an agent's own reminder, whole (Cline 2.x sends "# task_progress RECOMMENDED …" as a part
+ * of its own between the typed `<task>` and `<environment_details>`).
+ */
+const REMINDER_PART = /^\s*# task_progress\b/;
 const WRAPPER = /<(task|feedback|answer|user_message)>([\s\S]*?)<\/\1>/g;
 const TOOL_RESULT = /^\s*\[[^\]\n]+\] Result:/;
 
-/** The spans of `text` the person typed, for a message from `agent`. */
-export function typedRanges(text: string, agent: Agent | undefined): Range[] {
-  if (!agent) return [[0, text.length]];
+/** Spans of `text` inside agent context blocks (`<environment_details>`, `<system-reminder>`, …). */
+function contextRanges(text: string): Range[] {
   const context: Range[] = [];
   for (const m of text.matchAll(CONTEXT_BLOCK)) context.push([m.index, m.index + m[0].length]);
+  return context;
+}
+
+/** Spans inside Cline-style `<task>`/`<feedback>`/… wrappers of `text`, outside context blocks. */
+function wrappedRanges(text: string, context: Range[] = contextRanges(text)): Range[] {
   const inContext = (r: Range) => context.some(([a, b]) => r[0] >= a && r[1] <= b);
+  const wrapped: Range[] = [];
+  for (const m of text.matchAll(WRAPPER)) {
+    const start = m.index + m[1].length + 2;
+    const r: Range = [start, start + m[2].length];
+    if (!inContext(r)) wrapped.push(r);
+  }
+  return wrapped;
+}
+
+/**
+ * The spans of `text` the person typed, for a message from `agent`. `wrappedElsewhere`: another part of the same
+ * message holds the typed text in a Cline-style wrapper, so an unwrapped part is the agent's context.
+ */
+export function typedRanges(text: string, agent: Agent | undefined, wrappedElsewhere = false): Range[] {
+  if (!agent) return [[0, text.length]];
+  if (REMINDER_PART.test(text)) return [];
+  const context = contextRanges(text);
   if (CLINE_FAMILY.has(agent)) {
-    const wrapped: Range[] = [];
-    for (const m of text.matchAll(WRAPPER)) {
-      const start = m.index + m[1].length + 2;
-      const r: Range = [start, start + m[2].length];
-      if (!inContext(r)) wrapped.push(r);
-    }
+    const wrapped = wrappedRanges(text, context);
     if (wrapped.length) return wrapped;
-    if (TOOL_RESULT.test(text)) return [];
+    if (wrappedElsewhere || TOOL_RESULT.test(text)) return [];
   }
   const out: Range[] = [];
   let at = 0;
@@ -64,12 +85,13 @@ function scanText(
   prefix: string,
   isKnown: (n: string) => boolean,
   agent: Agent | undefined,
+  wrappedElsewhere = false,
 ): TextScan {
   const commands: ParsedCommand[] = [];
   let out = "";
   let last = 0;
   let remains = false;
-  for (const [a, b] of typedRanges(text, agent)) {
+  for (const [a, b] of typedRanges(text, agent, wrappedElsewhere)) {
     const r = parseCommands(text.slice(a, b), prefix, isKnown);
     if (r.text.trim() !== "") remains = true;
     for (const c of r.commands) {
@@ -113,6 +135,12 @@ export function scanLatestUserMessage(
   const commands: ParsedCommand[] = [];
   let remains = false;
   const parts: typeof content = [];
+  const wraps = (part: unknown) => {
+    const t = (part as { text?: unknown })?.text;
+    return typeof t === "string" && wrappedRanges(t).length > 0;
+  };
+  // Cline 2.x: the typed text is one wrapped part; its other parts (reminders, details) are its own context.
+  const wrapped = agent !== undefined && CLINE_FAMILY.has(agent) && content.some(wraps);
   for (const part of content) {
     const text = (part as { text?: unknown }).text;
     if (part.type !== "text" || typeof text !== "string") {
@@ -120,7 +148,7 @@ export function scanLatestUserMessage(
       parts.push(part);
       continue;
     }
-    const s = scanText(text, prefix, isKnown, agent);
+    const s = scanText(text, prefix, isKnown, agent, wrapped && !wraps(part));
     commands.push(...s.commands);
     if (s.remains) remains = true;
     // A part that held nothing but commands is dropped rather than sent as an empty text part.

@@ -78,6 +78,7 @@ export interface Settings {
   disableUsageLog: boolean;
   auditLog: string | undefined;
   usageRetentionDays: number;
+  responsesRetentionDays: number;
 }
 
 /** Models offered by `gemini-cli-direct` unless `--gemini-cli-models` says otherwise. */
@@ -383,6 +384,16 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 30,
     arg: "N",
     help: "Days usage and audit records are kept.",
+  },
+  {
+    key: "responsesRetentionDays",
+    flag: "responses-retention-days",
+    kind: "int",
+    min: 1,
+    max: 3650,
+    default: 30,
+    arg: "N",
+    help: "Days stored Responses API responses (store not false) are kept.",
   },
 ];
 

@@ -15,6 +15,7 @@ export type Agent =
   | "opencode"
   | "aider"
   | "continue"
+  | "gemini-cli"
   | "claude-code";
 
 /** Agents that wrap what the person typed in `<task>`/`<feedback>`/… tags next to context of their own. */
@@ -44,6 +45,8 @@ const HEADER_HINTS: [string, RegExp, Agent][] = [
   ["user-agent", /^opencode\//i, "opencode"],
   ["user-agent", /\baider\b/i, "aider"],
   ["user-agent", /^Continue\b/i, "continue"],
+  // "GeminiCLI/0.61.0/…", "GeminiCLI-tui/0.61.0/…" (it sends the model's own system prompt, no opening of its own).
+  ["user-agent", /^GeminiCLI\b/, "gemini-cli"],
   ["user-agent", /^claude-cli\//i, "claude-code"],
 ];
 

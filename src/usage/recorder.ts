@@ -54,7 +54,10 @@ export const ROLLUP_DIMENSIONS = ["model", "backend", "key", "project", "session
 export type RollupDimension = typeof ROLLUP_DIMENSIONS[number];
 /** Summed metrics of a roll-up cell. */
 export const METRICS = [
+  /** Records: upstream attempts and local replies. */
   "requests",
+  /** Client requests: each request's first attempt, or its local reply (retries and failovers not counted). */
+  "client_requests",
   "ok",
   "errors",
   "prompt_tokens",
@@ -62,6 +65,7 @@ export const METRICS = [
   "total_tokens",
   "cost_micro_usd",
   "latency_ms",
+  "rate_limited",
 ] as const;
 
 const HOUR = 3_600_000;
@@ -127,6 +131,7 @@ export function rollupSums(records: UsageRecord[]): { key: Deno.KvKey; n: bigint
     const ok = r.outcome === "ok" || r.outcome === "local";
     const values = [
       1,
+      r.attempt <= 1 ? 1 : 0,
       ok ? 1 : 0,
       ok ? 0 : 1,
       r.promptTokens ?? 0,
@@ -134,6 +139,7 @@ export function rollupSums(records: UsageRecord[]): { key: Deno.KvKey; n: bigint
       r.totalTokens ?? 0,
       Math.round((r.cost ?? 0) * 1e6),
       Math.round(r.latencyMs),
+      r.outcome === "429" ? 1 : 0,
     ];
     for (const d of ROLLUP_DIMENSIONS) {
       const v = dimensionValue(r, d);
@@ -246,8 +252,12 @@ export class UsageRecorder {
     this.#timer = setInterval(() => void this.flush(), opts.flushMs ?? 1000);
   }
 
+  /** Sees every record as it is added, even with the usage log disabled (the metrics count them). */
+  onRecord: ((record: UsageRecord) => void) | undefined;
+
   /** Record one attempt or local reply (memory only; flushed later). */
   add(record: UsageRecord): void {
+    this.onRecord?.(record);
     if (this.#disabled) return;
     const r = clipFields(record);
     this.#records.push(r);

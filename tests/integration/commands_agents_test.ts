@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type OpenAI from "openai";
 import { ask, MODES, setup } from "./commands_helpers.ts";
 import {
+  cline2Task,
   clineFeedback,
   clineTask,
   ENVIRONMENT_DETAILS,
@@ -52,6 +53,33 @@ Deno.test("Cline with XML tools: a typed !/hello in <task> is a pure command, an
       assert.match(st.content!, /, agent cline$/m);
     }
     assert.equal(t.mock.chats.length, 0);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("Cline 2.x: a typed !/hello beside the task_progress reminder part is answered by the proxy", async () => {
+  const t = await setup();
+  try {
+    for (const stream of MODES) {
+      const r = await ask(
+        t.proxy,
+        cline(SYSTEM_OPENINGS.cline + XML_ATTEMPT_COMPLETION, cline2Task("!/hello")),
+        { stream, session: `cline2-${stream}` },
+      );
+      assert.match(r.content!, /^<attempt_completion>\n<result>\nllmproxy .*\nSession: cline2-/);
+    }
+    assert.equal(t.mock.chats.length, 0);
+    // Typed text beside the command still goes to the model, without the command.
+    await ask(
+      t.proxy,
+      cline(SYSTEM_OPENINGS.cline + XML_ATTEMPT_COMPLETION, cline2Task("!/set(project=x) fix the bug")),
+      { stream: false, session: "cline2-mixed" },
+    );
+    assert.equal(t.mock.chats.length, 1);
+    const sent = JSON.stringify((t.mock.chats[0].body?.messages as unknown[]).at(-1));
+    assert.match(sent, /<task>\\n fix the bug\\n<\/task>/);
+    assert.match(sent, /# task_progress RECOMMENDED/);
   } finally {
     await t.close();
   }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { scanLatestUserMessage, typedRanges } from "../../src/commands/message.ts";
 import type { Message } from "../../src/openai/types.ts";
 import {
+  cline2Task,
   clineFeedback,
   clineTask,
   clineToolResult,
@@ -64,6 +65,17 @@ Deno.test("Cline: only the typed text inside <task>/<feedback> counts; environme
   const fb = scan([{ role: "user", content: clineFeedback("!/status") }], "roo-code")!;
   assert.equal(fb.pure, true);
   assert.deepEqual(fb.commands.map((c) => c.name), ["status"]);
+});
+
+Deno.test("Cline 2.x: reminder parts beside the wrapped typed text are the agent's context", () => {
+  const task = scan([{ role: "user", content: cline2Task("!/hello") }], "cline")!;
+  assert.equal(task.pure, true);
+  // Unwrapped parts of a message that has a wrapped one are not scanned either.
+  const typedOutside = cline2Task("fix it");
+  typedOutside[1] = { type: "text", text: "!/hello" };
+  assert.equal(scan([{ role: "user", content: typedOutside }], "cline"), undefined);
+  // Without a detected agent, every part is what the person typed.
+  assert.equal(scan([{ role: "user", content: cline2Task("!/hello") }])!.pure, false);
 });
 
 Deno.test("Cline: commands in pasted tool output, file contents or environment details are not run", () => {

@@ -85,8 +85,8 @@ export const ANTHROPIC_DIALECT: StreamDialect = {
     }
     return {};
   },
-  errorEvent: ({ message, status }) =>
+  errorEvent: ({ message, type, code, status }) =>
     `event: error\ndata: ${
-      JSON.stringify({ type: "error", error: { type: anthropicErrorType({ status }), message } })
+      JSON.stringify({ type: "error", error: { type: anthropicErrorType({ status, type, code }), message } })
     }\n\n`,
 };
