@@ -97,6 +97,8 @@ export interface CountInput {
   /** Fires on client disconnect. */
   signal: AbortSignal;
   timeoutMs: number;
+  /** The client's body in its own protocol, counted as it is by a provider that speaks that protocol. */
+  native?: NativeRequest;
 }
 
 /** A backend instance: one per configured backend name. */

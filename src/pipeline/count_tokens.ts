@@ -1,11 +1,13 @@
 /**
  * A token count asked of the backend a request would go to (SPEC §17.1 `count_tokens`: "the backend's own
  * count where it offers one"). The target is picked as for the request itself — session overrides, aliases,
- * a route's first element — and a backend that counts (Gemini's `countTokens`) is asked, with the prompt
+ * a route's first element — and a backend that counts (Gemini's `countTokens`, Anthropic's
+ * `messages/count_tokens`, which gets the client's own body when it came in Messages) is asked, with the prompt
  * redacted as any upstream call, under its first key that is not cooling. Undefined when there is no such
  * backend or the count fails: the front end then estimates. Nothing is recorded (a count is not a completion).
  */
 import type { ChatRequest } from "../openai/types.ts";
+import type { NativeRequest } from "../core/protocol.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Target } from "../routing/target.ts";
 import { parseElement } from "../state/routes.ts";
@@ -25,7 +27,7 @@ function countedElement(target: Target, ctx: ProxyContext): { backend: string; m
 /** The input tokens of `body` as its backend counts them, or undefined when it offers no count. */
 export async function backendTokenCount(
   req: Request,
-  body: ChatRequest,
+  { body, native }: { body: ChatRequest; native?: NativeRequest },
   ctx: ProxyContext,
   caller: Caller,
 ): Promise<number | undefined> {
@@ -51,6 +53,9 @@ export async function backendTokenCount(
       key,
       signal: link.signal,
       timeoutMs: ctx.settings.timeout * 1000,
+      ...(native
+        ? { native: redactor ? { ...native, body: redactBody(native.body, redactor).body } : native }
+        : {}),
     });
   } finally {
     link.release();

@@ -842,6 +842,33 @@ Deno.test("messages → anthropic: an error before the commit fails over to the 
   });
 });
 
+Deno.test("messages → anthropic: count_tokens is Anthropic's own, for the client's body with its beta header", async () => {
+  await withAnthropic(async (p, mock, sdk) => {
+    const params = {
+      model: "anthropic:claude-sonnet-4-5",
+      system: "sys",
+      messages: [{ role: "user" as const, content: "count me" }],
+      tools: [{ name: "Read", input_schema: { type: "object" as const, properties: {} } }],
+    };
+    // A field count_tokens does not take (Anthropic refuses max_tokens there) is left out.
+    const res = await post(
+      p,
+      { ...params, max_tokens: 64 },
+      { "anthropic-beta": "token-counting-2024-11-01" },
+      "/v1/messages/count_tokens",
+    );
+    assert.deepEqual(await res.json(), { input_tokens: 777 });
+    const asked = mock.requests.find((r) => r.path === "/v1/messages/count_tokens")!;
+    assert.deepEqual(asked.body, { ...params, model: "claude-sonnet-4-5" });
+    assert.equal(asked.headers["anthropic-beta"], "token-counting-2024-11-01");
+    assert.equal(asked.key, ANT_KEY_1);
+    mock.countTokens = undefined; // Anthropic cannot count: the estimate answers
+    const estimated = (await sdk.messages.countTokens(params)).input_tokens;
+    assert.ok(estimated > 0 && estimated !== 777);
+    assert.equal(mock.messages.length, 0, "counting sends no message");
+  });
+});
+
 Deno.test("messages → anthropic: thinking the proxy marked unsigned is never sent back; Anthropic's own is", async () => {
   await withAnthropic(async (p, mock) => {
     const signed = { type: "thinking", thinking: "mine", signature: "EqQBCkYIBxgCKkDreal" };

@@ -1,6 +1,7 @@
 /**
  * A mock Anthropic Messages upstream following the real wire format: `POST /v1/messages` (JSON, or SSE with
- * `message_start`, `content_block_*`, `ping`, `message_delta`, `message_stop`), `GET /v1/models`, and
+ * `message_start`, `content_block_*`, `ping`, `message_delta`, `message_stop`), `POST /v1/messages/count_tokens`,
+ * `GET /v1/models`, and
  * Anthropic error bodies. It records every request; tests script answers with `onMessages`.
  */
 import { readRequest } from "./read_request.ts";
@@ -89,6 +90,9 @@ export function messageEvents(
   return out;
 }
 
+/** The fields `/v1/messages/count_tokens` takes. */
+const COUNT_FIELDS = ["model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers"];
+
 /** The last user message's text. */
 function lastUserText(body: Record<string, unknown>): string {
   const msgs = body.messages as { role: string; content: string | { type: string; text?: string }[] }[];
@@ -101,6 +105,8 @@ function lastUserText(body: Record<string, unknown>): string {
 export class MockAnthropic {
   readonly requests: AnthropicRecorded[] = [];
   onMessages: ((req: AnthropicRecorded, n: number) => Response | undefined) | undefined;
+  /** What `/v1/messages/count_tokens` answers as `input_tokens` (undefined: a 500). */
+  countTokens: number | undefined = 777;
   #server: Deno.HttpServer<Deno.NetAddr>;
 
   private constructor(server: Deno.HttpServer<Deno.NetAddr>) {
@@ -134,6 +140,15 @@ export class MockAnthropic {
       return Response.json({
         data: [{ type: "model", id: "claude-sonnet-4-5", created_at: "2025-09-29T00:00:00Z" }],
       });
+    }
+    if (url.pathname === "/v1/messages/count_tokens") {
+      // The real endpoint refuses fields it does not take (max_tokens, stream, …).
+      const extra = Object.keys(body ?? {}).find((k) => !COUNT_FIELDS.includes(k));
+      if (extra) {
+        return anthropicError(400, "invalid_request_error", `${extra}: Extra inputs are not permitted`);
+      }
+      if (this.countTokens === undefined) return anthropicError(500, "api_error", "count failed");
+      return Response.json({ input_tokens: this.countTokens });
     }
     if (url.pathname !== "/v1/messages") return anthropicError(404, "not_found_error", "not found");
     const scripted = this.onMessages?.(rec, this.requests.filter((r) => r.path === "/v1/messages").length);

@@ -8,7 +8,14 @@ import type { KeyEntry } from "../../config/load.ts";
 import type { ChatRequest } from "../../openai/types.ts";
 import { newCompletionMeta } from "../../openai/build.ts";
 import type { Scrubber } from "../../security/scrub.ts";
-import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "../backend.ts";
+import type {
+  AttemptInput,
+  AttemptResult,
+  Backend,
+  CountInput,
+  ModelInfo,
+  UpstreamFailure,
+} from "../backend.ts";
 import {
   badAnswer as badAnswerOf,
   commitTranslated,
@@ -22,6 +29,7 @@ import { classifyAnthropicFailure, classifyAnthropicInBand } from "./errors.ts";
 import { AnthropicTranslationError, translateRequest } from "./request.ts";
 import { type AnthropicResponse, malformedResponse, mapUsage, toOpenAICompletion } from "./response.ts";
 import { ANTHROPIC_DIALECT } from "./dialect.ts";
+import { countAnthropicTokens } from "./count_tokens.ts";
 import type { NativeRequest } from "../../core/protocol.ts";
 import { translateAnthropicSse } from "./stream.ts";
 
@@ -131,6 +139,19 @@ export function createAnthropic(opts: AnthropicOptions): Backend {
       return t instanceof AnthropicTranslationError
         ? `The ${opts.name} backend cannot send this request: ${t.message}`
         : undefined;
+    },
+
+    countTokens(input: CountInput): Promise<number | undefined> {
+      const native = input.native?.protocol === "anthropic" ? input.native : undefined;
+      const t = native ? native.body : translate(input.body);
+      if (t instanceof AnthropicTranslationError) return Promise.resolve(undefined);
+      return countAnthropicTokens({
+        client: opts.client,
+        backend: opts.name,
+        url: `${base}/messages/count_tokens`,
+        headers: { ...headersFor(input.key), ...native?.headers },
+        body: t,
+      }, input);
     },
 
     async listModels(signal: AbortSignal): Promise<ModelInfo[]> {

@@ -22,6 +22,16 @@ const FORWARDED_HEADERS = ["anthropic-version", "anthropic-beta"];
 /** Where the Messages protocol carries the client key. */
 const apiKey = (req: Request) => req.headers.get("x-api-key") ?? undefined;
 
+/** The client's own body and protocol headers, for a provider that speaks Messages (pass-through). */
+function nativeRequest(req: Request, raw: Record<string, unknown>): NativeRequest {
+  const headers: Record<string, string> = {};
+  for (const h of FORWARDED_HEADERS) {
+    const v = req.headers.get(h);
+    if (v !== null) headers[h] = v;
+  }
+  return { protocol: "anthropic", body: withoutForeignThinking(raw), headers };
+}
+
 function readBody(req: Request, { ctx }: RouteEnv): Promise<string> {
   return readLimitedBody(
     req,
@@ -41,12 +51,7 @@ export const anthropicFrontEnd: FrontEnd = {
     credential: apiKey,
     async handle(req, _url, env) {
       const { raw, chat } = parseMessagesBody(await readBody(req, env));
-      const headers: Record<string, string> = {};
-      for (const h of FORWARDED_HEADERS) {
-        const v = req.headers.get(h);
-        if (v !== null) headers[h] = v;
-      }
-      const native: NativeRequest = { protocol: "anthropic", body: withoutForeignThinking(raw), headers };
+      const native = nativeRequest(req, raw);
       const outcome = await runConversation(
         req,
         { frontend: "anthropic", body: chat, native },
@@ -63,7 +68,8 @@ export const anthropicFrontEnd: FrontEnd = {
     credential: apiKey,
     async handle(req, _url, env) {
       const { raw, chat } = parseMessagesBody(await readBody(req, env));
-      const counted = await backendTokenCount(req, chat, env.ctx, env.caller);
+      const native = nativeRequest(req, raw);
+      const counted = await backendTokenCount(req, { body: chat, native }, env.ctx, env.caller);
       return Response.json({ input_tokens: counted ?? estimateInputTokens(raw) });
     },
   }],
