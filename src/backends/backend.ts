@@ -87,6 +87,20 @@ export interface ModelInfo {
   created?: number;
 }
 
+/** What a token count needs (SPEC §17.1 `count_tokens`: the backend's own count where it offers one). */
+export interface CountInput {
+  /** The request in the conversation model. */
+  body: ChatRequest;
+  /** Model id as the upstream knows it. */
+  model: string;
+  key: KeyEntry | undefined;
+  /** Fires on client disconnect. */
+  signal: AbortSignal;
+  timeoutMs: number;
+  /** The client's body in its own protocol, counted as it is by a provider that speaks that protocol. */
+  native?: NativeRequest;
+}
+
 /** A backend instance: one per configured backend name. */
 export interface Backend {
   readonly name: string;
@@ -102,6 +116,8 @@ export interface Backend {
   listModels(signal: AbortSignal): Promise<ModelInfo[]>;
   /** Reject a request this backend cannot serve before any attempt (e.g. CLI with tools). */
   unsupported?(body: ChatRequest): string | undefined;
+  /** The upstream's own count of the input tokens, or undefined when it cannot give one (never throws). */
+  countTokens?(input: CountInput): Promise<number | undefined>;
   /** Make one upstream attempt. Never throws for upstream problems: they come back as failures. */
   attempt(input: AttemptInput): Promise<AttemptResult>;
   /** Wait for background work started by attempts (e.g. temp-file removal) before shutdown. */

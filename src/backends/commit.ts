@@ -65,8 +65,8 @@ export interface StreamDialect {
     chunk: Record<string, unknown>,
     usage: Usage | undefined,
   ): { error?: unknown; usage?: Usage; usageOnly?: boolean };
-  /** The text of the event that ends a committed stream with a failure, in this protocol. */
-  errorEvent(error: { message: string; type: string; code: string }): string;
+  /** The text of the event that ends a committed stream with a failure (`status`: the HTTP status it maps to). */
+  errorEvent(error: { message: string; type: string; code: string; status?: number }): string;
   /**
    * The quoted field names that make a committed event worth reading (default `"usage"` and `"error"`): a
    * protocol whose usage field has another name (Gemini's `"usageMetadata"`) names its own.
@@ -143,7 +143,7 @@ export const CHAT_DIALECT: StreamDialect = {
     }
     return {};
   },
-  errorEvent: (error) => sseData({ error }),
+  errorEvent: ({ message, type, code }) => sseData({ error: { message, type, code } }),
 };
 
 /** The one error event that ends a committed stream; its texts are scrubbed of key values. */
@@ -151,7 +151,9 @@ function errorEvent(f: UpstreamFailure, opts: CommitOptions, summary: StreamSumm
   const message = opts.scrub(f.message);
   summary.error = message;
   const dialect = opts.dialect ?? CHAT_DIALECT;
-  return textToBytes(dialect.errorEvent({ message, type: f.type, code: opts.scrub(f.code) }));
+  return textToBytes(
+    dialect.errorEvent({ message, type: f.type, code: opts.scrub(f.code), status: f.status }),
+  );
 }
 
 /** The most bytes one event (or the pre-commit prefix) may hold. */

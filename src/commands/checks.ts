@@ -1,5 +1,6 @@
 /** Validation shared by command handlers: admin checks, argument shapes, backends, models, booleans. */
 import { parseBool } from "../config/load.ts";
+import { aliasTarget } from "../config/aliases.ts";
 import type { CommandContext } from "./context.ts";
 import { parseElement } from "../state/routes.ts";
 import type { Caller } from "../core/caller.ts";
@@ -76,7 +77,7 @@ export function checkBackend(ctx: CommandContext, name: string, key: string): vo
 export async function checkModelValue(env: CommandEnv, value: string): Promise<void> {
   const { ctx, draft } = env;
   if (!value) throw new CommandError("model= needs a value (backend:model or a route name).");
-  if (draft.routes.has(value) || value in ctx.aliases) return;
+  if (draft.routes.has(value) || aliasTarget(ctx.aliases, value) !== undefined) return;
   const colon = value.indexOf(":");
   if (colon <= 0) {
     const routes = draft.routes.list().map((r) => r.name);

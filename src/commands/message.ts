@@ -1,5 +1,6 @@
 /**
- * Where commands are looked for (SPEC §8.1), pure: only the latest message, and only when it is a user
+ * Where commands are looked for (SPEC §8.1), pure: only the latest message (system messages after it, such as
+ * Claude Code's environment block, are skipped), and only when it is a user
  * message; its text parts; and for a detected coding agent only what the person typed (inside Cline-style
  * `<task>`/`<feedback>`/`<answer>`/`<user_message>` wrappers, never `<environment_details>`,
  * `<system-reminder>` blocks or pasted tool results).
@@ -110,14 +111,16 @@ function mentions(content: unknown, prefix: string): boolean {
     );
 }
 
-/** Scan the request's latest message for commands; undefined when it is not a user message or has none. */
+/** Scan the request's latest non-system message for commands; undefined when it is not a user message or has none. */
 export function scanLatestUserMessage(
   messages: readonly Message[],
   prefix: string,
   isKnown: (name: string) => boolean,
   agent: Agent | undefined,
 ): MessageScan | undefined {
-  const index = messages.length - 1;
+  // A system message after the person's turn (Claude Code's environment block) is not a newer turn.
+  let index = messages.length - 1;
+  while (index > 0 && (messages[index].role === "system" || messages[index].role === "developer")) index--;
   const msg = messages[index];
   if (!msg || msg.role !== "user") return undefined;
   const content = msg.content;

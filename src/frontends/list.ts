@@ -6,10 +6,12 @@ import type { FrontEnd } from "./types.ts";
 import { chatFrontEnd } from "./chat/index.ts";
 import { responsesFrontEnd } from "./responses/index.ts";
 import { geminiFrontEnd } from "./gemini/index.ts";
+import { anthropicFrontEnd } from "./anthropic/index.ts";
 
 /** Every front end the proxy serves. */
 export const FRONT_ENDS: readonly FrontEnd[] = [
   chatFrontEnd,
   responsesFrontEnd,
   geminiFrontEnd,
+  anthropicFrontEnd,
 ];

@@ -8,8 +8,7 @@
 import type { ChatRequest } from "../openai/types.ts";
 import type { NativeRequest, WireProtocol } from "../core/protocol.ts";
 import { dispatch, type DispatchResult } from "../routing/dispatch.ts";
-import { effectiveModelString, resolveModel } from "../routing/target.ts";
-import { redactBody, type TextRedactor } from "../security/redact.ts";
+import { redactBody } from "../security/redact.ts";
 import { redactPatterns } from "../security/patterns.ts";
 import { REDACTED } from "../security/scrub.ts";
 import { badRequest, ProxyError } from "../core/errors.ts";
@@ -22,6 +21,8 @@ import { recordDispatch, type RequestMeta } from "../usage/chat_records.ts";
 import { auditCommands } from "../usage/command_audit.ts";
 import { COMMANDS_HEADER, commandStep } from "../commands/step.ts";
 import { applyChangeset } from "./apply.ts";
+import { requestTarget } from "./target.ts";
+import { promptRedactor } from "./redaction.ts";
 import { loadSession, recordUpstream, requireProject } from "../sessions/load.ts";
 
 /** A request as its front end parsed it. */
@@ -156,31 +157,10 @@ export async function runConversation(
   }
   requireProject(ctx, session);
 
-  const backends = ctx.registry.names();
-  const modelString = effectiveModelString(body.model, {
-    sessionModel: session.model,
-    sessionBackend: session.backend,
-    forceModel: ctx.settings.forceModel,
-  }, backends);
-  if (!modelString) {
-    throw badRequest("Request has no 'model'. Name one, e.g. openrouter:openai/gpt-4o-mini.", "model");
-  }
-  const target = resolveModel(modelString, {
-    aliases: ctx.aliases,
-    backends,
-    isRoute: (n) => ctx.routes.has(n),
-    defaultBackend: ctx.defaultBackend,
-    knownModels: (b) => ctx.registry.knownModels(b),
-  });
+  const target = requestTarget(body.model, session, ctx);
 
-  if (ctx.settings.redactApiKeysInPrompts) {
-    const patterns = !ctx.settings.disableRedactSecretPatterns;
-    const redactor: TextRedactor = (text, binary) => {
-      const exact = ctx.scrub.count(text);
-      if (!patterns || binary) return exact;
-      const shaped = redactPatterns(exact.text, REDACTED);
-      return { text: shaped.text, n: exact.n + shaped.n };
-    };
+  const redactor = promptRedactor(ctx);
+  if (redactor) {
     const r = redactBody(body, redactor);
     body = r.body;
     let n = r.n;

@@ -1,10 +1,11 @@
 /**
- * Model string + overrides → target (SPEC §4): aliases first, then `backend:model`, then a route name,
+ * Model string + overrides → target (SPEC §4): aliases first (exact, then `prefix*`), then `backend:model`, then a route name,
  * then the default backend with the whole string (names containing `:` work) — or the one other backend that
  * lists the name when the default backend's known list lacks it.
  */
 import { ProxyError } from "../core/errors.ts";
 import { credentialsHint } from "../config/providers.ts";
+import { aliasTarget } from "../config/aliases.ts";
 
 /** Where a request goes: one backend and model, or a failover route. */
 export type Target =
@@ -42,8 +43,7 @@ export function aliasTargetProblem(target: string, backends: readonly string[]):
 
 /** Resolve a model string to a target, or throw a 400 ProxyError. */
 export function resolveModel(input: string, ctx: ResolveContext): Target {
-  // Own entries only: a model named "toString" or "constructor" must not find Object.prototype's members.
-  const model = Object.hasOwn(ctx.aliases, input) ? ctx.aliases[input] : input;
+  const model = aliasTarget(ctx.aliases, input) ?? input;
   const colon = model.indexOf(":");
   if (colon > 0) {
     const prefix = model.slice(0, colon);

@@ -15,7 +15,8 @@ export type Agent =
   | "opencode"
   | "aider"
   | "continue"
-  | "gemini-cli";
+  | "gemini-cli"
+  | "claude-code";
 
 /** Agents that wrap what the person typed in `<task>`/`<feedback>`/… tags next to context of their own. */
 export const CLINE_FAMILY: ReadonlySet<Agent> = new Set(["cline", "roo-code", "kilo-code"]);
@@ -46,6 +47,7 @@ const HEADER_HINTS: [string, RegExp, Agent][] = [
   ["user-agent", /^Continue\b/i, "continue"],
   // "GeminiCLI/0.61.0/…", "GeminiCLI-tui/0.61.0/…" (it sends the model's own system prompt, no opening of its own).
   ["user-agent", /^GeminiCLI\b/, "gemini-cli"],
+  ["user-agent", /^claude-cli\//i, "claude-code"],
 ];
 
 function systemText(messages: readonly Message[]): string {

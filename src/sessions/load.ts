@@ -4,6 +4,7 @@
  * never get stuck). Also the `--force-set-project` check (step 6).
  */
 import { headerText } from "../core/headers.ts";
+import { aliasTarget } from "../config/aliases.ts";
 import { type ChatRequest, contentText } from "../openai/types.ts";
 import type { SessionContext } from "./context.ts";
 import type { Caller } from "../core/caller.ts";
@@ -45,7 +46,7 @@ export async function loadSession(
   const stale = m &&
     (m.includes(":")
       ? !backends.includes(m.slice(0, m.indexOf(":")))
-      : !ctx.routes.has(m) && !(m in ctx.aliases));
+      : !ctx.routes.has(m) && aliasTarget(ctx.aliases, m) === undefined);
   if (stale) {
     // The backend or route it named is gone (config changed, route deleted): drop it rather than fail.
     session.model = undefined;

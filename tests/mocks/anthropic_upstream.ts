@@ -1,6 +1,7 @@
 /**
  * A mock Anthropic Messages upstream following the real wire format: `POST /v1/messages` (JSON, or SSE with
- * `message_start`, `content_block_*`, `ping`, `message_delta`, `message_stop`), `GET /v1/models`, and
+ * `message_start`, `content_block_*`, `ping`, `message_delta`, `message_stop`), `POST /v1/messages/count_tokens`,
+ * `GET /v1/models`, and
  * Anthropic error bodies. It records every request; tests script answers with `onMessages`.
  */
 import { readRequest } from "./read_request.ts";
@@ -89,10 +90,14 @@ export function messageEvents(
   return out;
 }
 
+/** The fields `/v1/messages/count_tokens` takes. */
+const COUNT_FIELDS = ["model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers"];
+
 /** The last user message's text. */
 function lastUserText(body: Record<string, unknown>): string {
-  const msgs = body.messages as { role: string; content: { type: string; text?: string }[] }[];
+  const msgs = body.messages as { role: string; content: string | { type: string; text?: string }[] }[];
   const last = [...msgs].reverse().find((m) => m.role === "user");
+  if (typeof last?.content === "string") return last.content;
   return (last?.content ?? []).filter((b) => b.type === "text").map((b) => b.text).join(" ");
 }
 
@@ -100,6 +105,8 @@ function lastUserText(body: Record<string, unknown>): string {
 export class MockAnthropic {
   readonly requests: AnthropicRecorded[] = [];
   onMessages: ((req: AnthropicRecorded, n: number) => Response | undefined) | undefined;
+  /** What `/v1/messages/count_tokens` answers as `input_tokens` (undefined: a 500). */
+  countTokens: number | undefined = 777;
   #server: Deno.HttpServer<Deno.NetAddr>;
 
   private constructor(server: Deno.HttpServer<Deno.NetAddr>) {
@@ -124,7 +131,8 @@ export class MockAnthropic {
     const { url, headers, body } = await readRequest(req);
     const rec = { path: url.pathname, headers, body, key: req.headers.get("x-api-key") ?? undefined };
     this.requests.push(rec);
-    if (req.headers.get("anthropic-version") !== "2023-06-01") {
+    // Any dated API version (the proxy's own 2023-06-01, or a Messages client's newer one passed through).
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(req.headers.get("anthropic-version") ?? "")) {
       return anthropicError(400, "invalid_request_error", "anthropic-version: header is required");
     }
     if (!rec.key) return anthropicError(401, "authentication_error", "x-api-key header is required");
@@ -132,6 +140,15 @@ export class MockAnthropic {
       return Response.json({
         data: [{ type: "model", id: "claude-sonnet-4-5", created_at: "2025-09-29T00:00:00Z" }],
       });
+    }
+    if (url.pathname === "/v1/messages/count_tokens") {
+      // The real endpoint refuses fields it does not take (max_tokens, stream, …).
+      const extra = Object.keys(body ?? {}).find((k) => !COUNT_FIELDS.includes(k));
+      if (extra) {
+        return anthropicError(400, "invalid_request_error", `${extra}: Extra inputs are not permitted`);
+      }
+      if (this.countTokens === undefined) return anthropicError(500, "api_error", "count failed");
+      return Response.json({ input_tokens: this.countTokens });
     }
     if (url.pathname !== "/v1/messages") return anthropicError(404, "not_found_error", "not found");
     const scripted = this.onMessages?.(rec, this.requests.filter((r) => r.path === "/v1/messages").length);

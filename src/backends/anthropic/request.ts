@@ -42,13 +42,26 @@ function imageBlock(part: ContentPart, at: string): Block {
   return { type: "image", source: { type: "url", url } };
 }
 
-/** A message's content as blocks (`text` and `image_url` parts; other part types are refused). */
+/** A `file` part with base64 `file_data` (a data URL) → a base64 `document` block. */
+function documentBlock(part: ContentPart, at: string): Block {
+  const file = part.file as { file_data?: unknown; filename?: unknown } | undefined;
+  const m = typeof file?.file_data === "string" ? /^data:([^;,]+);base64,(.*)$/s.exec(file.file_data) : null;
+  if (!m) return fail(`${at}.file.file_data`, "must be a base64 data URL");
+  return {
+    type: "document",
+    source: { type: "base64", media_type: m[1], data: m[2] },
+    ...(typeof file?.filename === "string" ? { title: file.filename } : {}),
+  };
+}
+
+/** A message's content as blocks (`text`, `image_url` and `file` parts; other part types are refused). */
 function contentBlocks(content: Message["content"], at: string): Block[] {
   if (content === undefined || content === null) return [];
   if (typeof content === "string") return content ? [{ type: "text", text: content }] : [];
   return content.map((p, j) => {
     if (p.type === "text") return { type: "text", text: p.text ?? "" };
     if (p.type === "image_url") return imageBlock(p, `${at}.content.${j}`);
+    if (p.type === "file") return documentBlock(p, `${at}.content.${j}`);
     return fail(`${at}.content.${j}.type`, `"${p.type}" cannot be sent to Anthropic`);
   });
 }

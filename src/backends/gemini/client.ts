@@ -4,7 +4,14 @@
  */
 import type { KeyEntry } from "../../config/load.ts";
 import type { ChatRequest } from "../../openai/types.ts";
-import type { AttemptInput, AttemptResult, Backend, ModelInfo, UpstreamFailure } from "../backend.ts";
+import type {
+  AttemptInput,
+  AttemptResult,
+  Backend,
+  CountInput,
+  ModelInfo,
+  UpstreamFailure,
+} from "../backend.ts";
 import {
   badAnswer as badAnswerOf,
   commitTranslated,
@@ -20,6 +27,7 @@ import { forModel, translateRequest, type Translation, TranslationError } from "
 import { newCompletionMeta } from "../../openai/build.ts";
 import { malformedResponse, toOpenAICompletion } from "./response.ts";
 import { translateGeminiSse } from "./stream.ts";
+import { countGeminiTokens } from "./count_tokens.ts";
 import type { GeminiResponse } from "./types.ts";
 import { GEMINI_DIALECT } from "./dialect.ts";
 import { nativeAnswer, nativeStream } from "./native.ts";
@@ -148,6 +156,20 @@ export function createGemini(opts: GeminiOptions): Backend {
         }
       }
       throw lastError;
+    },
+
+    countTokens(input: CountInput): Promise<number | undefined> {
+      const translation = translate(input.body);
+      if (translation instanceof TranslationError || modelPathProblem(input.model)) {
+        return Promise.resolve(undefined);
+      }
+      return countGeminiTokens({
+        client: opts.client,
+        backend: opts.name,
+        url: `${root}/models/${modelPath(input.model)}:countTokens`,
+        headers: headersFor(input.key),
+        request: forModel(translation, input.model),
+      }, input);
     },
 
     async attempt(input: AttemptInput): Promise<AttemptResult> {

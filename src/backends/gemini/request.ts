@@ -7,6 +7,7 @@
 import type { ChatRequest, Message } from "../../openai/types.ts";
 import { signatureFromToolCallId, SKIP_SIGNATURE } from "./ids.ts";
 import { generationConfig } from "./generation_config.ts";
+import { cleanSchema } from "./schema.ts";
 import { assistantParts, contentParts, isObj, type Obj, textOnly, TranslationError } from "./parts.ts";
 import type { GeminiContent, GeminiFunctionDeclaration, GeminiPart, GeminiRequest } from "./types.ts";
 
@@ -174,7 +175,7 @@ function translateTools(tools: unknown): GeminiFunctionDeclaration[] {
     return {
       name: fn.name,
       ...(typeof fn.description === "string" ? { description: fn.description } : {}),
-      ...(fn.parameters !== undefined ? { parametersJsonSchema: fn.parameters } : {}),
+      ...(fn.parameters !== undefined ? { parametersJsonSchema: cleanSchema(fn.parameters) } : {}),
     };
   });
 }

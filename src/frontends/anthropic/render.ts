@@ -1,0 +1,121 @@
+/**
+ * Rendering the pipeline's {@link Outcome} as Anthropic Messages (SPEC §17.1): an answer already in Messages
+ * (the anthropic provider passed the body through) as it came; a Chat completion as a `message` object; a
+ * Chat chunk stream, a local reply or a whole answer to a streaming request as the Messages event stream.
+ */
+import { completionToSse } from "../../openai/convert.ts";
+import { SSE_HEADERS } from "../../openai/sse.ts";
+import type { Usage } from "../../openai/types.ts";
+import { ProxyError } from "../../core/errors.ts";
+import type { Outcome } from "../../pipeline/conversation.ts";
+import { chatSseToMessages } from "./stream.ts";
+import { messageId, messagesUsage, stopReason, toolUseId, UNSIGNED_THINKING } from "./shapes.ts";
+
+type Obj = Record<string, unknown>;
+
+interface ChatCompletion {
+  model?: string;
+  choices?: { index?: number; message?: Obj; finish_reason?: string | null }[];
+  usage?: Usage;
+}
+
+/** A tool call's JSON arguments as the object `tool_use.input` needs (`{}` when they are not an object). */
+function toolInput(args: unknown): Obj {
+  if (typeof args !== "string" || !args) return {};
+  try {
+    const v = JSON.parse(args);
+    return v && typeof v === "object" && !Array.isArray(v) ? v : {};
+  } catch {
+    return {};
+  }
+}
+
+/** A `chat.completion` as a Messages `message` (choice 0). */
+export function completionToMessage(c: ChatCompletion, model: string): Obj {
+  const choice = c.choices?.find((x) => (x.index ?? 0) === 0) ?? c.choices?.[0];
+  const m = choice?.message ?? {};
+  const content: Obj[] = [];
+  const reasoning = typeof m.reasoning_content === "string" ? m.reasoning_content : m.reasoning;
+  if (typeof reasoning === "string" && reasoning) {
+    const signature = typeof m.reasoning_signature === "string" && m.reasoning_signature
+      ? m.reasoning_signature
+      : UNSIGNED_THINKING;
+    content.push({ type: "thinking", thinking: reasoning, signature });
+  }
+  const text = typeof m.content === "string"
+    ? m.content
+    : Array.isArray(m.content)
+    ? m.content.map((p) => (typeof p?.text === "string" ? p.text : "")).join("")
+    : "";
+  if (text) content.push({ type: "text", text });
+  if (typeof m.refusal === "string" && m.refusal) content.push({ type: "text", text: m.refusal });
+  for (const tc of Array.isArray(m.tool_calls) ? m.tool_calls as Obj[] : []) {
+    const fn = (tc.function ?? {}) as Obj;
+    content.push({
+      type: "tool_use",
+      id: typeof tc.id === "string" && tc.id ? tc.id : toolUseId(),
+      name: typeof fn.name === "string" ? fn.name : "",
+      input: toolInput(fn.arguments),
+    });
+  }
+  return {
+    id: messageId(),
+    type: "message",
+    role: "assistant",
+    model: c.model || model,
+    content,
+    stop_reason: stopReason(choice?.finish_reason),
+    stop_sequence: null,
+    usage: messagesUsage(c.usage),
+  };
+}
+
+/** A whole answer's SSE text as a stream of bytes. */
+function textStream(text: string): ReadableStream<Uint8Array> {
+  const bytes = new TextEncoder().encode(text);
+  return new ReadableStream({
+    start(c) {
+      c.enqueue(bytes);
+      c.close();
+    },
+  });
+}
+
+/** The Messages response for an outcome of a request for `model` (`stream`: the client asked for events). */
+export function renderMessages(outcome: Outcome, stream: boolean, model: string): Response {
+  const headers = outcome.headers;
+  const sse = (body: ReadableStream<Uint8Array>) => {
+    for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v);
+    return new Response(body, { status: 200, headers });
+  };
+  const json = (body: string, status = 200) => {
+    headers.set("content-type", "application/json");
+    return new Response(body, { status, headers });
+  };
+  if (outcome.kind === "local") {
+    if (stream) return sse(chatSseToMessages(textStream(completionToSse(outcome.completion, true)), model));
+    return json(JSON.stringify(completionToMessage(outcome.completion, model)));
+  }
+  if (outcome.protocol === "anthropic") {
+    return outcome.kind === "stream" ? sse(outcome.stream) : json(outcome.text, outcome.status);
+  }
+  if (outcome.protocol !== "chat") {
+    throw new ProxyError(
+      500,
+      "server_error",
+      "internal_error",
+      `a ${outcome.protocol} answer reached the Anthropic Messages front end`,
+    );
+  }
+  if (outcome.kind === "stream") return sse(chatSseToMessages(outcome.stream, model));
+  const completion = JSON.parse(outcome.text) as ChatCompletion;
+  if (stream) {
+    return sse(
+      chatSseToMessages(
+        textStream(completionToSse(completion as Parameters<typeof completionToSse>[0], true)),
+        model,
+      ),
+    );
+  }
+  return json(JSON.stringify(completionToMessage(completion, model)), outcome.status);
+}
