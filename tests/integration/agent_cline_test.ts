@@ -1,0 +1,123 @@
+/**
+ * The Cline CLI (the real `cline`, pinned) through llmproxy, set up as README's "Use with your coding agent"
+ * says: `cline auth` with the `openai-compatible` provider, llmproxy's URL, the client key and the model, then
+ * `headers` with `X-Session-ID` added to that provider's settings in `~/.cline/data/settings/providers.json`.
+ * The OpenAI-compatible upstream (OpenRouter's wire format) is mocked behind the proxy.
+ */
+import assert from "node:assert/strict";
+import { startTestProxy } from "../helpers.ts";
+import { MockOpenAI, type Recorded } from "../mocks/openai_upstream.ts";
+import { agentDirs, clineBinary, runAgent } from "../support/coding_agents.ts";
+import { VERSION } from "../../src/core/version.ts";
+
+const CLIENT_KEY = "client-key-" + "c".repeat(24);
+const MODEL = "openrouter:openai/gpt-4o-mini";
+const PROVIDERS = ".cline/data/settings/providers.json";
+
+async function setup() {
+  const mock = MockOpenAI.start();
+  const proxy = await startTestProxy(["--openrouter-api-base-url", mock.url], {
+    OPENROUTER_API_KEY: "sk-or-v1-" + "1".repeat(64),
+    LLM_INTERACTIVE_PROXY_API_KEY: CLIENT_KEY,
+  });
+  const bin = await clineBinary();
+  const dirs: Awaited<ReturnType<typeof agentDirs>>[] = [];
+  const cline = async (args: string[], d: Awaited<ReturnType<typeof agentDirs>>, stdin?: string) => {
+    const run = await runAgent(bin, args, { home: d.home, cwd: d.cwd, stdin });
+    assert.equal(run.code, 0, `cline ${args.join(" ")} failed:\n${run.stdout}\n${run.stderr}`);
+    return run;
+  };
+  /** A home set up as README says, sending `X-Session-ID: session`. */
+  const home = async (session: string) => {
+    const d = await agentDirs();
+    dirs.push(d);
+    await cline(
+      ["auth", "-p", "openai-compatible", "-k", CLIENT_KEY, "-m", MODEL, "-b", `${proxy.url}/v1`],
+      d,
+    );
+    const file = JSON.parse(await Deno.readTextFile(`${d.home}/${PROVIDERS}`)) as {
+      providers: Record<string, { settings: Record<string, unknown> }>;
+    };
+    const settings = file.providers["openai-compatible"].settings;
+    assert.deepEqual(settings, {
+      provider: "openai-compatible",
+      apiKey: CLIENT_KEY,
+      model: MODEL,
+      baseUrl: `${proxy.url}/v1`,
+    });
+    file.providers["openai-compatible"].settings.headers = { "X-Session-ID": session };
+    await Deno.writeTextFile(`${d.home}/${PROVIDERS}`, JSON.stringify(file, null, 2));
+    return d;
+  };
+  return {
+    mock,
+    proxy,
+    home,
+    /** One task: `message` on stdin (the CLI refuses a one-word prompt argument such as `!/hello`). */
+    task: async (message: string, d: Awaited<ReturnType<typeof agentDirs>>) =>
+      (await cline([], d, message)).stdout,
+    async close() {
+      await proxy.close();
+      await mock.close();
+      for (const d of dirs) await d.remove();
+    },
+  };
+}
+
+function system(r: Recorded): string {
+  return String((r.body?.messages as { role: string; content: string }[])[0]?.content ?? "");
+}
+
+function lastUser(r: Recorded): string {
+  return String(
+    (r.body?.messages as { role: string; content: string }[]).findLast((m) => m.role === "user")?.content,
+  );
+}
+
+Deno.test("Cline: a prompt reaches the model; a typed !/hello is answered by the proxy in the X-Session-ID session", async () => {
+  const t = await setup();
+  try {
+    const session = `cline-${crypto.randomUUID()}`;
+    const [a, b] = await Promise.all([t.home(`cline-${crypto.randomUUID()}`), t.home(session)]);
+    const [plain, hello] = await Promise.all([t.task("say hi", a), t.task("!/hello", b)]);
+    assert.equal(plain.trim(), "Echo from openai/gpt-4o-mini: say hi");
+    assert.equal(t.mock.chats.length, 1, "only the plain prompt went upstream");
+    const sent = t.mock.chats[0];
+    assert.match(system(sent), /^You are Cline\b/);
+    assert.equal(lastUser(sent), "say hi");
+    assert.equal(sent.body?.model, "openai/gpt-4o-mini");
+
+    assert.equal(
+      hello.trim(),
+      [
+        `llmproxy ${VERSION}`,
+        `Session: ${session}`,
+        "Functional backends: openrouter (1 key, 3 models)",
+        "Type !/help for the list of commands.",
+      ].join("\n"),
+    );
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("Cline: a project set in one task shows in !/status of the next (same X-Session-ID)", async () => {
+  const t = await setup();
+  try {
+    const session = `cline-${crypto.randomUUID()}`;
+    const d = await t.home(session);
+    assert.match(await t.task("!/set(project=issue-18)", d), /^project set to issue-18$/m);
+    const status = await t.task("!/status", d);
+    assert.match(
+      status,
+      new RegExp(
+        `^session: ${session} \\(client key LLM_INTERACTIVE_PROXY_API_KEY, admin\\), agent cline$`,
+        "m",
+      ),
+    );
+    assert.match(status, /^project: issue-18$/m);
+    assert.equal(t.mock.chats.length, 0, "commands never reached the upstream");
+  } finally {
+    await t.close();
+  }
+});
