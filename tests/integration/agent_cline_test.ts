@@ -7,11 +7,10 @@
 import assert from "node:assert/strict";
 import { startTestProxy } from "../helpers.ts";
 import { MockOpenAI, type Recorded } from "../mocks/openai_upstream.ts";
-import { agentDirs, clineBinary, runAgent } from "../support/coding_agents.ts";
+import { agentDirs, clineBinary, README_PROXY_URL, readmeBlock, runAgent } from "../support/coding_agents.ts";
 import { VERSION } from "../../src/core/version.ts";
 
 const CLIENT_KEY = "client-key-" + "c".repeat(24);
-const MODEL = "openrouter:openai/gpt-4o-mini";
 const PROVIDERS = ".cline/data/settings/providers.json";
 
 async function setup() {
@@ -27,24 +26,33 @@ async function setup() {
     assert.equal(run.code, 0, `cline ${args.join(" ")} failed:\n${run.stdout}\n${run.stderr}`);
     return run;
   };
+  // README's two steps: the `cline auth` command, then `headers` added to the settings it wrote.
+  const auth = (await readmeBlock("Cline (the `cline` CLI)", "sh")).replaceAll(README_PROXY_URL, proxy.url)
+    .replaceAll("<client key>", CLIENT_KEY).trim().split(/\s+/);
+  assert.equal(auth.shift(), "cline");
+  const fragment = (await readmeBlock("Cline (the `cline` CLI)", "json")).replaceAll(
+    README_PROXY_URL,
+    proxy.url,
+  )
+    .replaceAll("<client key>", CLIENT_KEY);
+  const { settings: documented } = JSON.parse(`{${fragment}}`)["openai-compatible"] as {
+    settings: Record<string, unknown> & { headers: Record<string, string> };
+  };
+  assert.deepEqual(Object.keys(documented.headers), ["X-Session-ID"]);
   /** A home set up as README says, sending `X-Session-ID: session`. */
   const home = async (session: string) => {
     const d = await agentDirs();
     dirs.push(d);
-    await cline(
-      ["auth", "-p", "openai-compatible", "-k", CLIENT_KEY, "-m", MODEL, "-b", `${proxy.url}/v1`],
-      d,
-    );
+    await cline(auth, d);
     const file = JSON.parse(await Deno.readTextFile(`${d.home}/${PROVIDERS}`)) as {
       providers: Record<string, { settings: Record<string, unknown> }>;
     };
-    const settings = file.providers["openai-compatible"].settings;
-    assert.deepEqual(settings, {
-      provider: "openai-compatible",
-      apiKey: CLIENT_KEY,
-      model: MODEL,
-      baseUrl: `${proxy.url}/v1`,
-    });
+    const { headers: _, ...written } = documented;
+    assert.deepEqual(
+      file.providers["openai-compatible"].settings,
+      written,
+      "cline auth wrote what README shows",
+    );
     file.providers["openai-compatible"].settings.headers = { "X-Session-ID": session };
     await Deno.writeTextFile(`${d.home}/${PROVIDERS}`, JSON.stringify(file, null, 2));
     return d;

@@ -8,26 +8,20 @@
 import assert from "node:assert/strict";
 import { startTestProxy } from "../helpers.ts";
 import { MockOpenAI, type Recorded } from "../mocks/openai_upstream.ts";
-import { agentDirs, opencodeBinary, runAgent } from "../support/coding_agents.ts";
+import {
+  agentDirs,
+  opencodeBinary,
+  README_PROXY_URL,
+  readmeBlock,
+  runAgent,
+} from "../support/coding_agents.ts";
 import { VERSION } from "../../src/core/version.ts";
 
 const CLIENT_KEY = "client-key-" + "o".repeat(24);
-const MODEL = "openrouter:openai/gpt-4o-mini";
 
-/** README's config file for a proxy at `url`. */
-function config(url: string): unknown {
-  return {
-    $schema: "https://opencode.ai/config.json",
-    provider: {
-      llmproxy: {
-        npm: "@ai-sdk/openai-compatible",
-        name: "llmproxy",
-        options: { baseURL: `${url}/v1`, apiKey: "{env:LLMPROXY_API_KEY}" },
-        models: { [MODEL]: { name: "gpt-4o-mini through llmproxy" } },
-      },
-    },
-    model: `llmproxy/${MODEL}`,
-  };
+/** README's config file, for the proxy at `url`. */
+async function config(url: string): Promise<string> {
+  return (await readmeBlock("opencode", "json")).replaceAll(README_PROXY_URL, url);
 }
 
 /** What `opencode run --format json` printed: its session id and the answer's text. */
@@ -62,7 +56,7 @@ async function setup() {
     if (!at) {
       dirs.push(d);
       await Deno.mkdir(`${d.home}/.config/opencode`, { recursive: true });
-      await Deno.writeTextFile(`${d.home}/.config/opencode/opencode.json`, JSON.stringify(config(proxy.url)));
+      await Deno.writeTextFile(`${d.home}/.config/opencode/opencode.json`, await config(proxy.url));
     }
     const run = await runAgent(bin, ["run", "--format", "json", ...args], {
       home: d.home,

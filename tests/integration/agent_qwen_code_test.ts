@@ -7,28 +7,20 @@
 import assert from "node:assert/strict";
 import { startTestProxy } from "../helpers.ts";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
-import { agentDirs, qwenCodeBinary, runAgent } from "../support/coding_agents.ts";
+import {
+  agentDirs,
+  qwenCodeBinary,
+  README_PROXY_URL,
+  readmeBlock,
+  runAgent,
+} from "../support/coding_agents.ts";
 import { VERSION } from "../../src/core/version.ts";
 
 const CLIENT_KEY = "client-key-" + "q".repeat(24);
-const MODEL = "openrouter:openai/gpt-4o-mini";
 
-/** README's settings file for a proxy at `url`. */
-function settings(url: string): unknown {
-  return {
-    security: { auth: { selectedType: "openai" } },
-    model: { name: MODEL },
-    modelProviders: {
-      openai: [{
-        id: MODEL,
-        baseUrl: `${url}/v1`,
-        envKey: "LLMPROXY_API_KEY",
-        generationConfig: { customHeaders: { "X-Session-ID": "${session_id}" } },
-      }],
-    },
-    outboundCorrelation: { allowDynamicHeaderValues: true },
-    memory: { enableManagedAutoMemory: false },
-  };
+/** README's settings file, for the proxy at `url`. */
+async function settings(url: string): Promise<string> {
+  return (await readmeBlock("Qwen Code", "json")).replaceAll(README_PROXY_URL, url);
 }
 
 async function setup() {
@@ -45,7 +37,7 @@ async function setup() {
     if (!at) {
       dirs.push(d);
       await Deno.mkdir(`${d.home}/.qwen`);
-      await Deno.writeTextFile(`${d.home}/.qwen/settings.json`, JSON.stringify(settings(proxy.url)));
+      await Deno.writeTextFile(`${d.home}/.qwen/settings.json`, await settings(proxy.url));
     }
     const run = await runAgent(bin, args, {
       home: d.home,

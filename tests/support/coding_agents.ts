@@ -113,3 +113,21 @@ export async function agentDirs(): Promise<{ home: string; cwd: string; remove()
     },
   };
 }
+
+const README = new URL("../../README.md", import.meta.url);
+/** The address README's agent settings name; tests put the test proxy's in its place. */
+export const README_PROXY_URL = "http://127.0.0.1:8000";
+
+/**
+ * The `n`th fenced `lang` block under `### heading` in README's "Use with your coding agent" section, so the
+ * tests set each agent up with exactly the settings README gives.
+ */
+export async function readmeBlock(heading: string, lang: string, n = 0): Promise<string> {
+  const text = await Deno.readTextFile(README);
+  const section = text.split("\n## Use with your coding agent\n")[1]?.split("\n## ")[0] ?? "";
+  const sub = section.split(`\n### ${heading}\n`)[1]?.split("\n### ")[0] ?? "";
+  const blocks = [...sub.matchAll(new RegExp("^ *```" + lang + "\\n([\\s\\S]*?)\\n *```$", "gm"))];
+  const block = blocks[n]?.[1];
+  if (block === undefined) throw new Error(`README has no ${lang} block #${n} under "### ${heading}"`);
+  return block;
+}
