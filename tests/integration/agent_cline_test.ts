@@ -6,22 +6,31 @@
  */
 import assert from "node:assert/strict";
 import { startTestProxy } from "../helpers.ts";
-import { MockOpenAI, type Recorded } from "../mocks/openai_upstream.ts";
-import { agentDirs, clineBinary, README_PROXY_URL, readmeBlock, runAgent } from "../support/coding_agents.ts";
+import { MockOpenAI } from "../mocks/openai_upstream.ts";
+import {
+  type AgentDirs,
+  agentDirs,
+  clineBinary,
+  lastUserText,
+  README_PROXY_URL,
+  readmeBlock,
+  runAgent,
+  systemText,
+} from "../support/coding_agents.ts";
 import { VERSION } from "../../src/core/version.ts";
 
 const CLIENT_KEY = "client-key-" + "c".repeat(24);
 const PROVIDERS = ".cline/data/settings/providers.json";
 
 async function setup() {
+  const bin = await clineBinary();
   const mock = MockOpenAI.start();
   const proxy = await startTestProxy(["--openrouter-api-base-url", mock.url], {
     OPENROUTER_API_KEY: "sk-or-v1-" + "1".repeat(64),
     LLM_INTERACTIVE_PROXY_API_KEY: CLIENT_KEY,
   });
-  const bin = await clineBinary();
-  const dirs: Awaited<ReturnType<typeof agentDirs>>[] = [];
-  const cline = async (args: string[], d: Awaited<ReturnType<typeof agentDirs>>, stdin?: string) => {
+  const dirs: AgentDirs[] = [];
+  const cline = async (args: string[], d: AgentDirs, stdin?: string) => {
     const run = await runAgent(bin, args, { home: d.home, cwd: d.cwd, stdin });
     assert.equal(run.code, 0, `cline ${args.join(" ")} failed:\n${run.stdout}\n${run.stderr}`);
     return run;
@@ -62,24 +71,13 @@ async function setup() {
     proxy,
     home,
     /** One task: `message` on stdin (the CLI refuses a one-word prompt argument such as `!/hello`). */
-    task: async (message: string, d: Awaited<ReturnType<typeof agentDirs>>) =>
-      (await cline([], d, message)).stdout,
+    task: async (message: string, d: AgentDirs) => (await cline([], d, message)).stdout,
     async close() {
       await proxy.close();
       await mock.close();
       for (const d of dirs) await d.remove();
     },
   };
-}
-
-function system(r: Recorded): string {
-  return String((r.body?.messages as { role: string; content: string }[])[0]?.content ?? "");
-}
-
-function lastUser(r: Recorded): string {
-  return String(
-    (r.body?.messages as { role: string; content: string }[]).findLast((m) => m.role === "user")?.content,
-  );
 }
 
 Deno.test("Cline: a prompt reaches the model; a typed !/hello is answered by the proxy in the X-Session-ID session", async () => {
@@ -91,8 +89,8 @@ Deno.test("Cline: a prompt reaches the model; a typed !/hello is answered by the
     assert.equal(plain.trim(), "Echo from openai/gpt-4o-mini: say hi");
     assert.equal(t.mock.chats.length, 1, "only the plain prompt went upstream");
     const sent = t.mock.chats[0];
-    assert.match(system(sent), /^You are Cline\b/);
-    assert.equal(lastUser(sent), "say hi");
+    assert.match(systemText(sent), /^You are Cline\b/);
+    assert.equal(lastUserText(sent), "say hi");
     assert.equal(sent.body?.model, "openai/gpt-4o-mini");
 
     assert.equal(

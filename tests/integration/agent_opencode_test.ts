@@ -7,13 +7,16 @@
  */
 import assert from "node:assert/strict";
 import { startTestProxy } from "../helpers.ts";
-import { MockOpenAI, type Recorded } from "../mocks/openai_upstream.ts";
+import { MockOpenAI } from "../mocks/openai_upstream.ts";
 import {
+  type AgentDirs,
   agentDirs,
+  lastUserText,
   opencodeBinary,
   README_PROXY_URL,
   readmeBlock,
   runAgent,
+  systemText,
 } from "../support/coding_agents.ts";
 import { VERSION } from "../../src/core/version.ts";
 
@@ -36,13 +39,13 @@ function answer(stdout: string): { session: string; text: string } {
 }
 
 async function setup() {
+  const bin = await opencodeBinary();
   const mock = MockOpenAI.start();
   const proxy = await startTestProxy(["--openrouter-api-base-url", mock.url], {
     OPENROUTER_API_KEY: "sk-or-v1-" + "1".repeat(64),
     LLM_INTERACTIVE_PROXY_API_KEY: CLIENT_KEY,
   });
-  const bin = await opencodeBinary();
-  const dirs: Awaited<ReturnType<typeof agentDirs>>[] = [];
+  const dirs: AgentDirs[] = [];
   /**
    * `opencode run --format json args…` with `message` on stdin (opencode quotes an argument that contains a
    * space), in a fresh home and workspace (or the given ones).
@@ -50,7 +53,7 @@ async function setup() {
   const opencode = async (
     message: string,
     args: string[] = [],
-    at?: Awaited<ReturnType<typeof agentDirs>>,
+    at?: AgentDirs,
   ) => {
     const d = at ?? await agentDirs();
     if (!at) {
@@ -88,24 +91,14 @@ async function setup() {
   };
 }
 
-function system(r: Recorded): string {
-  return String((r.body?.messages as { role: string; content: string }[])[0]?.content ?? "");
-}
-
-function lastUser(r: Recorded): string {
-  return String(
-    (r.body?.messages as { role: string; content: string }[]).findLast((m) => m.role === "user")?.content,
-  );
-}
-
 Deno.test("opencode: a prompt reaches the model; a typed !/hello is answered by the proxy, in opencode's session", async () => {
   const t = await setup();
   try {
     const [plain, hello] = await Promise.all([t.opencode("say hi"), t.opencode("!/hello")]);
     assert.equal(plain.text, "Echo from openai/gpt-4o-mini: say hi");
-    const turns = t.mock.chats.filter((r) => /^You are opencode\b/.test(system(r)));
+    const turns = t.mock.chats.filter((r) => /^You are opencode\b/.test(systemText(r)));
     assert.equal(turns.length, 1, "one agent turn went upstream");
-    assert.equal(lastUser(turns[0]), "say hi");
+    assert.equal(lastUserText(turns[0]), "say hi");
     assert.equal(turns[0].body?.model, "openai/gpt-4o-mini");
 
     assert.match(hello.session, /^ses_/);
@@ -119,8 +112,8 @@ Deno.test("opencode: a prompt reaches the model; a typed !/hello is answered by 
       ].join("\n"),
     );
     // Only opencode's title requests (which quote the typed text) reached the upstream with "!/hello".
-    const quoting = t.mock.chats.filter((r) => lastUser(r) === "!/hello");
-    for (const r of quoting) assert.match(system(r), /^You are a title generator\b/);
+    const quoting = t.mock.chats.filter((r) => lastUserText(r) === "!/hello");
+    for (const r of quoting) assert.match(systemText(r), /^You are a title generator\b/);
   } finally {
     await t.close();
   }
@@ -147,7 +140,7 @@ Deno.test("opencode: commands run once (not again from the title request) and th
     );
     assert.match(next.text, /^project: issue-18$/m);
     assert.match(next.text, /^routes: oc-route \(policy k\)/m);
-    assert.equal(t.mock.chats.filter((r) => /^You are opencode\b/.test(system(r))).length, 0);
+    assert.equal(t.mock.chats.filter((r) => /^You are opencode\b/.test(systemText(r))).length, 0);
   } finally {
     await t.close();
   }

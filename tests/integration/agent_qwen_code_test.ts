@@ -8,11 +8,14 @@ import assert from "node:assert/strict";
 import { startTestProxy } from "../helpers.ts";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
 import {
+  type AgentDirs,
   agentDirs,
+  lastUserText,
   qwenCodeBinary,
   README_PROXY_URL,
   readmeBlock,
   runAgent,
+  systemText,
 } from "../support/coding_agents.ts";
 import { VERSION } from "../../src/core/version.ts";
 
@@ -24,15 +27,15 @@ async function settings(url: string): Promise<string> {
 }
 
 async function setup() {
+  const bin = await qwenCodeBinary();
   const mock = MockOpenAI.start();
   const proxy = await startTestProxy(["--openrouter-api-base-url", mock.url], {
     OPENROUTER_API_KEY: "sk-or-v1-" + "1".repeat(64),
     LLM_INTERACTIVE_PROXY_API_KEY: CLIENT_KEY,
   });
-  const bin = await qwenCodeBinary();
-  const dirs: Awaited<ReturnType<typeof agentDirs>>[] = [];
+  const dirs: AgentDirs[] = [];
   /** Run `qwen args…` in a fresh home and workspace (or the given ones). */
-  const qwen = async (args: string[], at?: Awaited<ReturnType<typeof agentDirs>>) => {
+  const qwen = async (args: string[], at?: AgentDirs) => {
     const d = at ?? await agentDirs();
     if (!at) {
       dirs.push(d);
@@ -59,15 +62,6 @@ async function setup() {
   };
 }
 
-/** The text of the last user message of a recorded request. */
-function lastUserText(body: Record<string, unknown> | undefined): string {
-  const msgs = (body?.messages ?? []) as { role: string; content: unknown }[];
-  const last = msgs.findLast((m) => m.role === "user")?.content;
-  return typeof last === "string"
-    ? last
-    : (last as { text?: string }[] ?? []).map((p) => p.text ?? "").join("\n");
-}
-
 Deno.test("Qwen Code: a prompt reaches the model; a typed !/hello is answered by the proxy, in the session Qwen Code names", async () => {
   const t = await setup();
   try {
@@ -77,13 +71,10 @@ Deno.test("Qwen Code: a prompt reaches the model; a typed !/hello is answered by
       t.qwen(["--session-id", session, "!/hello"]),
     ]);
     assert.match(plain.stdout, /^Echo from openai\/gpt-4o-mini: [\s\S]*say hi\s*$/);
-    const asked = t.mock.chats.filter((r) => lastUserText(r.body).endsWith("say hi"));
+    const asked = t.mock.chats.filter((r) => lastUserText(r).endsWith("say hi"));
     assert.equal(asked.length, 1, "one turn went upstream (no background memory request)");
     assert.equal(asked[0].body?.model, "openai/gpt-4o-mini");
-    assert.match(
-      String((asked[0].body?.messages as { content: string }[])[0].content),
-      /^You are Qwen Code\b/,
-    );
+    assert.match(systemText(asked[0]), /^You are Qwen Code\b/);
 
     // The banner, with the session id Qwen Code sent in X-Session-ID, reached Qwen Code's output.
     assert.equal(
@@ -95,7 +86,7 @@ Deno.test("Qwen Code: a prompt reaches the model; a typed !/hello is answered by
         "Type !/help for the list of commands.",
       ].join("\n"),
     );
-    assert.equal(t.mock.chats.filter((r) => lastUserText(r.body).includes("!/hello")).length, 0);
+    assert.equal(t.mock.chats.filter((r) => lastUserText(r).includes("!/hello")).length, 0);
     assert.equal(t.mock.chats.length, 1, "only the plain prompt reached the upstream");
   } finally {
     await t.close();

@@ -5,6 +5,7 @@
  * start helpers of their own: Qwen Code relaunches itself, opencode runs a local server).
  */
 import { npmClient } from "./npm_client.ts";
+import type { Recorded } from "../mocks/openai_upstream.ts";
 
 /** The pinned Qwen Code `qwen` binary. */
 export function qwenCodeBinary(): Promise<string> {
@@ -100,8 +101,16 @@ export async function runAgent(bin: string, args: string[], opts: AgentRunOption
   }
 }
 
+/** A throwaway HOME and an empty workspace for agent runs. */
+export interface AgentDirs {
+  home: string;
+  cwd: string;
+  /** Delete both. */
+  remove(): Promise<void>;
+}
+
 /** A throwaway HOME and an empty workspace for one agent run; `remove()` deletes both. */
-export async function agentDirs(): Promise<{ home: string; cwd: string; remove(): Promise<void> }> {
+export async function agentDirs(): Promise<AgentDirs> {
   const home = await Deno.makeTempDir({ prefix: "llmproxy-agent-home-" });
   const cwd = await Deno.makeTempDir({ prefix: "llmproxy-agent-work-" });
   return {
@@ -130,4 +139,25 @@ export async function readmeBlock(heading: string, lang: string, n = 0): Promise
   const block = blocks[n]?.[1];
   if (block === undefined) throw new Error(`README has no ${lang} block #${n} under "### ${heading}"`);
   return block;
+}
+
+type Messages = { role: string; content: unknown }[];
+
+function text(content: unknown): string {
+  return typeof content === "string"
+    ? content
+    : Array.isArray(content)
+    ? content.map((p) => (p as { text?: string }).text ?? "").join("\n")
+    : "";
+}
+
+/** The text of the system message a recorded upstream request opens with ("" without one). */
+export function systemText(r: Recorded): string {
+  const first = (r.body?.messages as Messages | undefined)?.[0];
+  return first?.role === "system" ? text(first.content) : "";
+}
+
+/** The text of a recorded upstream request's last user message (text parts joined by newlines). */
+export function lastUserText(r: Recorded): string {
+  return text((r.body?.messages as Messages | undefined)?.findLast((m) => m.role === "user")?.content);
 }
