@@ -31,7 +31,14 @@ async function setup() {
   });
   const dirs: AgentDirs[] = [];
   const cline = async (args: string[], d: AgentDirs, stdin?: string) => {
-    const run = await runAgent(bin, args, { home: d.home, cwd: d.cwd, stdin });
+    // Local sessions: by default the CLI starts a shared hub daemon (its own process group, a fixed port) that
+    // would outlive the run and serve the next test's runs.
+    const run = await runAgent(bin, args, {
+      home: d.home,
+      cwd: d.cwd,
+      stdin,
+      env: { CLINE_SESSION_BACKEND_MODE: "local" },
+    });
     assert.equal(run.code, 0, `cline ${args.join(" ")} failed:\n${run.stdout}\n${run.stderr}`);
     return run;
   };
