@@ -61,7 +61,8 @@ function killGroup(pid: number): void {
 
 /**
  * Run `bin args…` once in its own process group and return what it printed; throws (with the output so far)
- * when it does not end within the time bound. Whatever the agent left running is killed with its group.
+ * when it does not end within the time bound. Whatever the agent left running is killed with its group; a
+ * daemon that starts a session of its own escapes that (the Cline CLI's hub: its tests run it without one).
  */
 export async function runAgent(bin: string, args: string[], opts: AgentRunOptions): Promise<AgentRun> {
   const started = Date.now();
