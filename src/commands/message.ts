@@ -3,10 +3,11 @@
  * Claude Code's environment block, are skipped), and only when it is a user
  * message; its text parts; and for a detected coding agent only what the person typed (inside Cline-style
  * `<task>`/`<feedback>`/`<answer>`/`<user_message>` wrappers, never `<environment_details>`,
- * `<system-reminder>` blocks or pasted tool results).
+ * `<system-reminder>` blocks or pasted tool results); never in an agent's own request that quotes the typed
+ * text (opencode's title generator), so a command runs once.
  */
 import type { Message } from "../openai/types.ts";
-import { type Agent, CLINE_FAMILY } from "../sessions/agents.ts";
+import { type Agent, CLINE_FAMILY, quotesTypedText } from "../sessions/agents.ts";
 import { parseCommands, type ParsedCommand } from "./parse.ts";
 
 /** Commands found in the latest user message and that message without them. */
@@ -126,6 +127,7 @@ export function scanLatestUserMessage(
   const content = msg.content;
   // Fast path for the common case: no text part mentions the prefix, so there is nothing to parse.
   if (typeof content === "string" ? !content.includes(prefix) : !mentions(content, prefix)) return undefined;
+  if (quotesTypedText(messages, agent)) return undefined;
   if (typeof content === "string") {
     const s = scanText(content, prefix, isKnown, agent);
     if (!s.commands.length) return undefined;

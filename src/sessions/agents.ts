@@ -71,6 +71,25 @@ export function detectAgent(body: ChatRequest, headers: Headers): Agent | undefi
   return undefined;
 }
 
+/**
+ * Requests an agent makes on its own that quote what the person typed as data: opencode's title generator
+ * gets the first message again (as the latest user message) to name the conversation, beside the real turn.
+ */
+const QUOTING_REQUESTS: [Agent, RegExp][] = [
+  ["opencode", /^You are a title generator\b/],
+];
+
+/**
+ * True when this request is one of the agent's own requests that quote the typed text (opencode's title
+ * generator): nothing in it was typed to the proxy, so its commands are not read (they run once, from the
+ * real turn).
+ */
+export function quotesTypedText(messages: readonly Message[], agent: Agent | undefined): boolean {
+  if (!agent) return false;
+  const sys = systemText(messages);
+  return QUOTING_REQUESTS.some(([a, re]) => a === agent && re.test(sys));
+}
+
 /** How a local reply is shaped for this request. */
 export type ReplyShape = "tool-call" | "xml" | "text";
 

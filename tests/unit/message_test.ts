@@ -106,3 +106,29 @@ Deno.test("Qwen Code: <system-reminder> parts are ignored", () => {
   assert.equal(s.pure, true);
   assert.equal(scan([{ role: "user", content: qwenTurn("just a question") }], "qwen-code"), undefined);
 });
+
+Deno.test("opencode: its title request quotes the typed first message, so commands run only from the real turn", () => {
+  // The shape opencode 1.18 sends beside the real turn (captured from `opencode run`).
+  const title: Message[] = [
+    {
+      role: "system",
+      content:
+        "You are a title generator. You output ONLY a thread title. Nothing else.\n\n<task>\nGenerate a brief title",
+    },
+    { role: "user", content: "Generate a title for this conversation:\n" },
+    { role: "user", content: "!/hello" },
+  ];
+  assert.equal(scan(title, "opencode"), undefined);
+  const turn: Message[] = [
+    {
+      role: "system",
+      content: "You are opencode, an agent - please keep going until the user’s query is resolved",
+    },
+    { role: "user", content: "!/hello" },
+  ];
+  const s = scan(turn, "opencode")!;
+  assert.deepEqual(s.commands.map((c) => c.name), ["hello"]);
+  assert.equal(s.pure, true);
+  // Only opencode's own request is exempt: a plain client with that system prompt still runs its commands.
+  assert.deepEqual(scan(title)?.commands.map((c) => c.name), ["hello"]);
+});
