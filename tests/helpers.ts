@@ -1,7 +1,7 @@
 /** Test helpers: start the real proxy on port 0 with a given command line and environment. */
-import { loadConfig } from "../src/config/load.ts";
 import { main, type RunningProxy, startProxy } from "../src/main.ts";
 import OpenAI from "openai";
+import { loadTestConfig } from "./support/in_process.ts";
 
 /** A proxy started for a test, with what it printed. */
 export interface TestProxy extends RunningProxy {
@@ -21,12 +21,7 @@ export async function startTestProxy(
   args: string[] = [],
   env: Record<string, string> = {},
 ): Promise<TestProxy> {
-  const dataDir = await Deno.makeTempDir({ prefix: "llmproxy-test-" });
-  const base = ["--port", "0", "--kv", ":memory:", "--data-dir", dataDir, "--log", `${dataDir}/proxy.log`];
-  const cfg = await loadConfig([...base, ...args], {
-    HOME: dataDir,
-    ...env,
-  }, dataDir);
+  const { cfg, dataDir } = await loadTestConfig(args, env);
   const stdout: string[] = [];
   const stderr: string[] = [];
   const proxy = await startProxy(cfg, { out: (l) => stdout.push(l), err: (l) => stderr.push(l) });

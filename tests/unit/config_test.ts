@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { discoverKeys, loadConfig, parseBool, prefixProblem } from "../../src/config/load.ts";
 import { ConfigError } from "../../src/config/errors.ts";
 import { helpText, markdownBackendTable, markdownOptionTable } from "../../src/config/help.ts";
-import { envNames, OPTIONS } from "../../src/config/options.ts";
+import { envNames, optionTable } from "../../src/config/options.ts";
+import { PROVIDERS } from "../../src/backends/providers.ts";
 import { VERSION } from "../../src/core/version.ts";
 
 async function tmpDir(files: Record<string, string> = {}): Promise<string> {
@@ -15,7 +16,7 @@ async function load(args: string[], env: Record<string, string> = {}, files: Rec
   const dir = await tmpDir(files);
   try {
     const fixed = args.map((a) => a.replace("$DIR", dir));
-    return await loadConfig(fixed, env, dir);
+    return await loadConfig(PROVIDERS, fixed, env, dir);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -173,8 +174,8 @@ Deno.test("prefix rules", () => {
 });
 
 Deno.test("--help lists every option and its env name; README has the generated table", async () => {
-  const help = helpText();
-  for (const o of OPTIONS) {
+  const help = helpText(PROVIDERS);
+  for (const o of optionTable(PROVIDERS)) {
     assert.ok(help.includes(`--${o.flag}`), `--help lacks --${o.flag}`);
     for (const e of envNames(o).slice(0, 1)) assert.ok(help.includes(e), `--help lacks ${e}`);
   }
@@ -183,11 +184,11 @@ Deno.test("--help lists every option and its env name; README has the generated 
   const norm = (t: string) =>
     t.split("\n").map((l) => l.split("|").map((c) => c.trim().replace(/^-+$/, "-")).join("|")).join("\n");
   assert.ok(
-    norm(readme).includes(norm(markdownOptionTable())),
+    norm(readme).includes(norm(markdownOptionTable(PROVIDERS))),
     "README.md's option table is out of date: paste the output of `deno task options-table`",
   );
   assert.ok(
-    norm(readme).includes(norm(markdownBackendTable())),
+    norm(readme).includes(norm(markdownBackendTable(PROVIDERS))),
     "README.md's backend table is out of date: paste the output of `deno task options-table`",
   );
 });
@@ -198,11 +199,11 @@ Deno.test("the version has one source: deno.json agrees with src/core/version.ts
 });
 
 Deno.test("--help marks an env name '(inverted)' exactly when VAR=true does the opposite of the flag", async () => {
-  const help = helpText();
-  for (const o of OPTIONS.filter((o) => o.kind === "bool")) {
+  const help = helpText(PROVIDERS);
+  for (const o of optionTable(PROVIDERS).filter((o) => o.kind === "bool")) {
     const env = envNames(o)[0];
-    const byFlag = (await loadConfig([`--${o.flag}`, "--disable-auth"], {}, "/tmp")).settings[o.key];
-    const byEnv = (await loadConfig(["--disable-auth"], { [env]: "true" }, "/tmp")).settings[o.key];
+    const byFlag = (await loadConfig(PROVIDERS, [`--${o.flag}`, "--disable-auth"], {}, "/tmp")).values[o.key];
+    const byEnv = (await loadConfig(PROVIDERS, ["--disable-auth"], { [env]: "true" }, "/tmp")).values[o.key];
     const row = help.split("\n").find((l) => l.trimStart().startsWith(`--${o.flag} `))!;
     assert.equal(row.includes(`${env} (inverted)`), byFlag !== byEnv, `--${o.flag} / ${env}`);
   }
