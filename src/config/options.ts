@@ -375,5 +375,5 @@ export function configKey(spec: OptionSpec): string | null {
   return spec.kind === "secret" ? null : spec.flag.replaceAll("-", "_");
 }
 
-/** Environment name of the client keys (`…_KEY` or `…_KEY_1..N`); providers' key names are in providers.ts. */
+/** Environment name of the client keys (`…_KEY` or `…_KEY_1..N`); a provider's key name is in its spec. */
 export const CLIENT_KEY_ENV = "LLM_INTERACTIVE_PROXY_API_KEY";

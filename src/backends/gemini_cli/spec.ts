@@ -3,7 +3,7 @@ import { defineProvider } from "../spec.ts";
 import { createGeminiCli } from "./backend.ts";
 
 /** Models offered by `gemini-cli-direct` unless `--gemini-cli-models` says otherwise. */
-export const DEFAULT_GEMINI_CLI_MODELS = ["gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite"];
+const DEFAULT_GEMINI_CLI_MODELS = ["gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite"];
 
 /** The gemini-cli-direct provider's spec. */
 export const geminiCliDirect = defineProvider({
