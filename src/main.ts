@@ -41,6 +41,8 @@ export interface BuiltProxy {
   backendsText: string;
   /** How clients authenticate, for the start-up line. */
   authText: string;
+  /** Start fetching every backend's model list in the background (what a proxy does once it serves). */
+  warmUp(): void;
   /** End what is still in flight, flush records and close everything (after the edge stopped). */
   close(): Promise<void>;
 }
@@ -102,7 +104,7 @@ function startupDetail(
 
 /**
  * Build the proxy from a loaded configuration without listening: keys, logging, backends, store, shared
- * state, the request handler. Throws ConfigError for bad configuration (having closed what it opened).
+ * state, the request handler. Throws ConfigError for bad configuration.
  */
 export async function buildProxy(
   cfg: LoadedConfig<ProviderSpec>,
@@ -226,7 +228,6 @@ export async function buildProxy(
   ctx.applyChange = (change) => shared.apply(change);
   ctx.resetCooldowns = (backends) => shared.resetCooldowns(backends);
   await shared.start();
-  for (const n of names) registry.refresh(n);
 
   const health = registry.health();
   const backendsText = names.map((n) => {
@@ -245,6 +246,7 @@ export async function buildProxy(
     handler: createHandler(ctx),
     backendsText,
     authText,
+    warmUp: () => names.forEach((n) => registry.refresh(n)),
     close() {
       closed ??= (async () => {
         ctx.stop.stop();
@@ -285,6 +287,7 @@ export async function startProxy(
     await proxy.close();
     throw new ConfigError(`cannot listen on ${s.host}:${s.port} (${(e as Error).message.split("\n")[0]})`);
   }
+  proxy.warmUp();
   const addr = server.addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   const url = `http://${host}:${addr.port}`;
@@ -318,12 +321,20 @@ export async function startProxy(
   };
 }
 
-/** The command line entry point; returns the exit code. */
-export async function main(args: string[], output: Output = stdio): Promise<number> {
+/**
+ * The command line entry point; returns the exit code. `env` (default: the process environment) and `cwd`
+ * (where `.env` is read) are parameters so that tests run it in-process without changing the process's own.
+ */
+export async function main(
+  args: string[],
+  output: Output = stdio,
+  env: Record<string, string> = Deno.env.toObject(),
+  cwd = ".",
+): Promise<number> {
   let proxy: RunningProxy;
   let signals: SignalWatch | undefined;
   try {
-    const cfg = await loadConfig(PROVIDERS, args, Deno.env.toObject());
+    const cfg = await loadConfig(PROVIDERS, args, env, cwd);
     if (cfg.command === "help") {
       output.out(helpText(cfg.providers));
       return 0;

@@ -203,26 +203,22 @@ export async function sdkStreamUntilError(
 }
 
 /**
- * Run the CLI entry point `main` in this process, as `runCli` runs it in a subprocess: `env` replaces the
- * process environment and `cwd` the working directory while it runs, and both are restored after. Only for
- * command lines that end on their own (a configuration error, --help, --version): one that starts serving
- * is a test failure after `guardMs`.
+ * Run the CLI entry point `main` in this process, as `runCli` runs it in a subprocess: `env` is its whole
+ * environment and `cwd` the directory it reads `.env` from (the process's own are not touched, so tests in
+ * other files may run alongside). Only for command lines that end on their own (a configuration error,
+ * --help, --version, the usage command): one that starts serving is a test failure after `guardMs`.
  */
 export async function runMain(
   args: string[],
   opts: { env?: Record<string, string>; cwd?: string; guardMs?: number } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const savedEnv = Deno.env.toObject();
-  const savedCwd = Deno.cwd();
   const stdout: string[] = [];
   const stderr: string[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
-  for (const k of Object.keys(savedEnv)) Deno.env.delete(k);
-  for (const [k, v] of Object.entries({ NO_COLOR: "1", ...opts.env })) Deno.env.set(k, v);
-  if (opts.cwd) Deno.chdir(opts.cwd);
+  const output = { out: (l: string) => stdout.push(l), err: (l: string) => stderr.push(l) };
   try {
     const code = await Promise.race([
-      main(args, { out: (l) => stdout.push(l), err: (l) => stderr.push(l) }),
+      main(args, output, { NO_COLOR: "1", ...opts.env }, opts.cwd ?? "."),
       new Promise<never>((_, reject) =>
         timer = setTimeout(
           () => reject(new Error(`main(${args.join(" ")}) did not return: ${stdout.join("\n")}`)),
@@ -237,8 +233,5 @@ export async function runMain(
     };
   } finally {
     clearTimeout(timer);
-    Deno.chdir(savedCwd);
-    for (const k of Object.keys(Deno.env.toObject())) Deno.env.delete(k);
-    for (const [k, v] of Object.entries(savedEnv)) Deno.env.set(k, v);
   }
 }

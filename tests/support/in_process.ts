@@ -71,6 +71,7 @@ export async function inProcessProxy(
     await Deno.remove(dataDir, { recursive: true });
     throw e;
   }
+  proxy.warmUp();
   const call = (input: string | URL | Request, init?: RequestInit) => proxy.handler(new Request(input, init));
   return {
     ...proxy,
