@@ -6,14 +6,12 @@
  */
 import type { OptionSpec, OptionValue } from "./options.ts";
 
-/** How a provider talks to its upstream. */
-export type ProviderType = "openai" | "gemini" | "gemini-cli" | "anthropic";
-
 /** The configuration side of one provider; `R` are its option rows. */
 export interface ProviderConfig<R extends OptionSpec = OptionSpec> {
   /** Backend name: the `backend:` prefix of model names. */
   readonly name: string;
-  readonly type: ProviderType;
+  /** How it talks to its upstream (`openai`, `gemini`, `gemini-cli`, `anthropic`, …); a new kind is a new word. */
+  readonly type: string;
   /** What it is called in prose (`--help`). */
   readonly title: string;
   /** Prefix of its key pool in the environment (`PREFIX` or `PREFIX_1..N`); absent: it needs no key. */
