@@ -47,7 +47,9 @@ Deno.test("config reads key pools and base URLs from the provider list", async (
     OPENROUTER_API_KEY_3: "or-three",
     ...NO_HOME,
   }, "/nonexistent");
-  assert.deepEqual(Object.keys(cfg.pools), ["openrouter", "gemini", "openai", "anthropic"]);
+  // A pool for each provider with a key variable, in list order.
+  assert.deepEqual(Object.keys(cfg.pools), PROVIDERS.filter((p) => p.keyEnv).map((p) => p.name));
+  assert.ok("openai" in cfg.pools && !("gemini-cli-direct" in cfg.pools));
   assert.deepEqual(cfg.pools.openrouter.map((k) => k.label), [
     "OPENROUTER_API_KEY_1",
     "OPENROUTER_API_KEY_3",
@@ -83,7 +85,7 @@ Deno.test("each provider's settings are typed from its own option rows", () => {
 
 Deno.test("a new provider's folder and list line put its rows and key pool in --help and README's tables", () => {
   const help = helpText(DEMO_PROVIDERS);
-  assert.match(help.split("\n")[0], /for OpenRouter, .*Anthropic API, Demo API and any/);
+  assert.match(help.split("\n")[0], /for OpenRouter, .*, Demo API and any/);
   assert.match(
     help,
     /\n {2}--demo-api-base-url URL +Demo API base URL\. \[default https:\/\/demo\.invalid\/v1; env DEMO_API_BASE_URL\]\n/,
@@ -95,7 +97,8 @@ Deno.test("a new provider's folder and list line put its rows and key pool in --
   assert.match(help, /\n {2}DEMO_API_KEY or DEMO_API_KEY_1\.\.N +Demo API key pool\n/);
   // Its rows follow the built-in providers' rows, before the rest of the table.
   const flags = optionTable(DEMO_PROVIDERS).map((o) => o.flag);
-  assert.equal(flags.indexOf("demo-api-key"), flags.indexOf("anthropic-api-base-url") + 1);
+  const lastBuiltIn = PROVIDERS[PROVIDERS.length - 1].options.at(-1)!.flag;
+  assert.equal(flags.indexOf("demo-api-key"), flags.indexOf(lastBuiltIn) + 1);
   assert.ok(!helpText(PROVIDERS).includes("demo"), "the built-in list does not have it");
 
   assert.match(
@@ -106,7 +109,7 @@ Deno.test("a new provider's folder and list line put its rows and key pool in --
     markdownOptionTable(DEMO_PROVIDERS),
     /\| `--demo-tenant TENANT` \| `LLMPROXY_DEMO_TENANT` \| `demo_tenant` \| acme \|/,
   );
-  assert.match(credentialsHint(DEMO_PROVIDERS), /or ANTHROPIC_API_KEY or DEMO_API_KEY \(or install/);
+  assert.match(credentialsHint(DEMO_PROVIDERS), /or DEMO_API_KEY \(or install/);
 });
 
 Deno.test("a new provider's keys, settings and config-file keys load, and its values are checked", async () => {
