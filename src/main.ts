@@ -68,9 +68,18 @@ export interface Output {
   err: (line: string) => void;
 }
 
+/** Write a line; a closed stdout/stderr (the reader went away, `| head`) is not the proxy's failure. */
+function writeLine(file: { writeSync(p: Uint8Array): number }, line: string): void {
+  try {
+    file.writeSync(new TextEncoder().encode(line + "\n"));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+  }
+}
+
 const stdio: Output = {
-  out: (line) => void Deno.stdout.writeSync(new TextEncoder().encode(line + "\n")),
-  err: (line) => void Deno.stderr.writeSync(new TextEncoder().encode(line + "\n")),
+  out: (line) => writeLine(Deno.stdout, line),
+  err: (line) => writeLine(Deno.stderr, line),
 };
 
 /** Every `model_aliases` target of the config file must be servable (exit 2 naming the field otherwise). */
@@ -367,6 +376,10 @@ export async function main(
   });
   await proxy.close();
   signals.unwatch();
+  output.out(`${NAME} stopped (${sig}).`);
+  // Under `deno task dev` (`deno run --watch`), the program ending leaves the watcher waiting for a file change,
+  // orphaned once the task is gone: the signal is raised again, now unhandled, to end the watcher too.
+  if (Deno.env.get("LLMPROXY_WATCH")) Deno.kill(Deno.pid, sig);
   return 0;
 }
 

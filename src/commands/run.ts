@@ -6,7 +6,8 @@ import type { CommandContext } from "./context.ts";
 import { RouteStore } from "../state/routes.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Session } from "../sessions/store.ts";
-import { type CommandEnv, CommandError, type Draft, findCommand } from "./catalogue.ts";
+import { CATALOGUE, type CommandEnv, CommandError, type Draft, findCommand } from "./catalogue.ts";
+import { closest } from "./suggest.ts";
 import type { ParsedCommand } from "./parse.ts";
 import { adminMessage } from "./checks.ts";
 import { type Changeset, changesetOf, copyRoutes } from "./changeset.ts";
@@ -71,7 +72,12 @@ export async function runCommands(
   for (const c of commands) {
     const p = draft.commandPrefix;
     const spec = findCommand(c.name);
-    if (!spec) return { ok: false, error: `${c.error}; type ${p}help for the list of commands.` };
+    if (!spec) {
+      const near = closest(c.name, CATALOGUE.map((x) => x.name), 1)
+        .filter((n) => n.includes(c.name) || c.name.includes(n) || n[0] === c.name[0]);
+      const hint = near.length ? ` (did you mean ${p}${near[0]}?)` : "";
+      return { ok: false, error: `${c.error}${hint}; type ${p}help for the list of commands.` };
+    }
     if (c.error) {
       return { ok: false, error: `${p}${c.name}: ${c.error}; type ${p}help(${c.name}) for its arguments.` };
     }

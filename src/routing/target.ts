@@ -1,6 +1,7 @@
 /**
  * Model string + overrides → target (SPEC §4): aliases first, then `backend:model`, then a route name,
- * then the default backend with the whole string (names containing `:` work).
+ * then the default backend with the whole string (names containing `:` work) — or the one other backend that
+ * lists the name when the default backend's known list lacks it.
  */
 import { ProxyError } from "../core/errors.ts";
 import { credentialsHint } from "../config/providers.ts";
@@ -74,8 +75,15 @@ export function resolveModel(input: string, ctx: ResolveContext): Target {
       "model",
     );
   }
+  const known = ctx.knownModels(ctx.defaultBackend);
+  if (known && !known.includes(model)) {
+    // The default backend does not list it and exactly one other backend does: that one serves it.
+    const listing = ctx.backends.filter((b) =>
+      b !== ctx.defaultBackend && ctx.knownModels(b)?.includes(model)
+    );
+    if (listing.length === 1) return { kind: "model", backend: listing[0], model };
+  }
   if (colon > 0 && BACKEND_LIKE.test(model.slice(0, colon))) {
-    const known = ctx.knownModels(ctx.defaultBackend);
     if (known && !known.includes(model)) {
       throw new ProxyError(
         400,

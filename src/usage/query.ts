@@ -41,7 +41,10 @@ function parseTimeValue(text: string, now: number): number | undefined {
 /** One row of the stats table. */
 export interface StatsRow {
   key: string;
+  /** Client requests (a request retried on three keys counts once). */
   requests: number;
+  /** Upstream attempts and local replies (each retry and failover counts). */
+  attempts: number;
   ok: number;
   errors: number;
   prompt_tokens: number;
@@ -72,7 +75,8 @@ export async function usageStats(
   }
   return [...rows.entries()].map(([key, r]) => ({
     key,
-    requests: r.requests,
+    requests: r.client_requests,
+    attempts: r.requests,
     ok: r.ok,
     errors: r.errors,
     prompt_tokens: r.prompt_tokens,
@@ -80,7 +84,7 @@ export async function usageStats(
     total_tokens: r.total_tokens,
     cost_usd: r.cost_micro_usd / 1e6,
     avg_latency_ms: r.requests ? Math.round(r.latency_ms / r.requests) : 0,
-  })).sort((a, b) => (groupBy === "day" ? a.key.localeCompare(b.key) : b.requests - a.requests));
+  })).sort((a, b) => (groupBy === "day" ? a.key.localeCompare(b.key) : b.attempts - a.attempts));
 }
 
 /** The newest usage records, optionally of one session (scans at most `scanLimit` records). */
@@ -122,10 +126,22 @@ export async function auditLogs(
 
 /** Format stats rows as an aligned text table. */
 export function statsTable(rows: StatsRow[], groupBy: GroupBy): string {
-  const head = [groupBy, "requests", "ok", "errors", "prompt", "completion", "total", "cost $", "avg ms"];
+  const head = [
+    groupBy,
+    "requests",
+    "attempts",
+    "ok",
+    "errors",
+    "prompt",
+    "completion",
+    "total",
+    "cost $",
+    "avg ms",
+  ];
   const body = rows.map((r) => [
     oneLine(r.key), // client text (a project, X-User-ID) must not drive the reader's terminal
     String(r.requests),
+    String(r.attempts),
     String(r.ok),
     String(r.errors),
     String(r.prompt_tokens),

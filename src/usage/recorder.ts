@@ -54,7 +54,10 @@ export const ROLLUP_DIMENSIONS = ["model", "backend", "key", "project", "session
 export type RollupDimension = typeof ROLLUP_DIMENSIONS[number];
 /** Summed metrics of a roll-up cell. */
 export const METRICS = [
+  /** Records: upstream attempts and local replies. */
   "requests",
+  /** Client requests: each request's first attempt, or its local reply (retries and failovers not counted). */
+  "client_requests",
   "ok",
   "errors",
   "prompt_tokens",
@@ -127,6 +130,7 @@ export function rollupSums(records: UsageRecord[]): { key: Deno.KvKey; n: bigint
     const ok = r.outcome === "ok" || r.outcome === "local";
     const values = [
       1,
+      r.attempt <= 1 ? 1 : 0,
       ok ? 1 : 0,
       ok ? 0 : 1,
       r.promptTokens ?? 0,

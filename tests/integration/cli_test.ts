@@ -159,3 +159,52 @@ Deno.test("the server starts from the command line with .env keys, prints one su
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deno task dev: SIGTERM stops the proxy and its file watcher, and says so", async () => {
+  const dir = await Deno.makeTempDir();
+  const root = new URL("../../", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "dev", "--port", "0", "--disable-auth", "--data-dir", dir],
+    env: {
+      HOME: dir,
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      NO_COLOR: "1",
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+    },
+    clearEnv: true,
+    cwd: root,
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  // Bounded: if the watcher outlived the task, stdout would stay open and the read below would never end.
+  const bound = setTimeout(() => {
+    reader.cancel().catch(() => {});
+    child.kill("SIGKILL");
+  }, 20_000);
+  try {
+    let out = "";
+    while (!out.includes(" listening on ")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += value;
+    }
+    const port = Number(/:(\d+)\/v1/.exec(out)?.[1]);
+    assert.ok(port > 0, out);
+    child.kill("SIGTERM");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += value;
+    }
+    await child.status;
+    assert.match(out, /^llmproxy stopped \(SIGTERM\)\.$/m);
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/health`), "nothing serves on the port any more");
+  } finally {
+    clearTimeout(bound);
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -227,6 +227,11 @@ Deno.test("unknown commands with ( are errors; other prefix look-alikes are plai
     for (const stream of MODES) {
       const err = await ask(t.proxy, "please !/frobnicate(x=1)", { stream });
       assert.match(err.content!, /^Error: unknown command "!\/frobnicate"; type !\/help/);
+      const typo = await ask(t.proxy, "!/sett(model=x)", { stream });
+      assert.match(
+        typo.content!,
+        /^Error: unknown command "!\/sett" \(did you mean !\/set\?\); type !\/help/,
+      );
       const n = t.mock.chats.length;
       const plain = await ask(t.proxy, "run !/usr/bin/env and !/foo bar", { stream });
       assert.equal(t.mock.chats.length, n + 1);

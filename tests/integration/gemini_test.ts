@@ -764,3 +764,26 @@ Deno.test("gemini: a model name with '.' or '..' segments (or a lone surrogate) 
     );
   });
 });
+
+Deno.test("a bare model name the default backend does not list goes to the one backend that lists it", async () => {
+  const openrouter = MockOpenAI.start();
+  try {
+    await withGemini(async (_mock, proxy) => {
+      await (await proxy.fetch("/v1/models")).body?.cancel(); // both model lists are known now
+      const res = await proxy.fetch("/v1/chat/completions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "gemini-2.5-flash", messages: [{ role: "user", content: "hi" }] }),
+      });
+      await res.body?.cancel();
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("x-llmproxy-backend"), "gemini");
+      assert.equal(openrouter.chats.length, 0);
+    }, {
+      args: ["--openrouter-api-base-url", openrouter.url, "--default-backend", "openrouter"],
+      env: { GEMINI_API_KEY_1: KEY1, OPENROUTER_API_KEY: "sk-or-v1-" + "o".repeat(64) },
+    });
+  } finally {
+    await openrouter.close();
+  }
+});

@@ -72,7 +72,8 @@ Deno.test("usage and audit answer: which models, by whom, when, at what cost, wi
     };
     const byModel = (await get("/usage/stats?group_by=model")).body;
     const rows = Object.fromEntries(byModel.data.map((r: { key: string }) => [r.key, r]));
-    assert.equal(rows["openrouter:a/one"].requests, 3, "two requests, one of them with a 429 first");
+    assert.equal(rows["openrouter:a/one"].requests, 2, "two client requests…");
+    assert.equal(rows["openrouter:a/one"].attempts, 3, "…one of them with a 429 first: three attempts");
     assert.equal(rows["openrouter:a/one"].errors, 1);
     assert.equal(rows["openrouter:b/two"].requests, 2);
     assert.equal(rows["openrouter:b/two"].prompt_tokens, 14, "stream usage counted, asked for or not");
@@ -87,11 +88,12 @@ Deno.test("usage and audit answer: which models, by whom, when, at what cost, wi
     const byUser = (await get("/usage/stats?group_by=user")).body.data;
     assert.deepEqual(byUser.map((r: { key: string }) => r.key).sort(), ["alice", "bob"]);
     const byProject = (await get("/usage/stats?group_by=project")).body.data;
-    assert.equal(byProject.find((r: { key: string }) => r.key === "apollo").requests, 3);
+    const apollo = byProject.find((r: { key: string }) => r.key === "apollo");
+    assert.deepEqual([apollo.requests, apollo.attempts], [2, 3]);
     const byDay = (await get("/usage/stats?group_by=day&since=2d")).body.data;
     assert.equal(byDay.length, 1);
     assert.equal(byDay[0].key, new Date().toISOString().slice(0, 10));
-    assert.equal(byDay[0].requests, 5);
+    assert.deepEqual([byDay[0].requests, byDay[0].attempts], [4, 5]);
 
     const recent = (await get("/usage/recent?session=s-alice&limit=10")).body.data;
     assert.equal(recent.length, 3);
@@ -163,7 +165,7 @@ Deno.test("auth failures are aggregated per source per minute, without the token
       env: { HOME: dir },
     });
     assert.equal(cli.code, 0, cli.stderr);
-    assert.match(cli.stdout, /^key\s+requests\s+ok\s+errors/m);
+    assert.match(cli.stdout, /^key\s+requests\s+attempts\s+ok\s+errors/m);
     assert.match(cli.stdout, /OPENROUTER_API_KEY_2\s+\d+/);
     const bad = await runMain(["usage", "--kv", kvPath, "--by", "colour"], { env: { HOME: dir } });
     assert.equal(bad.code, 2);
@@ -188,7 +190,7 @@ Deno.test("llmproxy usage reads the store while a server is running on it", asyn
     await p.ctx.usage.flush();
     const cli = await runCli(["usage", "--kv", `${dir}/s.kv`], { env: { HOME: dir } });
     assert.equal(cli.code, 0, cli.stderr);
-    assert.match(cli.stdout, /openrouter:live\/model\s+1\s+1\s+0/);
+    assert.match(cli.stdout, /openrouter:live\/model\s+1\s+1\s+1\s+0/);
   } finally {
     await p.close();
     await mock.close();

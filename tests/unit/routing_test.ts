@@ -188,6 +188,34 @@ Deno.test("model strings resolve as SPEC §4.1; overrides in §4.3 order", () =>
     model: "nosuch:thing",
   });
   assert.throws(() => resolveModel("gemini:", ctx), /names no model/);
+  // A name the default backend does not list but exactly one other backend does goes to that one (§4.1 step 4).
+  const lists = (m: Record<string, string[]>) => ({ ...ctx, knownModels: (b: string) => m[b] });
+  assert.deepEqual(
+    resolveModel("gemini-2.5-flash", lists({ openrouter: ["x/y"], gemini: ["gemini-2.5-flash"] })),
+    { kind: "model", backend: "gemini", model: "gemini-2.5-flash" },
+  );
+  assert.deepEqual(
+    resolveModel(
+      "gemini-2.5-flash",
+      lists({ openrouter: ["gemini-2.5-flash"], gemini: ["gemini-2.5-flash"] }),
+    ),
+    { kind: "model", backend: "openrouter", model: "gemini-2.5-flash" },
+    "the default backend wins when it lists the name",
+  );
+  const three = {
+    ...lists({ openrouter: ["x/y"], gemini: ["m"], openai: ["m"] }),
+    backends: [...ctx.backends, "openai"],
+  };
+  assert.deepEqual(
+    resolveModel("m", three),
+    { kind: "model", backend: "openrouter", model: "m" },
+    "two others list it",
+  );
+  assert.deepEqual(
+    resolveModel("m", lists({ gemini: ["m"] })),
+    { kind: "model", backend: "openrouter", model: "m" },
+    "the default backend's list is not known yet",
+  );
   const b = ["openrouter", "gemini"];
   assert.equal(
     effectiveModelString("c", { sessionModel: "s", sessionBackend: "gemini", forceModel: "f" }, b),
