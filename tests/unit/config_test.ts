@@ -5,7 +5,6 @@ import { helpText, markdownBackendTable, markdownOptionTable } from "../../src/c
 import { envNames, optionTable } from "../../src/config/options.ts";
 import { PROVIDERS } from "../../src/backends/providers.ts";
 import { VERSION } from "../../src/core/version.ts";
-import { PROVIDERS } from "../../src/config/providers.ts";
 
 async function tmpDir(files: Record<string, string> = {}): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "llmproxy-cfg-" });
@@ -214,7 +213,7 @@ Deno.test(".env.example names only variables llmproxy reads, and every provider'
   const text = await Deno.readTextFile(new URL("../../.env.example", import.meta.url));
   const names = [...text.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
   const pools = [...PROVIDERS.flatMap((p) => (p.keyEnv ? [p.keyEnv] : [])), "LLM_INTERACTIVE_PROXY_API_KEY"];
-  const known = new Set(OPTIONS.flatMap((o) => o.env ?? []));
+  const known = new Set(optionTable(PROVIDERS).flatMap((o) => o.env ?? []));
   for (const n of names) {
     assert.ok(
       known.has(n) || pools.some((p) => n === p || new RegExp(`^${p}_\\d+$`).test(n)),
