@@ -10,15 +10,10 @@ import {
   type OptionSpec,
   optionTable,
   type OptionValue,
+  type OptionValueMap,
   type Settings,
 } from "./options.ts";
-import {
-  isProviderName,
-  type OptionValueMap,
-  providerBaseUrl,
-  type ProviderConfig,
-  providerKeyFlag,
-} from "./providers.ts";
+import { isProviderName, providerBaseUrl, type ProviderConfig, providerKeyFlag } from "./providers.ts";
 import { type ConfigFile, readConfigFile } from "./file.ts";
 import { ConfigError } from "./errors.ts";
 

@@ -11,6 +11,9 @@ export type OptionKind = "string" | "int" | "number" | "bool" | "list" | "enum" 
 /** A setting's typed value, whatever its kind. */
 export type OptionValue = string | number | boolean | readonly string[] | undefined;
 
+/** Setting values by field name, as the loader made them (every row of the option table). */
+export type OptionValueMap = Readonly<Record<string, OptionValue>>;
+
 /** One row of the option table; `K` is its field name ({@link Settings}' for the core rows). */
 export interface OptionSpec<K extends string = string> {
   /** Field name in the settings ({@link Settings}, or the provider's own settings). */

@@ -4,7 +4,7 @@
  * `backends/providers.ts`; config, `--help` and README's tables take that list as a parameter, so this layer
  * never imports the providers.
  */
-import type { OptionSpec, OptionValue } from "./options.ts";
+import type { OptionSpec, OptionValueMap } from "./options.ts";
 
 /** The configuration side of one provider; `R` are its option rows. */
 export interface ProviderConfig<R extends OptionSpec = OptionSpec> {
@@ -27,9 +27,6 @@ export interface ProviderConfig<R extends OptionSpec = OptionSpec> {
   /** README's example model name (without the backend prefix) and the section that says more. */
   readonly example: { readonly model: string; readonly see?: string };
 }
-
-/** Setting values by field name, as the loader made them (every row of the option table). */
-export type OptionValueMap = Readonly<Record<string, OptionValue>>;
 
 /** Whether `name` is the name of a provider in `providers` (config-file backends may not take it). */
 export function isProviderName(providers: readonly ProviderConfig[], name: string): boolean {
