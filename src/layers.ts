@@ -10,12 +10,12 @@
 export const LAYERS: readonly (readonly string[])[] = [
   ["main"], // start-up and wiring
   ["server"], // the HTTP edge: accept loop, route table, auth
-  ["frontends"], // one folder per client protocol: parse into the conversation model, render back
+  ["frontends", "console"], // one folder per client protocol; the operator console's page and data (/ui)
   ["pipeline"], // one request, step by step, whatever its protocol
   ["commands"], // in-chat commands
   ["sessions", "routing"], // sessions; targets, the planner and executor (dispatch)
   ["backends"], // the runner and the upstreams (future: runner + providers)
-  ["usage"], // telemetry: usage records, command audit, queries
+  ["usage", "telemetry"], // telemetry: usage records, command audit, queries; Prometheus metrics
   ["store"], // state in Deno KV: settings, routes, key states
   ["state"], // state in memory: key pools, their cool-downs and recovery gate; failover routes
   ["config"], // options, config file, help

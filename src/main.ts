@@ -27,6 +27,7 @@ import { StopSwitch } from "./core/stop.ts";
 import { internalError } from "./core/errors.ts";
 import { errorResponse } from "./frontends/chat/errors.ts";
 import { NAME, VERSION } from "./core/version.ts";
+import { Metrics } from "./telemetry/metrics.ts";
 
 /**
  * A proxy built from a configuration and not listening: the edge's request handler over a real context
@@ -202,6 +203,8 @@ export async function buildProxy(
   }, (message) => {
     log.warn("usage/audit write failed: {message}", { message });
   });
+  const metrics = new Metrics(VERSION, registry);
+  usage.onRecord = (r) => metrics.attempt(r);
   usage.prune().catch(() => {});
   usage.audit({ time: Date.now(), kind: "startup", detail: startupDetail(cfg, registry, clientKeys.length) });
 
@@ -218,6 +221,7 @@ export async function buildProxy(
     sessions: new SessionStore(kv, (message) => log.warn("{message}", { message })),
     deadlines: new Deadlines(),
     stop: new StopSwitch(),
+    metrics,
     chain: cfg.chain,
     applyChange: () => Promise.reject(new Error("not started")),
     resetCooldowns: () => Promise.resolve([]),

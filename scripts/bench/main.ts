@@ -1,11 +1,12 @@
 /**
- * `deno task bench [side] [pooling]`: runs the benchmarks (default: both) and prints their tables.
+ * `deno task bench [side] [pooling] [frontends]`: runs the benchmarks (default: all) and prints their tables.
  * `side` needs wrk (`apt-get install wrk`). Exit code 1 when a target is missed.
  */
 import { printPooling, runPooling } from "./pooling.ts";
 import { printSideBySide, runSideBySide } from "./side_by_side.ts";
+import { printFrontEnds, runFrontEnds } from "./frontends.ts";
 
-const wanted = Deno.args.length ? Deno.args : ["side", "pooling"];
+const wanted = Deno.args.length ? Deno.args : ["side", "pooling", "frontends"];
 let ok = true;
 for (const name of wanted) {
   if (name === "pooling") {
@@ -23,9 +24,11 @@ for (const name of wanted) {
     const r = await runSideBySide({ rounds: 5, seconds: 4 });
     printSideBySide(r);
     ok &&= r.ok;
+  } else if (name === "frontends") {
+    ok = printFrontEnds(await runFrontEnds({ rounds: 5, n: 40 })) && ok;
   } else {
     // deno-lint-ignore no-console
-    console.error(`unknown benchmark ${name}; known: side, pooling`);
+    console.error(`unknown benchmark ${name}; known: side, pooling, frontends`);
     Deno.exit(2);
   }
 }

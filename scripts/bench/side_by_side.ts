@@ -9,14 +9,15 @@ const DENO = Deno.execPath();
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** A benchmark target: a base URL (…/v1) and, for spawned ones, the process. */
-interface Target {
+export interface Target {
   name: string;
   base: string;
   child?: Deno.ChildProcess;
   model: string;
 }
 
-async function firstLine(child: Deno.ChildProcess): Promise<string> {
+/** The first line a child prints on stdout (the mock's port, llmproxy's summary line). */
+export async function firstLine(child: Deno.ChildProcess): Promise<string> {
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
   while (!out.includes("\n")) {
@@ -28,7 +29,8 @@ async function firstLine(child: Deno.ChildProcess): Promise<string> {
   return out.split("\n")[0];
 }
 
-function spawn(args: string[], env: Record<string, string> = {}): Deno.ChildProcess {
+/** `deno run -A` a script of this repository. */
+export function spawn(args: string[], env: Record<string, string> = {}): Deno.ChildProcess {
   return new Deno.Command(DENO, {
     args: ["run", "-A", "--quiet", ...args],
     env: { NO_COLOR: "1", ...env },
@@ -39,7 +41,7 @@ function spawn(args: string[], env: Record<string, string> = {}): Deno.ChildProc
 }
 
 /** Start llmproxy as a user runs it (plus bench-only flags); resolves when it prints its summary line. */
-async function startProxy(
+export async function startProxy(
   upstream: string,
   dir: string,
   extra: string[] = [],
@@ -86,7 +88,8 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
 
-const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 0.5);
+/** The median of `xs`. */
+export const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 0.5);
 
 async function post(base: string, body: unknown): Promise<Response> {
   return await fetch(`${base}/chat/completions`, {

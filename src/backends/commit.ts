@@ -67,10 +67,16 @@ export interface StreamDialect {
   ): { error?: unknown; usage?: Usage; usageOnly?: boolean };
   /** The text of the event that ends a committed stream with a failure, in this protocol. */
   errorEvent(error: { message: string; type: string; code: string }): string;
+  /**
+   * The quoted field names that make a committed event worth reading (default `"usage"` and `"error"`): a
+   * protocol whose usage field has another name (Gemini's `"usageMetadata"`) names its own.
+   */
+  markers?: readonly Uint8Array[];
 }
 
 const MARK_ERROR = textToBytes('"error"');
 const MARK_USAGE = textToBytes('"usage"');
+const DEFAULT_MARKERS = [MARK_USAGE, MARK_ERROR];
 
 /** What one pre-commit event means: hold it, commit with it, or fail the attempt with its error. */
 export type Verdict = "hold" | "commit" | { error: unknown };
@@ -307,7 +313,8 @@ function forward(
 ): { bytes: Uint8Array; stop: boolean } {
   const bad = firstBadEvent(bytes);
   const good = bad < 0 ? bytes : bytes.subarray(0, bad);
-  const out = hasMarker(good, MARK_USAGE) || hasMarker(good, MARK_ERROR)
+  const markers = (opts.dialect ?? CHAT_DIALECT).markers ?? DEFAULT_MARKERS;
+  const out = markers.some((m) => hasMarker(good, m))
     ? rewriteEvents(good, opts, summary, parsed)
     : { bytes: good, stop: false };
   if (bad < 0 || out.stop) return out;

@@ -4,7 +4,7 @@
  * translated OpenAI-format stream through the commit rule (SPEC §7) with the attempt's watchdog and limits.
  */
 import type { AttemptInput, AttemptResult, UpstreamFailure } from "./backend.ts";
-import { commitStream } from "./commit.ts";
+import { commitStream, type StreamDialect } from "./commit.ts";
 import { answerTooLarge, type Posted } from "./http.ts";
 import type { Usage } from "../openai/types.ts";
 
@@ -69,6 +69,8 @@ export interface TranslatedStreamOptions {
   maxBodyBytes: number;
   /** Classify an in-band error the translator reported (its `too_large` code is handled here). */
   classifyInBand: (error: unknown) => UpstreamFailure;
+  /** The stream's protocol, when it is not Chat Completions chunks (a passed-through stream). */
+  dialect?: StreamDialect;
 }
 
 /** Run a translated stream through the commit rule; before the commit every failure is the attempt's. */
@@ -96,6 +98,7 @@ export async function commitTranslated(
     commitBy: input.deadline,
     scrub: o.scrub,
     bodyLimit: { bytes: o.maxBodyBytes, backend: o.name },
+    dialect: o.dialect,
   });
   if (!result.ok) {
     done();

@@ -84,6 +84,7 @@ export interface Settings {
   disableUsageLog: boolean;
   auditLog: string | undefined;
   usageRetentionDays: number;
+  responsesRetentionDays: number;
 }
 
 /** The core option table, in `--help` order (the providers' rows follow `--default-backend`: {@link optionTable}). */
@@ -340,6 +341,16 @@ export const OPTIONS: readonly OptionSpec<keyof Settings>[] = [
     default: 30,
     arg: "N",
     help: "Days usage and audit records are kept.",
+  },
+  {
+    key: "responsesRetentionDays",
+    flag: "responses-retention-days",
+    kind: "int",
+    min: 1,
+    max: 3650,
+    default: 30,
+    arg: "N",
+    help: "Days stored Responses API responses (store not false) are kept.",
   },
 ];
 

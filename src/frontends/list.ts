@@ -4,8 +4,12 @@
  */
 import type { FrontEnd } from "./types.ts";
 import { chatFrontEnd } from "./chat/index.ts";
+import { responsesFrontEnd } from "./responses/index.ts";
+import { geminiFrontEnd } from "./gemini/index.ts";
 
 /** Every front end the proxy serves. */
 export const FRONT_ENDS: readonly FrontEnd[] = [
   chatFrontEnd,
+  responsesFrontEnd,
+  geminiFrontEnd,
 ];

@@ -12,6 +12,7 @@ import type { ResetResult } from "../store/key_states.ts";
 import type { StopSwitch } from "../core/stop.ts";
 import type { CommandContext } from "../commands/context.ts";
 import type { SessionContext } from "../sessions/context.ts";
+import type { Metrics } from "../telemetry/metrics.ts";
 
 /**
  * Everything a request handler may read. Hot-path state lives here, in memory. Commands and the session step
@@ -48,4 +49,6 @@ export interface ProxyContext extends CommandContext, SessionContext {
   deadlines: Deadlines;
   /** Ends in-flight upstream work when the shutdown grace runs out. */
   stop: StopSwitch;
+  /** Prometheus metrics (SPEC §18), in memory. */
+  metrics: Metrics;
 }

@@ -55,6 +55,13 @@ export interface ChatLog {
   attempts?: number;
   /** The session id (SPEC §9). */
   session?: string;
+  /** The coding agent that sent it, and the model it asked for (the console shows requests in flight). */
+  agent?: string;
+  requestedModel?: string;
+  /** Time spent in the attempt engine (ms): upstream calls up to their commit, and waits for a key. */
+  upstreamMs?: number;
+  /** Settles when a streamed answer has ended (its last byte, an error event, or the client leaving). */
+  streamDone?: Promise<unknown>;
 }
 
 /**
@@ -104,6 +111,8 @@ export async function runConversation(
 
   const { session, agent } = await loadSession(req, body, ctx, caller);
   log.session = session.id;
+  log.agent = agent;
+  log.requestedModel = body.model;
   const step = await commandStep(
     body,
     ctx,
@@ -186,6 +195,7 @@ export async function runConversation(
   // The upstream work watches the client and the shutdown switch; the link lasts until a stream ends.
   const link = ctx.stop.link(req.signal);
   let result: DispatchResult;
+  const dispatched = performance.now();
   try {
     result = await dispatch(target, body, stream, link.signal, {
       registry: ctx.registry,
@@ -197,6 +207,8 @@ export async function runConversation(
   } catch (e) {
     link.release();
     throw e;
+  } finally {
+    log.upstreamMs = performance.now() - dispatched;
   }
   if (result.ok && result.value.kind === "stream") result.value.done.then(link.release, link.release);
   else link.release();
@@ -233,6 +245,7 @@ export async function runConversation(
   const value = result.value;
   const protocol = value.protocol ?? "chat";
   if (value.kind === "stream") {
+    log.streamDone = value.done;
     value.done.then((s) => {
       if (s.error && s.error !== "client disconnected") {
         logger.warn("{requestId} stream ended with an error event: {message}", {

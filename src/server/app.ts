@@ -6,14 +6,15 @@ import type { ChatLog } from "../pipeline/conversation.ts";
 import { FRONT_ENDS } from "../frontends/list.ts";
 import type { FrontEnd } from "../frontends/types.ts";
 import type { ProxyContext } from "../pipeline/context.ts";
+import { listModels } from "../pipeline/models.ts";
 import { NAME, VERSION } from "../core/version.ts";
 import { log } from "../log/log.ts";
 import type { Caller } from "../core/caller.ts";
 import { badRequest, internalError, ProxyError, scrubError } from "../core/errors.ts";
 import { errorResponse } from "../frontends/chat/errors.ts";
 import { auditLogs, GROUP_BY, type GroupBy, parseTime, recentUsage, usageStats } from "../usage/query.ts";
-
-const MODELS_WAIT_MS = 5_000;
+import { consoleData, consolePage, isConsoleData } from "../console/routes.ts";
+import type { RequestTracker } from "../telemetry/metrics.ts";
 
 /** A request handler for Deno.serve. */
 export type Handler = (req: Request, info?: Deno.ServeHandlerInfo<Deno.NetAddr>) => Promise<Response>;
@@ -29,20 +30,6 @@ function notFound(path: string): ProxyError {
     "not_found",
     `No such endpoint: ${path}. See GET /health.`,
   );
-}
-
-async function listModels(ctx: ProxyContext) {
-  const models = await ctx.registry.allModels(MODELS_WAIT_MS);
-  const data = models.map(({ backend, model }) => ({
-    id: `${backend}:${model.id}`,
-    object: "model",
-    created: model.created ?? 0,
-    owned_by: backend,
-  }));
-  for (const { name } of ctx.routes.list()) {
-    data.push({ id: name, object: "model", created: 0, owned_by: "route" });
-  }
-  return data;
 }
 
 /** Build the request handler. */
@@ -86,8 +73,16 @@ export function createHandler(ctx: ProxyContext): Handler {
       if (method !== "GET") throw methodNotAllowed(req.method, path);
       return json({ status: "ok", version: VERSION, backends: ctx.registry.health() });
     }
+    if (path === "/ui" || path.startsWith("/ui/assets/")) {
+      if (method !== "GET") throw methodNotAllowed(req.method, path);
+      const page = consolePage(path, !ctx.settings.disableAuth);
+      if (page) return page;
+      throw notFound(url.pathname);
+    }
     const caller: Caller = await ctx.auth.check(req, url);
-    if (path === "/usage/stats" || path === "/usage/recent" || path === "/audit/logs") {
+    if (
+      path === "/usage/stats" || path === "/usage/recent" || path === "/audit/logs" || isConsoleData(path)
+    ) {
       if (method !== "GET") throw methodNotAllowed(req.method, path);
       if (!caller.admin) {
         throw new ProxyError(
@@ -97,6 +92,7 @@ export function createHandler(ctx: ProxyContext): Handler {
           `${path} needs an admin key (the single-form LLM_INTERACTIVE_PROXY_API_KEY or a label in --admin-keys).`,
         );
       }
+      if (isConsoleData(path)) return await consoleData(ctx, path);
       return json(await usageEndpoint(ctx, path, url.searchParams));
     }
     if (path === "/v1/models" || path === "/models") {
@@ -137,6 +133,7 @@ export function createHandler(ctx: ProxyContext): Handler {
     const arrived = Date.now();
     const requestId = `req_${crypto.randomUUID().replaceAll("-", "")}`;
     const chatLog: ChatLog = { requestId };
+    let tracked: { tracker: RequestTracker; frontend: string } | undefined;
     let url: URL;
     let res: Response;
     try {
@@ -157,6 +154,13 @@ export function createHandler(ctx: ProxyContext): Handler {
     } else {
       const served = frontEndOf(url.pathname.replace(/\/+$/, "") || "/");
       const render = served ? served.frontEnd.errorResponse : errorResponse;
+      if (served) {
+        const frontend = served.frontEnd.name;
+        tracked = {
+          tracker: ctx.metrics.begin({ requestId, started: arrived, frontend, log: chatLog }),
+          frontend,
+        };
+      }
       try {
         res = await route(req, url, chatLog, served, arrived);
       } catch (e) {
@@ -187,12 +191,13 @@ export function createHandler(ctx: ProxyContext): Handler {
       }
     }
     res.headers.set("x-request-id", requestId);
+    if (tracked) observeProxied(res, tracked.tracker, tracked.frontend, chatLog, started);
     if (cors) {
       res.headers.set("access-control-allow-origin", origin);
       res.headers.set("vary", "Origin");
       res.headers.set(
         "access-control-expose-headers",
-        "x-request-id, x-llmproxy-backend, x-llmproxy-model, x-llmproxy-key, x-llmproxy-attempts, x-llmproxy-commands, x-llmproxy-route, x-llmproxy-redactions, retry-after, x-should-retry",
+        "x-request-id, x-llmproxy-backend, x-llmproxy-model, x-llmproxy-key, x-llmproxy-attempts, x-llmproxy-commands, x-llmproxy-route, x-llmproxy-redactions, x-llmproxy-overhead-ms, retry-after, x-should-retry",
       );
     }
     // The tagged-template form: LogTape does not parse a message template on every request.
@@ -203,6 +208,26 @@ export function createHandler(ctx: ProxyContext): Handler {
     }ms`;
     return res;
   };
+}
+
+/**
+ * A proxied request's answer: `x-llmproxy-overhead-ms` (SPEC §18: the time to this answer's headers minus the
+ * time in the attempt engine) and its metrics: counted now, its duration when its body has ended.
+ */
+function observeProxied(
+  res: Response,
+  tracker: RequestTracker,
+  frontend: string,
+  chatLog: ChatLog,
+  started: number,
+): void {
+  const overhead = performance.now() - started - (chatLog.upstreamMs ?? 0);
+  res.headers.set("x-llmproxy-overhead-ms", String(Math.max(0, Math.round(overhead))));
+  const seen = { frontend, backend: chatLog.backend, status: res.status };
+  tracker.answered(seen);
+  const end = () => tracker.ended(seen, performance.now() - started);
+  if (chatLog.streamDone) chatLog.streamDone.then(end, end);
+  else end();
 }
 
 function timeParam(params: URLSearchParams, name: string, fallback: number): number {

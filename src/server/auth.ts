@@ -85,7 +85,8 @@ export class Authenticator implements Authentication {
       );
     }
     const origin = req.headers.get("origin");
-    if (origin && !this.allowOrigins.includes(origin)) {
+    // The proxy's own pages (the console, SPEC §18) come from its own loopback origin, checked just above.
+    if (origin && origin !== `${url.protocol}//${host}` && !this.allowOrigins.includes(origin)) {
       throw new ProxyError(
         403,
         "permission_error",

@@ -7,7 +7,15 @@ import type { ChatRequest, Message } from "../openai/types.ts";
 import { contentText } from "../openai/types.ts";
 
 /** Agents the proxy recognises. */
-export type Agent = "cline" | "roo-code" | "kilo-code" | "qwen-code" | "opencode" | "aider" | "continue";
+export type Agent =
+  | "cline"
+  | "roo-code"
+  | "kilo-code"
+  | "qwen-code"
+  | "opencode"
+  | "aider"
+  | "continue"
+  | "gemini-cli";
 
 /** Agents that wrap what the person typed in `<task>`/`<feedback>`/… tags next to context of their own. */
 export const CLINE_FAMILY: ReadonlySet<Agent> = new Set(["cline", "roo-code", "kilo-code"]);
@@ -36,6 +44,8 @@ const HEADER_HINTS: [string, RegExp, Agent][] = [
   ["user-agent", /^opencode\//i, "opencode"],
   ["user-agent", /\baider\b/i, "aider"],
   ["user-agent", /^Continue\b/i, "continue"],
+  // "GeminiCLI/0.61.0/…", "GeminiCLI-tui/0.61.0/…" (it sends the model's own system prompt, no opening of its own).
+  ["user-agent", /^GeminiCLI\b/, "gemini-cli"],
 ];
 
 function systemText(messages: readonly Message[]): string {

@@ -130,6 +130,14 @@ export class SessionStore {
     return s;
   }
 
+  /** The sessions held in memory (this instance's), most recently seen first, at most `limit`. */
+  recent(limit: number): Session[] {
+    return [...this.#mem.values()].map((c) => c.session).sort((a, b) => b.lastSeen - a.lastSeen).slice(
+      0,
+      limit,
+    );
+  }
+
   /**
    * Write a changed session through to the store, {@link WRITE_DELAY_MS} later (never awaited by requests;
    * writes coalesce per session).

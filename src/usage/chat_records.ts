@@ -149,11 +149,18 @@ function promptText(body: ChatRequest): string {
 function responseText(text: string): string {
   try {
     const j = JSON.parse(text) as { choices?: { message?: { content?: unknown } }[] };
-    const c = j.choices?.[0]?.message?.content;
+    const c = j.choices?.[0]?.message?.content ?? geminiText(j);
     return (typeof c === "string" ? c : "").slice(0, CONTENT_LIMIT);
   } catch {
     return "";
   }
+}
+
+/** The visible text of a Gemini answer or stream event passed through to a Gemini client (SPEC §17.3). */
+function geminiText(j: unknown): string | undefined {
+  const parts = (j as { candidates?: { content?: { parts?: unknown } }[] })?.candidates?.[0]?.content?.parts;
+  if (!Array.isArray(parts)) return undefined;
+  return parts.map((p) => (typeof p?.text === "string" && !p.thought ? p.text : "")).join("");
 }
 
 function streamText(sse: string): string {
@@ -161,7 +168,8 @@ function streamText(sse: string): string {
   for (const line of sse.split("\n")) {
     if (!line.startsWith("data: {")) continue;
     try {
-      const c = JSON.parse(line.slice(6))?.choices?.[0]?.delta?.content;
+      const event = JSON.parse(line.slice(6));
+      const c = event?.choices?.[0]?.delta?.content ?? geminiText(event);
       if (typeof c === "string") out += c;
     } catch { /* partial line */ }
   }

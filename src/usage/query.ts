@@ -87,6 +87,35 @@ export async function usageStats(
   })).sort((a, b) => (groupBy === "day" ? a.key.localeCompare(b.key) : b.attempts - a.attempts));
 }
 
+/** One hourly roll-up cell: the hour (ms epoch), the dimension's value, a metric and its sum. */
+export interface HourlyCell {
+  hour: number;
+  value: string;
+  metric: typeof METRICS[number];
+  n: number;
+}
+
+/** The hourly roll-up cells of one dimension from the hour holding `since` up to `until` (for charts). */
+export async function hourlyCells(
+  kv: Deno.Kv,
+  dimension: RollupDimension,
+  since: number,
+  until: number,
+): Promise<HourlyCell[]> {
+  const start = Math.floor(since / HOUR) * HOUR;
+  if (start > until) return [];
+  const out: HourlyCell[] = [];
+  const iter = kv.list<Deno.KvU64>({
+    start: ["rollup", dimension, start],
+    end: ["rollup", dimension, until + 1],
+  });
+  for await (const e of iter) {
+    const [, , hour, value, metric] = e.key as [string, string, number, string, HourlyCell["metric"]];
+    out.push({ hour, value, metric, n: Number(e.value.value) });
+  }
+  return out;
+}
+
 /** The newest usage records, optionally of one session (scans at most `scanLimit` records). */
 export async function recentUsage(
   kv: Deno.Kv,

@@ -65,6 +65,7 @@ export const METRICS = [
   "total_tokens",
   "cost_micro_usd",
   "latency_ms",
+  "rate_limited",
 ] as const;
 
 const HOUR = 3_600_000;
@@ -138,6 +139,7 @@ export function rollupSums(records: UsageRecord[]): { key: Deno.KvKey; n: bigint
       r.totalTokens ?? 0,
       Math.round((r.cost ?? 0) * 1e6),
       Math.round(r.latencyMs),
+      r.outcome === "429" ? 1 : 0,
     ];
     for (const d of ROLLUP_DIMENSIONS) {
       const v = dimensionValue(r, d);
@@ -250,8 +252,12 @@ export class UsageRecorder {
     this.#timer = setInterval(() => void this.flush(), opts.flushMs ?? 1000);
   }
 
+  /** Sees every record as it is added, even with the usage log disabled (the metrics count them). */
+  onRecord: ((record: UsageRecord) => void) | undefined;
+
   /** Record one attempt or local reply (memory only; flushed later). */
   add(record: UsageRecord): void {
+    this.onRecord?.(record);
     if (this.#disabled) return;
     const r = clipFields(record);
     this.#records.push(r);

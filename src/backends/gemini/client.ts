@@ -21,6 +21,8 @@ import { newCompletionMeta } from "../../openai/build.ts";
 import { malformedResponse, toOpenAICompletion } from "./response.ts";
 import { translateGeminiSse } from "./stream.ts";
 import type { GeminiResponse } from "./types.ts";
+import { GEMINI_DIALECT } from "./dialect.ts";
+import { nativeAnswer, nativeStream } from "./native.ts";
 
 /** Settings of the Gemini backend. */
 export interface GeminiOptions {
@@ -160,16 +162,22 @@ export function createGemini(opts: GeminiOptions): Backend {
           outcome: "bad_model",
         });
       }
-      const translation = translate(input.body);
-      if (translation instanceof TranslationError) {
-        return failure({
-          action: "return",
-          status: 400,
-          type: "invalid_request_error",
-          code: "invalid_request",
-          message: `The gemini backend cannot send this request: ${translation.message}`,
-          outcome: "unsupported",
-        });
+      // A Gemini client's own body passes through (SPEC §17.3); any other is translated.
+      const native = input.native?.protocol === "gemini" ? input.native.body : undefined;
+      let payload: unknown = native;
+      if (!native) {
+        const translation = translate(input.body);
+        if (translation instanceof TranslationError) {
+          return failure({
+            action: "return",
+            status: 400,
+            type: "invalid_request_error",
+            code: "invalid_request",
+            message: `The gemini backend cannot send this request: ${translation.message}`,
+            outcome: "unsupported",
+          });
+        }
+        payload = forModel(translation, input.model);
       }
       const label = input.key?.label;
       const method = input.stream ? "streamGenerateContent?alt=sse" : "generateContent";
@@ -178,7 +186,7 @@ export function createGemini(opts: GeminiOptions): Backend {
         opts.name,
         `${root}/models/${modelPath(input.model)}:${method}`,
         headersFor(input.key),
-        JSON.stringify(forModel(translation, input.model)),
+        JSON.stringify(payload),
         input.signal,
         input.timeoutMs,
       );
@@ -206,6 +214,7 @@ export function createGemini(opts: GeminiOptions): Backend {
         if (json.error) return failure(classifyGeminiInBand(json.error, label, opts.name, opts.scrub));
         const malformed = malformedResponse(json);
         if (malformed) return badAnswer(`with a malformed GenerateContentResponse (${malformed})`);
+        if (native) return nativeAnswer(json, text, badAnswer);
         let completion;
         try {
           completion = toOpenAICompletion(json, meta);
@@ -215,13 +224,19 @@ export function createGemini(opts: GeminiOptions): Backend {
         if (!completion.choices.length) return badAnswer("without candidates");
         return completionAnswer(completion);
       }
+      const inBand = (e: unknown) => classifyGeminiInBand(e, label, opts.name, opts.scrub);
+      const streamOptions = { name: opts.name, scrub: opts.scrub, maxBodyBytes: opts.client.maxBodyBytes };
+      if (native) {
+        return nativeStream(
+          await commitTranslated(posted, res.body!, input, {
+            ...streamOptions,
+            classifyInBand: inBand,
+            dialect: GEMINI_DIALECT,
+          }),
+        );
+      }
       const sse = translateGeminiSse(res.body!, meta, () => timer.touch(), opts.client.maxBodyBytes);
-      return await commitTranslated(posted, sse, input, {
-        name: opts.name,
-        scrub: opts.scrub,
-        maxBodyBytes: opts.client.maxBodyBytes,
-        classifyInBand: (e) => classifyGeminiInBand(e, label, opts.name, opts.scrub),
-      });
+      return await commitTranslated(posted, sse, input, { ...streamOptions, classifyInBand: inBand });
     },
   };
 }

@@ -22,7 +22,8 @@ function num(body: Obj, field: string): number | undefined {
   return v;
 }
 
-const BUDGET: Record<string, number> = {
+/** Thinking budget (tokens) per `reasoning_effort`, the one table both directions read. */
+export const BUDGET: Readonly<Record<string, number>> = {
   none: 0,
   minimal: 512,
   low: 1024,

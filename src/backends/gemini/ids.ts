@@ -28,8 +28,18 @@ function fromBase64Url(text: string): string | undefined {
 
 /** A fresh tool-call id; with a signature, the signature is recoverable by {@link signatureFromToolCallId}. */
 export function makeToolCallId(signature?: string): string {
-  const id = toolCallId();
+  return withSignature(toolCallId(), signature);
+}
+
+/** `id` carrying `signature` (for an id the client chose; {@link signatureFromToolCallId} reads it back). */
+export function withSignature(id: string, signature: string | undefined): string {
   return signature ? `${id}${SIG_MARK}${toBase64Url(signature)}` : id;
+}
+
+/** The id without the signature {@link makeToolCallId} or {@link withSignature} put in it. */
+export function baseToolCallId(id: string): string {
+  const at = id.indexOf(SIG_MARK);
+  return at < 0 ? id : id.slice(0, at);
 }
 
 /** The thought signature carried by an id made by {@link makeToolCallId}, or undefined. */

@@ -10,45 +10,12 @@ import {
   completionChoice,
   type CompletionMeta,
 } from "../../openai/build.ts";
-import { tokenCount } from "../../core/clamp.ts";
 import { makeToolCallId } from "./ids.ts";
 import { isObj } from "./parts.ts";
-import type { GeminiCandidate, GeminiResponse, GeminiUsage } from "./types.ts";
+import type { GeminiCandidate, GeminiResponse } from "./types.ts";
+import { mapFinishReason, mapUsage } from "./mappings.ts";
 
-const FILTERED = new Set([
-  "SAFETY",
-  "RECITATION",
-  "BLOCKLIST",
-  "PROHIBITED_CONTENT",
-  "SPII",
-  "IMAGE_SAFETY",
-  "IMAGE_PROHIBITED_CONTENT",
-]);
-
-/** Gemini `finishReason` → OpenAI `finish_reason` (null while the candidate is unfinished). */
-export function mapFinishReason(reason: string | undefined, hasToolCalls: boolean): string | null {
-  if (!reason) return null;
-  if (FILTERED.has(reason)) return "content_filter";
-  if (hasToolCalls) return "tool_calls";
-  if (reason === "MAX_TOKENS") return "length";
-  return "stop";
-}
-
-/** Gemini `usageMetadata` → OpenAI usage (reasoning tokens count as completion tokens, as OpenAI does). */
-export function mapUsage(u: GeminiUsage): Usage {
-  // Counts are clamped (SPEC §19): a fractional, negative, huge or non-number count never reaches a record.
-  const n = (v: unknown) => tokenCount(v) ?? 0;
-  const prompt = tokenCount(n(u.promptTokenCount) + n(u.toolUsePromptTokenCount))!;
-  const thoughts = n(u.thoughtsTokenCount);
-  const completion = tokenCount(n(u.candidatesTokenCount) + thoughts)!;
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: tokenCount(u.totalTokenCount) ?? tokenCount(prompt + completion)!,
-    prompt_tokens_details: { cached_tokens: n(u.cachedContentTokenCount) },
-    completion_tokens_details: { reasoning_tokens: thoughts },
-  };
-}
+export { mapFinishReason, mapUsage };
 
 /** An OpenAI tool call. */
 export interface ToolCall {

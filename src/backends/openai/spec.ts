@@ -1,9 +1,11 @@
 /**
  * The `openai` provider: api.openai.com through the generic OpenAI-compatible backend
- * (`openai_compatible.ts`, the generic rules of `openai_errors.ts`, none of OpenRouter's).
+ * (`openai_compatible.ts`, the generic rules of `openai_errors.ts`, none of OpenRouter's); Responses clients
+ * pass through (`openai_responses.ts`).
  */
 import { defineProvider } from "../spec.ts";
 import { createOpenAICompatible } from "../openai_compatible.ts";
+import { withResponsesPassThrough } from "../openai_responses.ts";
 
 /** The openai provider's spec. */
 export const openai = defineProvider({
@@ -37,5 +39,8 @@ export const openai = defineProvider({
   ],
   example: { model: "gpt-4o-mini" },
   build: ({ name, settings, keys, requestUsage, scrub, client }) =>
-    createOpenAICompatible({ name, baseUrl: settings.openaiApiBaseUrl, keys, requestUsage, scrub, client }),
+    withResponsesPassThrough(
+      createOpenAICompatible({ name, baseUrl: settings.openaiApiBaseUrl, keys, requestUsage, scrub, client }),
+      { name, baseUrl: settings.openaiApiBaseUrl, scrub, client },
+    ),
 });

@@ -1,0 +1,239 @@
+/**
+ * Prometheus metrics (SPEC §18), kept in memory and rendered on scrape by `prom-client` (the exposition format
+ * is the library's, not ours). Updates are a label lookup and an add: no I/O, no timers. Each running proxy
+ * has its own registry (tests run many in one process).
+ *
+ * Label values are bounded: backends, front ends and key labels come from the configuration and the code;
+ * statuses and attempt outcomes, which come from upstreams, are capped at {@link MAX_LABEL_VALUES} distinct
+ * values per label (later ones count as "other"); no model name, session id or key value is ever a label.
+ */
+import client from "prom-client";
+import type { KeyPools } from "../state/keys.ts";
+import { keyStatuses } from "./key_status.ts";
+
+/** Distinct values one label may take before new ones are counted as "other". */
+export const MAX_LABEL_VALUES = 64;
+
+/** Request duration buckets (seconds): a quick local reply up to a long streamed answer. */
+const DURATION_BUCKETS = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+/** Time-to-first-byte buckets (seconds). */
+const TTFB_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
+
+/** One proxied request as the edge saw it. */
+export interface RequestObservation {
+  /** The front end that served it ("chat", "anthropic", …). */
+  frontend: string;
+  /** The backend of its last upstream attempt; absent when none was made (a local reply, a 4xx). */
+  backend?: string;
+  status: number;
+}
+
+/** One upstream attempt or local reply, as the usage recorder holds it (a `UsageRecord` is one). */
+export interface AttemptObservation {
+  backend?: string;
+  keyLabel?: string;
+  /** "ok", an HTTP status, or an error class. */
+  outcome: string;
+  /** Time to the first byte of the answer (ms), on the attempt that answered. */
+  ttfbMs?: number;
+  promptTokens?: number;
+  completionTokens?: number;
+  /** A reply the proxy made itself (commands): no upstream attempt. */
+  local?: boolean;
+}
+
+/** What is known of a request in flight; the pipeline fills it in as it learns (a `ChatLog` is one). */
+export interface FlightLog {
+  session?: string;
+  agent?: string;
+  requestedModel?: string;
+  backend?: string;
+  model?: string;
+  key?: string;
+}
+
+/** A proxied request in flight, for the console. */
+export interface Flight {
+  requestId: string;
+  /** Arrival (ms epoch). */
+  started: number;
+  frontend: string;
+  log: FlightLog;
+}
+
+/** One proxied request in flight: count it when answered, time it when its body has ended (once). */
+export interface RequestTracker {
+  answered(o: RequestObservation): void;
+  ended(o: RequestObservation, durationMs: number): void;
+}
+
+/** Caps the distinct values of one label. */
+class BoundedLabel {
+  #seen = new Set<string>();
+  value(v: string): string {
+    if (this.#seen.has(v)) return v;
+    if (this.#seen.size >= MAX_LABEL_VALUES) return "other";
+    this.#seen.add(v);
+    return v;
+  }
+}
+
+/** The proxy's metrics registry. */
+export class Metrics {
+  readonly #registry = new client.Registry();
+  readonly #requests: client.Counter<"frontend" | "backend" | "status">;
+  readonly #duration: client.Histogram<"frontend" | "backend">;
+  readonly #ttfb: client.Histogram<"backend">;
+  readonly #attempts: client.Counter<"backend" | "key" | "outcome">;
+  readonly #tokens: client.Counter<"backend" | "kind">;
+  readonly #status = new BoundedLabel();
+  readonly #outcome = new BoundedLabel();
+  readonly #inFlight = new Set<Flight>();
+
+  /** `pools`: the key pools the cool-down gauge reads at scrape time; `now`: the clock (ms epoch). */
+  constructor(version: string, pools: KeyPools, now: () => number = Date.now) {
+    const registers = [this.#registry];
+    this.#requests = new client.Counter({
+      name: "llmproxy_requests_total",
+      help:
+        "Proxied requests answered, by front end, backend of the last attempt (none: no attempt) and status.",
+      labelNames: ["frontend", "backend", "status"],
+      registers,
+    });
+    this.#duration = new client.Histogram({
+      name: "llmproxy_request_duration_seconds",
+      help: "Time from a proxied request's arrival to the end of its answer (a stream's last byte).",
+      labelNames: ["frontend", "backend"],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.#ttfb = new client.Histogram({
+      name: "llmproxy_time_to_first_byte_seconds",
+      help:
+        "Time from sending an upstream attempt to its answer's commit (first streamed content or the whole body).",
+      labelNames: ["backend"],
+      buckets: TTFB_BUCKETS,
+      registers,
+    });
+    this.#attempts = new client.Counter({
+      name: "llmproxy_upstream_attempts_total",
+      help: "Upstream attempts by backend, key label and outcome (ok, an HTTP status, or an error class).",
+      labelNames: ["backend", "key", "outcome"],
+      registers,
+    });
+    this.#tokens = new client.Counter({
+      name: "llmproxy_tokens_total",
+      help: "Tokens the upstreams reported, by backend and kind (prompt, completion).",
+      labelNames: ["backend", "kind"],
+      registers,
+    });
+    const inFlight = () => this.#inFlight.size;
+    new client.Gauge({
+      name: "llmproxy_active_requests",
+      help: "Proxied requests in flight (streams until their last byte).",
+      registers,
+      collect() {
+        this.set(inFlight());
+      },
+    });
+    new client.Gauge({
+      name: "llmproxy_key_cooldown_seconds",
+      help: "Seconds until a key is usable again (its longest cool-down; +Inf while disabled; 0 when ready).",
+      labelNames: ["backend", "key"],
+      registers,
+      collect() {
+        this.reset();
+        const t = now();
+        for (const k of keyStatuses(pools, t)) {
+          this.set(
+            { backend: k.backend, key: k.key },
+            k.until === undefined ? 0 : Math.max(0, (k.until - t) / 1000),
+          );
+        }
+      },
+    });
+    new client.Gauge({
+      name: "llmproxy_build_info",
+      help: "Always 1; the version is the label.",
+      labelNames: ["version"],
+      registers,
+    }).set({ version }, 1);
+    new client.Gauge({
+      name: "process_resident_memory_bytes",
+      help: "Resident memory size in bytes.",
+      registers,
+      collect() {
+        this.set(Deno.memoryUsage().rss);
+      },
+    });
+    new client.Gauge({
+      name: "process_heap_bytes",
+      help: "JavaScript heap in bytes: used and total.",
+      labelNames: ["kind"],
+      registers,
+      collect() {
+        const m = Deno.memoryUsage();
+        this.set({ kind: "used" }, m.heapUsed);
+        this.set({ kind: "total" }, m.heapTotal);
+      },
+    });
+  }
+
+  /** Proxied requests in flight now. */
+  get active(): number {
+    return this.#inFlight.size;
+  }
+
+  /** The exposition's content type. */
+  get contentType(): string {
+    return this.#registry.contentType;
+  }
+
+  /** The metrics in Prometheus text format. */
+  text(): Promise<string> {
+    return this.#registry.metrics();
+  }
+
+  /** The requests in flight now, oldest first. */
+  flights(): Flight[] {
+    return [...this.#inFlight];
+  }
+
+  /** A proxied request arrived: it counts as active (and is listed) until its tracker's `ended`. */
+  begin(flight: Flight): RequestTracker {
+    this.#inFlight.add(flight);
+    let open = true;
+    return {
+      answered: (o) => {
+        this.#requests.inc({
+          frontend: o.frontend,
+          backend: o.backend ?? "none",
+          status: this.#status.value(String(o.status)),
+        });
+      },
+      ended: (o, durationMs) => {
+        if (!open) return;
+        open = false;
+        this.#inFlight.delete(flight);
+        this.#duration.observe(
+          { frontend: o.frontend, backend: o.backend ?? "none" },
+          durationMs / 1000,
+        );
+      },
+    };
+  }
+
+  /** An upstream attempt was recorded (local replies are not attempts and are skipped). */
+  attempt(o: AttemptObservation): void {
+    if (o.local || !o.backend) return;
+    const backend = o.backend;
+    this.#attempts.inc({
+      backend,
+      key: o.keyLabel ?? "none",
+      outcome: this.#outcome.value(o.outcome),
+    });
+    if (o.ttfbMs !== undefined) this.#ttfb.observe({ backend }, o.ttfbMs / 1000);
+    if (o.promptTokens) this.#tokens.inc({ backend, kind: "prompt" }, o.promptTokens);
+    if (o.completionTokens) this.#tokens.inc({ backend, kind: "completion" }, o.completionTokens);
+  }
+}
