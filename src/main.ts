@@ -9,15 +9,15 @@ import { routesFromFile, RouteStore } from "./state/routes.ts";
 import { aliasTargetProblem } from "./routing/target.ts";
 import { createUpstreamClient } from "./backends/upstream_client.ts";
 import { Registry } from "./backends/registry.ts";
-import { buildBackends } from "./backends/providers.ts";
+import { buildBackends, PROVIDERS } from "./backends/providers.ts";
+import type { ProviderSpec } from "./backends/spec.ts";
 import { Authenticator, generatedClientKey } from "./server/auth.ts";
-import { createHandler } from "./server/app.ts";
+import { createHandler, type Handler } from "./server/app.ts";
 import { createScrubber } from "./security/scrub.ts";
 import { kvLocation, openStore } from "./store/kv.ts";
 import { SharedState } from "./store/shared_state.ts";
 import { UsageRecorder } from "./usage/recorder.ts";
 import { usageCommand } from "./usage/cli.ts";
-import { OPTIONS } from "./config/options.ts";
 import { closeLogging, log, setupLogging } from "./log/log.ts";
 import type { ProxyContext } from "./pipeline/context.ts";
 import { SessionStore } from "./sessions/store.ts";
@@ -28,6 +28,25 @@ import { internalError } from "./core/errors.ts";
 import { errorResponse } from "./frontends/chat/errors.ts";
 import { NAME, VERSION } from "./core/version.ts";
 import { Metrics } from "./telemetry/metrics.ts";
+
+/**
+ * A proxy built from a configuration and not listening: the edge's request handler over a real context
+ * (what `startProxy` serves, and what in-process tests call without a port).
+ */
+export interface BuiltProxy {
+  ctx: ProxyContext;
+  kv: Deno.Kv;
+  /** The HTTP edge's handler: `handler(new Request(…))` is one request to the proxy. */
+  handler: Handler;
+  /** Key counts and state of each backend for the start-up line: `name (N keys, functional)`. */
+  backendsText: string;
+  /** How clients authenticate, for the start-up line. */
+  authText: string;
+  /** Start fetching every backend's model list in the background (what a proxy does once it serves). */
+  warmUp(): void;
+  /** End what is still in flight, flush records and close everything (after the edge stopped). */
+  close(): Promise<void>;
+}
 
 /** A running proxy. */
 export interface RunningProxy {
@@ -65,7 +84,7 @@ const stdio: Output = {
 };
 
 /** Every `model_aliases` target of the config file must be servable (exit 2 naming the field otherwise). */
-function checkAliases(cfg: LoadedConfig, backends: string[]): void {
+function checkAliases(cfg: LoadedConfig<ProviderSpec>, backends: string[]): void {
   for (const [name, target] of Object.entries(cfg.file?.model_aliases ?? {})) {
     const problem = aliasTargetProblem(target, backends);
     if (problem) {
@@ -75,12 +94,16 @@ function checkAliases(cfg: LoadedConfig, backends: string[]): void {
 }
 
 /** The start-up configuration for the audit trail: settings and key counts, never a secret. */
-function startupDetail(cfg: LoadedConfig, registry: Registry, clientKeys: number): Record<string, unknown> {
+function startupDetail(
+  cfg: LoadedConfig<ProviderSpec>,
+  registry: Registry,
+  clientKeys: number,
+): Record<string, unknown> {
   const settings: Record<string, unknown> = {};
-  for (const o of OPTIONS) {
+  for (const o of cfg.options) {
     if (o.kind === "secret") continue;
     // Stored under the flag's name, so a `--disable-…` flag that turns a feature off records whether it is given.
-    const value = cfg.settings[o.key];
+    const value = cfg.values[o.key];
     settings[o.flag] = o.flagSets === false && typeof value === "boolean" ? !value : value;
   }
   const pools = Object.fromEntries(
@@ -89,8 +112,14 @@ function startupDetail(cfg: LoadedConfig, registry: Registry, clientKeys: number
   return { settings, key_labels: pools, client_keys: clientKeys, sources: cfg.sources };
 }
 
-/** Start the proxy from a loaded configuration. Throws ConfigError for bad configuration. */
-export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Promise<RunningProxy> {
+/**
+ * Build the proxy from a loaded configuration without listening: keys, logging, backends, store, shared
+ * state, the request handler. Throws ConfigError for bad configuration.
+ */
+export async function buildProxy(
+  cfg: LoadedConfig<ProviderSpec>,
+  output: Output = stdio,
+): Promise<BuiltProxy> {
   const s = cfg.settings;
   const secrets = [...Object.values(cfg.pools).flat(), ...cfg.clientKeys].map((k) => k.value);
   let clientKeys = cfg.clientKeys;
@@ -206,34 +235,13 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
     chain: cfg.chain,
     configPath: s.config,
     initialFile: cfg.file,
+    options: cfg.options,
     onGlobalsApplied: () => (ctx.defaultBackend = ctx.settings.defaultBackend ?? registry.firstFunctional()),
   });
   ctx.applyChange = (change) => shared.apply(change);
   ctx.resetCooldowns = (backends) => shared.resetCooldowns(backends);
   await shared.start();
-  for (const n of names) registry.refresh(n);
 
-  const handler = createHandler(ctx);
-  let server: Edge;
-  try {
-    server = serveEdge({
-      hostname: s.host,
-      port: s.port,
-      headTimeoutMs: s.timeout * 1000,
-      onError: (e) => {
-        log.error("unexpected error in the HTTP server: {error}", { error: scrub(String(e)) });
-        return errorResponse(internalError("-"));
-      },
-    }, handler);
-  } catch (e) {
-    await shared.close();
-    await usage.close();
-    kv.close();
-    throw new ConfigError(`cannot listen on ${s.host}:${s.port} (${(e as Error).message.split("\n")[0]})`);
-  }
-  const addr = server.addr;
-  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  const url = `http://${host}:${addr.port}`;
   const health = registry.health();
   const backendsText = names.map((n) => {
     const h = health[n];
@@ -244,25 +252,17 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
   const authText = s.disableAuth
     ? "auth disabled (loopback only)"
     : `auth on (${generatedNote ?? `${clientKeys.length} client key${clientKeys.length === 1 ? "" : "s"}`})`;
-  output.out(
-    `${NAME} ${VERSION} listening on ${url}/v1 · ${authText} · backends: ${backendsText} · default: ${
-      defaultBackend ?? "none"
-    } · store: ${kvLocation(s.kv, cfg.dataDir)}`,
-  );
-  log.info("started {url}: {auth}; backends {backends}", { url, auth: authText, backends: backendsText });
-
   let closed: Promise<void> | undefined;
   return {
-    port: addr.port,
-    url,
     ctx,
     kv,
-    close(graceMs = s.shutdownGrace * 1000) {
+    handler: createHandler(ctx),
+    backendsText,
+    authText,
+    warmUp: () => names.forEach((n) => registry.refresh(n)),
+    close() {
       closed ??= (async () => {
-        await server.close(graceMs, () => {
-          log.warn("shutdown grace over: ending {n} request(s) still in flight", { n: ctx.stop.size });
-          ctx.stop.stop();
-        });
+        ctx.stop.stop();
         ctx.deadlines.close();
         await shared.close();
         await usage.close();
@@ -277,14 +277,79 @@ export async function startProxy(cfg: LoadedConfig, output: Output = stdio): Pro
   };
 }
 
-/** The command line entry point; returns the exit code. */
-export async function main(args: string[], output: Output = stdio): Promise<number> {
+/** Start the proxy from a loaded configuration: build it and serve it. Throws ConfigError for bad configuration. */
+export async function startProxy(
+  cfg: LoadedConfig<ProviderSpec>,
+  output: Output = stdio,
+): Promise<RunningProxy> {
+  const s = cfg.settings;
+  const proxy = await buildProxy(cfg, output);
+  const { ctx } = proxy;
+  let server: Edge;
+  try {
+    server = serveEdge({
+      hostname: s.host,
+      port: s.port,
+      headTimeoutMs: s.timeout * 1000,
+      onError: (e) => {
+        log.error("unexpected error in the HTTP server: {error}", { error: ctx.scrub(String(e)) });
+        return errorResponse(internalError("-"));
+      },
+    }, proxy.handler);
+  } catch (e) {
+    await proxy.close();
+    throw new ConfigError(`cannot listen on ${s.host}:${s.port} (${(e as Error).message.split("\n")[0]})`);
+  }
+  proxy.warmUp();
+  const addr = server.addr;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const url = `http://${host}:${addr.port}`;
+  output.out(
+    `${NAME} ${VERSION} listening on ${url}/v1 · ${proxy.authText} · backends: ${proxy.backendsText} · default: ${
+      ctx.defaultBackend ?? "none"
+    } · store: ${kvLocation(s.kv, cfg.dataDir)}`,
+  );
+  log.info("started {url}: {auth}; backends {backends}", {
+    url,
+    auth: proxy.authText,
+    backends: proxy.backendsText,
+  });
+
+  let closed: Promise<void> | undefined;
+  return {
+    port: addr.port,
+    url,
+    ctx,
+    kv: proxy.kv,
+    close(graceMs = s.shutdownGrace * 1000) {
+      closed ??= (async () => {
+        await server.close(graceMs, () => {
+          log.warn("shutdown grace over: ending {n} request(s) still in flight", { n: ctx.stop.size });
+          ctx.stop.stop();
+        });
+        await proxy.close();
+      })();
+      return closed;
+    },
+  };
+}
+
+/**
+ * The command line entry point; returns the exit code. `env` (default: the process environment) and `cwd`
+ * (where `.env` is read) are parameters so that tests run it in-process without changing the process's own.
+ */
+export async function main(
+  args: string[],
+  output: Output = stdio,
+  env: Record<string, string> = Deno.env.toObject(),
+  cwd = ".",
+): Promise<number> {
   let proxy: RunningProxy;
   let signals: SignalWatch | undefined;
   try {
-    const cfg = await loadConfig(args, Deno.env.toObject());
+    const cfg = await loadConfig(PROVIDERS, args, env, cwd);
     if (cfg.command === "help") {
-      output.out(helpText());
+      output.out(helpText(cfg.providers));
       return 0;
     }
     if (cfg.command === "version") {

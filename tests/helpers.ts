@@ -1,7 +1,7 @@
 /** Test helpers: start the real proxy on port 0 with a given command line and environment. */
-import { loadConfig } from "../src/config/load.ts";
 import { main, type RunningProxy, startProxy } from "../src/main.ts";
 import OpenAI from "openai";
+import { loadTestConfig } from "./support/in_process.ts";
 
 /** A proxy started for a test, with what it printed. */
 export interface TestProxy extends RunningProxy {
@@ -21,12 +21,7 @@ export async function startTestProxy(
   args: string[] = [],
   env: Record<string, string> = {},
 ): Promise<TestProxy> {
-  const dataDir = await Deno.makeTempDir({ prefix: "llmproxy-test-" });
-  const base = ["--port", "0", "--kv", ":memory:", "--data-dir", dataDir, "--log", `${dataDir}/proxy.log`];
-  const cfg = await loadConfig([...base, ...args], {
-    HOME: dataDir,
-    ...env,
-  }, dataDir);
+  const { cfg, dataDir } = await loadTestConfig(args, env);
   const stdout: string[] = [];
   const stderr: string[] = [];
   const proxy = await startProxy(cfg, { out: (l) => stdout.push(l), err: (l) => stderr.push(l) });
@@ -208,26 +203,22 @@ export async function sdkStreamUntilError(
 }
 
 /**
- * Run the CLI entry point `main` in this process, as `runCli` runs it in a subprocess: `env` replaces the
- * process environment and `cwd` the working directory while it runs, and both are restored after. Only for
- * command lines that end on their own (a configuration error, --help, --version): one that starts serving
- * is a test failure after `guardMs`.
+ * Run the CLI entry point `main` in this process, as `runCli` runs it in a subprocess: `env` is its whole
+ * environment and `cwd` the directory it reads `.env` from (the process's own are not touched, so tests in
+ * other files may run alongside). Only for command lines that end on their own (a configuration error,
+ * --help, --version, the usage command): one that starts serving is a test failure after `guardMs`.
  */
 export async function runMain(
   args: string[],
   opts: { env?: Record<string, string>; cwd?: string; guardMs?: number } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const savedEnv = Deno.env.toObject();
-  const savedCwd = Deno.cwd();
   const stdout: string[] = [];
   const stderr: string[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
-  for (const k of Object.keys(savedEnv)) Deno.env.delete(k);
-  for (const [k, v] of Object.entries({ NO_COLOR: "1", ...opts.env })) Deno.env.set(k, v);
-  if (opts.cwd) Deno.chdir(opts.cwd);
+  const output = { out: (l: string) => stdout.push(l), err: (l: string) => stderr.push(l) };
   try {
     const code = await Promise.race([
-      main(args, { out: (l) => stdout.push(l), err: (l) => stderr.push(l) }),
+      main(args, output, { NO_COLOR: "1", ...opts.env }, opts.cwd ?? "."),
       new Promise<never>((_, reject) =>
         timer = setTimeout(
           () => reject(new Error(`main(${args.join(" ")}) did not return: ${stdout.join("\n")}`)),
@@ -242,8 +233,5 @@ export async function runMain(
     };
   } finally {
     clearTimeout(timer);
-    Deno.chdir(savedCwd);
-    for (const k of Object.keys(Deno.env.toObject())) Deno.env.delete(k);
-    for (const [k, v] of Object.entries(savedEnv)) Deno.env.set(k, v);
   }
 }

@@ -1,5 +1,6 @@
 /** Start llmproxy in the benchmark's own process (auth off, a throw-away store and data dir, quiet output). */
 import { loadConfig } from "../../src/config/load.ts";
+import { PROVIDERS } from "../../src/backends/providers.ts";
 import { type RunningProxy, startProxy } from "../../src/main.ts";
 
 /** A proxy started by {@link startInProcess}; `close()` also removes its data dir. */
@@ -22,7 +23,7 @@ export async function startInProcess(args: string[], env: Record<string, string>
     "--log",
     `${dir}/proxy.log`,
   ];
-  const cfg = await loadConfig([...base, ...args], { HOME: dir, ...env }, dir);
+  const cfg = await loadConfig(PROVIDERS, [...base, ...args], { HOME: dir, ...env }, dir);
   const proxy = await startProxy(cfg, { out: () => {}, err: () => {} });
   return {
     proxy,

@@ -1,74 +1,38 @@
 /**
- * How each provider of the one list (config/providers.ts) is built: one factory line per provider, then
- * the config file's extra OpenAI-compatible backends. The registry keeps this order (SPEC §4.2).
+ * THE list of built-in providers (SPEC §3), in start-up order (SPEC §4.2: the default backend is the first
+ * functional one; config-file backends follow). Each line names one provider's spec, written in its own
+ * folder (`<name>/spec.ts`: name, type, key variable, option rows, capabilities, factory). Config, the option
+ * table, `--help`, README's tables, model resolution's "no backend" hint and the registry's order all read
+ * this list; nothing else names a provider.
  */
 import type { LoadedConfig } from "../config/load.ts";
-import { providerBaseUrl, type ProviderName, PROVIDERS, type ProviderSpec } from "../config/providers.ts";
-import type { Scrubber } from "../security/scrub.ts";
 import type { Backend } from "./backend.ts";
-import { createAnthropic } from "./anthropic/backend.ts";
-import { createGemini } from "./gemini/client.ts";
-import { createGeminiCli } from "./gemini_cli/backend.ts";
 import { createOpenAICompatible } from "./openai_compatible.ts";
-import { withResponsesPassThrough } from "./openai_responses.ts";
-import { createOpenRouter } from "./openrouter/backend.ts";
-import type { UpstreamClient } from "./upstream_client.ts";
+import type { BackendDeps, ProviderSpec } from "./spec.ts";
+import { anthropic } from "./anthropic/spec.ts";
+import { gemini } from "./gemini/spec.ts";
+import { geminiCliDirect } from "./gemini_cli/spec.ts";
+import { openai } from "./openai/spec.ts";
+import { openrouter } from "./openrouter/spec.ts";
 
-/** What every factory gets besides the configuration. */
-export interface BackendDeps {
-  scrub: Scrubber;
-  /** The proxy's upstream HTTP client. */
-  client: UpstreamClient;
-}
+/** The built-in providers in start-up order. */
+export const PROVIDERS = [
+  openrouter,
+  gemini,
+  geminiCliDirect,
+  openai,
+  anthropic,
+] as const satisfies readonly ProviderSpec[];
 
-/** Builds one provider's backend from its list entry and the loaded configuration. */
-type Factory = (spec: ProviderSpec, cfg: LoadedConfig, deps: BackendDeps) => Backend;
+/** Name of a built-in provider. */
+export type ProviderName = (typeof PROVIDERS)[number]["name"];
 
-const baseUrl = (spec: ProviderSpec, cfg: LoadedConfig) => providerBaseUrl(spec, cfg.settings)!;
-const keys = (spec: ProviderSpec, cfg: LoadedConfig) => cfg.pools[spec.name];
-
-/** One line per provider; a provider in the list without a factory does not type-check. */
-const FACTORIES: Record<ProviderName, Factory> = {
-  openrouter: (spec, cfg, { scrub, client }) =>
-    createOpenRouter({
-      name: spec.name,
-      baseUrl: baseUrl(spec, cfg),
-      keys: keys(spec, cfg),
-      requestUsage: spec.requestUsage,
-      attribution: cfg.settings,
-      scrub,
-      client,
-    }),
-  gemini: (spec, cfg, { scrub, client }) =>
-    createGemini({ name: spec.name, baseUrl: baseUrl(spec, cfg), keys: keys(spec, cfg), scrub, client }),
-  "gemini-cli-direct": (_spec, cfg, { scrub }) =>
-    createGeminiCli({
-      path: cfg.settings.geminiCliPath,
-      models: cfg.settings.geminiCliModels,
-      concurrency: cfg.settings.geminiCliConcurrency,
-      env: cfg.env,
-      scrub,
-    }),
-  // Generic OpenAI-compatible rules (openai_errors.ts), none of OpenRouter's; Responses clients pass through.
-  openai: (spec, cfg, { scrub, client }) =>
-    withResponsesPassThrough(
-      createOpenAICompatible({
-        name: spec.name,
-        baseUrl: baseUrl(spec, cfg),
-        keys: keys(spec, cfg),
-        requestUsage: spec.requestUsage,
-        scrub,
-        client,
-      }),
-      { name: spec.name, baseUrl: baseUrl(spec, cfg), scrub, client },
-    ),
-  anthropic: (spec, cfg, { scrub, client }) =>
-    createAnthropic({ name: spec.name, baseUrl: baseUrl(spec, cfg), keys: keys(spec, cfg), scrub, client }),
-};
-
-/** Every backend in start-up order: the built-in providers, then the config file's extra backends. */
-export function buildBackends(cfg: LoadedConfig, deps: BackendDeps): Backend[] {
-  const builtIn = PROVIDERS.map((spec) => FACTORIES[spec.name](spec, cfg, deps));
+/**
+ * Every backend in start-up order: the providers of the list the configuration was loaded for, then the
+ * config file's extra OpenAI-compatible backends.
+ */
+export function buildBackends(cfg: LoadedConfig<ProviderSpec>, deps: BackendDeps): Backend[] {
+  const builtIn = cfg.providers.map((spec) => spec.create(cfg, deps));
   const extra = cfg.extraBackends.map((b) =>
     createOpenAICompatible({
       name: b.name,

@@ -3,6 +3,7 @@
  * (temp file + rename) when a command changes routes or global settings.
  */
 import { ConfigError } from "./errors.ts";
+import type { OptionSpec } from "./options.ts";
 
 /** Route policies of SPEC §6. */
 export const ROUTE_POLICIES = ["k", "m", "km", "mk"] as const;
@@ -20,19 +21,26 @@ export interface ConfigFile {
   [option: string]: unknown;
 }
 
-/** Read and validate a config file; a missing, unreadable or invalid file is a {@link ConfigError}. */
-export async function readConfigFile(path: string): Promise<ConfigFile> {
+/**
+ * Read and validate a config file against the option table `options`; a missing, unreadable or invalid file
+ * is a {@link ConfigError}.
+ */
+export async function readConfigFile(path: string, options: readonly OptionSpec[]): Promise<ConfigFile> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
     throw new ConfigError(`config file ${path}: cannot read it (${(e as Error).name})`);
   }
-  return await parseConfigText(text, path);
+  return await parseConfigText(text, path, options);
 }
 
-/** Validate config text; errors name the file and the field. */
-export async function parseConfigText(text: string, path: string): Promise<ConfigFile> {
+/** Validate config text against the option table `options`; errors name the file and the field. */
+export async function parseConfigText(
+  text: string,
+  path: string,
+  options: readonly OptionSpec[],
+): Promise<ConfigFile> {
   const { configFileSchema } = await import("./schema.ts");
   let json: unknown;
   try {
@@ -40,7 +48,7 @@ export async function parseConfigText(text: string, path: string): Promise<Confi
   } catch (e) {
     throw new ConfigError(`config file ${path}: not valid JSON (${(e as Error).message})`);
   }
-  const parsed = configFileSchema.safeParse(json);
+  const parsed = configFileSchema(options).safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue.path.length ? issue.path.join(".") : "(top level)";

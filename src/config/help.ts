@@ -1,6 +1,9 @@
-/** `--help` text and README's option and backend tables, generated from the option table and the provider list. */
-import { CLIENT_KEY_ENV, configKey, envNames, OPTIONS, type OptionSpec } from "./options.ts";
-import { PROVIDERS } from "./providers.ts";
+/**
+ * `--help` text and README's option and backend tables, generated from the option table and a provider list
+ * (the built-in one is `backends/providers.ts`).
+ */
+import { CLIENT_KEY_ENV, configKey, envNames, type OptionSpec, optionTable } from "./options.ts";
+import type { ProviderConfig } from "./providers.ts";
 import { NAME, VERSION } from "../core/version.ts";
 
 function defaultText(o: OptionSpec): string {
@@ -23,9 +26,9 @@ function envText(o: OptionSpec): string {
   return o.kind === "bool" && envSets !== (o.flagSets ?? true) ? `${names[0]} (inverted)` : names[0];
 }
 
-/** The full `--help` text. */
-export function helpText(): string {
-  const rows = OPTIONS.map((o) => {
+/** The full `--help` text for the providers of `providers`. */
+export function helpText(providers: readonly ProviderConfig[]): string {
+  const rows = optionTable(providers).map((o) => {
     const d = defaultText(o);
     const env = envText(o);
     const extra = [d ? `default ${d}` : "", env ? `env ${env}` : ""].filter(Boolean).join("; ");
@@ -33,7 +36,7 @@ export function helpText(): string {
   });
   return [
     `${NAME} ${VERSION} — OpenAI-compatible proxy for ${
-      PROVIDERS.map((p) => p.title).join(", ")
+      providers.map((p) => p.title).join(", ")
     } and any OpenAI-compatible upstream`,
     "",
     "Usage:",
@@ -47,7 +50,7 @@ export function helpText(): string {
     `  ${"--version".padEnd(44)} Print the version and exit.`,
     "",
     "Keys (environment or .env; real environment wins over .env):",
-    ...PROVIDERS.flatMap((p) =>
+    ...providers.flatMap((p) =>
       p.keyEnv ? [`  ${`${p.keyEnv} or ${p.keyEnv}_1..N`.padEnd(45)}    ${p.title} key pool`] : []
     ),
     `  ${CLIENT_KEY_ENV} or ${CLIENT_KEY_ENV}_1..N   client keys for Authorization: Bearer`,
@@ -63,13 +66,13 @@ export function helpText(): string {
 }
 
 /** README's option table as Markdown (a test checks README.md contains exactly this). */
-export function markdownOptionTable(): string {
+export function markdownOptionTable(providers: readonly ProviderConfig[]): string {
   const esc = (s: string) => s.replaceAll("|", "\\|");
   const lines = [
     "| flag | environment | config file key | default | meaning |",
     "|---|---|---|---|---|",
   ];
-  for (const o of OPTIONS) {
+  for (const o of optionTable(providers)) {
     const key = configKey(o);
     const d = defaultText(o) || (o.kind === "bool" ? "off" : "—");
     lines.push(
@@ -82,12 +85,12 @@ export function markdownOptionTable(): string {
 }
 
 /** README's backend table as Markdown: one row per provider, then config-file backends (a test checks it). */
-export function markdownBackendTable(): string {
+export function markdownBackendTable(providers: readonly ProviderConfig[]): string {
   const lines = [
     "| backend | needs | model names |",
     "|---|---|---|",
   ];
-  for (const p of PROVIDERS) {
+  for (const p of providers) {
     const needs = p.keyEnv ? `\`${p.keyEnv}\` or \`${p.keyEnv}_1..N\`` : p.needs!.readme;
     const see = p.example.see ? ` (see ${p.example.see})` : "";
     lines.push(`| \`${p.name}\` | ${needs} | \`${p.name}:${p.example.model}\`${see} |`);

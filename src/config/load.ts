@@ -3,8 +3,17 @@
  * (SPEC §1.4), numbered key discovery, and every start-up validation. Problems are {@link ConfigError}s.
  */
 import { parseArgs } from "node:util";
-import { CLIENT_KEY_ENV, configKey, envNames, OPTIONS, type OptionSpec, type Settings } from "./options.ts";
-import { isProviderName, providerBaseUrl, providerKeyFlag, PROVIDERS } from "./providers.ts";
+import {
+  CLIENT_KEY_ENV,
+  configKey,
+  envNames,
+  type OptionSpec,
+  optionTable,
+  type OptionValue,
+  type OptionValueMap,
+  type Settings,
+} from "./options.ts";
+import { isProviderName, providerBaseUrl, type ProviderConfig, providerKeyFlag } from "./providers.ts";
 import { type ConfigFile, readConfigFile } from "./file.ts";
 import { ConfigError } from "./errors.ts";
 
@@ -25,14 +34,21 @@ export interface ExtraBackend {
   requestUsage: boolean;
 }
 
-/** The result of {@link loadConfig}. */
-export interface LoadedConfig {
+/** The result of {@link loadConfig}; `P` is the type of the provider list it was loaded for. */
+export interface LoadedConfig<P extends ProviderConfig = ProviderConfig> {
   /** What to do: run the server, print help or version, or run a sub-command. */
   command: "serve" | "help" | "version" | "usage";
   /** Arguments after a sub-command name. */
   subArgs: string[];
   settings: Settings;
-  sources: Record<keyof Settings, Source>;
+  /** Every setting by field name, the providers' own included (the same values as `settings`). */
+  values: OptionValueMap;
+  /** Where each setting (by field name) came from. */
+  sources: Record<string, Source>;
+  /** The provider list the configuration was read for (SPEC §4.2 order). */
+  providers: readonly P[];
+  /** The whole option table: the core rows and the providers' rows. */
+  options: readonly OptionSpec[];
   /** Value of a setting from the start-up precedence chain (what `unset` restores). */
   chain: <K extends keyof Settings>(key: K) => Settings[K];
   file: ConfigFile | undefined;
@@ -61,7 +77,7 @@ export function parseBool(text: string): boolean | undefined {
 }
 
 /** Convert one raw value of an option to its typed value, or throw a ConfigError naming `where`. */
-export function parseOptionValue(spec: OptionSpec, raw: unknown, where: string): Settings[keyof Settings] {
+export function parseOptionValue(spec: OptionSpec, raw: unknown, where: string): OptionValue {
   const show = (v: unknown) => JSON.stringify(typeof v === "string" && spec.kind === "secret" ? "…" : v);
   const fail = (expected: string): never => {
     throw new ConfigError(`${where}: expected ${expected}, got ${show(raw)}`);
@@ -173,12 +189,14 @@ export function prefixProblem(prefix: string): string | undefined {
   return undefined;
 }
 
-/** Parse argv + environment + config file into a {@link LoadedConfig}. */
-export async function loadConfig(
+/** Parse argv + environment + config file into a {@link LoadedConfig}, for the providers of `providers`. */
+export async function loadConfig<P extends ProviderConfig>(
+  providers: readonly P[],
   argv: string[],
   realEnv: Record<string, string>,
   cwd = ".",
-): Promise<LoadedConfig> {
+): Promise<LoadedConfig<P>> {
+  const options = optionTable(providers);
   let command: LoadedConfig["command"] = "serve";
   let args = argv;
   if (argv[0] === "usage") {
@@ -189,7 +207,7 @@ export async function loadConfig(
     help: { type: "boolean" },
     version: { type: "boolean" },
   };
-  for (const o of OPTIONS) parseOptions[o.flag] = { type: o.kind === "bool" ? "boolean" : "string" };
+  for (const o of options) parseOptions[o.flag] = { type: o.kind === "bool" ? "boolean" : "string" };
   let parsed;
   try {
     parsed = parseArgs({ args, options: parseOptions, strict: true, allowPositionals: false });
@@ -201,10 +219,10 @@ export async function loadConfig(
   else if (flags.version) command = "version";
 
   const env = await mergedEnv(realEnv, cwd);
-  const flagLayer: Partial<Record<keyof Settings, unknown>> = {};
-  const envLayer: Partial<Record<keyof Settings, unknown>> = {};
-  const fileLayer: Partial<Record<keyof Settings, unknown>> = {};
-  for (const o of OPTIONS) {
+  const flagLayer: Record<string, OptionValue> = {};
+  const envLayer: Record<string, OptionValue> = {};
+  const fileLayer: Record<string, OptionValue> = {};
+  for (const o of options) {
     const f = flags[o.flag];
     if (f !== undefined) {
       flagLayer[o.key] = o.kind === "bool" ? (o.flagSets ?? true) : parseOptionValue(o, f, `--${o.flag}`);
@@ -218,23 +236,23 @@ export async function loadConfig(
     }
   }
   const configPath = (flagLayer.config ?? envLayer.config) as string | undefined;
-  const file = configPath && command === "serve" ? await readConfigFile(configPath) : undefined;
+  const file = configPath && command === "serve" ? await readConfigFile(configPath, options) : undefined;
   if (file) {
-    for (const o of OPTIONS) {
+    for (const o of options) {
       const k = configKey(o);
       const v = k ? (file as Record<string, unknown>)[k] : undefined;
       if (v !== undefined) fileLayer[o.key] = parseOptionValue(o, v, `config file ${configPath}: field ${k}`);
     }
   }
 
-  const sources = {} as Record<keyof Settings, Source>;
-  const settings = {} as Record<keyof Settings, unknown>;
-  const chainValue = (key: keyof Settings) => {
+  const sources: Record<string, Source> = {};
+  const settings: Record<string, OptionValue> = {};
+  const chainValue = (key: string) => {
     if (key in envLayer) return envLayer[key];
     if (key in fileLayer) return fileLayer[key];
-    return OPTIONS.find((o) => o.key === key)!.default;
+    return options.find((o) => o.key === key)!.default;
   };
-  for (const o of OPTIONS) {
+  for (const o of options) {
     if (o.key in flagLayer) {
       settings[o.key] = flagLayer[o.key];
       sources[o.key] = "flag";
@@ -253,16 +271,16 @@ export async function loadConfig(
       `--disable-auth is only allowed on a loopback address (127.0.0.1, ::1, localhost), not --host ${s.host}`,
     );
   }
-  for (const p of PROVIDERS) {
-    const url = providerBaseUrl(p, s);
+  for (const p of providers) {
+    const url = providerBaseUrl(p, settings);
     if (url !== undefined && (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))) {
-      const flag = OPTIONS.find((o) => o.key === p.baseUrlSetting)!.flag;
+      const flag = options.find((o) => o.key === p.baseUrlSetting)!.flag;
       throw new ConfigError(`--${flag}: expected an http(s) URL, got ${JSON.stringify(url)}`);
     }
   }
 
   const extraBackends: ExtraBackend[] = Object.entries(file?.backends ?? {}).map(([name, b]) => {
-    if (isProviderName(name)) {
+    if (isProviderName(providers, name)) {
       throw new ConfigError(
         `config file ${configPath}: field backends.${name}: '${name}' is a built-in backend name`,
       );
@@ -271,9 +289,9 @@ export async function loadConfig(
   });
 
   const pools: Record<string, KeyEntry[]> = {};
-  for (const p of PROVIDERS) {
+  for (const p of providers) {
     if (!p.keyEnv) continue;
-    const flagKey = p.keySetting ? s[p.keySetting] as string | undefined : undefined;
+    const flagKey = p.keySetting ? settings[p.keySetting] as string | undefined : undefined;
     pools[p.name] = flagKey ? [{ label: providerKeyFlag(p)!, value: flagKey }] : discoverKeys(env, p.keyEnv);
   }
   for (const b of extraBackends) pools[b.name] = discoverKeys(env, b.keyEnv);
@@ -283,7 +301,10 @@ export async function loadConfig(
     command,
     subArgs: argv[0] === "usage" ? argv.slice(1) : [],
     settings: s,
+    values: settings,
     sources,
+    providers,
+    options,
     chain: <K extends keyof Settings>(key: K) => initial[key],
     file,
     clientKeys,

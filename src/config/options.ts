@@ -1,22 +1,28 @@
 /**
  * THE table of options. Every flag, environment variable, config-file key, type, default and help line is
- * written here once (a provider's key and base-URL rows in its entry of providers.ts); `--help`, README's option
- * table (checked by a test) and validation all come from it.
+ * written here once; a provider's rows are written in its own spec (backends/<name>/spec.ts) and joined in by
+ * {@link optionTable}. `--help`, README's option table (checked by a test) and validation all come from it.
  */
-import { PROVIDERS } from "./providers.ts";
+import type { ProviderConfig } from "./providers.ts";
 
 /** How an option's text value is read. */
 export type OptionKind = "string" | "int" | "number" | "bool" | "list" | "enum" | "secret";
 
-/** One row of the option table. */
-export interface OptionSpec {
-  /** Field name in {@link Settings}. */
-  key: keyof Settings;
+/** A setting's typed value, whatever its kind. */
+export type OptionValue = string | number | boolean | readonly string[] | undefined;
+
+/** Setting values by field name, as the loader made them (every row of the option table). */
+export type OptionValueMap = Readonly<Record<string, OptionValue>>;
+
+/** One row of the option table; `K` is its field name ({@link Settings}' for the core rows). */
+export interface OptionSpec<K extends string = string> {
+  /** Field name in the settings ({@link Settings}, or the provider's own settings). */
+  key: K;
   /** Long flag without the dashes: `port` is `--port`. */
   flag: string;
   kind: OptionKind;
   /** Environment names, the first is documented; default `LLMPROXY_<FLAG>`. */
-  env?: string[];
+  env?: readonly string[];
   /** A `bool` whose env var has the opposite sense of the setting (`DISABLE_INTERACTIVE_MODE`). */
   envInverted?: boolean;
   /** Value a bare boolean flag sets (default `true`); `--disable-…` flags of positive settings set `false`. */
@@ -30,25 +36,28 @@ export interface OptionSpec {
   max?: number;
   /** Placeholder shown in `--help`. */
   arg?: string;
-  default: Settings[keyof Settings];
+  default: OptionValue;
   help: string;
 }
 
-/** Effective settings after the precedence merge of SPEC §1.4. */
+/** The typed value of one option row, from its kind, its `values` and whether it has a default. */
+export type ValueOf<R extends OptionSpec> = R["kind"] extends "bool" ? boolean
+  : R["kind"] extends "int" | "number" ? number
+  : R["kind"] extends "list" ? string[]
+  : R["kind"] extends "enum" ? (R["values"] extends readonly (infer V extends string)[] ? V : string)
+  : string | (undefined extends R["default"] ? undefined : never);
+
+/** The settings a list of option rows makes: one typed field per row (a provider's own settings). */
+export type OptionValues<R extends OptionSpec> = { readonly [Row in R as Row["key"]]: ValueOf<Row> };
+
+/**
+ * Effective settings after the precedence merge of SPEC §1.4: the core options. A provider's own settings
+ * (its key, base URL, …) are typed from its spec's rows ({@link OptionValues}).
+ */
 export interface Settings {
   host: string;
   port: number;
   defaultBackend: string | undefined;
-  openrouterApiKey: string | undefined;
-  openrouterApiBaseUrl: string;
-  geminiApiKey: string | undefined;
-  geminiApiBaseUrl: string;
-  openaiApiKey: string | undefined;
-  openaiApiBaseUrl: string;
-  anthropicApiKey: string | undefined;
-  anthropicApiBaseUrl: string;
-  appSiteUrl: string | undefined;
-  appXTitle: string | undefined;
   timeout: number;
   commandPrefix: string;
   log: string | undefined;
@@ -71,9 +80,6 @@ export interface Settings {
   maxUpstreamBodyMb: number;
   adminKeys: string[];
   allowOrigin: string[];
-  geminiCliPath: string;
-  geminiCliModels: string[];
-  geminiCliConcurrency: number;
   auditContent: boolean;
   disableUsageLog: boolean;
   auditLog: string | undefined;
@@ -81,11 +87,8 @@ export interface Settings {
   responsesRetentionDays: number;
 }
 
-/** Models offered by `gemini-cli-direct` unless `--gemini-cli-models` says otherwise. */
-export const DEFAULT_GEMINI_CLI_MODELS = ["gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite"];
-
-/** The option table, in `--help` order. */
-export const OPTIONS: readonly OptionSpec[] = [
+/** The core option table, in `--help` order (the providers' rows follow `--default-backend`: {@link optionTable}). */
+export const OPTIONS: readonly OptionSpec<keyof Settings>[] = [
   {
     key: "host",
     flag: "host",
@@ -114,25 +117,6 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: undefined,
     arg: "NAME",
     help: "Backend for model names without a backend prefix (default: first with credentials).",
-  },
-  ...PROVIDERS.flatMap((p) => p.options), // key and base-URL rows, per provider
-  {
-    key: "appSiteUrl",
-    flag: "app-site-url",
-    kind: "string",
-    env: ["APP_SITE_URL"],
-    default: undefined,
-    arg: "URL",
-    help: "HTTP-Referer sent to OpenRouter (app attribution).",
-  },
-  {
-    key: "appXTitle",
-    flag: "app-x-title",
-    kind: "string",
-    env: ["APP_X_TITLE"],
-    default: undefined,
-    arg: "TEXT",
-    help: "X-Title sent to OpenRouter (app attribution).",
   },
   {
     key: "timeout",
@@ -327,33 +311,6 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "Browser origins allowed to call the proxy (CORS).",
   },
   {
-    key: "geminiCliPath",
-    flag: "gemini-cli-path",
-    kind: "string",
-    env: ["GEMINI_CLI_PATH"],
-    default: "gemini",
-    arg: "PATH",
-    help: "The gemini program for the gemini-cli-direct backend.",
-  },
-  {
-    key: "geminiCliModels",
-    flag: "gemini-cli-models",
-    kind: "list",
-    default: DEFAULT_GEMINI_CLI_MODELS,
-    arg: "M,…",
-    help: "Models offered by gemini-cli-direct.",
-  },
-  {
-    key: "geminiCliConcurrency",
-    flag: "gemini-cli-concurrency",
-    kind: "int",
-    min: 1,
-    max: 64,
-    default: 4,
-    arg: "N",
-    help: "gemini processes running at once (32 more may wait).",
-  },
-  {
     key: "auditContent",
     flag: "audit-content",
     kind: "bool",
@@ -397,8 +354,32 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
 ];
 
+/** The core row the providers' rows follow in `--help` order. */
+const PROVIDER_ROWS_AFTER: keyof Settings = "defaultBackend";
+
+/**
+ * The whole option table for a provider list: the core rows with each provider's rows, in list order, after
+ * `--default-backend`. Two rows with one field name, flag or environment name are a programming error.
+ */
+export function optionTable(providers: readonly ProviderConfig[]): readonly OptionSpec[] {
+  const at = OPTIONS.findIndex((o) => o.key === PROVIDER_ROWS_AFTER) + 1;
+  const rows: readonly OptionSpec[] = [
+    ...OPTIONS.slice(0, at),
+    ...providers.flatMap((p) => p.options),
+    ...OPTIONS.slice(at),
+  ];
+  const seen = new Set<string>();
+  for (const o of rows) {
+    for (const name of [`key ${o.key}`, `--${o.flag}`, ...envNames(o).map((e) => `env ${e}`)]) {
+      if (seen.has(name)) throw new Error(`option table: ${name} is used by two rows`);
+      seen.add(name);
+    }
+  }
+  return rows;
+}
+
 /** Environment names of an option (its own list, or `LLMPROXY_<FLAG>`). */
-export function envNames(spec: OptionSpec): string[] {
+export function envNames(spec: OptionSpec): readonly string[] {
   return spec.env ?? [`LLMPROXY_${spec.flag.toUpperCase().replaceAll("-", "_")}`];
 }
 
@@ -408,5 +389,5 @@ export function configKey(spec: OptionSpec): string | null {
   return spec.kind === "secret" ? null : spec.flag.replaceAll("-", "_");
 }
 
-/** Environment name of the client keys (`…_KEY` or `…_KEY_1..N`); providers' key names are in providers.ts. */
+/** Environment name of the client keys (`…_KEY` or `…_KEY_1..N`); a provider's key name is in its spec. */
 export const CLIENT_KEY_ENV = "LLM_INTERACTIVE_PROXY_API_KEY";

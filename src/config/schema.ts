@@ -3,7 +3,7 @@
  * pays for zod's memory.
  */
 import { z } from "zod";
-import { configKey, OPTIONS } from "./options.ts";
+import { configKey, type OptionSpec } from "./options.ts";
 import { ROUTE_POLICIES } from "./file.ts";
 
 const routeSchema = z.strictObject({
@@ -45,12 +45,23 @@ function optionField(kind: string): z.ZodType {
   }
 }
 
-const optionFields = Object.fromEntries(
-  OPTIONS.flatMap((o) => {
-    const key = configKey(o);
-    return key ? [[key, optionField(o.kind).optional()]] : [];
-  }),
-);
+const schemas = new WeakMap<readonly OptionSpec[], z.ZodType>();
 
-/** Schema of the whole config file: known option keys, routes, aliases and backends; nothing else. */
-export const configFileSchema = z.strictObject({ ...optionFields, ...structural });
+/**
+ * Schema of the whole config file for the option table `options`: its option keys, routes, aliases and
+ * backends; nothing else. Built once per table.
+ */
+export function configFileSchema(options: readonly OptionSpec[]): z.ZodType {
+  let schema = schemas.get(options);
+  if (!schema) {
+    const optionFields = Object.fromEntries(
+      options.flatMap((o) => {
+        const key = configKey(o);
+        return key ? [[key, optionField(o.kind).optional()]] : [];
+      }),
+    );
+    schema = z.strictObject({ ...optionFields, ...structural });
+    schemas.set(options, schema);
+  }
+  return schema;
+}

@@ -6,6 +6,7 @@
 import { ProxyError } from "../core/errors.ts";
 import { credentialsHint } from "../config/providers.ts";
 import { aliasTarget } from "../config/aliases.ts";
+import { PROVIDERS } from "../backends/providers.ts";
 
 /** Where a request goes: one backend and model, or a failover route. */
 export type Target =
@@ -68,7 +69,9 @@ export function resolveModel(input: string, ctx: ResolveContext): Target {
       400,
       "invalid_request_error",
       "no_backend",
-      `No backend can serve "${model}": none has credentials. ${credentialsHint()}, or name a backend as backend:model.`,
+      `No backend can serve "${model}": none has credentials. ${
+        credentialsHint(PROVIDERS)
+      }, or name a backend as backend:model.`,
       "model",
     );
   }

@@ -8,7 +8,7 @@
  */
 import type { KeyPools } from "../state/keys.ts";
 import { type Route, RouteError, type RouteOp, routesFromFile, RouteStore } from "../state/routes.ts";
-import type { Settings } from "../config/options.ts";
+import type { OptionSpec, Settings } from "../config/options.ts";
 import { type ConfigFile, parseConfigText, writeConfigFile } from "../config/file.ts";
 import { ConfigError } from "../config/errors.ts";
 import { withLockRetry } from "./kv.ts";
@@ -60,6 +60,8 @@ export interface SharedStateOptions {
   configPath?: string;
   /** The config file as read at start-up (what `unset` goes back to). */
   initialFile?: ConfigFile;
+  /** The option table the config file is checked against when it is read again. */
+  options: readonly OptionSpec[];
   /** Called after globals were applied from the store (to recompute derived values). */
   onGlobalsApplied?: () => void;
   refreshMs?: number;
@@ -206,7 +208,7 @@ export class SharedState {
     let file: ConfigFile = {};
     let routes: Route[] = [];
     try {
-      file = await parseConfigText(text, path);
+      file = await parseConfigText(text, path, this.o.options);
       routes = routesFromFile(file, path, this.o.registry.names());
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;

@@ -89,12 +89,13 @@ Deno.test("no client key configured: one is generated, stored 0600, printed once
 Deno.test("a second start with the same data dir reuses the generated key and prints only its path", async () => {
   const { loadConfig } = await import("../../src/config/load.ts");
   const { startProxy } = await import("../../src/main.ts");
+  const { PROVIDERS } = await import("../../src/backends/providers.ts");
   const dataDir = await Deno.makeTempDir();
   try {
     const outs: string[][] = [];
     for (let i = 0; i < 2; i++) {
       const out: string[] = [];
-      const cfg = await loadConfig([
+      const cfg = await loadConfig(PROVIDERS, [
         "--port",
         "0",
         "--kv",

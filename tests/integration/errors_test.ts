@@ -283,14 +283,23 @@ Deno.test("a client that hangs up in the middle of its request body is a logged 
   const p = await startTestProxy(["--disable-auth", "--openrouter-api-base-url", mock.url], {
     OPENROUTER_API_KEY: KEY,
   });
+  // The proxy arms the body's --timeout deadline when it starts reading the body: hang up after that.
+  const deadlines = p.ctx.deadlines;
+  const add = deadlines.add.bind(deadlines);
+  let reading = Promise.withResolvers<void>();
+  deadlines.add = (ms, fire) => {
+    reading.resolve();
+    return add(ms, fire);
+  };
   try {
     for (const framing of ["content-length: 100", "transfer-encoding: chunked"]) {
+      reading = Promise.withResolvers<void>();
       const conn = await Deno.connect({ hostname: "127.0.0.1", port: p.port });
       const part = framing.startsWith("content") ? '{"mod' : '5\r\n{"mod\r\n';
       await conn.write(new TextEncoder().encode(
         `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n${framing}\r\n\r\n${part}`,
       ));
-      await new Promise((r) => setTimeout(r, 100));
+      await reading.promise;
       conn.close();
     }
   } finally {

@@ -1,7 +1,7 @@
 /** SPEC §19 "Terminal output": client text never reaches a terminal as control characters. */
 import assert from "node:assert/strict";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
-import { runCli, startTestProxy } from "../helpers.ts";
+import { runMain, startTestProxy } from "../helpers.ts";
 import { ask } from "./commands_helpers.ts";
 
 const ADMIN = "admin-client-key-000001";
@@ -38,7 +38,7 @@ Deno.test("a hostile project name is printed escaped by `llmproxy usage`, in log
       messages: [{ role: "user", content: "x" }],
     }).catch(() => {});
     await p.ctx.usage.flush();
-    const cli = await runCli(["usage", "--by", "project", "--kv", `${dir}/s.kv`], { env: { HOME: dir } });
+    const cli = await runMain(["usage", "--by", "project", "--kv", `${dir}/s.kv`], { env: { HOME: dir } });
     assert.equal(cli.code, 0, cli.stderr);
     assert.ok(cli.stdout.includes(ESCAPED), cli.stdout);
     assert.equal(rawControl(cli.stdout), undefined, "no raw control character reaches the terminal");

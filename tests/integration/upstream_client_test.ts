@@ -95,8 +95,10 @@ Deno.test(`client: an abort before the answer rejects; an abort mid-body errors 
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   let bodyCancelled = false;
+  const arrived = Promise.withResolvers<void>();
   const server = serve(async (req) => {
     if (new URL(req.url).pathname === "/slow") {
+      arrived.resolve();
       await gate;
       return new Response("late");
     }
@@ -119,7 +121,9 @@ Deno.test(`client: an abort before the answer rejects; an abort mid-body errors 
       body: "{}",
       signal: early.signal,
     });
-    setTimeout(() => early.abort(new DOMException("client gone", "AbortError")), 20);
+    // Aborted while the upstream holds the request (it arrived, no answer yet).
+    await arrived.promise;
+    early.abort(new DOMException("client gone", "AbortError"));
     await assert.rejects(pending);
 
     const mid = new AbortController();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
-import { runCli, startTestProxy, type TestProxy } from "../helpers.ts";
+import { runCli, runMain, startTestProxy, type TestProxy } from "../helpers.ts";
 import { unpackRecords, type UsagePack } from "../../src/usage/recorder.ts";
 
 const OR1 = "sk-or-v1-" + "1".repeat(64);
@@ -160,16 +160,17 @@ Deno.test("auth failures are aggregated per source per minute, without the token
       "the presented token is never stored",
     );
 
-    const cli = await runCli(["usage", "--kv", kvPath, "--by", "key", "--since", "1h"], {
+    // The usage command in-process (a subprocess reading a running server's store is tested below).
+    const cli = await runMain(["usage", "--kv", kvPath, "--by", "key", "--since", "1h"], {
       env: { HOME: dir },
     });
     assert.equal(cli.code, 0, cli.stderr);
     assert.match(cli.stdout, /^key\s+requests\s+attempts\s+ok\s+errors/m);
     assert.match(cli.stdout, /OPENROUTER_API_KEY_2\s+\d+/);
-    const bad = await runCli(["usage", "--kv", kvPath, "--by", "colour"], { env: { HOME: dir } });
+    const bad = await runMain(["usage", "--kv", kvPath, "--by", "colour"], { env: { HOME: dir } });
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--by/);
-    const none = await runCli(["usage", "--data-dir", `${dir}/nothing`], { env: { HOME: dir } });
+    const none = await runMain(["usage", "--data-dir", `${dir}/nothing`], { env: { HOME: dir } });
     assert.equal(none.code, 2);
     assert.match(none.stderr, /no store/);
   } finally {

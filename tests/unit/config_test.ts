@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { discoverKeys, loadConfig, parseBool, prefixProblem } from "../../src/config/load.ts";
 import { ConfigError } from "../../src/config/errors.ts";
 import { helpText, markdownBackendTable, markdownOptionTable } from "../../src/config/help.ts";
-import { envNames, OPTIONS } from "../../src/config/options.ts";
+import { envNames, optionTable } from "../../src/config/options.ts";
+import { PROVIDERS } from "../../src/backends/providers.ts";
 import { VERSION } from "../../src/core/version.ts";
-import { PROVIDERS } from "../../src/config/providers.ts";
 
 async function tmpDir(files: Record<string, string> = {}): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "llmproxy-cfg-" });
@@ -16,7 +16,7 @@ async function load(args: string[], env: Record<string, string> = {}, files: Rec
   const dir = await tmpDir(files);
   try {
     const fixed = args.map((a) => a.replace("$DIR", dir));
-    return await loadConfig(fixed, env, dir);
+    return await loadConfig(PROVIDERS, fixed, env, dir);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -174,8 +174,8 @@ Deno.test("prefix rules", () => {
 });
 
 Deno.test("--help lists every option and its env name; README has the generated table", async () => {
-  const help = helpText();
-  for (const o of OPTIONS) {
+  const help = helpText(PROVIDERS);
+  for (const o of optionTable(PROVIDERS)) {
     assert.ok(help.includes(`--${o.flag}`), `--help lacks --${o.flag}`);
     for (const e of envNames(o).slice(0, 1)) assert.ok(help.includes(e), `--help lacks ${e}`);
   }
@@ -184,11 +184,11 @@ Deno.test("--help lists every option and its env name; README has the generated 
   const norm = (t: string) =>
     t.split("\n").map((l) => l.split("|").map((c) => c.trim().replace(/^-+$/, "-")).join("|")).join("\n");
   assert.ok(
-    norm(readme).includes(norm(markdownOptionTable())),
+    norm(readme).includes(norm(markdownOptionTable(PROVIDERS))),
     "README.md's option table is out of date: paste the output of `deno task options-table`",
   );
   assert.ok(
-    norm(readme).includes(norm(markdownBackendTable())),
+    norm(readme).includes(norm(markdownBackendTable(PROVIDERS))),
     "README.md's backend table is out of date: paste the output of `deno task options-table`",
   );
 });
@@ -199,11 +199,11 @@ Deno.test("the version has one source: deno.json agrees with src/core/version.ts
 });
 
 Deno.test("--help marks an env name '(inverted)' exactly when VAR=true does the opposite of the flag", async () => {
-  const help = helpText();
-  for (const o of OPTIONS.filter((o) => o.kind === "bool")) {
+  const help = helpText(PROVIDERS);
+  for (const o of optionTable(PROVIDERS).filter((o) => o.kind === "bool")) {
     const env = envNames(o)[0];
-    const byFlag = (await loadConfig([`--${o.flag}`, "--disable-auth"], {}, "/tmp")).settings[o.key];
-    const byEnv = (await loadConfig(["--disable-auth"], { [env]: "true" }, "/tmp")).settings[o.key];
+    const byFlag = (await loadConfig(PROVIDERS, [`--${o.flag}`, "--disable-auth"], {}, "/tmp")).values[o.key];
+    const byEnv = (await loadConfig(PROVIDERS, ["--disable-auth"], { [env]: "true" }, "/tmp")).values[o.key];
     const row = help.split("\n").find((l) => l.trimStart().startsWith(`--${o.flag} `))!;
     assert.equal(row.includes(`${env} (inverted)`), byFlag !== byEnv, `--${o.flag} / ${env}`);
   }
@@ -213,7 +213,7 @@ Deno.test(".env.example names only variables llmproxy reads, and every provider'
   const text = await Deno.readTextFile(new URL("../../.env.example", import.meta.url));
   const names = [...text.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
   const pools = [...PROVIDERS.flatMap((p) => (p.keyEnv ? [p.keyEnv] : [])), "LLM_INTERACTIVE_PROXY_API_KEY"];
-  const known = new Set(OPTIONS.flatMap((o) => o.env ?? []));
+  const known = new Set(optionTable(PROVIDERS).flatMap((o) => o.env ?? []));
   for (const n of names) {
     assert.ok(
       known.has(n) || pools.some((p) => n === p || new RegExp(`^${p}_\\d+$`).test(n)),

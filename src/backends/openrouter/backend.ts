@@ -2,7 +2,6 @@
  * The `openrouter` backend (SPEC §3.1): OpenAI-compatible, plus OpenRouter's quirks — app attribution
  * headers (`HTTP-Referer`, `X-Title`) and its own 429 rules (errors.ts).
  */
-import type { Settings } from "../../config/options.ts";
 import type { KeyEntry } from "../../config/load.ts";
 import type { Backend } from "../backend.ts";
 import { createOpenAICompatible } from "../openai_compatible.ts";
@@ -10,20 +9,25 @@ import type { UpstreamClient } from "../upstream_client.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { classifyOpenRouterFailure } from "./errors.ts";
 
+/** Where `HTTP-Referer` and `X-Title` come from (`--app-site-url`, `--app-x-title`). */
+export interface Attribution {
+  readonly appSiteUrl: string | undefined;
+  readonly appXTitle: string | undefined;
+}
+
 /** Settings of the openrouter backend. */
 export interface OpenRouterOptions {
   name: string;
   baseUrl: string;
   keys: KeyEntry[];
   requestUsage: boolean;
-  /** Where `HTTP-Referer` and `X-Title` come from (`--app-site-url`, `--app-x-title`). */
-  attribution: Pick<Settings, "appSiteUrl" | "appXTitle">;
+  attribution: Attribution;
   scrub: Scrubber;
   client: UpstreamClient;
 }
 
 /** OpenRouter's app attribution headers: only those that are set. */
-export function attributionHeaders(s: Pick<Settings, "appSiteUrl" | "appXTitle">): Record<string, string> {
+export function attributionHeaders(s: Attribution): Record<string, string> {
   const headers: Record<string, string> = {};
   if (s.appSiteUrl) headers["HTTP-Referer"] = s.appSiteUrl;
   if (s.appXTitle) headers["X-Title"] = s.appXTitle;
