@@ -8,7 +8,7 @@
 import type { ChatRequest } from "../openai/types.ts";
 import type { NativeRequest, WireProtocol } from "../core/protocol.ts";
 import { dispatch, type DispatchResult } from "../routing/dispatch.ts";
-import { redactBody } from "../security/redact.ts";
+import { redactBody, type TextRedactor } from "../security/redact.ts";
 import { redactPatterns } from "../security/patterns.ts";
 import { REDACTED } from "../security/scrub.ts";
 import { badRequest, ProxyError } from "../core/errors.ts";
@@ -160,17 +160,17 @@ export async function runConversation(
   const target = requestTarget(body.model, session, ctx);
 
   const redactor = promptRedactor(ctx);
+  /** Secrets replaced in what went upstream (the model's copy, or the client's own body once a provider took it). */
+  let redactions = 0;
   if (redactor) {
     const r = redactBody(body, redactor);
     body = r.body;
-    let n = r.n;
-    if (native) {
-      const nr = redactBody(native.body, redactor);
-      native = { ...native, body: nr.body };
-      n = Math.max(n, nr.n);
-    }
-    if (n) headers.set("x-llmproxy-redactions", String(n));
+    redactions = r.n;
+    if (native) native = lazilyRedacted(native, redactor, (n) => (redactions = Math.max(redactions, n)));
   }
+  const noteRedactions = () => {
+    if (redactions) headers.set("x-llmproxy-redactions", String(redactions));
+  };
 
   // The upstream work watches the client and the shutdown switch; the link lasts until a stream ends.
   const link = ctx.stop.link(req.signal);
@@ -193,6 +193,7 @@ export async function runConversation(
   if (result.ok && result.value.kind === "stream") result.value.done.then(link.release, link.release);
   else link.release();
   if (!result.ok && link.signal.reason === SHUTDOWN) result = { ...result, error: shuttingDown() };
+  noteRedactions();
   headers.set("x-llmproxy-attempts", String(result.attempts.length));
   log.attempts = result.attempts.length;
   const lastAttempt = result.attempts.at(-1);
@@ -237,6 +238,30 @@ export async function runConversation(
     return { kind: "stream", stream: recorded ?? value.stream, protocol, headers };
   }
   return { kind: "json", status: value.status, text: value.text, protocol, headers };
+}
+
+/**
+ * The client's own body, redacted only when a provider of its protocol reads it: the model's copy is always
+ * redacted, and most requests never use the client's body (a second walk of a 40 KB agent body is not free).
+ */
+function lazilyRedacted(
+  native: NativeRequest,
+  redactor: TextRedactor,
+  counted: (n: number) => void,
+): NativeRequest {
+  let redacted: Record<string, unknown> | undefined;
+  return {
+    protocol: native.protocol,
+    headers: native.headers,
+    get body() {
+      if (!redacted) {
+        const r = redactBody(native.body, redactor);
+        redacted = r.body;
+        counted(r.n);
+      }
+      return redacted;
+    },
+  };
 }
 
 /** The answer to a request that shutdown ended before its answer was ready. */
