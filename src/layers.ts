@@ -14,7 +14,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["pipeline"], // one request, step by step, whatever its protocol
   ["commands"], // in-chat commands
   ["sessions", "routing"], // sessions; targets, the planner and executor (dispatch)
-  ["backends"], // the runner and the upstreams (future: runner + providers)
+  ["providers"], // one folder per upstream (its spec, translation, failure rules) and the one provider list
+  ["runner"], // what every provider uses to make an attempt: HTTP client, watchdog, commit rule, spec types
   ["usage", "telemetry"], // telemetry: usage records, command audit, queries; Prometheus metrics
   ["store"], // state in Deno KV: settings, routes, key states
   ["state"], // state in memory: key pools, their cool-downs and recovery gate; failover routes

@@ -7,9 +7,9 @@
 import { startTestProxy } from "../../tests/helpers.ts";
 import { MockGemini } from "../../tests/mocks/gemini_cli_upstream.ts";
 import { cliProxyEnv, geminiCliBinary, makeCliHome } from "../../tests/support/gemini_cli.ts";
-import { cliEnv } from "../../src/backends/gemini_cli/spawn.ts";
-import { cliDataDir, createWorkspace, removeWorkspace } from "../../src/backends/gemini_cli/workspace.ts";
-import { flattenConversation } from "../../src/backends/gemini_cli/prompt.ts";
+import { cliEnv } from "../../src/providers/gemini_cli/spawn.ts";
+import { cliDataDir, createWorkspace, removeWorkspace } from "../../src/providers/gemini_cli/workspace.ts";
+import { flattenConversation } from "../../src/providers/gemini_cli/prompt.ts";
 import type { ChatRequest } from "../../src/openai/types.ts";
 
 const runs = Number(Deno.args[0] ?? 5);

@@ -1,6 +1,6 @@
 /** Start llmproxy in the benchmark's own process (auth off, a throw-away store and data dir, quiet output). */
 import { loadConfig } from "../../src/config/load.ts";
-import { PROVIDERS } from "../../src/backends/providers.ts";
+import { PROVIDERS } from "../../src/providers/list.ts";
 import { type RunningProxy, startProxy } from "../../src/main.ts";
 
 /** A proxy started by {@link startInProcess}; `close()` also removes its data dir. */

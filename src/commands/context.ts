@@ -4,7 +4,7 @@
  * change nothing themselves: they hand back a `Changeset` (changeset.ts) and the pipeline applies it.
  */
 import type { Settings } from "../config/options.ts";
-import type { Registry } from "../backends/registry.ts";
+import type { Registry } from "../runner/registry.ts";
 import type { RouteStore } from "../state/routes.ts";
 import type { Scrubber } from "../security/scrub.ts";
 import type { SessionStore } from "../sessions/store.ts";

@@ -1,6 +1,6 @@
 /**
  * `--help` text and README's option and backend tables, generated from the option table and a provider list
- * (the built-in one is `backends/providers.ts`).
+ * (the built-in one is `providers/list.ts`).
  */
 import { CLIENT_KEY_ENV, configKey, envNames, type OptionSpec, optionTable } from "./options.ts";
 import type { ProviderConfig } from "./providers.ts";

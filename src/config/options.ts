@@ -1,7 +1,7 @@
 /**
  * THE table of options. Every flag, environment variable, config-file key, type, default and help line is
- * written here once; a provider's rows are written in its own spec (backends/<name>/spec.ts) and joined in by
- * {@link optionTable}. `--help`, README's option table (checked by a test) and validation all come from it.
+ * written here once; a provider's rows are written in its own spec (providers/<name>/spec.ts) and joined in
+ * by {@link optionTable}. `--help`, README's option table (checked by a test) and validation all come from it.
  */
 import type { ProviderConfig } from "./providers.ts";
 

@@ -1,7 +1,7 @@
 /**
  * What config reads of a provider (SPEC §3, §1.2, §1.3): name, type, key variables, option rows, README
- * wording. The providers themselves are specs in their own folders (`backends/<name>/spec.ts`), listed once in
- * `backends/providers.ts`; config, `--help` and README's tables take that list as a parameter, so this layer
+ * wording. The providers themselves are specs in their own folders (`providers/<name>/spec.ts`), listed once
+ * in `providers/list.ts`; config, `--help` and README's tables take that list as a parameter, so this layer
  * never imports the providers.
  */
 import type { OptionSpec, OptionValueMap } from "./options.ts";

@@ -1,6 +1,6 @@
 /** The running proxy's shared state, built once at start-up and handed to every request. */
 import type { Settings } from "../config/options.ts";
-import type { Registry } from "../backends/registry.ts";
+import type { Registry } from "../runner/registry.ts";
 import type { Authentication } from "../core/caller.ts";
 import type { RouteStore } from "../state/routes.ts";
 import type { Scrubber } from "../security/scrub.ts";

@@ -1,7 +1,7 @@
 /**
  * Time as the attempt engine sees it: injected so tests drive waits and deadlines without sleeping.
  */
-import { MAX_TIMER_MS } from "../backends/idle.ts";
+import { MAX_TIMER_MS } from "../runner/idle.ts";
 
 /** A clock: the time now (ms epoch) and a sleep that ends early when the signal aborts. */
 export interface Clock {

@@ -3,8 +3,8 @@
  * the key's turn held while it recovers — applies what each failure teaches the pool, and waits through an
  * injected {@link Clock} when the planner says so, up to `--max-attempts` and the request's deadline.
  */
-import type { AttemptResult, AttemptSuccess, UpstreamFailure } from "../backends/backend.ts";
-import type { Registry } from "../backends/registry.ts";
+import type { AttemptResult, AttemptSuccess, UpstreamFailure } from "../runner/backend.ts";
+import type { Registry } from "../runner/registry.ts";
 import type { KeyEntry } from "../config/load.ts";
 import type { ChatRequest } from "../openai/types.ts";
 import type { NativeRequest } from "../core/protocol.ts";

@@ -5,7 +5,7 @@
  * to answer. No clock, no timers, no I/O: time comes in as `now`, pool state through {@link KeyStates}.
  * `dispatch.ts` runs what this decides.
  */
-import type { Backend, UpstreamFailure } from "../backends/backend.ts";
+import type { Backend, UpstreamFailure } from "../runner/backend.ts";
 import type { KeyEntry } from "../config/load.ts";
 import type { ChatRequest } from "../openai/types.ts";
 import { ProxyError } from "../core/errors.ts";

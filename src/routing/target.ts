@@ -6,7 +6,7 @@
 import { ProxyError } from "../core/errors.ts";
 import { credentialsHint } from "../config/providers.ts";
 import { aliasTarget } from "../config/aliases.ts";
-import { PROVIDERS } from "../backends/providers.ts";
+import { PROVIDERS } from "../providers/list.ts";
 
 /** Where a request goes: one backend and model, or a failover route. */
 export type Target =

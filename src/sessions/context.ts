@@ -3,7 +3,7 @@
  * and `recordUpstream` take. The pipeline's `ProxyContext` is one; sessions import nothing above them.
  */
 import type { Settings } from "../config/options.ts";
-import type { Registry } from "../backends/registry.ts";
+import type { Registry } from "../runner/registry.ts";
 import type { Authentication } from "../core/caller.ts";
 import type { RouteStore } from "../state/routes.ts";
 import type { Scrubber } from "../security/scrub.ts";

@@ -89,7 +89,7 @@ Deno.test("no client key configured: one is generated, stored 0600, printed once
 Deno.test("a second start with the same data dir reuses the generated key and prints only its path", async () => {
   const { loadConfig } = await import("../../src/config/load.ts");
   const { startProxy } = await import("../../src/main.ts");
-  const { PROVIDERS } = await import("../../src/backends/providers.ts");
+  const { PROVIDERS } = await import("../../src/providers/list.ts");
   const dataDir = await Deno.makeTempDir();
   try {
     const outs: string[][] = [];

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { runMain, startTestProxy } from "../helpers.ts";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
-import { PROVIDERS } from "../../src/backends/providers.ts";
+import { PROVIDERS } from "../../src/providers/list.ts";
 
 Deno.test("model_aliases to an unknown backend exits 2 naming the file, the field and the known backends", async () => {
   const dir = await Deno.makeTempDir();

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { startTestProxy, type TestProxy } from "../helpers.ts";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
 import { eventually } from "../support/gemini_cli.ts";
-import type { GeminiCliBackend } from "../../src/backends/gemini_cli/backend.ts";
+import type { GeminiCliBackend } from "../../src/providers/gemini_cli/backend.ts";
 
 const DELTA = (text: string) =>
   JSON.stringify({ type: "message", role: "assistant", content: text, delta: true });

@@ -10,8 +10,8 @@ import {
 } from "../mocks/gemini_upstream.ts";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
 import { startTestProxy, type TestProxy } from "../helpers.ts";
-import { createGemini } from "../../src/backends/gemini/client.ts";
-import { createUpstreamClient } from "../../src/backends/upstream_client.ts";
+import { createGemini } from "../../src/providers/gemini/client.ts";
+import { createUpstreamClient } from "../../src/runner/upstream_client.ts";
 import { createScrubber } from "../../src/security/scrub.ts";
 
 const KEY1 = "AIzaSy" + "A".repeat(33);

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { MockOpenAI, orError } from "../mocks/openai_upstream.ts";
 import { startTestProxy, type TestProxy } from "../helpers.ts";
-import { PROVIDERS } from "../../src/backends/providers.ts";
+import { PROVIDERS } from "../../src/providers/list.ts";
 
 /** The built-in backends as error messages list them. */
 const KNOWN = PROVIDERS.map((p) => p.name).join(", ");

@@ -4,8 +4,8 @@
  * refused connections reject; whole bodies stop at the size limit; private CAs come from DENO_CERT.
  */
 import assert from "node:assert/strict";
-import { AnswerTooLarge, createUpstreamClient } from "../../src/backends/upstream_client.ts";
-import { postUpstream } from "../../src/backends/http.ts";
+import { AnswerTooLarge, createUpstreamClient } from "../../src/runner/upstream_client.ts";
+import { postUpstream } from "../../src/runner/http.ts";
 import { VERSION } from "../../src/core/version.ts";
 
 function serve(
@@ -311,7 +311,7 @@ Deno.test("client: HTTPS upstreams work, trusting a private CA from DENO_CERT or
     key: await Deno.readTextFile(new URL("key.pem", dir)),
     onListen() {},
   }, async (req) => new Response(`secure ${await req.text()}`));
-  const client = new URL("../../src/backends/upstream_client.ts", import.meta.url).href;
+  const client = new URL("../../src/runner/upstream_client.ts", import.meta.url).href;
   const code = `
     import { createUpstreamClient } from "${client}";
     const c = createUpstreamClient();

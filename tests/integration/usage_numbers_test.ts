@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
 import { startTestProxy } from "../helpers.ts";
-import { mapUsage } from "../../src/backends/gemini/response.ts";
-import { statsToUsage } from "../../src/backends/gemini_cli/events.ts";
+import { mapUsage } from "../../src/providers/gemini/response.ts";
+import { statsToUsage } from "../../src/providers/gemini_cli/events.ts";
 import { MAX_TOKENS } from "../../src/core/clamp.ts";
 
 const KEY = "sk-or-v1-" + "1".repeat(64);

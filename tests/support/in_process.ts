@@ -6,8 +6,8 @@
 import OpenAI from "openai";
 import { loadConfig, type LoadedConfig } from "../../src/config/load.ts";
 import { buildProxy, type BuiltProxy } from "../../src/main.ts";
-import { PROVIDERS } from "../../src/backends/providers.ts";
-import type { ProviderSpec } from "../../src/backends/spec.ts";
+import { PROVIDERS } from "../../src/providers/list.ts";
+import type { ProviderSpec } from "../../src/runner/spec.ts";
 
 /** Where in-process requests say they go: the address the proxy would listen on by default. */
 const ORIGIN = "http://127.0.0.1:8000";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { classifyAnthropicFailure, ratelimitResetUntil } from "../../src/backends/anthropic/errors.ts";
-import { translateRequest } from "../../src/backends/anthropic/request.ts";
-import { AnthropicStreamTranslator } from "../../src/backends/anthropic/stream.ts";
+import { classifyAnthropicFailure, ratelimitResetUntil } from "../../src/providers/anthropic/errors.ts";
+import { translateRequest } from "../../src/providers/anthropic/request.ts";
+import { AnthropicStreamTranslator } from "../../src/providers/anthropic/stream.ts";
 
 const NOW = Date.parse("2026-01-01T00:00:00Z");
 

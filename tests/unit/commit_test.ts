@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { commitStream } from "../../src/backends/commit.ts";
-import { IdleTimer } from "../../src/backends/idle.ts";
-import type { UpstreamFailure } from "../../src/backends/backend.ts";
+import { commitStream } from "../../src/runner/commit.ts";
+import { IdleTimer } from "../../src/runner/idle.ts";
+import type { UpstreamFailure } from "../../src/runner/backend.ts";
 
 const enc = new TextEncoder();
 

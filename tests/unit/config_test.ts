@@ -3,7 +3,7 @@ import { discoverKeys, loadConfig, parseBool, prefixProblem } from "../../src/co
 import { ConfigError } from "../../src/config/errors.ts";
 import { helpText, markdownBackendTable, markdownOptionTable } from "../../src/config/help.ts";
 import { envNames, optionTable } from "../../src/config/options.ts";
-import { PROVIDERS } from "../../src/backends/providers.ts";
+import { PROVIDERS } from "../../src/providers/list.ts";
 import { VERSION } from "../../src/core/version.ts";
 
 async function tmpDir(files: Record<string, string> = {}): Promise<string> {

@@ -4,23 +4,23 @@ import {
   flattenConversation,
   NEUTRAL_SYSTEM_PROMPT,
   unsupportedReason,
-} from "../../src/backends/gemini_cli/prompt.ts";
+} from "../../src/providers/gemini_cli/prompt.ts";
 import {
   ChunkEncoder,
   statsToUsage,
   stderrMessage,
   StreamJsonReader,
-} from "../../src/backends/gemini_cli/events.ts";
-import { exitFailure } from "../../src/backends/gemini_cli/errors.ts";
-import { passesAllowlist } from "../../src/backends/gemini_cli/spawn.ts";
+} from "../../src/providers/gemini_cli/events.ts";
+import { exitFailure } from "../../src/providers/gemini_cli/errors.ts";
+import { passesAllowlist } from "../../src/providers/gemini_cli/spawn.ts";
 import {
   createWorkspace,
   removeWorkspace,
   sweepLeftoverLock,
   workspaceSettings,
-} from "../../src/backends/gemini_cli/workspace.ts";
-import { Limiter } from "../../src/backends/gemini_cli/limiter.ts";
-import { createGeminiCli } from "../../src/backends/gemini_cli/backend.ts";
+} from "../../src/providers/gemini_cli/workspace.ts";
+import { Limiter } from "../../src/providers/gemini_cli/limiter.ts";
+import { createGeminiCli } from "../../src/providers/gemini_cli/backend.ts";
 import { createScrubber } from "../../src/security/scrub.ts";
 import type { ChatRequest } from "../../src/openai/types.ts";
 

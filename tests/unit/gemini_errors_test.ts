@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { classifyGeminiFailure, classifyGeminiInBand } from "../../src/backends/gemini/errors.ts";
+import { classifyGeminiFailure, classifyGeminiInBand } from "../../src/providers/gemini/errors.ts";
 import { nextMidnightPacific } from "../../src/core/cooldown.ts";
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);

@@ -8,10 +8,10 @@ import {
   sseDataEvents,
   sseFraming,
 } from "../../src/frontends/gemini/stream.ts";
-import { GEMINI_DIALECT } from "../../src/backends/gemini/dialect.ts";
-import { geminiFinishReason, geminiUsage, mapUsage } from "../../src/backends/gemini/mappings.ts";
-import { withSignature } from "../../src/backends/gemini/ids.ts";
-import { googleErrorEvent } from "../../src/backends/gemini/google_error.ts";
+import { GEMINI_DIALECT } from "../../src/providers/gemini/dialect.ts";
+import { geminiFinishReason, geminiUsage, mapUsage } from "../../src/providers/gemini/mappings.ts";
+import { withSignature } from "../../src/providers/gemini/ids.ts";
+import { googleErrorEvent } from "../../src/providers/gemini/google_error.ts";
 
 const text = (t: string) => ({ contents: [{ role: "user", parts: [{ text: t }] }] });
 

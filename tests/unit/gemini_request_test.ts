@@ -5,8 +5,8 @@ import {
   toGeminiRequest,
   translateRequest,
   TranslationError,
-} from "../../src/backends/gemini/request.ts";
-import { makeToolCallId, signatureFromToolCallId, SKIP_SIGNATURE } from "../../src/backends/gemini/ids.ts";
+} from "../../src/providers/gemini/request.ts";
+import { makeToolCallId, signatureFromToolCallId, SKIP_SIGNATURE } from "../../src/providers/gemini/ids.ts";
 import type { ChatRequest } from "../../src/openai/types.ts";
 
 const M = "gemini-2.5-flash";

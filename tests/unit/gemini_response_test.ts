@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { mapFinishReason, mapUsage, toOpenAICompletion } from "../../src/backends/gemini/response.ts";
-import { signatureFromToolCallId } from "../../src/backends/gemini/ids.ts";
-import type { GeminiResponse } from "../../src/backends/gemini/types.ts";
+import { mapFinishReason, mapUsage, toOpenAICompletion } from "../../src/providers/gemini/response.ts";
+import { signatureFromToolCallId } from "../../src/providers/gemini/ids.ts";
+import type { GeminiResponse } from "../../src/providers/gemini/types.ts";
 
 const META = { id: "chatcmpl-test", created: 1732680000, model: "gemini-2.5-flash" };
 

@@ -3,8 +3,8 @@
  * close rewrites where one exists — checked on Claude Code's real tool schemas and on the hard cases.
  */
 import assert from "node:assert/strict";
-import { cleanSchema } from "../../src/backends/gemini/schema.ts";
-import { translateRequest } from "../../src/backends/gemini/request.ts";
+import { cleanSchema } from "../../src/providers/gemini/schema.ts";
+import { translateRequest } from "../../src/providers/gemini/request.ts";
 
 /** Keywords Gemini refuses in a function declaration's schema (what the real API answers 400 for). */
 const REFUSED =

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { GeminiStreamTranslator, translateGeminiSse } from "../../src/backends/gemini/stream.ts";
-import { signatureFromToolCallId } from "../../src/backends/gemini/ids.ts";
+import { GeminiStreamTranslator, translateGeminiSse } from "../../src/providers/gemini/stream.ts";
+import { signatureFromToolCallId } from "../../src/providers/gemini/ids.ts";
 
 const META = { id: "chatcmpl-s", created: 1732680000, model: "gemini-2.5-flash" };
 

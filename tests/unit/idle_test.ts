@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { IdleTimer } from "../../src/backends/idle.ts";
+import { IdleTimer } from "../../src/runner/idle.ts";
 
 Deno.test("IdleTimer with a timeout beyond setTimeout's 2^31 ms range waits instead of spinning", async () => {
   const real = globalThis.setTimeout;

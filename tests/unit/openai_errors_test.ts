@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { classifyInBandError, classifyOpenAIFailure } from "../../src/backends/openai_errors.ts";
-import { classifyOpenRouterFailure } from "../../src/backends/openrouter/errors.ts";
+import { classifyInBandError, classifyOpenAIFailure } from "../../src/providers/openai_compatible/errors.ts";
+import { classifyOpenRouterFailure } from "../../src/providers/openrouter/errors.ts";
 
 const NOW = Date.UTC(2026, 10, 27, 15, 30, 0); // 2026-11-27 15:30 UTC
 const body = (message: string, metadata?: Record<string, unknown>) =>

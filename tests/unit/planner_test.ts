@@ -3,7 +3,7 @@
  * turns × wait × deadline × auth) and the executor driven by a fake clock and a fake backend. Nothing sleeps.
  */
 import assert from "node:assert/strict";
-import type { AttemptInput, AttemptResult, Backend, UpstreamFailure } from "../../src/backends/backend.ts";
+import type { AttemptInput, AttemptResult, Backend, UpstreamFailure } from "../../src/runner/backend.ts";
 import type { RoutePolicy } from "../../src/config/file.ts";
 import type { KeyEntry } from "../../src/config/load.ts";
 import type { ChatRequest } from "../../src/openai/types.ts";

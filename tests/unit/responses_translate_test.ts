@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { FunctionNames } from "../../src/frontends/responses/names.ts";
 import { parseResponsesBody, toChatRequest } from "../../src/frontends/responses/parse.ts";
 import { completionToResponse, newResponseMeta } from "../../src/frontends/responses/build.ts";
-import { chatUsageOf, RESPONSES_DIALECT } from "../../src/backends/responses_dialect.ts";
+import { chatUsageOf, RESPONSES_DIALECT } from "../../src/providers/openai/responses_dialect.ts";
 
 Deno.test("namespace functions whose names clash with a declared function get a unique flat name and are named back", () => {
   const names = new FunctionNames();

@@ -6,7 +6,7 @@ import {
   parseDurationMs,
   retryHintUntil,
 } from "../../src/core/cooldown.ts";
-import { classifyOpenRouterFailure } from "../../src/backends/openrouter/errors.ts";
+import { classifyOpenRouterFailure } from "../../src/providers/openrouter/errors.ts";
 import { KeyPool } from "../../src/state/keys.ts";
 import { parseElement, policyOrder } from "../../src/state/routes.ts";
 import { effectiveModelString, resolveModel } from "../../src/routing/target.ts";

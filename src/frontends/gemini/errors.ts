@@ -7,7 +7,7 @@
  */
 import type { ProxyError } from "../../core/errors.ts";
 import { retryHintUntil } from "../../core/cooldown.ts";
-import { errorInfo, googleErrorBody, retryInfo } from "../../backends/gemini/google_error.ts";
+import { errorInfo, googleErrorBody, retryInfo } from "../../providers/gemini/google_error.ts";
 
 /** The response for a ProxyError in Google's shape. */
 export function errorResponse(err: ProxyError): Response {

@@ -4,7 +4,7 @@
  * `seed`, penalties, logprobs, `responseMimeType`/`responseSchema`/`responseJsonSchema` and `thinkingConfig`
  * (as `reasoning_effort`, read from the gemini backend's own effort → budget table).
  */
-import { BUDGET } from "../../backends/gemini/generation_config.ts";
+import { BUDGET } from "../../providers/gemini/generation_config.ts";
 import { invalid, list, num, type Obj, obj, str } from "./fields.ts";
 import { toJsonSchema } from "./schema.ts";
 

@@ -8,7 +8,7 @@
  */
 import { badRequest } from "../../core/errors.ts";
 import type { ChatRequest, ContentPart, Message, ToolCall } from "../../openai/types.ts";
-import { withSignature } from "../../backends/gemini/ids.ts";
+import { withSignature } from "../../providers/gemini/ids.ts";
 import { invalid, isObj, list, type Obj, obj, str } from "./fields.ts";
 import { functionTools, toolChoice } from "./tools.ts";
 import { generationFields } from "./generation.ts";

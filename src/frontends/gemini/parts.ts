@@ -3,8 +3,8 @@
  * call as a `functionCall` part (its thought signature, carried in the tool-call id, as `thoughtSignature`)
  * and a message's reasoning text. Pure.
  */
-import { baseToolCallId, signatureFromToolCallId } from "../../backends/gemini/ids.ts";
-import type { GeminiPart } from "../../backends/gemini/types.ts";
+import { baseToolCallId, signatureFromToolCallId } from "../../providers/gemini/ids.ts";
+import type { GeminiPart } from "../../providers/gemini/types.ts";
 import type { Obj } from "./fields.ts";
 
 /** A tool call's arguments (a JSON text) as `functionCall.args`, which must be an object. */

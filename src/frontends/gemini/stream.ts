@@ -6,9 +6,9 @@
  */
 import { createParser } from "eventsource-parser";
 import type { Usage } from "../../openai/types.ts";
-import { geminiFinishReason, geminiUsage } from "../../backends/gemini/mappings.ts";
-import { errorInfo, googleErrorBody, statusOfFailure } from "../../backends/gemini/google_error.ts";
-import type { GeminiPart, GeminiUsage } from "../../backends/gemini/types.ts";
+import { geminiFinishReason, geminiUsage } from "../../providers/gemini/mappings.ts";
+import { errorInfo, googleErrorBody, statusOfFailure } from "../../providers/gemini/google_error.ts";
+import type { GeminiPart, GeminiUsage } from "../../providers/gemini/types.ts";
 import { functionCallPart, reasoningText } from "./parts.ts";
 import type { Obj } from "./fields.ts";
 

@@ -3,9 +3,9 @@
  * it takes for config, `--help`, README's tables, key pools, the config file and the running proxy to know it.
  * It talks to an OpenAI-compatible upstream and sends its `--demo-tenant` setting as a header.
  */
-import { defineProvider } from "../../../src/backends/spec.ts";
-import { createOpenAICompatible } from "../../../src/backends/openai_compatible.ts";
-import { PROVIDERS } from "../../../src/backends/providers.ts";
+import { defineProvider } from "../../../src/runner/spec.ts";
+import { createOpenAICompatible } from "../../../src/providers/openai_compatible/backend.ts";
+import { PROVIDERS } from "../../../src/providers/list.ts";
 
 /** The demo provider's spec. */
 export const demo = defineProvider({
