@@ -138,3 +138,38 @@ Deno.test('after the commit, chunks with `"usage":null` (OpenAI\'s streams) pass
     timer2.stop();
   }
 });
+
+Deno.test("a Gemini stream passed through is parsed only at its commit and at its finish: usage from the last event", async () => {
+  const { GEMINI_DIALECT } = await import("../../src/providers/gemini/dialect.ts");
+  const event = (text: string, extra: Record<string, unknown> = {}) =>
+    `data: ${
+      JSON.stringify({
+        candidates: [{ content: { role: "model", parts: [{ text }] }, index: 0, ...extra }],
+        usageMetadata: { promptTokenCount: 4, candidatesTokenCount: 1, totalTokenCount: 5 },
+        modelVersion: "gemini-2.5-flash",
+      })
+    }\r\n\r\n`;
+  const last = `data: ${
+    JSON.stringify({
+      candidates: [{ content: { role: "model", parts: [{ text: "d" }] }, finishReason: "STOP", index: 0 }],
+      usageMetadata: { promptTokenCount: 4, candidatesTokenCount: 9, totalTokenCount: 13 },
+      modelVersion: "gemini-2.5-flash",
+    })
+  }\r\n\r\n`;
+  const events = [event("a"), event("b"), event("c"), last];
+  const parses = countParses(/usageMetadata/);
+  const timer = new IdleTimer(60_000, () => {});
+  try {
+    const r = await commitStream(bodyOf(...events), { ...options(timer), dialect: GEMINI_DIALECT });
+    assert.ok(r.ok && r.value.kind === "stream");
+    const lf = (t: string) => t.replaceAll("\r\n", "\n");
+    // The events pass as they came (an event the rule read is re-emitted with LF line ends: the same SSE).
+    assert.equal(lf(await new Response(r.value.stream).text()), lf(events.join("")));
+    const summary = await r.value.done;
+    assert.equal(summary.usage?.completion_tokens, 9, "the final totals");
+    assert.equal(parses.count(), 2, "the committing event and the finishing one, not the two in between");
+  } finally {
+    parses.restore();
+    timer.stop();
+  }
+});

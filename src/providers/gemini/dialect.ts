@@ -2,8 +2,9 @@
  * The Gemini stream dialect of the commit rule (SPEC §7, §17.3): what `commitStream` needs to pass a
  * `streamGenerateContent?alt=sse` stream through to a Gemini client untouched. Before the commit an event is
  * held until a candidate has a part or a finish reason (or the prompt was blocked); an in-band `{"error":…}`
- * there fails the attempt like any Gemini error; after the commit only events carrying `"usageMetadata"` or
- * `"error"` are read (usage for the record, an error to end the stream in Google's shape).
+ * there fails the attempt like any Gemini error; after the commit only events carrying `"finishReason"` (the
+ * last one, with the final usage totals) or `"error"` are read (usage for the record, an error to end the stream
+ * in Google's shape); the other events pass as bytes, unparsed.
  */
 import type { StreamDialect, Verdict } from "../../runner/commit.ts";
 import { textToBytes } from "../../openai/sse.ts";
@@ -67,5 +68,7 @@ export const GEMINI_DIALECT: StreamDialect = {
     return { usage };
   },
   errorEvent: googleErrorEvent,
-  markers: [textToBytes('"usageMetadata"'), textToBytes('"error"')],
+  // Every event carries `usageMetadata` (running totals), so that marker would parse them all; the final
+  // totals come with the finish reason, so only events with one (and errors) are read after the commit.
+  markers: [textToBytes('"finishReason"'), textToBytes('"error"')],
 };
