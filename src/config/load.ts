@@ -30,7 +30,8 @@ export type Source = "flag" | "env" | "config" | "default";
 export interface ExtraBackend {
   name: string;
   baseUrl: string;
-  keyEnv: string;
+  /** Prefix of its key pool; undefined: the upstream needs no key (a local server such as Ollama). */
+  keyEnv: string | undefined;
   requestUsage: boolean;
 }
 
@@ -294,7 +295,7 @@ export async function loadConfig<P extends ProviderConfig>(
     const flagKey = p.keySetting ? settings[p.keySetting] as string | undefined : undefined;
     pools[p.name] = flagKey ? [{ label: providerKeyFlag(p)!, value: flagKey }] : discoverKeys(env, p.keyEnv);
   }
-  for (const b of extraBackends) pools[b.name] = discoverKeys(env, b.keyEnv);
+  for (const b of extraBackends) pools[b.name] = b.keyEnv ? discoverKeys(env, b.keyEnv) : [];
   const clientKeys = discoverKeys(env, CLIENT_KEY_ENV);
 
   return {
