@@ -127,7 +127,9 @@ export async function buildProxy(
   if (!s.disableAuth && clientKeys.length === 0) {
     const g = await generatedClientKey(cfg.dataDir).catch((e) => {
       throw new ConfigError(
-        `--data-dir ${cfg.dataDir}: cannot store the generated client key (${(e as Error).name})`,
+        `${cfg.where("dataDir")}: cannot store the generated client key in ${cfg.dataDir} (${
+          (e as Error).name
+        })`,
       );
     });
     clientKeys = [g.key];
@@ -142,7 +144,7 @@ export async function buildProxy(
   }
   const scrub = createScrubber(secrets);
   await setupLogging({ file: s.log, level: s.logLevel, scrub }).catch((e) => {
-    throw new ConfigError(`--log ${s.log}: cannot open it (${(e as Error).name})`);
+    throw new ConfigError(`${cfg.where("log")}: cannot open ${s.log} (${(e as Error).name})`);
   });
 
   const upstream = createUpstreamClient({ maxBodyBytes: Math.floor(s.maxUpstreamBodyMb * 1024 * 1024) });
@@ -155,7 +157,9 @@ export async function buildProxy(
   );
   const names = registry.names();
   if (s.defaultBackend && !names.includes(s.defaultBackend)) {
-    throw new ConfigError(`default backend "${s.defaultBackend}" is not one of: ${names.join(", ")}`);
+    throw new ConfigError(
+      `${cfg.where("defaultBackend")}: backend "${s.defaultBackend}" is not one of: ${names.join(", ")}`,
+    );
   }
   const routes = new RouteStore(cfg.file ? routesFromFile(cfg.file, cfg.settings.config!, names) : []);
   checkAliases(cfg, names);
@@ -163,7 +167,7 @@ export async function buildProxy(
     const colon = s.forceModel.indexOf(":");
     if (colon > 0 ? !names.includes(s.forceModel.slice(0, colon)) : !routes.has(s.forceModel)) {
       throw new ConfigError(
-        `--force-model "${s.forceModel}": expected backend:model with a backend of ${
+        `${cfg.where("forceModel")}: "${s.forceModel}": expected backend:model with a backend of ${
           names.join(", ")
         }, or a route name`,
       );
@@ -175,7 +179,7 @@ export async function buildProxy(
   const unknownAdmin = s.disableAuth ? [] : s.adminKeys.filter((l) => !labels.includes(l));
   if (unknownAdmin.length) {
     throw new ConfigError(
-      `--admin-keys: ${unknownAdmin.join(", ")} ${
+      `${cfg.where("adminKeys")}: ${unknownAdmin.join(", ")} ${
         unknownAdmin.length === 1 ? "is not a client key label" : "are not client key labels"
       } (the labels are ${labels.join(", ")})`,
     );
@@ -185,7 +189,7 @@ export async function buildProxy(
     if (k.label === "LLM_INTERACTIVE_PROXY_API_KEY" || k.label === "generated") admin.add(k.label);
   }
   const auth = new Authenticator(clientKeys, admin, s.disableAuth, s.allowOrigin);
-  const kv = await openStore(s.kv, cfg.dataDir);
+  const kv = await openStore(s.kv, cfg.dataDir, { kv: cfg.where("kv"), dataDir: cfg.where("dataDir") });
 
   let auditFile: Deno.FsFile | undefined;
   if (s.auditLog) {
@@ -193,7 +197,7 @@ export async function buildProxy(
       auditFile = await Deno.open(s.auditLog, { write: true, create: true, append: true, mode: 0o600 });
     } catch (e) {
       kv.close();
-      throw new ConfigError(`--audit-log ${s.auditLog}: cannot open it (${(e as Error).name})`);
+      throw new ConfigError(`${cfg.where("auditLog")}: cannot open ${s.auditLog} (${(e as Error).name})`);
     }
   }
   const usage = new UsageRecorder(kv, {
@@ -298,7 +302,11 @@ export async function startProxy(
     }, proxy.handler);
   } catch (e) {
     await proxy.close();
-    throw new ConfigError(`cannot listen on ${s.host}:${s.port} (${(e as Error).message.split("\n")[0]})`);
+    throw new ConfigError(
+      `cannot listen on ${s.host}:${s.port} (${(e as Error).message.split("\n")[0]}); the address is ${
+        cfg.where("host")
+      } and ${cfg.where("port")}`,
+    );
   }
   proxy.warmUp();
   const addr = server.addr;
