@@ -4,7 +4,7 @@
  */
 import { ConfigError } from "./config/errors.ts";
 import { helpText } from "./config/help.ts";
-import { loadConfig, type LoadedConfig } from "./config/load.ts";
+import { type KeyEntry, loadConfig, type LoadedConfig } from "./config/load.ts";
 import { routesFromFile, RouteStore } from "./state/routes.ts";
 import { aliasTargetProblem } from "./routing/target.ts";
 import { createUpstreamClient } from "./backends/upstream_client.ts";
@@ -91,6 +91,20 @@ function checkAliases(cfg: LoadedConfig<ProviderSpec>, backends: string[]): void
       throw new ConfigError(`config file ${cfg.settings.config}: field model_aliases.${name}: ${problem}`);
     }
   }
+}
+
+/**
+ * The start-up warning when client keys are configured and none is an admin (numbered keys without
+ * `--admin-keys`): nobody could read usage, the audit trail, metrics or the console, or run global commands.
+ */
+function noAdminWarning(
+  keys: readonly KeyEntry[],
+  admin: ReadonlySet<string>,
+  authOff: boolean,
+): string | undefined {
+  if (authOff || !keys.length || keys.some((k) => admin.has(k.label))) return undefined;
+  return `no client key is an admin key, so nobody can read /usage/*, /audit/logs, /metrics or /ui, or run ` +
+    `global commands: name one with --admin-keys ${keys[0].label}`;
 }
 
 /** The start-up configuration for the audit trail: settings and key counts, never a secret. */
@@ -188,6 +202,8 @@ export async function buildProxy(
   for (const k of clientKeys) {
     if (k.label === "LLM_INTERACTIVE_PROXY_API_KEY" || k.label === "generated") admin.add(k.label);
   }
+  const noAdmin = noAdminWarning(clientKeys, admin, s.disableAuth);
+  if (noAdmin) log.warn("{message}", { message: noAdmin });
   const auth = new Authenticator(clientKeys, admin, s.disableAuth, s.allowOrigin);
   const kv = await openStore(s.kv, cfg.dataDir, { kv: cfg.where("kv"), dataDir: cfg.where("dataDir") });
 

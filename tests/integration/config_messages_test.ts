@@ -1,7 +1,7 @@
 /**
  * Messages that name what to fix (issue 18): a bad value names the flag, variable or config field it came
  * from; a backend without keys names its key variable; an unreachable upstream shows its URL; a pool set in
- * both forms says how to number it; -h and -v.
+ * both forms says how to number it; numbered client keys without an admin are warned about; -h and -v.
  */
 import assert from "node:assert/strict";
 import { runMain } from "../helpers.ts";
@@ -189,5 +189,56 @@ Deno.test("an upstream that cannot be reached is named with its URL, without cre
     assert.ok(!(await proxy.logText()).includes("hunter2"), "not in the log either");
   } finally {
     await proxy.close();
+  }
+});
+
+/** The proxy's whole log, read after it closed (the log is written in batches; closing flushes it). */
+async function startUpLog(args: string[], env: Record<string, string>): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "llmproxy-log-" });
+  try {
+    const proxy = await inProcessProxy([...args, "--log", `${dir}/proxy.log`], env);
+    await proxy.close();
+    return await Deno.readTextFile(`${dir}/proxy.log`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("numbered client keys without --admin-keys: one start-up warning that says how to name an admin", async () => {
+  const warning = "no client key is an admin key";
+  const keys = {
+    LLM_INTERACTIVE_PROXY_API_KEY_1: "client-key-one-xxxxxxxx",
+    LLM_INTERACTIVE_PROXY_API_KEY_2: "client-key-two-xxxxxxxx",
+  };
+  const log = await startUpLog([], keys);
+  const lines = log.split("\n").filter((l) => l.includes(warning));
+  assert.equal(lines.length, 1, log);
+  assert.match(lines[0], /WRN/);
+  assert.match(
+    lines[0],
+    /nobody can read \/usage\/\*, \/audit\/logs, \/metrics or \/ui, or run global commands/,
+  );
+  assert.match(lines[0], /--admin-keys LLM_INTERACTIVE_PROXY_API_KEY_1/);
+  // What it says is so: a numbered key cannot read usage.
+  const proxy = await inProcessProxy([], keys);
+  try {
+    const usage = await proxy.fetch("/usage/stats", {
+      headers: { authorization: `Bearer ${keys.LLM_INTERACTIVE_PROXY_API_KEY_1}` },
+    });
+    assert.equal(usage.status, 403);
+    await usage.body?.cancel();
+  } finally {
+    await proxy.close();
+  }
+  for (
+    const [args, env] of [
+      [["--admin-keys", "LLM_INTERACTIVE_PROXY_API_KEY_2"], keys],
+      [[], { LLM_INTERACTIVE_PROXY_API_KEY: "client-single-xxxxxxxx" }],
+      [[], {}], // the generated key is an admin key
+      [["--disable-auth"], keys],
+    ] as [string[], Record<string, string>][]
+  ) {
+    const quiet = await startUpLog(args, env);
+    assert.ok(!quiet.includes(warning), `${args} ${Object.keys(env)}: ${quiet}`);
   }
 });
