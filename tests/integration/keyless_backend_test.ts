@@ -6,6 +6,9 @@
 import assert from "node:assert/strict";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
 import { inProcessProxy } from "../support/in_process.ts";
+import { parseConfigText } from "../../src/config/file.ts";
+import { optionTable } from "../../src/config/options.ts";
+import { PROVIDERS } from "../../src/backends/providers.ts";
 
 Deno.test("a config-file backend without api_key_env serves requests with no key and no Authorization header", async () => {
   const mock = MockOpenAI.start();
@@ -54,4 +57,16 @@ Deno.test("a config-file backend without api_key_env serves requests with no key
     await mock.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("README's --config example is a valid file whose Ollama backend needs no key", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const section = readme.slice(readme.indexOf("### The `--config` file"));
+  const json = section.slice(
+    section.indexOf("```json\n") + 8,
+    section.indexOf("\n```", section.indexOf("```json")),
+  );
+  const file = await parseConfigText(json, "README.md", optionTable(PROVIDERS));
+  assert.equal(file.backends?.ollama?.api_key_env, undefined);
+  assert.equal(file.backends?.ollama?.base_url, "http://127.0.0.1:11434/v1");
 });
