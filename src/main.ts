@@ -4,7 +4,7 @@
  */
 import { ConfigError } from "./config/errors.ts";
 import { helpText } from "./config/help.ts";
-import { loadConfig, type LoadedConfig } from "./config/load.ts";
+import { type KeyEntry, loadConfig, type LoadedConfig } from "./config/load.ts";
 import { routesFromFile, RouteStore } from "./state/routes.ts";
 import { aliasTargetProblem } from "./routing/target.ts";
 import { createUpstreamClient } from "./runner/upstream_client.ts";
@@ -93,6 +93,20 @@ function checkAliases(cfg: LoadedConfig<ProviderSpec>, backends: string[]): void
   }
 }
 
+/**
+ * The start-up warning when client keys are configured and none is an admin (numbered keys without
+ * `--admin-keys`): nobody could read usage, the audit trail, metrics or the console, or run global commands.
+ */
+function noAdminWarning(
+  keys: readonly KeyEntry[],
+  admin: ReadonlySet<string>,
+  authOff: boolean,
+): string | undefined {
+  if (authOff || !keys.length || keys.some((k) => admin.has(k.label))) return undefined;
+  return `no client key is an admin key, so nobody can read /usage/*, /audit/logs, /metrics or /ui, or run ` +
+    `global commands: name one with --admin-keys ${keys[0].label}`;
+}
+
 /** The start-up configuration for the audit trail: settings and key counts, never a secret. */
 function startupDetail(
   cfg: LoadedConfig<ProviderSpec>,
@@ -127,7 +141,9 @@ export async function buildProxy(
   if (!s.disableAuth && clientKeys.length === 0) {
     const g = await generatedClientKey(cfg.dataDir).catch((e) => {
       throw new ConfigError(
-        `--data-dir ${cfg.dataDir}: cannot store the generated client key (${(e as Error).name})`,
+        `${cfg.where("dataDir")}: cannot store the generated client key in ${cfg.dataDir} (${
+          (e as Error).name
+        })`,
       );
     });
     clientKeys = [g.key];
@@ -142,7 +158,7 @@ export async function buildProxy(
   }
   const scrub = createScrubber(secrets);
   await setupLogging({ file: s.log, level: s.logLevel, scrub }).catch((e) => {
-    throw new ConfigError(`--log ${s.log}: cannot open it (${(e as Error).name})`);
+    throw new ConfigError(`${cfg.where("log")}: cannot open ${s.log} (${(e as Error).name})`);
   });
 
   const upstream = createUpstreamClient({ maxBodyBytes: Math.floor(s.maxUpstreamBodyMb * 1024 * 1024) });
@@ -155,7 +171,9 @@ export async function buildProxy(
   );
   const names = registry.names();
   if (s.defaultBackend && !names.includes(s.defaultBackend)) {
-    throw new ConfigError(`default backend "${s.defaultBackend}" is not one of: ${names.join(", ")}`);
+    throw new ConfigError(
+      `${cfg.where("defaultBackend")}: backend "${s.defaultBackend}" is not one of: ${names.join(", ")}`,
+    );
   }
   const routes = new RouteStore(cfg.file ? routesFromFile(cfg.file, cfg.settings.config!, names) : []);
   checkAliases(cfg, names);
@@ -163,7 +181,7 @@ export async function buildProxy(
     const colon = s.forceModel.indexOf(":");
     if (colon > 0 ? !names.includes(s.forceModel.slice(0, colon)) : !routes.has(s.forceModel)) {
       throw new ConfigError(
-        `--force-model "${s.forceModel}": expected backend:model with a backend of ${
+        `${cfg.where("forceModel")}: "${s.forceModel}": expected backend:model with a backend of ${
           names.join(", ")
         }, or a route name`,
       );
@@ -175,7 +193,7 @@ export async function buildProxy(
   const unknownAdmin = s.disableAuth ? [] : s.adminKeys.filter((l) => !labels.includes(l));
   if (unknownAdmin.length) {
     throw new ConfigError(
-      `--admin-keys: ${unknownAdmin.join(", ")} ${
+      `${cfg.where("adminKeys")}: ${unknownAdmin.join(", ")} ${
         unknownAdmin.length === 1 ? "is not a client key label" : "are not client key labels"
       } (the labels are ${labels.join(", ")})`,
     );
@@ -184,8 +202,10 @@ export async function buildProxy(
   for (const k of clientKeys) {
     if (k.label === "LLM_INTERACTIVE_PROXY_API_KEY" || k.label === "generated") admin.add(k.label);
   }
+  const noAdmin = noAdminWarning(clientKeys, admin, s.disableAuth);
+  if (noAdmin) log.warn("{message}", { message: noAdmin });
   const auth = new Authenticator(clientKeys, admin, s.disableAuth, s.allowOrigin);
-  const kv = await openStore(s.kv, cfg.dataDir);
+  const kv = await openStore(s.kv, cfg.dataDir, { kv: cfg.where("kv"), dataDir: cfg.where("dataDir") });
 
   let auditFile: Deno.FsFile | undefined;
   if (s.auditLog) {
@@ -193,7 +213,7 @@ export async function buildProxy(
       auditFile = await Deno.open(s.auditLog, { write: true, create: true, append: true, mode: 0o600 });
     } catch (e) {
       kv.close();
-      throw new ConfigError(`--audit-log ${s.auditLog}: cannot open it (${(e as Error).name})`);
+      throw new ConfigError(`${cfg.where("auditLog")}: cannot open ${s.auditLog} (${(e as Error).name})`);
     }
   }
   const usage = new UsageRecorder(kv, {
@@ -298,7 +318,11 @@ export async function startProxy(
     }, proxy.handler);
   } catch (e) {
     await proxy.close();
-    throw new ConfigError(`cannot listen on ${s.host}:${s.port} (${(e as Error).message.split("\n")[0]})`);
+    throw new ConfigError(
+      `cannot listen on ${s.host}:${s.port} (${(e as Error).message.split("\n")[0]}); the address is ${
+        cfg.where("host")
+      } and ${cfg.where("port")}`,
+    );
   }
   proxy.warmUp();
   const addr = server.addr;

@@ -16,7 +16,8 @@ export interface ConfigFile {
   model_aliases?: Record<string, string>;
   backends?: Record<
     string,
-    { type: "openai"; base_url: string; api_key_env: string; request_usage?: boolean }
+    /** Without `api_key_env` the upstream needs no key (a local server such as Ollama). */
+    { type: "openai"; base_url: string; api_key_env?: string; request_usage?: boolean }
   >;
   [option: string]: unknown;
 }

@@ -3,7 +3,7 @@
  * (the built-in one is `providers/list.ts`).
  */
 import { CLIENT_KEY_ENV, configKey, envNames, type OptionSpec, optionTable } from "./options.ts";
-import type { ProviderConfig } from "./providers.ts";
+import { keyPoolText, type ProviderConfig } from "./providers.ts";
 import { NAME, VERSION } from "../core/version.ts";
 
 function defaultText(o: OptionSpec): string {
@@ -46,12 +46,12 @@ export function helpText(providers: readonly ProviderConfig[]): string {
     "",
     "Flags:",
     ...rows,
-    `  ${"--help".padEnd(44)} Print this help and exit.`,
-    `  ${"--version".padEnd(44)} Print the version and exit.`,
+    `  ${"-h, --help".padEnd(44)} Print this help and exit.`,
+    `  ${"-v, --version".padEnd(44)} Print the version and exit.`,
     "",
     "Keys (environment or .env; real environment wins over .env):",
     ...providers.flatMap((p) =>
-      p.keyEnv ? [`  ${`${p.keyEnv} or ${p.keyEnv}_1..N`.padEnd(45)}    ${p.title} key pool`] : []
+      p.keyEnv ? [`  ${keyPoolText(p.keyEnv).padEnd(45)}    ${p.title} key pool`] : []
     ),
     `  ${CLIENT_KEY_ENV} or ${CLIENT_KEY_ENV}_1..N   client keys for Authorization: Bearer`,
     "",

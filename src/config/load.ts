@@ -30,7 +30,8 @@ export type Source = "flag" | "env" | "config" | "default";
 export interface ExtraBackend {
   name: string;
   baseUrl: string;
-  keyEnv: string;
+  /** Prefix of its key pool; undefined: the upstream needs no key (a local server such as Ollama). */
+  keyEnv: string | undefined;
   requestUsage: boolean;
 }
 
@@ -45,6 +46,11 @@ export interface LoadedConfig<P extends ProviderConfig = ProviderConfig> {
   values: OptionValueMap;
   /** Where each setting (by field name) came from. */
   sources: Record<string, Source>;
+  /**
+   * Where a setting's value came from, as a message names it: `--port`, `environment variable PROXY_PORT`,
+   * `config file c.json: field port`, or `--port (default)`.
+   */
+  where: (key: string) => string;
   /** The provider list the configuration was read for (SPEC §4.2 order). */
   providers: readonly P[];
   /** The whole option table: the core rows and the providers' rows. */
@@ -135,10 +141,12 @@ export function discoverKeys(env: Record<string, string>, prefix: string): KeyEn
     .sort((a, b) => a.n - b.n);
   const single = env[prefix]?.trim();
   if (single && numbered.length) {
+    const used = new Set(numbered.map((x) => x.n));
+    let free = 1;
+    while (used.has(free)) free++;
     throw new ConfigError(
-      `both ${prefix} and ${
-        numbered[0].name
-      } are set: use either the single key ${prefix} or numbered keys ${prefix}_1..N`,
+      `both ${prefix} and ${numbered[0].name} are set: a key pool is either the single key ${prefix} or ` +
+        `numbered keys ${prefix}_1, ${prefix}_2, …; to keep both, rename ${prefix} to ${prefix}_${free}`,
     );
   }
   const entries = single ? [{ label: prefix, value: single }] : numbered.map((x) => ({
@@ -189,6 +197,23 @@ export function prefixProblem(prefix: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Where a value of option `o` came from, as messages name it: `--port`, `environment variable PROXY_PORT`,
+ * `config file c.json: field port`, or `--port (default)`.
+ */
+function origin(o: OptionSpec, source: Source, envName?: string, configPath?: string): string {
+  switch (source) {
+    case "flag":
+      return `--${o.flag}`;
+    case "env":
+      return `environment variable ${envName}`;
+    case "config":
+      return `config file ${configPath}: field ${configKey(o)}`;
+    default:
+      return `--${o.flag} (default)`;
+  }
+}
+
 /** Parse argv + environment + config file into a {@link LoadedConfig}, for the providers of `providers`. */
 export async function loadConfig<P extends ProviderConfig>(
   providers: readonly P[],
@@ -203,9 +228,9 @@ export async function loadConfig<P extends ProviderConfig>(
     command = "usage";
     args = [];
   }
-  const parseOptions: Record<string, { type: "string" | "boolean" }> = {
-    help: { type: "boolean" },
-    version: { type: "boolean" },
+  const parseOptions: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    help: { type: "boolean", short: "h" },
+    version: { type: "boolean", short: "v" },
   };
   for (const o of options) parseOptions[o.flag] = { type: o.kind === "bool" ? "boolean" : "string" };
   let parsed;
@@ -222,16 +247,19 @@ export async function loadConfig<P extends ProviderConfig>(
   const flagLayer: Record<string, OptionValue> = {};
   const envLayer: Record<string, OptionValue> = {};
   const fileLayer: Record<string, OptionValue> = {};
+  /** The environment name each environment value was read from. */
+  const envUsed: Record<string, string> = {};
   for (const o of options) {
     const f = flags[o.flag];
     if (f !== undefined) {
-      flagLayer[o.key] = o.kind === "bool" ? (o.flagSets ?? true) : parseOptionValue(o, f, `--${o.flag}`);
+      flagLayer[o.key] = o.kind === "bool" ? (o.flagSets ?? true) : parseOptionValue(o, f, origin(o, "flag"));
     }
     for (const name of envNames(o)) {
       const v = env[name];
       if (v === undefined || v === "") continue;
-      const val = parseOptionValue(o, v, `environment variable ${name}`);
+      const val = parseOptionValue(o, v, origin(o, "env", name));
       envLayer[o.key] = o.envInverted ? !val : val;
+      envUsed[o.key] = name;
       break;
     }
   }
@@ -241,7 +269,9 @@ export async function loadConfig<P extends ProviderConfig>(
     for (const o of options) {
       const k = configKey(o);
       const v = k ? (file as Record<string, unknown>)[k] : undefined;
-      if (v !== undefined) fileLayer[o.key] = parseOptionValue(o, v, `config file ${configPath}: field ${k}`);
+      if (v !== undefined) {
+        fileLayer[o.key] = parseOptionValue(o, v, origin(o, "config", undefined, configPath));
+      }
     }
   }
 
@@ -263,19 +293,31 @@ export async function loadConfig<P extends ProviderConfig>(
   }
   const s = settings as unknown as Settings;
   const initial: Settings = { ...s };
+  const where = (key: string): string => {
+    const o = options.find((o) => o.key === key);
+    return o ? origin(o, sources[key], envUsed[key], configPath) : key;
+  };
 
   const prefixIssue = prefixProblem(s.commandPrefix);
-  if (prefixIssue) throw new ConfigError(`command prefix ${JSON.stringify(s.commandPrefix)}: ${prefixIssue}`);
+  if (prefixIssue) {
+    throw new ConfigError(
+      `${where("commandPrefix")}: command prefix ${JSON.stringify(s.commandPrefix)}: ${prefixIssue}`,
+    );
+  }
   if (s.disableAuth && !isLoopbackHost(s.host) && command === "serve") {
     throw new ConfigError(
-      `--disable-auth is only allowed on a loopback address (127.0.0.1, ::1, localhost), not --host ${s.host}`,
+      `${
+        where("disableAuth")
+      }: auth may only be disabled on a loopback address (127.0.0.1, ::1, localhost), ` +
+        `not ${s.host} (from ${where("host")})`,
     );
   }
   for (const p of providers) {
     const url = providerBaseUrl(p, settings);
     if (url !== undefined && (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))) {
-      const flag = options.find((o) => o.key === p.baseUrlSetting)!.flag;
-      throw new ConfigError(`--${flag}: expected an http(s) URL, got ${JSON.stringify(url)}`);
+      throw new ConfigError(
+        `${where(p.baseUrlSetting!)}: expected an http(s) URL, got ${JSON.stringify(url)}`,
+      );
     }
   }
 
@@ -294,7 +336,7 @@ export async function loadConfig<P extends ProviderConfig>(
     const flagKey = p.keySetting ? settings[p.keySetting] as string | undefined : undefined;
     pools[p.name] = flagKey ? [{ label: providerKeyFlag(p)!, value: flagKey }] : discoverKeys(env, p.keyEnv);
   }
-  for (const b of extraBackends) pools[b.name] = discoverKeys(env, b.keyEnv);
+  for (const b of extraBackends) pools[b.name] = b.keyEnv ? discoverKeys(env, b.keyEnv) : [];
   const clientKeys = discoverKeys(env, CLIENT_KEY_ENV);
 
   return {
@@ -303,6 +345,7 @@ export async function loadConfig<P extends ProviderConfig>(
     settings: s,
     values: settings,
     sources,
+    where,
     providers,
     options,
     chain: <K extends keyof Settings>(key: K) => initial[key],

@@ -44,6 +44,16 @@ export function providerKeyFlag(spec: ProviderConfig): string | undefined {
   return row ? `--${row.flag}` : undefined;
 }
 
+/** A key pool's two forms as `--help` and messages name them: `PREFIX or PREFIX_1..N`. */
+export function keyPoolText(keyEnv: string): string {
+  return `${keyEnv} or ${keyEnv}_1..N`;
+}
+
+/** Why a backend whose keys come from `keyEnv` is off when its pool is empty (start-up line, /health, errors). */
+export function missingKeyProblem(keyEnv: string | undefined): string {
+  return `no API key configured${keyEnv ? ` (set ${keyPoolText(keyEnv)})` : ""}`;
+}
+
 /** What to do when no backend can serve a request: "Set A or B (or install …)". */
 export function credentialsHint(providers: readonly ProviderConfig[]): string {
   const keys = providers.flatMap((p) => p.keyEnv ? [p.keyEnv] : []);

@@ -14,7 +14,8 @@ const routeSchema = z.strictObject({
 const backendSchema = z.strictObject({
   type: z.literal("openai"),
   base_url: z.url({ protocol: /^https?$/ }),
-  api_key_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "an environment variable name like MY_API_KEY"),
+  api_key_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "an environment variable name like MY_API_KEY")
+    .optional(),
   request_usage: z.boolean().optional(),
 });
 

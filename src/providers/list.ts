@@ -38,6 +38,7 @@ export function buildBackends(cfg: LoadedConfig<ProviderSpec>, deps: BackendDeps
       name: b.name,
       baseUrl: b.baseUrl,
       keys: cfg.pools[b.name],
+      keyEnv: b.keyEnv,
       requestUsage: b.requestUsage,
       scrub: deps.scrub,
       client: deps.client,

@@ -7,8 +7,23 @@ import { IdleTimer } from "./idle.ts";
 import type { HeaderReader } from "../core/headers.ts";
 import { AnswerTooLarge, type UpstreamClient, type UpstreamResponse } from "./upstream_client.ts";
 
-/** A failure for a fetch that threw (timeout, refused connection, reset). */
-export function transportFailure(backend: string, timedOut: boolean, e: unknown): UpstreamFailure {
+/** A URL as a message may show it: no user name, password, query or fragment (where a key could hide). */
+export function urlForMessage(url: string): string {
+  if (!URL.canParse(url)) return "(a URL that does not parse)";
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}
+
+/**
+ * A failure for a fetch that threw (timeout, refused connection, reset); `url`, when given, is shown without
+ * its credentials or query, so a wrong base URL is plain to see.
+ */
+export function transportFailure(
+  backend: string,
+  timedOut: boolean,
+  e: unknown,
+  url?: string,
+): UpstreamFailure {
   if (timedOut) {
     return {
       action: "next-key",
@@ -27,7 +42,7 @@ export function transportFailure(backend: string, timedOut: boolean, e: unknown)
     status: 502,
     type: "api_error",
     code: "upstream_error",
-    message: `${backend} could not be reached (${cause}).`,
+    message: `${backend} could not be reached${url ? ` at ${urlForMessage(url)}` : ""} (${cause}).`,
     outcome: "connection",
   };
 }
@@ -137,7 +152,7 @@ export async function postUpstream(
     res = await client.post(url, { headers, body, signal: ctl.signal });
   } catch (e) {
     done();
-    return { ok: false, failure: transportFailure(backend, timer.fired, e) };
+    return { ok: false, failure: transportFailure(backend, timer.fired, e, url) };
   }
   timer.touch();
   const redirected = redirectFailure(backend, res);

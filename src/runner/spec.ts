@@ -26,6 +26,8 @@ export interface ProviderBuild<R extends OptionSpec> extends BackendDeps {
   settings: OptionValues<R>;
   /** Its key pool (empty for a provider without `keyEnv`). */
   keys: KeyEntry[];
+  /** Its spec's `keyEnv`: where its keys come from (named when none is set); undefined: it needs none. */
+  keyEnv: string | undefined;
   /** Its spec's `requestUsage`. */
   requestUsage: boolean;
   /** The merged environment (real environment over `.env`). */
@@ -67,6 +69,7 @@ export function defineProvider<const R extends OptionSpec, const N extends strin
         name: def.name,
         settings: ownSettings(def.options, cfg),
         keys: cfg.pools[def.name] ?? [],
+        keyEnv: def.keyEnv,
         requestUsage: def.requestUsage,
         env: cfg.env,
       }),

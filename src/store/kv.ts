@@ -9,8 +9,21 @@ export function kvLocation(kvFlag: string | undefined, dataDir: string): string 
   return kvFlag ?? `${dataDir}/llmproxy.kv`;
 }
 
-/** Open the store; a file store gets its directory created. Problems are ConfigErrors (exit 2). */
-export async function openStore(kvFlag: string | undefined, dataDir: string): Promise<Deno.Kv> {
+/** How a message names where `--kv` and `--data-dir` came from (the flag, a variable or a config field). */
+export interface StoreOrigins {
+  kv: string;
+  dataDir: string;
+}
+
+/**
+ * Open the store; a file store gets its directory created. Problems are ConfigErrors (exit 2) naming
+ * `origins`.
+ */
+export async function openStore(
+  kvFlag: string | undefined,
+  dataDir: string,
+  origins: StoreOrigins = { kv: "--kv", dataDir: "--data-dir" },
+): Promise<Deno.Kv> {
   const where = kvLocation(kvFlag, dataDir);
   const remote = /^https?:\/\//.test(where);
   if (where !== ":memory:" && !remote) {
@@ -18,13 +31,19 @@ export async function openStore(kvFlag: string | undefined, dataDir: string): Pr
     try {
       await Deno.mkdir(dir || "/", { recursive: true });
     } catch (e) {
-      throw new ConfigError(`--kv/--data-dir: cannot create ${dir} (${(e as Error).name})`);
+      throw new ConfigError(
+        `${kvFlag === undefined ? origins.dataDir : origins.kv}: cannot create ${dir} (${(e as Error).name})`,
+      );
     }
   }
   try {
     return await withLockRetry(() => Deno.openKv(where));
   } catch (e) {
-    throw new ConfigError(`--kv ${where}: cannot open the store (${(e as Error).message.split("\n")[0]})`);
+    throw new ConfigError(
+      `${kvFlag === undefined ? origins.dataDir : origins.kv}: cannot open the store ${where} (${
+        (e as Error).message.split("\n")[0]
+      })`,
+    );
   }
 }
 

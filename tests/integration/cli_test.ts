@@ -73,7 +73,7 @@ Deno.test("bad configuration found at start-up exits 2 with one clear line and n
       [
         ["--default-backend", "nosuch", "--data-dir", dir, "--kv", ":memory:"],
         {},
-        /default backend "nosuch"/,
+        /--default-backend: backend "nosuch" is not one of/,
       ],
       [["--force-model", "nosuch:x", "--data-dir", dir, "--kv", ":memory:"], {}, /--force-model/],
       [

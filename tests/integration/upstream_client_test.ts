@@ -181,7 +181,7 @@ Deno.test(`client: redirects come back as answers, not followed; a refused conne
     assert.equal(posted.failure.status, 502);
     assert.match(
       posted.failure.message,
-      /could not be reached \((ECONNREFUSED|ConnectionRefused|TypeError)\)/,
+      /could not be reached at http:\/\/127\.0\.0\.1:\d+\/ \((ECONNREFUSED|ConnectionRefused|TypeError)\)/,
     );
   }
 });

@@ -164,6 +164,8 @@ export class MockOpenAI {
   /** Extra headers on default (echo) answers, e.g. X-RateLimit-Remaining from a limiter. */
   successHeaders: ((req: Recorded) => Record<string, string>) | undefined;
   echo: EchoOptions = {};
+  /** Answer chat requests without an `Authorization` header with 401 (as hosted upstreams do); off: a local server. */
+  requireKey = true;
   #server: Deno.HttpServer<Deno.NetAddr>;
 
   private constructor(server: Deno.HttpServer<Deno.NetAddr>) {
@@ -207,7 +209,7 @@ export class MockOpenAI {
       });
     }
     if (url.pathname !== "/api/v1/chat/completions") return orError(404, "not found");
-    if (!rec.key) return orError(401, "No auth credentials found");
+    if (!rec.key && this.requireKey) return orError(401, "No auth credentials found");
     const scripted = await this.onChat?.(rec, this.chats.length);
     if (scripted) return scripted;
     if (!body || !Array.isArray(body.messages)) return orError(400, "messages is required");

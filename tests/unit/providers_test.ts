@@ -137,7 +137,11 @@ Deno.test("a new provider's keys, settings and config-file keys load, and its va
       });
     };
     await refused(["--demo-tenant", "initech"], {}, /--demo-tenant: expected one of acme, globex/);
-    await refused([], { DEMO_API_BASE_URL: "ftp://x" }, /--demo-api-base-url: expected an http\(s\) URL/);
+    await refused(
+      [],
+      { DEMO_API_BASE_URL: "ftp://x" },
+      /environment variable DEMO_API_BASE_URL: expected an http\(s\) URL/,
+    );
     await refused(
       [],
       { DEMO_API_KEY: "a-key", DEMO_API_KEY_1: "b-key" },

@@ -4,6 +4,7 @@
  * stream.ts and errors.ts; streams go through the commit rule (commit.ts) like every backend's. A Messages
  * client's own body passes through (dialect.ts reads its stream for the commit rule).
  */
+import { missingKeyProblem } from "../../config/providers.ts";
 import type { KeyEntry } from "../../config/load.ts";
 import type { ChatRequest } from "../../openai/types.ts";
 import { newCompletionMeta } from "../../openai/build.ts";
@@ -42,6 +43,8 @@ export interface AnthropicOptions {
   /** `--anthropic-api-base-url` (`https://api.anthropic.com/v1`). */
   baseUrl: string;
   keys: KeyEntry[];
+  /** Where its keys come from, named when none is set. */
+  keyEnv?: string;
   scrub: Scrubber;
   /** The proxy's upstream HTTP client. */
   client: UpstreamClient;
@@ -132,7 +135,7 @@ export function createAnthropic(opts: AnthropicOptions): Backend {
     type: "anthropic",
     keys: opts.keys,
     functional: () => opts.keys.length > 0,
-    problem: () => (opts.keys.length ? undefined : "no API key configured (set ANTHROPIC_API_KEY)"),
+    problem: () => (opts.keys.length ? undefined : missingKeyProblem(opts.keyEnv)),
 
     unsupported(body: ChatRequest): string | undefined {
       const t = translate(body);

@@ -33,6 +33,6 @@ export const anthropic = defineProvider({
     },
   ],
   example: { model: "claude-sonnet-4-5", see: "[Anthropic backend](#anthropic-backend-anthropic)" },
-  build: ({ name, settings, keys, scrub, client }) =>
-    createAnthropic({ name, baseUrl: settings.anthropicApiBaseUrl, keys, scrub, client }),
+  build: ({ name, settings, keys, keyEnv, scrub, client }) =>
+    createAnthropic({ name, baseUrl: settings.anthropicApiBaseUrl, keys, keyEnv, scrub, client }),
 });

@@ -2,6 +2,7 @@
  * The `gemini` backend (SPEC §3.2): Google Generative Language REST with the key in `x-goog-api-key` (never in
  * a URL). The thin I/O edge around the pure translators in request.ts, response.ts, stream.ts and errors.ts.
  */
+import { missingKeyProblem } from "../../config/providers.ts";
 import type { KeyEntry } from "../../config/load.ts";
 import type { ChatRequest } from "../../openai/types.ts";
 import type {
@@ -38,6 +39,8 @@ export interface GeminiOptions {
   /** `--gemini-api-base-url`: the host root (`/v1beta` is added) or a URL already ending in `/v1beta` or `/v1`. */
   baseUrl: string;
   keys: KeyEntry[];
+  /** Where its keys come from, named when none is set. */
+  keyEnv?: string;
   scrub: Scrubber;
   /** The proxy's upstream HTTP client. */
   client: UpstreamClient;
@@ -132,10 +135,7 @@ export function createGemini(opts: GeminiOptions): Backend {
     type: "gemini",
     keys: opts.keys,
     functional: () => opts.keys.length > 0,
-    problem:
-      () => (opts.keys.length
-        ? undefined
-        : "no API key configured (set GEMINI_API_KEY or GEMINI_API_KEY_1…)"),
+    problem: () => (opts.keys.length ? undefined : missingKeyProblem(opts.keyEnv)),
 
     unsupported(body: ChatRequest): string | undefined {
       const r = translate(body);

@@ -33,6 +33,6 @@ export const gemini = defineProvider({
     },
   ],
   example: { model: "gemini-2.5-flash", see: "[Gemini backend](#gemini-backend)" },
-  build: ({ name, settings, keys, scrub, client }) =>
-    createGemini({ name, baseUrl: settings.geminiApiBaseUrl, keys, scrub, client }),
+  build: ({ name, settings, keys, keyEnv, scrub, client }) =>
+    createGemini({ name, baseUrl: settings.geminiApiBaseUrl, keys, keyEnv, scrub, client }),
 });

@@ -38,9 +38,17 @@ export const openai = defineProvider({
     },
   ],
   example: { model: "gpt-4o-mini" },
-  build: ({ name, settings, keys, requestUsage, scrub, client }) =>
+  build: ({ name, settings, keys, keyEnv, requestUsage, scrub, client }) =>
     withResponsesPassThrough(
-      createOpenAICompatible({ name, baseUrl: settings.openaiApiBaseUrl, keys, requestUsage, scrub, client }),
+      createOpenAICompatible({
+        name,
+        baseUrl: settings.openaiApiBaseUrl,
+        keys,
+        keyEnv,
+        requestUsage,
+        scrub,
+        client,
+      }),
       { name, baseUrl: settings.openaiApiBaseUrl, scrub, client },
     ),
 });

@@ -4,6 +4,7 @@
  * Streams pass through as bytes (see commit.ts).
  */
 import type { KeyEntry } from "../../config/load.ts";
+import { missingKeyProblem } from "../../config/providers.ts";
 import type {
   AttemptInput,
   AttemptResult,
@@ -23,6 +24,11 @@ export interface OpenAICompatibleOptions {
   name: string;
   baseUrl: string;
   keys: KeyEntry[];
+  /**
+   * Where its keys come from (`PREFIX` or `PREFIX_1..N`), named when none is set; undefined: the upstream
+   * needs no key (a local server such as Ollama), and the backend is functional without one.
+   */
+  keyEnv: string | undefined;
   /** Ask for usage in streams (`stream_options.include_usage`) and drop the chunk if the client did not. */
   requestUsage: boolean;
   /** Extra headers on every request (OpenRouter attribution). */
@@ -54,8 +60,9 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
     name: opts.name,
     type: "openai",
     keys: opts.keys,
-    functional: () => opts.keys.length > 0,
-    problem: () => (opts.keys.length ? undefined : "no API key configured"),
+    functional: () => opts.keys.length > 0 || opts.keyEnv === undefined,
+    problem:
+      () => (opts.keys.length || opts.keyEnv === undefined ? undefined : missingKeyProblem(opts.keyEnv)),
 
     async listModels(signal: AbortSignal): Promise<ModelInfo[]> {
       const res = await fetch(`${base}/models`, {

@@ -20,6 +20,8 @@ export interface OpenRouterOptions {
   name: string;
   baseUrl: string;
   keys: KeyEntry[];
+  /** Where its keys come from (named when none is set). */
+  keyEnv: string | undefined;
   requestUsage: boolean;
   attribution: Attribution;
   scrub: Scrubber;
@@ -40,6 +42,7 @@ export function createOpenRouter(opts: OpenRouterOptions): Backend {
     name: opts.name,
     baseUrl: opts.baseUrl,
     keys: opts.keys,
+    keyEnv: opts.keyEnv,
     requestUsage: opts.requestUsage,
     headers: attributionHeaders(opts.attribution),
     classify: classifyOpenRouterFailure,

@@ -51,11 +51,12 @@ export const openrouter = defineProvider({
     },
   ],
   example: { model: "meta-llama/llama-3.3-70b-instruct:free" },
-  build: ({ name, settings, keys, requestUsage, scrub, client }) =>
+  build: ({ name, settings, keys, keyEnv, requestUsage, scrub, client }) =>
     createOpenRouter({
       name,
       baseUrl: settings.openrouterApiBaseUrl,
       keys,
+      keyEnv,
       requestUsage,
       attribution: settings,
       scrub,

@@ -47,11 +47,12 @@ export const demo = defineProvider({
     },
   ],
   example: { model: "demo-model" },
-  build: ({ name, settings, keys, requestUsage, scrub, client }) =>
+  build: ({ name, settings, keys, keyEnv, requestUsage, scrub, client }) =>
     createOpenAICompatible({
       name,
       baseUrl: settings.demoApiBaseUrl,
       keys,
+      keyEnv,
       requestUsage,
       // Typed from the rows above: "acme" | "globex".
       headers: { "x-demo-tenant": settings.demoTenant },
