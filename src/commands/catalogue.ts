@@ -8,7 +8,7 @@ import { describeRoute, routeAdd, routeName, routeOp } from "./route_commands.ts
 import { runResetCooldowns } from "./reset_cooldowns.ts";
 import { runSet, runUnset, SETTING_KEYS } from "./settings.ts";
 import { statusLines } from "./status.ts";
-import { closest } from "./suggest.ts";
+import { closest } from "../core/suggest.ts";
 import { CommandError, type CommandSpec } from "./types.ts";
 import { ROUTE_POLICIES, type RoutePolicy } from "../config/file.ts";
 

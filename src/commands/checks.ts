@@ -5,7 +5,7 @@ import type { CommandContext } from "./context.ts";
 import { parseElement } from "../state/routes.ts";
 import type { Caller } from "../core/caller.ts";
 import type { CommandArg } from "./parse.ts";
-import { closest } from "./suggest.ts";
+import { closest } from "../core/suggest.ts";
 import { type CommandEnv, CommandError } from "./types.ts";
 
 /** How long a command waits for a backend's model list before accepting an unchecked model. */

@@ -1,6 +1,6 @@
 /** `reset-cooldowns` (SPEC §19): forget cool-downs and disabled keys of every backend, or of one. */
 import type { CommandArg } from "./parse.ts";
-import { closest } from "./suggest.ts";
+import { closest } from "../core/suggest.ts";
 import { type CommandEnv, CommandError } from "./types.ts";
 
 /** Validate the arguments, note the reset in the draft, and say what it will clear (labels, never values). */

@@ -7,7 +7,7 @@ import { RouteStore } from "../state/routes.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Session } from "../sessions/store.ts";
 import { CATALOGUE, type CommandEnv, CommandError, type Draft, findCommand } from "./catalogue.ts";
-import { closest } from "./suggest.ts";
+import { nearName } from "../core/suggest.ts";
 import type { ParsedCommand } from "./parse.ts";
 import { adminMessage } from "./checks.ts";
 import { type Changeset, changesetOf, copyRoutes } from "./changeset.ts";
@@ -73,9 +73,8 @@ export async function runCommands(
     const p = draft.commandPrefix;
     const spec = findCommand(c.name);
     if (!spec) {
-      const near = closest(c.name, CATALOGUE.map((x) => x.name), 1)
-        .filter((n) => n.includes(c.name) || c.name.includes(n) || n[0] === c.name[0]);
-      const hint = near.length ? ` (did you mean ${p}${near[0]}?)` : "";
+      const near = nearName(c.name, CATALOGUE.map((x) => x.name));
+      const hint = near ? ` (did you mean ${p}${near}?)` : "";
       return { ok: false, error: `${c.error}${hint}; type ${p}help for the list of commands.` };
     }
     if (c.error) {

@@ -1,7 +1,7 @@
 /** The `set` / `unset` keys of SPEC §8.5 (session and global scope, §4.3 override semantics) and their handlers. */
 import { prefixProblem } from "../config/load.ts";
 import type { CommandArg } from "./parse.ts";
-import { closest } from "./suggest.ts";
+import { closest } from "../core/suggest.ts";
 import { adminOnly, boolValue, checkBackend, checkModelValue, onOff } from "./checks.ts";
 import { type CommandEnv, CommandError } from "./types.ts";
 

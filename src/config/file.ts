@@ -3,6 +3,7 @@
  * (temp file + rename) when a command changes routes or global settings.
  */
 import { ConfigError } from "./errors.ts";
+import { nearName } from "../core/suggest.ts";
 import type { OptionSpec } from "./options.ts";
 
 /** Route policies of SPEC §6. */
@@ -42,7 +43,7 @@ export async function parseConfigText(
   path: string,
   options: readonly OptionSpec[],
 ): Promise<ConfigFile> {
-  const { configFileSchema } = await import("./schema.ts");
+  const { configFileSchema, fieldsAt } = await import("./schema.ts");
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -54,11 +55,20 @@ export async function parseConfigText(
     const issue = parsed.error.issues[0];
     const field = issue.path.length ? issue.path.join(".") : "(top level)";
     const what = issue.code === "unrecognized_keys"
-      ? `unknown field(s) ${issue.keys.join(", ")}`
+      ? `unknown field(s) ${issue.keys.join(", ")}${didYouMean(issue.keys, fieldsAt(options, issue.path))}`
       : issue.message;
     throw new ConfigError(`config file ${path}: field ${field}: ${what}`);
   }
   return parsed.data as ConfigFile;
+}
+
+/** " (did you mean x?)" for the first unknown field that is a typo of an allowed one. */
+function didYouMean(keys: readonly string[], allowed: readonly string[]): string {
+  for (const k of keys) {
+    const near = nearName(k, allowed);
+    if (near) return ` (did you mean ${near}?)`;
+  }
+  return "";
 }
 
 /** Write the config file atomically: a temp file beside it, then rename over it. */

@@ -15,6 +15,7 @@ import {
 } from "./options.ts";
 import { isProviderName, providerBaseUrl, type ProviderConfig, providerKeyFlag } from "./providers.ts";
 import { type ConfigFile, readConfigFile } from "./file.ts";
+import { nearName } from "../core/suggest.ts";
 import { ConfigError } from "./errors.ts";
 
 /** One secret with the name it is shown as (its env var name); the value is never logged. */
@@ -237,7 +238,11 @@ export async function loadConfig<P extends ProviderConfig>(
   try {
     parsed = parseArgs({ args, options: parseOptions, strict: true, allowPositionals: false });
   } catch (e) {
-    throw new ConfigError(`${(e as Error).message.split("\n")[0]} (see --help)`);
+    const message = (e as Error).message.split("\n")[0];
+    // "Unknown option '--prot'": name the closest real flag.
+    const unknown = /^Unknown option '--([^'=]+)'/.exec(message)?.[1];
+    const near = unknown ? nearName(unknown, options.map((o) => o.flag)) : undefined;
+    throw new ConfigError(`${message}${near ? ` (did you mean --${near}?)` : ""} (see --help)`);
   }
   const flags = parsed.values as Record<string, string | boolean | undefined>;
   if (flags.help) command = "help";

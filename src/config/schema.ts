@@ -66,3 +66,13 @@ export function configFileSchema(options: readonly OptionSpec[]): z.ZodType {
   }
   return schema;
 }
+
+/** The field names the file allows in the object at `path` (the top level, a backend or a route). */
+export function fieldsAt(options: readonly OptionSpec[], path: readonly PropertyKey[]): string[] {
+  if (path.length === 0) {
+    return [...options.flatMap((o) => configKey(o) ?? []), ...Object.keys(structural)];
+  }
+  if (path.length === 2 && path[0] === "backends") return Object.keys(backendSchema.shape);
+  if (path.length === 2 && path[0] === "failover_routes") return Object.keys(routeSchema.shape);
+  return [];
+}

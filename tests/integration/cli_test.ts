@@ -37,8 +37,24 @@ Deno.test("bad configuration exits 2 with one clear line and no stack trace", as
       `${dir}/bad.json`,
       '{"failover_routes": {"r": {"policy": "zz", "elements": []}}}',
     );
+    await Deno.writeTextFile(`${dir}/typo.json`, '{"defualt_backend": "gemini"}');
+    await Deno.writeTextFile(
+      `${dir}/typo-backend.json`,
+      '{"backends": {"local": {"type": "openai", "base_url": "http://127.0.0.1:1/v1", "api_key_envv": "X"}}}',
+    );
     const cases: [string[], Record<string, string>, RegExp][] = [
-      [["--nope"], {}, /nope/],
+      [["--nope"], {}, /^llmproxy: Unknown option '--nope' \(see --help\)$/m],
+      [["--prot", "8001"], {}, /Unknown option '--prot' \(did you mean --port\?\) \(see --help\)/],
+      [
+        ["--config", `${dir}/typo.json`],
+        {},
+        /unknown field\(s\) defualt_backend \(did you mean default_backend\?\)/,
+      ],
+      [
+        ["--config", `${dir}/typo-backend.json`],
+        {},
+        /field backends\.local: unknown field\(s\) api_key_envv \(did you mean api_key_env\?\)/,
+      ],
       [["--port", "x"], {}, /--port/],
       [[], { PROXY_PORT: "99999" }, /PROXY_PORT/],
       [["--config", `${dir}/bad.json`], {}, /failover_routes\.r\.policy/],

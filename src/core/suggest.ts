@@ -27,3 +27,14 @@ export function closest(name: string, candidates: readonly string[], n = 3): str
     .slice(0, n)
     .map((x) => x.c);
 }
+
+/** The one of `names` a mistyped `name` most likely meant, if one is close enough to be a typo. */
+export function nearName(name: string, names: readonly string[]): string | undefined {
+  const [best] = closest(name, names, 1);
+  if (!best) return undefined;
+  const a = name.toLowerCase();
+  const b = best.toLowerCase();
+  return b.includes(a) || a.includes(b) || distance(a, b) <= Math.max(2, Math.floor(a.length / 4))
+    ? best
+    : undefined;
+}
