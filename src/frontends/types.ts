@@ -37,6 +37,8 @@ export interface FrontEndRoute {
 export interface FrontEnd {
   readonly name: WireProtocol;
   readonly routes: readonly FrontEndRoute[];
+  /** Where this protocol's clients put the key besides `Authorization: Bearer`, for the 401's wording. */
+  readonly keyHeader?: string;
   /** A failure in this protocol's error shape (status and the error's headers kept). */
   errorResponse(err: ProxyError): Response;
 }

@@ -60,7 +60,7 @@ export function createHandler(ctx: ProxyContext): Handler {
     if (served) {
       const r = served.frontEnd.routes[served.index];
       if (!r.methods.includes(method)) throw methodNotAllowed(req.method, path, r.methods);
-      const caller = await ctx.auth.check(req, url, r.credential?.(req, url));
+      const caller = await ctx.auth.check(req, url, r.credential?.(req, url), served.frontEnd.keyHeader);
       return await r.handle(req, url, { ctx, caller, log: chatLog, started, params: served.params });
     }
     if (path === "/") {

@@ -41,9 +41,10 @@ export class Authenticator implements Authentication {
 
   /**
    * Identify the caller or throw 401/403/415. The key is `Authorization: Bearer`'s, else `alternative` (where
-   * the front end's protocol puts it: `x-api-key`, `x-goog-api-key`, `?key=`).
+   * the front end's protocol puts it: `x-api-key`, `x-goog-api-key`, `?key=`; `keyHeader` names that place in
+   * the 401).
    */
-  async check(req: Request, url: URL, alternative?: string): Promise<Caller> {
+  async check(req: Request, url: URL, alternative?: string, keyHeader?: string): Promise<Caller> {
     if (this.disabled) {
       this.#checkLocalOnly(req, url);
       return { label: "anonymous", admin: true };
@@ -55,6 +56,8 @@ export class Authenticator implements Authentication {
       throw unauthorized(
         header
           ? "The Authorization header must be 'Bearer <key>'."
+          : keyHeader
+          ? `Missing client key: send your llmproxy client key as ${keyHeader} or Authorization: Bearer <key>.`
           : "Missing Authorization: Bearer <key> header.",
       );
     }

@@ -440,6 +440,13 @@ Deno.test("messages: errors in Anthropic shape — 400 with the field path, 401,
     });
     assert.equal(res.status, 401);
     assert.equal((await res.json()).error.type, "authentication_error");
+    res = await p.fetch("/v1/messages", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: MODEL, max_tokens: 5, messages: [{ role: "user", content: "x" }] }),
+    });
+    assert.equal(res.status, 401);
+    assert.match((await res.json()).error.message, /send your llmproxy client key as x-api-key/);
     // Bearer works as well as x-api-key.
     const viaBearer = await sdk({ authToken: true }).messages.create({
       model: MODEL,

@@ -623,7 +623,7 @@ Deno.test("gemini front end: countTokens estimates locally; /v1beta/models lists
     assert.equal((await missing.json()).error.status, "NOT_FOUND");
     const unauth = await proxy.fetch("/v1beta/models");
     assert.equal(unauth.status, 401);
-    await unauth.body?.cancel();
+    assert.match((await unauth.json()).error.message, /send your llmproxy client key as x-goog-api-key/);
   });
 });
 

@@ -43,6 +43,7 @@ function readBody(req: Request, { ctx }: RouteEnv): Promise<string> {
 
 /** The Anthropic Messages front end. */
 export const anthropicFrontEnd: FrontEnd = {
+  keyHeader: "x-api-key",
   name: "anthropic",
   errorResponse,
   routes: [{

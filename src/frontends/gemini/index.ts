@@ -56,6 +56,7 @@ function readBody(req: Request, { ctx }: RouteEnv): Promise<string> {
 
 /** The Gemini front end. */
 export const geminiFrontEnd: FrontEnd = {
+  keyHeader: "x-goog-api-key (or ?key=)",
   name: "gemini",
   errorResponse,
   routes: [
