@@ -224,7 +224,7 @@ export async function buildProxy(
     log.warn("usage/audit write failed: {message}", { message });
   });
   const metrics = new Metrics(VERSION, registry);
-  usage.onRecord = (r) => metrics.attempt(r);
+  usage.recorded.subscribe((r) => metrics.attempt(r));
   usage.prune().catch(() => {});
   usage.audit({ time: Date.now(), kind: "startup", detail: startupDetail(cfg, registry, clientKeys.length) });
 

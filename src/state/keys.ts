@@ -2,8 +2,9 @@
  * Key pools (SPEC §5.1, §19): keys in env order labelled by env var name, a rotation order per request
  * (round-robin or fill-first), cool-down bookkeeping per (key, model), per key, and per key for all
  * `:free` models, and keys disabled because the upstream rejected them. In memory; persistence hooks in
- * through {@link KeyPool.onCool} and {@link KeyPool.onDisable}.
+ * through {@link KeyPool.keyCooled} and {@link KeyPool.keyDisabled}.
  */
+import { Listeners } from "../core/listeners.ts";
 import type { KeyEntry } from "../config/load.ts";
 import { backoffMs } from "../core/cooldown.ts";
 import { KeyGate } from "./gate.ts";
@@ -90,10 +91,10 @@ export class KeyPool {
   /** Budgets announced by the upstream (X-RateLimit-Remaining), minus requests sent since. */
   #budget = new Map<string, { remaining: number; until: number }>();
   #gate = new KeyGate();
-  /** Called with every new cool-down (the store writes it through). */
-  onCool: ((r: CooldownRecord) => void) | undefined;
-  /** Called when a key is disabled (the store writes it through). */
-  onDisable: ((r: DisabledRecord) => void) | undefined;
+  /** Every new cool-down (the store writes it through). */
+  readonly keyCooled = new Listeners<CooldownRecord>();
+  /** Every key disabled here (the store writes it through). */
+  readonly keyDisabled = new Listeners<DisabledRecord>();
 
   constructor(
     readonly backend: string,
@@ -209,7 +210,7 @@ export class KeyPool {
     const record: CooldownRecord = { backend: this.backend, label, scope, until, reason: c.reason };
     if (c.auth) record.auth = true;
     this.#cool.set(id, record);
-    this.onCool?.(record);
+    this.keyCooled.emit(record);
     return record;
   }
 
@@ -217,7 +218,7 @@ export class KeyPool {
   disable(label: string, reason: string): DisabledRecord {
     const record = { backend: this.backend, label, reason, since: this.now() };
     this.#disabled.set(label, record);
-    this.onDisable?.(record);
+    this.keyDisabled.emit(record);
     return record;
   }
 

@@ -50,8 +50,8 @@ export class KeyStates {
     track: (write: Promise<unknown>) => void,
   ) {
     for (const pool of registry.pools()) {
-      pool.onCool = (r) => track(this.#writeCooldown(r));
-      pool.onDisable = (r) => track(this.#writeDisabled(r));
+      pool.keyCooled.subscribe((r) => track(this.#writeCooldown(r)));
+      pool.keyDisabled.subscribe((r) => track(this.#writeDisabled(r)));
     }
   }
 

@@ -3,6 +3,7 @@
  * into memory; a timer flushes raw records in `atomic()` batches and hourly roll-ups as KV `sum`s
  * (aggregated in memory first), so stats never scan raw records. Clean shutdown flushes everything.
  */
+import { Listeners } from "../core/listeners.ts";
 import { isLockError, MAX_VALUE_BYTES, storedBytes, withLockRetry } from "../store/kv.ts";
 import { costUsd, tokenCount } from "../core/clamp.ts";
 
@@ -252,12 +253,12 @@ export class UsageRecorder {
     this.#timer = setInterval(() => void this.flush(), opts.flushMs ?? 1000);
   }
 
-  /** Sees every record as it is added, even with the usage log disabled (the metrics count them). */
-  onRecord: ((record: UsageRecord) => void) | undefined;
+  /** Every record as it is added, even with the usage log disabled (the metrics count them). */
+  readonly recorded = new Listeners<UsageRecord>();
 
   /** Record one attempt or local reply (memory only; flushed later). */
   add(record: UsageRecord): void {
-    this.onRecord?.(record);
+    this.recorded.emit(record);
     if (this.#disabled) return;
     const r = clipFields(record);
     this.#records.push(r);

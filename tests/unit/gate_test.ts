@@ -71,3 +71,19 @@ Deno.test("a :free-scope cool-down holds every :free model of the key while it r
   assert.equal(p.busy("A", "paid"), false);
   turn(true);
 });
+
+Deno.test("a pool's cool-down and disable events reach every subscriber; one unsubscribing leaves the others", () => {
+  const now = 1_000_000;
+  const p = new KeyPool("openrouter", [{ label: "A", value: "A-value-xxxxxx" }], "fill-first", () => now);
+  const store: string[] = [];
+  const metrics: string[] = [];
+  p.keyCooled.subscribe((r) => store.push(`cool ${r.label}`));
+  const stop = p.keyCooled.subscribe((r) => metrics.push(`cool ${r.label}`));
+  p.keyDisabled.subscribe((r) => store.push(`disable ${r.label}`));
+  p.cool("A", "m", { scope: "key-model", untilMs: now + 5_000, reason: "429" });
+  stop();
+  p.cool("A", "m", { scope: "key-model", untilMs: now + 6_000, reason: "429" });
+  p.disable("A", "401");
+  assert.deepEqual(store, ["cool A", "cool A", "disable A"]);
+  assert.deepEqual(metrics, ["cool A"]);
+});
