@@ -4,6 +4,7 @@
  * proxy with a throwaway HOME and workspace, in its own process group, bounded in time and killed as a group
  * afterwards.
  */
+import { runProgram } from "./run_program.ts";
 import { npmClient } from "./npm_client.ts";
 
 /** The pinned Claude Code version the tests run. */
@@ -61,34 +62,18 @@ export async function runClaude(run: ClaudeRun): Promise<ClaudeResult> {
     ...(run.model ? { ANTHROPIC_MODEL: run.model } : {}),
     ...(run.headers ? { ANTHROPIC_CUSTOM_HEADERS: run.headers.join("\n") } : {}),
   };
-  const child = new Deno.Command(bin, {
-    args: ["-p", run.prompt, "--output-format", "json", ...(run.args ?? [])],
-    cwd: workspace,
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    detached: true, // its own process group, killed as a whole below
-  }).spawn();
-  const killGroup = () => {
-    try {
-      Deno.kill(-child.pid, "SIGKILL");
-    } catch { /* already gone */ }
-  };
-  const timer = setTimeout(killGroup, run.timeoutMs ?? 60_000);
   try {
-    const out = await child.output();
-    const dec = new TextDecoder();
-    const stdout = dec.decode(out.stdout);
+    const out = await runProgram(bin, ["-p", run.prompt, "--output-format", "json", ...(run.args ?? [])], {
+      cwd: workspace,
+      env,
+      timeoutMs: run.timeoutMs ?? 60_000,
+    });
     let result: ClaudeResult["result"];
     try {
-      result = JSON.parse(stdout.trim().split("\n").at(-1) ?? "");
+      result = JSON.parse(out.stdout.trim().split("\n").at(-1) ?? "");
     } catch { /* not JSON: the caller sees stdout */ }
-    return { code: out.code, stdout, stderr: dec.decode(out.stderr), result };
+    return { code: out.code, stdout: out.stdout, stderr: out.stderr, result };
   } finally {
-    clearTimeout(timer);
-    killGroup();
     await Deno.remove(home, { recursive: true }).catch(() => {});
     if (!run.workspace) await Deno.remove(workspace, { recursive: true }).catch(() => {});
   }

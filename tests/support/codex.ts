@@ -3,6 +3,7 @@
  * proxy with a throwaway CODEX_HOME holding a `config.toml` whose provider is llmproxy (`wire_api =
  * "responses"`), in an empty workspace, in its own process group, bounded in time and killed afterwards.
  */
+import { runProgram } from "./run_program.ts";
 import { npmClient } from "./npm_client.ts";
 
 /** The pinned Codex binary, installed on first use. */
@@ -64,41 +65,27 @@ export async function runCodex(run: CodexRun): Promise<CodexResult> {
     for (const [name, text] of Object.entries(run.files ?? {})) {
       await Deno.writeTextFile(`${work}/${name}`, text);
     }
-    const child = new Deno.Command(bin, {
-      args: [
+    const out = await runProgram(
+      bin,
+      [
         "exec",
         "--skip-git-repo-check",
         ...(run.allowCommands ? ["--dangerously-bypass-approvals-and-sandbox"] : []),
         run.prompt,
       ],
-      cwd: work,
-      env: {
-        PATH: Deno.env.get("PATH") ?? "",
-        HOME: home,
-        CODEX_HOME: `${home}/.codex`,
-        LLMPROXY_KEY: run.key ?? "unused-key",
-        NO_COLOR: "1",
+      {
+        cwd: work,
+        env: {
+          PATH: Deno.env.get("PATH") ?? "",
+          HOME: home,
+          CODEX_HOME: `${home}/.codex`,
+          LLMPROXY_KEY: run.key ?? "unused-key",
+          NO_COLOR: "1",
+        },
+        timeoutMs: run.timeoutMs ?? 60_000,
       },
-      clearEnv: true,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      detached: true, // its own process group, killed as a whole below
-    }).spawn();
-    const killGroup = () => {
-      try {
-        Deno.kill(-child.pid, "SIGKILL");
-      } catch { /* already gone */ }
-    };
-    const timer = setTimeout(killGroup, run.timeoutMs ?? 60_000);
-    try {
-      const out = await child.output();
-      const dec = new TextDecoder();
-      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-    } finally {
-      clearTimeout(timer);
-      killGroup();
-    }
+    );
+    return { code: out.code, stdout: out.stdout, stderr: out.stderr };
   } finally {
     await Deno.remove(home, { recursive: true }).catch(() => {});
     await Deno.remove(work, { recursive: true }).catch(() => {});

@@ -4,6 +4,7 @@
  * process group, a throwaway HOME and workspace, a time bound, and the whole group killed afterwards (agents
  * start helpers of their own: Qwen Code relaunches itself, opencode runs a local server).
  */
+import { runProgram } from "./run_program.ts";
 import { npmClient } from "./npm_client.ts";
 import type { Recorded } from "../mocks/openai_upstream.ts";
 
@@ -53,53 +54,22 @@ export interface AgentRunOptions {
   timeoutMs?: number;
 }
 
-function killGroup(pid: number): void {
-  try {
-    Deno.kill(-pid, "SIGKILL");
-  } catch { /* the group is gone already */ }
-}
-
 /**
- * Run `bin args…` once in its own process group and return what it printed; throws (with the output so far)
- * when it does not end within the time bound. Whatever the agent left running is killed with its group; a
- * daemon that starts a session of its own escapes that (the Cline CLI's hub: its tests run it without one).
+ * Run `bin args…` once in its own process group (run_program.ts) and return what it printed; throws (with the
+ * output so far) when it does not end within the time bound. A daemon that starts a session of its own escapes
+ * the group kill (the Cline CLI's hub: its tests run it without one).
  */
 export async function runAgent(bin: string, args: string[], opts: AgentRunOptions): Promise<AgentRun> {
-  const started = Date.now();
-  const child = new Deno.Command(bin, {
-    args,
+  const run = await runProgram(bin, args, {
     cwd: opts.cwd,
     env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: opts.home, NO_COLOR: "1", ...opts.env },
-    clearEnv: true,
-    stdin: opts.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    detached: true,
-  }).spawn();
-  const stdout = new Response(child.stdout).text();
-  const stderr = new Response(child.stderr).text();
-  if (opts.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(opts.stdin)).catch(() => {});
-    await w.close().catch(() => {});
+    stdin: opts.stdin,
+    timeoutMs: opts.timeoutMs ?? 90_000,
+  });
+  if (run.timedOut) {
+    throw new Error(`${bin} ${args.join(" ")} did not end in time:\n${run.stdout}\n${run.stderr}`);
   }
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killGroup(child.pid);
-  }, opts.timeoutMs ?? 90_000);
-  try {
-    const status = await child.status;
-    killGroup(child.pid);
-    const run = { code: status.code, stdout: await stdout, stderr: await stderr, ms: Date.now() - started };
-    if (timedOut) {
-      throw new Error(`${bin} ${args.join(" ")} did not end in time:\n${run.stdout}\n${run.stderr}`);
-    }
-    return run;
-  } finally {
-    clearTimeout(timer);
-    killGroup(child.pid);
-  }
+  return run;
 }
 
 /** A throwaway HOME and an empty workspace for agent runs. */

@@ -3,6 +3,7 @@
  * the llmproxy client key as `GEMINI_API_KEY`, in a throwaway home and an empty workspace, in its own process
  * group, bounded in time and killed (the whole group) afterwards. Output is `--output-format stream-json`.
  */
+import { runProgram } from "./run_program.ts";
 import { geminiCliBinary } from "./gemini_cli.ts";
 
 /** One run's result: exit code, the stream-json events, the answer text (assistant deltas joined). */
@@ -41,45 +42,29 @@ export async function runGeminiCli(o: {
 }): Promise<CliRun> {
   const bin = await geminiCliBinary();
   const workspace = await Deno.makeTempDir({ prefix: "llmproxy-cli-ws-" });
-  const child = new Deno.Command(bin, {
-    args: ["-m", o.model, "--output-format", "stream-json"],
-    cwd: workspace,
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: o.home,
-      GEMINI_CLI_HOME: o.home,
-      TMPDIR: workspace,
-      GEMINI_API_KEY: o.apiKey,
-      GOOGLE_GEMINI_BASE_URL: o.baseUrl,
-      GEMINI_CLI_TRUST_WORKSPACE: "true",
-      GEMINI_CLI_NO_RELAUNCH: "true",
-      NO_COLOR: "1",
-    },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    detached: true,
-  }).spawn();
-  const killGroup = () => {
-    try {
-      Deno.kill(-child.pid, "SIGKILL");
-    } catch { /* already gone */ }
-  };
-  const timer = setTimeout(killGroup, o.timeoutMs ?? 60_000);
   try {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(o.prompt));
-    await w.close();
-    const out = await child.output();
-    const events = new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.startsWith("{"))
+    const out = await runProgram(bin, ["-m", o.model, "--output-format", "stream-json"], {
+      cwd: workspace,
+      env: {
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        HOME: o.home,
+        GEMINI_CLI_HOME: o.home,
+        TMPDIR: workspace,
+        GEMINI_API_KEY: o.apiKey,
+        GOOGLE_GEMINI_BASE_URL: o.baseUrl,
+        GEMINI_CLI_TRUST_WORKSPACE: "true",
+        GEMINI_CLI_NO_RELAUNCH: "true",
+        NO_COLOR: "1",
+      },
+      stdin: o.prompt,
+      timeoutMs: o.timeoutMs ?? 60_000,
+    });
+    const events = out.stdout.split("\n").filter((l) => l.startsWith("{"))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     const answer = events.filter((e) => e.type === "message" && e.role === "assistant")
       .map((e) => String(e.content ?? "")).join("");
-    return { code: out.code, events, answer, stderr: new TextDecoder().decode(out.stderr) };
+    return { code: out.code, events, answer, stderr: out.stderr };
   } finally {
-    clearTimeout(timer);
-    killGroup();
     await Deno.remove(workspace, { recursive: true }).catch(() => {});
   }
 }
