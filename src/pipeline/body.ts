@@ -5,6 +5,7 @@
 import { badRequest, ProxyError } from "../core/errors.ts";
 import { readCappedText } from "../core/capped_text.ts";
 import type { Deadlines } from "../core/deadlines.ts";
+import type { ProxyContext } from "./context.ts";
 
 /**
  * Read the body with the size limit (413 beyond it); a body cut short by the client is a 400, one that does
@@ -63,4 +64,17 @@ async function readBodyUpTo(req: Request, maxBytes: number): Promise<string> {
   const text = await readCappedText(req.body, maxBytes);
   if (text === undefined) throw tooLarge();
   return text;
+}
+
+/** A request's body as text within the running settings' limits (`--max-body-mb`, `--timeout`). */
+export function readRequestBody(
+  req: Request,
+  ctx: Pick<ProxyContext, "settings" | "deadlines">,
+): Promise<string> {
+  return readLimitedBody(
+    req,
+    Math.floor(ctx.settings.maxBodyMb * 1024 * 1024),
+    ctx.settings.timeout * 1000,
+    ctx.deadlines,
+  );
 }

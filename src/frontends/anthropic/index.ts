@@ -5,9 +5,9 @@
  * kept as the client's own body with its `anthropic-version` and `anthropic-beta` headers (pass-through).
  * `count_tokens` asks the request's backend for its own count where it has one, else estimates.
  */
-import type { FrontEnd, RouteEnv } from "../types.ts";
+import type { FrontEnd } from "../types.ts";
 import type { NativeRequest } from "../../core/protocol.ts";
-import { readLimitedBody } from "../../pipeline/body.ts";
+import { readRequestBody } from "../../pipeline/body.ts";
 import { runConversation } from "../../pipeline/conversation.ts";
 import { backendTokenCount } from "../../pipeline/count_tokens.ts";
 import { parseMessagesBody } from "./parse.ts";
@@ -32,15 +32,6 @@ function nativeRequest(req: Request, raw: Record<string, unknown>): NativeReques
   return { protocol: "anthropic", body: withoutForeignThinking(raw), headers };
 }
 
-function readBody(req: Request, { ctx }: RouteEnv): Promise<string> {
-  return readLimitedBody(
-    req,
-    Math.floor(ctx.settings.maxBodyMb * 1024 * 1024),
-    ctx.settings.timeout * 1000,
-    ctx.deadlines,
-  );
-}
-
 /** The Anthropic Messages front end. */
 export const anthropicFrontEnd: FrontEnd = {
   keyHeader: "x-api-key",
@@ -51,7 +42,7 @@ export const anthropicFrontEnd: FrontEnd = {
     methods: ["POST"],
     credential: apiKey,
     async handle(req, _url, env) {
-      const { raw, chat } = parseMessagesBody(await readBody(req, env));
+      const { raw, chat } = parseMessagesBody(await readRequestBody(req, env.ctx));
       const native = nativeRequest(req, raw);
       const outcome = await runConversation(
         req,
@@ -68,7 +59,7 @@ export const anthropicFrontEnd: FrontEnd = {
     methods: ["POST"],
     credential: apiKey,
     async handle(req, _url, env) {
-      const { raw, chat } = parseMessagesBody(await readBody(req, env));
+      const { raw, chat } = parseMessagesBody(await readRequestBody(req, env.ctx));
       const native = nativeRequest(req, raw);
       const counted = await backendTokenCount(req, { body: chat, native }, env.ctx, env.caller);
       return Response.json({ input_tokens: counted ?? estimateInputTokens(raw) });

@@ -4,7 +4,7 @@
  * passes through as bytes.
  */
 import type { FrontEnd } from "../types.ts";
-import { readLimitedBody } from "../../pipeline/body.ts";
+import { readRequestBody } from "../../pipeline/body.ts";
 import { runConversation } from "../../pipeline/conversation.ts";
 import { parseChatBody } from "./parse.ts";
 import { renderChat } from "./render.ts";
@@ -18,12 +18,7 @@ export const chatFrontEnd: FrontEnd = {
     pattern: /^\/(?:v1\/)?chat\/completions$/,
     methods: ["POST"],
     async handle(req, _url, { ctx, caller, log, started }) {
-      const text = await readLimitedBody(
-        req,
-        Math.floor(ctx.settings.maxBodyMb * 1024 * 1024),
-        ctx.settings.timeout * 1000,
-        ctx.deadlines,
-      );
+      const text = await readRequestBody(req, ctx);
       const body = parseChatBody(text);
       const outcome = await runConversation(req, { frontend: "chat", body }, ctx, caller, log, started);
       return renderChat(outcome, body);

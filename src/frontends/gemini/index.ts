@@ -4,9 +4,9 @@
  * (or `?key=`; the edge logs only the path). The client's body passes through to the `gemini` provider and is
  * translated for any other; answers, streams, local replies and errors are Google's shapes.
  */
-import type { FrontEnd, RouteEnv } from "../types.ts";
+import type { FrontEnd } from "../types.ts";
 import { badRequest, ProxyError } from "../../core/errors.ts";
-import { readLimitedBody } from "../../pipeline/body.ts";
+import { readRequestBody } from "../../pipeline/body.ts";
 import { runConversation } from "../../pipeline/conversation.ts";
 import { parseGenerateContent, readJsonObject } from "./parse.ts";
 import { renderGemini } from "./render.ts";
@@ -44,16 +44,6 @@ function notServed(url: URL): never {
   );
 }
 
-/** Read the request body within the proxy's size and time limits. */
-function readBody(req: Request, { ctx }: RouteEnv): Promise<string> {
-  return readLimitedBody(
-    req,
-    Math.floor(ctx.settings.maxBodyMb * 1024 * 1024),
-    ctx.settings.timeout * 1000,
-    ctx.deadlines,
-  );
-}
-
 /** The Gemini front end. */
 export const geminiFrontEnd: FrontEnd = {
   keyHeader: "x-goog-api-key (or ?key=)",
@@ -67,7 +57,7 @@ export const geminiFrontEnd: FrontEnd = {
       async handle(req, url, env) {
         const model = modelParam(env.params[0]);
         const rpc = env.params[1];
-        const body = readJsonObject(await readBody(req, env));
+        const body = readJsonObject(await readRequestBody(req, env.ctx));
         if (rpc === "countTokens") return countTokens(body, model);
         const stream = rpc === "streamGenerateContent";
         const parsed = parseGenerateContent(body, model, stream);

@@ -5,7 +5,7 @@
  * `GET` / `DELETE /v1/responses/{id}` read and delete a stored response of the caller's own.
  */
 import type { FrontEnd, RouteEnv } from "../types.ts";
-import { readLimitedBody } from "../../pipeline/body.ts";
+import { readRequestBody } from "../../pipeline/body.ts";
 import { runConversation } from "../../pipeline/conversation.ts";
 import { badRequest, ProxyError } from "../../core/errors.ts";
 import type { NativeRequest } from "../../core/protocol.ts";
@@ -55,12 +55,7 @@ async function resolveReferences(items: Item[], kv: Deno.Kv, owner: string): Pro
 }
 
 async function create(req: Request, _url: URL, { ctx, caller, log, started }: RouteEnv): Promise<Response> {
-  const text = await readLimitedBody(
-    req,
-    Math.floor(ctx.settings.maxBodyMb * 1024 * 1024),
-    ctx.settings.timeout * 1000,
-    ctx.deadlines,
-  );
+  const text = await readRequestBody(req, ctx);
   let body: ResponsesBody = parseResponsesBody(text);
   const owner = caller.label;
   const previousId = typeof body.previous_response_id === "string" ? body.previous_response_id : undefined;
