@@ -175,3 +175,41 @@ export async function postUpstream(
   };
   return { ok: true, res, ctl, timer, unlink, done, readText };
 }
+
+/** How a provider reads an upstream's error answer: the status, its headers, the body text (already scrubbed). */
+export type StatusClassifier = (status: number, headers: HeaderReader, text: string) => UpstreamFailure;
+
+/** The first reading of an answer, the same for every provider (the provider reads the rest its own way). */
+export type Answer =
+  /** A committed-stream candidate: a 2xx `text/event-stream` to a streamed request; the body is unread. */
+  | { kind: "stream" }
+  /** The transport failed, the body was too large, or the upstream answered an error status (classified). */
+  | { kind: "failed"; failure: UpstreamFailure }
+  /** A 2xx body that is not JSON. */
+  | { kind: "not-json" }
+  /** A 2xx JSON body: the parse, and the text as it came (for pass-through). */
+  | { kind: "json"; json: unknown; text: string };
+
+/**
+ * Read what `posted` answered: a stream is left to the provider's commit rule; any other answer is read whole,
+ * an error status classified with its text scrubbed first (a key straddling the classifier's cut would escape a
+ * later scrub), a 2xx body parsed as JSON.
+ */
+export async function readAnswer(
+  posted: Extract<Posted, { ok: true }>,
+  stream: boolean,
+  classify: StatusClassifier,
+  scrub: (text: string) => string,
+): Promise<Answer> {
+  const { res } = posted;
+  const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
+  if (res.ok && stream && isSse) return { kind: "stream" };
+  const read = await posted.readText();
+  if (!read.ok) return { kind: "failed", failure: read.failure };
+  if (!res.ok) return { kind: "failed", failure: classify(res.status, res.headers, scrub(read.text)) };
+  try {
+    return { kind: "json", json: JSON.parse(read.text), text: read.text };
+  } catch {
+    return { kind: "not-json" };
+  }
+}

@@ -24,7 +24,7 @@ import {
   scrubbedFailure,
   translatedOncePerBody,
 } from "../../runner/translated.ts";
-import { postUpstream } from "../../runner/http.ts";
+import { postUpstream, readAnswer, type StatusClassifier } from "../../runner/http.ts";
 import { readText, type UpstreamClient } from "../../runner/upstream_client.ts";
 import { classifyAnthropicFailure, classifyAnthropicInBand } from "./errors.ts";
 import { AnthropicTranslationError, translateRequest } from "./request.ts";
@@ -61,6 +61,9 @@ export function createAnthropic(opts: AnthropicOptions): Backend {
   });
   const failure = (f: UpstreamFailure): AttemptResult => scrubbedFailure(f, opts.scrub);
   const badAnswer = (what: string): AttemptResult => badAnswerOf(opts.name, what, opts.scrub);
+  /** How an error status of this upstream is read, for the key `label`. */
+  const classifyStatus = (label: string | undefined): StatusClassifier => (status, headers, text) =>
+    classifyAnthropicFailure(status, headers, text, label, opts.name);
   /** Each body is translated once; the check and every attempt share it. */
   const translate = translatedOncePerBody<ChatRequest, Record<string, unknown>, AnthropicTranslationError>(
     translateRequest,
@@ -89,22 +92,11 @@ export function createAnthropic(opts: AnthropicOptions): Backend {
       input.timeoutMs,
     );
     if (!posted.ok) return failure(posted.failure);
-    const { res } = posted;
-    const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
-    if (!res.ok || !input.stream || !isSse) {
-      const read = await posted.readText();
-      if (!read.ok) return failure(read.failure);
-      if (!res.ok) {
-        return failure(
-          classifyAnthropicFailure(res.status, res.headers, opts.scrub(read.text), label, opts.name),
-        );
-      }
-      let json: AnthropicResponse;
-      try {
-        json = JSON.parse(read.text);
-      } catch {
-        return badAnswer("with a body that is not JSON");
-      }
+    const answer = await readAnswer(posted, input.stream, classifyStatus(label), opts.scrub);
+    if (answer.kind === "failed") return failure(answer.failure);
+    if (answer.kind === "not-json") return badAnswer("with a body that is not JSON");
+    if (answer.kind === "json") {
+      const json = answer.json as AnthropicResponse;
       const malformed = malformedResponse(json);
       if (malformed) return badAnswer(`with a malformed Messages response (${malformed})`);
       return {
@@ -112,14 +104,14 @@ export function createAnthropic(opts: AnthropicOptions): Backend {
         value: {
           kind: "json",
           status: 200,
-          text: read.text,
+          text: answer.text,
           usage: mapUsage(json.usage ?? {}),
           model: typeof json.model === "string" ? json.model : undefined,
           protocol: "anthropic",
         },
       };
     }
-    const result = await commitTranslated(posted, res.body!, input, {
+    const result = await commitTranslated(posted, posted.res.body!, input, {
       name: opts.name,
       scrub: opts.scrub,
       maxBodyBytes: opts.client.maxBodyBytes,
@@ -199,22 +191,11 @@ export function createAnthropic(opts: AnthropicOptions): Backend {
       if (!posted.ok) return failure(posted.failure);
       const { res, timer } = posted;
       const meta = newCompletionMeta(input.model);
-      const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
-      if (!res.ok || !input.stream || !isSse) {
-        const read = await posted.readText();
-        if (!read.ok) return failure(read.failure);
-        // Scrubbed before the classifier cuts it: a key straddling the cut would escape a later scrub.
-        if (!res.ok) {
-          return failure(
-            classifyAnthropicFailure(res.status, res.headers, opts.scrub(read.text), label, opts.name),
-          );
-        }
-        let json: AnthropicResponse;
-        try {
-          json = JSON.parse(read.text);
-        } catch {
-          return badAnswer("with a body that is not JSON");
-        }
+      const answer = await readAnswer(posted, input.stream, classifyStatus(label), opts.scrub);
+      if (answer.kind === "failed") return failure(answer.failure);
+      if (answer.kind === "not-json") return badAnswer("with a body that is not JSON");
+      if (answer.kind === "json") {
+        const json = answer.json as AnthropicResponse;
         const malformed = malformedResponse(json);
         if (malformed) return badAnswer(`with a malformed Messages response (${malformed})`);
         const completion = toOpenAICompletion(json, meta);

@@ -20,7 +20,7 @@ import {
   scrubbedFailure,
   translatedOncePerBody,
 } from "../../runner/translated.ts";
-import { postUpstream } from "../../runner/http.ts";
+import { postUpstream, readAnswer } from "../../runner/http.ts";
 import { readText, type UpstreamClient } from "../../runner/upstream_client.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { classifyGeminiFailure, classifyGeminiInBand } from "./errors.ts";
@@ -215,21 +215,17 @@ export function createGemini(opts: GeminiOptions): Backend {
       if (!posted.ok) return failure(posted.failure);
       const { res, timer } = posted;
       const meta = newCompletionMeta(input.model);
-      const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
-      if (!res.ok || !input.stream || !isSse) {
-        const read = await posted.readText();
-        if (!read.ok) return failure(read.failure);
-        const text = read.text;
-        // Scrubbed before the classifier cuts it: a key straddling the cut would escape a later scrub.
-        if (!res.ok) {
-          return failure(classifyGeminiFailure(res.status, res.headers, opts.scrub(text), label, opts.name));
-        }
-        let json: GeminiResponse;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          return badAnswer("with a body that is not JSON");
-        }
+      const answer = await readAnswer(
+        posted,
+        input.stream,
+        (status, headers, text) => classifyGeminiFailure(status, headers, text, label, opts.name),
+        opts.scrub,
+      );
+      if (answer.kind === "failed") return failure(answer.failure);
+      if (answer.kind === "not-json") return badAnswer("with a body that is not JSON");
+      if (answer.kind === "json") {
+        const { text } = answer;
+        const json = answer.json as GeminiResponse;
         if (json === null || typeof json !== "object" || Array.isArray(json)) {
           return badAnswer("with a body that is not a GenerateContentResponse");
         }

@@ -8,7 +8,7 @@
 import type { KeyEntry } from "../../config/load.ts";
 import type { AttemptInput, AttemptResult, Backend, UpstreamFailure } from "../../runner/backend.ts";
 import { commitStream } from "../../runner/commit.ts";
-import { postUpstream } from "../../runner/http.ts";
+import { postUpstream, readAnswer } from "../../runner/http.ts";
 import type { UpstreamClient } from "../../runner/upstream_client.ts";
 import { rateLimitInfo } from "../../core/cooldown.ts";
 import { classifyInBandError, classifyOpenAIFailure } from "../openai_compatible/errors.ts";
@@ -61,21 +61,18 @@ export function withResponsesPassThrough(chat: Backend, opts: ResponsesPassThrou
     );
     if (!posted.ok) return failure(posted.failure);
     const { res, ctl, timer, unlink, done } = posted;
-    const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
-    if (!res.ok || !input.stream || !isSse) {
-      const read = await posted.readText();
-      if (!read.ok) return failure(read.failure);
-      if (!res.ok) {
-        return failure(
-          classifyOpenAIFailure(res.status, res.headers, opts.scrub(read.text), label, opts.name),
-        );
-      }
-      let json: { object?: unknown; error?: unknown; usage?: unknown; model?: unknown };
-      try {
-        json = JSON.parse(read.text);
-      } catch {
-        return failure(badAnswer(opts.name, "a body that is not JSON"));
-      }
+    const answer = await readAnswer(
+      posted,
+      input.stream,
+      (status, headers, text) => classifyOpenAIFailure(status, headers, text, label, opts.name),
+      opts.scrub,
+    );
+    if (answer.kind === "failed") return failure(answer.failure);
+    if (answer.kind === "not-json") return failure(badAnswer(opts.name, "a body that is not JSON"));
+    if (answer.kind === "json") {
+      const json = answer.json as
+        | { object?: unknown; error?: unknown; usage?: unknown; model?: unknown }
+        | null;
       if (json?.error) return failure(classifyInBandError(json.error, label, opts.name, opts.scrub));
       if (json?.object !== "response") {
         return failure(badAnswer(opts.name, "something that is not a response"));
@@ -85,7 +82,7 @@ export function withResponsesPassThrough(chat: Backend, opts: ResponsesPassThrou
         value: {
           kind: "json",
           status: 200,
-          text: read.text,
+          text: answer.text,
           usage: chatUsageOf(json.usage),
           model: typeof json.model === "string" ? json.model : undefined,
           rateLimit: rateLimitInfo(res.headers, Date.now()),

@@ -13,7 +13,7 @@ import type {
   UpstreamFailure,
 } from "../../runner/backend.ts";
 import { commitStream } from "../../runner/commit.ts";
-import { postUpstream } from "../../runner/http.ts";
+import { postUpstream, readAnswer } from "../../runner/http.ts";
 import { readText, type UpstreamClient } from "../../runner/upstream_client.ts";
 import { rateLimitInfo } from "../../core/cooldown.ts";
 import { classifyInBandError, classifyOpenAIFailure, type OpenAIFailureClassifier } from "./errors.ts";
@@ -96,28 +96,26 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
       );
       if (!posted.ok) return failure(posted.failure);
       const { res, ctl, timer, unlink, done } = posted;
-      const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
-      if (!res.ok || !input.stream || !isSse) {
-        const read = await posted.readText();
-        if (!read.ok) return failure(read.failure);
-        const text = read.text;
-        // Scrubbed before the classifier cuts it: a key straddling the cut would escape a later scrub.
-        if (!res.ok) {
-          return failure(classify(res.status, res.headers, opts.scrub(text), label, opts.name));
-        }
-        let json: { error?: unknown; choices?: unknown; usage?: unknown; model?: unknown };
-        try {
-          json = JSON.parse(text);
-        } catch {
-          return failure({
-            action: "next-key",
-            status: 502,
-            type: "api_error",
-            code: "upstream_error",
-            message: `${opts.name} answered 200 with a body that is not JSON.`,
-            outcome: "bad_answer",
-          });
-        }
+      const answer = await readAnswer(
+        posted,
+        input.stream,
+        (status, headers, text) => classify(status, headers, text, label, opts.name),
+        opts.scrub,
+      );
+      if (answer.kind === "failed") return failure(answer.failure);
+      if (answer.kind === "not-json") {
+        return failure({
+          action: "next-key",
+          status: 502,
+          type: "api_error",
+          code: "upstream_error",
+          message: `${opts.name} answered 200 with a body that is not JSON.`,
+          outcome: "bad_answer",
+        });
+      }
+      if (answer.kind === "json") {
+        const { text } = answer;
+        const json = answer.json as { error?: unknown; choices?: unknown; usage?: unknown; model?: unknown };
         if (json?.error) {
           return failure(classifyInBandError(json.error, label, opts.name, opts.scrub, classify));
         }
