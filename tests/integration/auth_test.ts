@@ -217,6 +217,19 @@ Deno.test("CORS: every x-llmproxy-* header a response carries is exposed to the 
     const ours = [...res.headers.keys()].filter((h) => h.startsWith("x-llmproxy-") || h === "x-request-id");
     assert.ok(ours.includes("x-llmproxy-route") && ours.includes("x-llmproxy-redactions"));
     for (const h of ours) assert.ok(exposed.includes(h), `${h} is exposed`);
+    // A front end's own header too: the Responses front end names the built-in tools it dropped.
+    const responses = await proxy.fetch("/v1/responses", {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: "http://localhost:3000" },
+      body: JSON.stringify({ model: "r", input: "hi", store: false, tools: [{ type: "web_search" }] }),
+    });
+    assert.equal(responses.status, 200);
+    await responses.body?.cancel();
+    assert.equal(responses.headers.get("x-llmproxy-dropped-tools"), "web_search");
+    const exposedHere = (responses.headers.get("access-control-expose-headers") ?? "").split(/,\s*/);
+    for (const h of responses.headers.keys()) {
+      if (h.startsWith("x-llmproxy-")) assert.ok(exposedHere.includes(h), `${h} is exposed`);
+    }
   } finally {
     await proxy.close();
     await mock.close();
