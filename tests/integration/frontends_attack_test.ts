@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { startTestProxy } from "../helpers.ts";
 import { MockAnthropic } from "../mocks/anthropic_upstream.ts";
+import { MockOpenAI } from "../mocks/openai_upstream.ts";
 
 const CLIENT_KEY = "llmproxy-client-key-for-attacks";
 const ANT_KEY = "sk-ant-api03-" + "k".repeat(80);
@@ -45,6 +46,68 @@ Deno.test("messages → anthropic: a key value in a forwarded protocol header (a
     }
   } finally {
     await p.close();
+    await mock.close();
+  }
+});
+
+Deno.test("every front end: a body nested deeper than the limit is a 400 in its own shape before any upstream call, never a 500 after a paid one", async () => {
+  const mock = MockOpenAI.start();
+  const p = await startTestProxy([], {
+    LLM_INTERACTIVE_PROXY_API_KEY: CLIENT_KEY,
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY: OR_KEY,
+  });
+  let closed = false;
+  try {
+    const N = 100_000;
+    const deep = '{"a":'.repeat(N) + "1" + "}".repeat(N);
+    const cases: [string, string, (j: Record<string, unknown>) => unknown][] = [
+      [
+        "/v1/responses",
+        `{"model":"openrouter:m","input":"hi","tools":[{"type":"function","name":"f","parameters":${deep}}]}`,
+        (j) => (j.error as { code: string }).code,
+      ],
+      [
+        "/v1/chat/completions",
+        `{"model":"openrouter:m","messages":[{"role":"user","content":"hi"}],"x":${deep}}`,
+        (j) => (j.error as { code: string }).code,
+      ],
+      [
+        "/v1/messages",
+        `{"model":"openrouter:m","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"x":${deep}}`,
+        (j) => j.type === "error" && (j.error as { type: string }).type,
+      ],
+      [
+        "/v1beta/models/openrouter:m:generateContent",
+        `{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"x":${deep}}`,
+        (j) => (j.error as { status: string }).status,
+      ],
+    ];
+    const expected = ["invalid_request", "invalid_request", "invalid_request_error", "INVALID_ARGUMENT"];
+    for (const [i, [path, body, shape]] of cases.entries()) {
+      const res = await p.fetch(path, {
+        method: "POST",
+        headers: { authorization: `Bearer ${CLIENT_KEY}`, "content-type": "application/json" },
+        body,
+      });
+      const json = await res.json();
+      assert.equal(res.status, 400, `${path}: ${JSON.stringify(json).slice(0, 200)}`);
+      assert.equal(shape(json), expected[i], path);
+      assert.match(JSON.stringify(json), /nested deeper than/, path);
+    }
+    assert.equal(
+      mock.chats.length,
+      0,
+      "no upstream call was made (and paid) for a body that cannot be answered",
+    );
+    await p.close();
+    closed = true;
+    assert.match(
+      await p.logText(),
+      /POST \/v1\/responses → 400 invalid_request: Request body is nested deeper/,
+    );
+  } finally {
+    if (!closed) await p.close();
     await mock.close();
   }
 });
