@@ -111,3 +111,87 @@ Deno.test("every front end: a body nested deeper than the limit is a 400 in its 
     await mock.close();
   }
 });
+
+/** One upstream for the three pass-throughs: each stream commits ("hello") and then closes without its end. */
+function cutOffUpstream(): Deno.HttpServer<Deno.NetAddr> {
+  const first: Record<string, string> = {
+    messages:
+      'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_u","type":"message",' +
+      '"role":"assistant","model":"claude-x","content":[],"usage":{"input_tokens":3,"output_tokens":0}}}\n\n' +
+      'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n' +
+      'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hello"}}\n\n',
+    responses: 'event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":' +
+      '{"id":"resp_u","object":"response","status":"in_progress","output":[]}}\n\n' +
+      'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":1,' +
+      '"item_id":"m","output_index":0,"content_index":0,"delta":"hello"}\n\n',
+    gemini: 'data: {"candidates":[{"content":{"role":"model","parts":[{"text":"hello"}]},"index":0}],' +
+      '"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":1}}\n\n',
+  };
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    if (req.method === "GET") return Response.json({ object: "list", data: [], models: [] });
+    await req.body?.cancel();
+    const kind = path.endsWith("/messages")
+      ? "messages"
+      : path.endsWith("/responses")
+      ? "responses"
+      : "gemini";
+    return new Response(first[kind], { headers: { "content-type": "text/event-stream" } });
+  });
+}
+
+Deno.test("pass-through streams: an upstream that closes after the commit without its protocol's end gives the client the protocol's error event, not a silently cut answer", async () => {
+  const upstream = cutOffUpstream();
+  const base = `http://127.0.0.1:${upstream.addr.port}`;
+  const p = await startTestProxy([], {
+    LLM_INTERACTIVE_PROXY_API_KEY: CLIENT_KEY,
+    ANTHROPIC_API_KEY: ANT_KEY,
+    ANTHROPIC_API_BASE_URL: `${base}/v1`,
+    OPENAI_API_KEY: "sk-proj-" + "q".repeat(48),
+    OPENAI_API_BASE_URL: `${base}/v1`,
+    GEMINI_API_KEY: "AIzaSy" + "q".repeat(33),
+    GEMINI_API_BASE_URL: base,
+  });
+  try {
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      [
+        "/v1/messages",
+        {
+          model: "anthropic:claude-x",
+          max_tokens: 9,
+          stream: true,
+          messages: [{ role: "user", content: "hi" }],
+        },
+        /event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"[^"]*cut off/,
+      ],
+      [
+        "/v1/responses",
+        { model: "openai:gpt-4o-mini", store: false, stream: true, input: "hi" },
+        /event: response\.failed\ndata: .*"status":"failed".*cut off/,
+      ],
+      [
+        "/v1beta/models/gemini:gemini-2.5-flash:streamGenerateContent?alt=sse",
+        { contents: [{ role: "user", parts: [{ text: "hi" }] }] },
+        /data: \{"error":\{"code":502,"message":"[^"]*cut off[^"]*","status":"UNAVAILABLE"/,
+      ],
+    ];
+    for (const [path, body, error] of cases) {
+      const res = await p.fetch(path, {
+        method: "POST",
+        headers: { authorization: `Bearer ${CLIENT_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      assert.equal(res.status, 200, path);
+      assert.equal(
+        res.headers.get("x-llmproxy-backend"),
+        path.includes("gemini") ? "gemini" : path.includes("messages") ? "anthropic" : "openai",
+      );
+      const text = await res.text();
+      assert.match(text, /hello/, `${path}: the committed text arrives`);
+      assert.match(text, error, `${path}: ${text}`);
+    }
+  } finally {
+    await p.close();
+    await upstream.shutdown();
+  }
+});
