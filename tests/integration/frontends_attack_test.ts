@@ -195,3 +195,41 @@ Deno.test("pass-through streams: an upstream that closes after the commit withou
     await upstream.shutdown();
   }
 });
+
+Deno.test("gemini front end, translated: a Chat upstream that closes before its finish_reason ends the Gemini stream with Google's error (SSE and JSON array), as the other front ends do", async () => {
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    if (req.method === "GET") return Response.json({ object: "list", data: [{ id: "m", object: "model" }] });
+    await req.body?.cancel();
+    const cut =
+      'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"hello"}}]}\n\n' +
+      'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":' +
+      '[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":"{\\"a\\""}}]}}]}\n\n';
+    return new Response(cut, { headers: { "content-type": "text/event-stream" } });
+  });
+  const p = await startTestProxy([], {
+    LLM_INTERACTIVE_PROXY_API_KEY: CLIENT_KEY,
+    OPENROUTER_API_KEY: OR_KEY,
+    OPENROUTER_API_BASE_URL: `http://127.0.0.1:${upstream.addr.port}/v1`,
+  });
+  try {
+    for (const alt of ["?alt=sse", ""]) {
+      const res = await p.fetch(`/v1beta/models/openrouter:m:streamGenerateContent${alt}`, {
+        method: "POST",
+        headers: { "x-goog-api-key": CLIENT_KEY, "content-type": "application/json" },
+        body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }),
+      });
+      assert.equal(res.status, 200);
+      const text = await res.text();
+      assert.match(text, /hello/, alt);
+      assert.match(
+        text,
+        /"error":\{"code":502,"message":"[^"]*cut off[^"]*","status":"UNAVAILABLE"/,
+        `${alt}: ${text}`,
+      );
+      if (!alt) assert.doesNotThrow(() => JSON.parse(text), "the JSON array stays one JSON value");
+    }
+  } finally {
+    await p.close();
+    await upstream.shutdown();
+  }
+});
