@@ -3,9 +3,11 @@
  * the proxy: what a hostile client or upstream found that the other tests did not cover.
  */
 import assert from "node:assert/strict";
+import Anthropic from "@anthropic-ai/sdk";
 import { startTestProxy } from "../helpers.ts";
 import { MockAnthropic } from "../mocks/anthropic_upstream.ts";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
+import { checkMessagesGrammar, parseMessagesSse } from "../support/messages_grammar.ts";
 
 const CLIENT_KEY = "llmproxy-client-key-for-attacks";
 const ANT_KEY = "sk-ant-api03-" + "k".repeat(80);
@@ -228,6 +230,115 @@ Deno.test("gemini front end, translated: a Chat upstream that closes before its 
       );
       if (!alt) assert.doesNotThrow(() => JSON.parse(text), "the JSON array stays one JSON value");
     }
+  } finally {
+    await p.close();
+    await upstream.shutdown();
+  }
+});
+
+Deno.test("pass-through: an upstream that answers a stream request with one JSON body still gives the client a stream (Messages events, Responses events), never JSON (SPEC §16)", async () => {
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    if (req.method === "GET") return Response.json({ object: "list", data: [] });
+    await req.body?.cancel();
+    if (path.endsWith("/messages")) {
+      return Response.json({
+        id: "msg_u",
+        type: "message",
+        role: "assistant",
+        model: "claude-x",
+        content: [
+          { type: "thinking", thinking: "hmm", signature: "sig" },
+          { type: "text", text: "hello" },
+          { type: "tool_use", id: "toolu_1", name: "f", input: { a: 1 } },
+        ],
+        stop_reason: "tool_use",
+        stop_sequence: null,
+        usage: { input_tokens: 5, output_tokens: 7 },
+      });
+    }
+    return Response.json({
+      id: "resp_u",
+      object: "response",
+      created_at: 1,
+      status: "completed",
+      model: "gpt-x",
+      output: [
+        { type: "reasoning", id: "rs_1", summary: [] },
+        {
+          type: "message",
+          id: "msg_1",
+          role: "assistant",
+          status: "completed",
+          content: [{ type: "output_text", text: "hello", annotations: [] }],
+        },
+        {
+          type: "function_call",
+          id: "fc_1",
+          call_id: "call_1",
+          name: "f",
+          arguments: '{"a":1}',
+          status: "completed",
+        },
+      ],
+      usage: { input_tokens: 5, output_tokens: 7, total_tokens: 12 },
+    });
+  });
+  const base = `http://127.0.0.1:${upstream.addr.port}/v1`;
+  const p = await startTestProxy([], {
+    LLM_INTERACTIVE_PROXY_API_KEY: CLIENT_KEY,
+    ANTHROPIC_API_KEY: ANT_KEY,
+    ANTHROPIC_API_BASE_URL: base,
+    OPENAI_API_KEY: "sk-proj-" + "q".repeat(48),
+    OPENAI_API_BASE_URL: base,
+  });
+  try {
+    const res = await p.fetch("/v1/messages", {
+      method: "POST",
+      headers: { "x-api-key": CLIENT_KEY, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "anthropic:claude-x",
+        max_tokens: 9,
+        stream: true,
+        messages: [{ role: "user", content: "hi" }],
+      }),
+    });
+    assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
+    checkMessagesGrammar(parseMessagesSse(await res.text()));
+
+    const sdk = new Anthropic({ apiKey: CLIENT_KEY, baseURL: p.url, maxRetries: 0 });
+    const message = await sdk.messages.stream({
+      model: "anthropic:claude-x",
+      max_tokens: 9,
+      messages: [{ role: "user", content: "hi" }],
+    }).finalMessage();
+    assert.deepEqual(message.content, [
+      { type: "thinking", thinking: "hmm", signature: "sig" },
+      { type: "text", text: "hello" },
+      { type: "tool_use", id: "toolu_1", name: "f", input: { a: 1 } },
+    ]);
+    assert.equal(message.stop_reason, "tool_use");
+    assert.equal(message.usage.output_tokens, 7);
+
+    const stream = await p.client(CLIENT_KEY).responses.create({
+      model: "openai:gpt-4o-mini",
+      input: "hi",
+      store: false,
+      stream: true,
+    });
+    const types: string[] = [];
+    let text = "";
+    let done: { output_text?: string; output: unknown[] } | undefined;
+    for await (const ev of stream) {
+      types.push(ev.type);
+      if (ev.type === "response.output_text.delta") text += ev.delta;
+      if (ev.type === "response.completed") done = ev.response;
+    }
+    assert.equal(types[0], "response.created");
+    assert.equal(types.at(-1), "response.completed");
+    assert.equal(text, "hello");
+    assert.equal(done?.output.length, 3);
+    assert.equal(types.filter((t) => t === "response.output_item.done").length, 3);
   } finally {
     await p.close();
     await upstream.shutdown();
