@@ -1,15 +1,18 @@
 /**
  * Reading a request body for any front end: the size limit (`--max-body-mb`, 413 beyond it, without trusting
- * Content-Length alone) and the time limit (`--timeout`, 408), a body cut short by the client is a 400.
+ * Content-Length alone) and the time limit (`--timeout`, 408), a body cut short by the client is a 400, and so
+ * is one nested deeper than {@link MAX_JSON_DEPTH}.
  */
 import { badRequest, ProxyError } from "../core/errors.ts";
 import { readCappedText } from "../core/capped_text.ts";
 import type { Deadlines } from "../core/deadlines.ts";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../core/json_depth.ts";
 import type { ProxyContext } from "./context.ts";
 
 /**
- * Read the body with the size limit (413 beyond it); a body cut short by the client is a 400, one that does
- * not arrive within `timeoutMs` a 408 (the read itself is left to fail later).
+ * Read the body with the size limit (413 beyond it); a body cut short by the client or nested deeper than
+ * {@link MAX_JSON_DEPTH} is a 400, one that does not arrive within `timeoutMs` a 408 (the read itself is left
+ * to fail later).
  */
 export function readLimitedBody(
   req: Request,
@@ -30,7 +33,11 @@ export function readLimitedBody(
     });
     readBodyUpTo(req, maxBytes).then((text) => {
       deadlines.settle(deadline);
-      resolve(text);
+      if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+        reject(badRequest(
+          `Request body is nested deeper than ${MAX_JSON_DEPTH} levels of arrays and objects; flatten it.`,
+        ));
+      } else resolve(text);
     }, (e) => {
       deadlines.settle(deadline);
       reject(

@@ -22,7 +22,7 @@ import { auditCommands } from "../usage/command_audit.ts";
 import { COMMANDS_HEADER, commandStep } from "../commands/step.ts";
 import { applyChangeset } from "./apply.ts";
 import { requestTarget } from "./target.ts";
-import { promptRedactor } from "./redaction.ts";
+import { promptRedactor, redactedHeaders } from "./redaction.ts";
 import { loadSession, recordUpstream, requireProject } from "../sessions/load.ts";
 
 /** A request as its front end parsed it. */
@@ -250,14 +250,15 @@ function lazilyRedacted(
   counted: (n: number) => void,
 ): NativeRequest {
   let redacted: Record<string, unknown> | undefined;
+  const headers = redactedHeaders(native.headers, redactor);
   return {
     protocol: native.protocol,
-    headers: native.headers,
+    headers: headers.headers,
     get body() {
       if (!redacted) {
         const r = redactBody(native.body, redactor);
         redacted = r.body;
-        counted(r.n);
+        counted(r.n + headers.n);
       }
       return redacted;
     },

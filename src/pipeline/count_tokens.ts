@@ -15,7 +15,7 @@ import { redactBody } from "../security/redact.ts";
 import { loadSession } from "../sessions/load.ts";
 import type { ProxyContext } from "./context.ts";
 import { requestTarget } from "./target.ts";
-import { promptRedactor } from "./redaction.ts";
+import { promptRedactor, redactedHeaders } from "./redaction.ts";
 
 /** The backend and model a count asks: the target's, or a route's first element. */
 function countedElement(target: Target, ctx: ProxyContext): { backend: string; model: string } | undefined {
@@ -54,7 +54,15 @@ export async function backendTokenCount(
       signal: link.signal,
       timeoutMs: ctx.settings.timeout * 1000,
       ...(native
-        ? { native: redactor ? { ...native, body: redactBody(native.body, redactor).body } : native }
+        ? {
+          native: redactor
+            ? {
+              ...native,
+              body: redactBody(native.body, redactor).body,
+              headers: redactedHeaders(native.headers, redactor).headers,
+            }
+            : native,
+        }
         : {}),
     });
   } finally {

@@ -54,6 +54,8 @@ export interface StreamSummary {
   error?: string;
   /** Upstream model named in the chunks. */
   model?: string;
+  /** The protocol's terminal event was read (a dialect with `cutOff`; commit.ts). */
+  finished?: boolean;
 }
 
 /** A successful attempt: a JSON body, or a stream already past the commit point (SPEC §7). */

@@ -64,7 +64,13 @@ export interface StreamDialect {
   read(
     chunk: Record<string, unknown>,
     usage: Usage | undefined,
-  ): { error?: unknown; usage?: Usage; usageOnly?: boolean };
+  ): { error?: unknown; usage?: Usage; usageOnly?: boolean; finished?: boolean };
+  /**
+   * For a protocol whose streams end with a terminal event (`read` says `finished` on it; its markers must
+   * make it read): the message of the error event that ends a committed stream the upstream closed without
+   * one, so a cut-off answer is not taken for a whole one.
+   */
+  cutOff?: string;
   /** The text of the event that ends a committed stream with a failure (`status`: the HTTP status it maps to). */
   errorEvent(error: { message: string; type: string; code: string; status?: number }): string;
   /**
@@ -145,6 +151,18 @@ export const CHAT_DIALECT: StreamDialect = {
   },
   errorEvent: ({ message, type, code }) => sseData({ error: { message, type, code } }),
 };
+
+/** The upstream closed a committed stream before its protocol's terminal event. */
+function cutOff(message: string): UpstreamFailure {
+  return {
+    action: "next-key",
+    status: 502,
+    type: "api_error",
+    code: "upstream_error",
+    message,
+    outcome: "bad_stream",
+  };
+}
 
 /** The one error event that ends a committed stream; its texts are scrubbed of key values. */
 function errorEvent(f: UpstreamFailure, opts: CommitOptions, summary: StreamSummary): Uint8Array {
@@ -377,6 +395,7 @@ function rewriteEvents(
       const before = textToBytes(out.join(""));
       return { bytes: concatBytes([before, errorEvent(f, opts, summary)]), stop: true };
     }
+    if (read.finished) summary.finished = true;
     if (read.usage) {
       summary.usage = read.usage;
       if (opts.dropUsageChunks && read.usageOnly) continue;
@@ -433,6 +452,10 @@ function passThrough(
             // The last event without its blank line: judged like any other.
             const out = forward(pending.take(), opts, summary);
             if (out.bytes.length) controller.enqueue(out.bytes);
+          }
+          const message = opts.dialect?.cutOff;
+          if (message && !opts.timer.fired && summary.error === undefined && !summary.finished) {
+            controller.enqueue(errorEvent(cutOff(message), opts, summary));
           }
           controller.close();
           finish();

@@ -9,6 +9,7 @@ import type { Usage } from "../../openai/types.ts";
 import { ProxyError } from "../../core/errors.ts";
 import type { Outcome } from "../../pipeline/conversation.ts";
 import { chatSseToMessages } from "./stream.ts";
+import { messageAsEvents } from "./replay.ts";
 import { messageId, messagesUsage, stopReason, toolUseId, UNSIGNED_THINKING } from "./shapes.ts";
 
 type Obj = Record<string, unknown>;
@@ -97,7 +98,10 @@ export function renderMessages(outcome: Outcome, stream: boolean, model: string)
     return json(JSON.stringify(completionToMessage(outcome.completion, model)));
   }
   if (outcome.protocol === "anthropic") {
-    return outcome.kind === "stream" ? sse(outcome.stream) : json(outcome.text, outcome.status);
+    if (outcome.kind === "stream") return sse(outcome.stream);
+    // An upstream that answered a stream request with one JSON message: the client still gets its stream.
+    if (stream && outcome.status === 200) return sse(textStream(messageAsEvents(JSON.parse(outcome.text))));
+    return json(outcome.text, outcome.status);
   }
   if (outcome.protocol !== "chat") {
     throw new ProxyError(

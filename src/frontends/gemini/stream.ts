@@ -68,7 +68,8 @@ interface ChoiceState {
  * Chat chunk data → Gemini response JSON. Text and reasoning go out as they come (reasoning as `thought`
  * parts); a tool call goes out whole as a `functionCall` part with its choice's finish; the finishing
  * candidates wait for the usage chunk so the last event carries `usageMetadata`, as Gemini's does. A Chat
- * error event becomes Google's error object and ends the stream; `[DONE]` is not sent on.
+ * error event becomes Google's error object and ends the stream, and so does a stream that closes before any
+ * finish reason (and without `[DONE]`): the answer may be cut off. `[DONE]` is not sent on.
  */
 export function chatSseToGemini(): TransformStream<string, string> {
   const choices = new Map<number, ChoiceState>();
@@ -77,6 +78,7 @@ export function chatSseToGemini(): TransformStream<string, string> {
   let model: string | undefined;
   let responseId: string | undefined;
   let stopped = false;
+  let finished = false; // a choice's finish_reason arrived
   const meta = () => ({
     ...(model ? { modelVersion: model } : {}),
     ...(responseId ? { responseId } : {}),
@@ -138,6 +140,7 @@ export function chatSseToGemini(): TransformStream<string, string> {
         }
         const finish = choice.finish_reason;
         if (typeof finish === "string" && finish) {
+          finished = true;
           for (const call of state.calls) {
             if (call) parts.push(functionCallPart(call.id, call.name, call.args));
           }
@@ -148,7 +151,11 @@ export function chatSseToGemini(): TransformStream<string, string> {
       if (candidates.length) c.enqueue(JSON.stringify({ candidates, ...meta() }));
     },
     flush(c) {
-      if (!stopped) flushHeld(c);
+      if (stopped) return;
+      flushHeld(c);
+      if (!finished) {
+        fail(c, { message: "The upstream ended the stream before the answer finished; it may be cut off." });
+      }
     },
   });
 }

@@ -12,6 +12,7 @@ import type { Outcome } from "../../pipeline/conversation.ts";
 import { completionToResponse, type ResponseMeta } from "./build.ts";
 import type { FunctionNames } from "./names.ts";
 import type { ResponsesBody } from "./parse.ts";
+import { responseAsEvents } from "./replay.ts";
 import { responsesStream } from "./stream.ts";
 
 /** The response header naming the built-in tools the model could not be given. */
@@ -69,6 +70,8 @@ export async function renderResponses(outcome: Outcome, input: RenderInput): Pro
   }
   if (outcome.protocol === "responses") {
     if (outcome.kind === "stream") return sse(outcome.stream);
+    // An upstream that answered a stream request with one JSON response: the client still gets its stream.
+    if (stream && outcome.status === 200) return sse(textStream(responseAsEvents(JSON.parse(outcome.text))));
     headers.set("content-type", "application/json");
     return new Response(outcome.text, { status: outcome.status, headers });
   }

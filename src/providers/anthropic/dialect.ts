@@ -3,11 +3,12 @@
  * §17): before the commit `message_start`, `ping` and `content_block_start` are held, the first
  * `content_block_delta` (or a `message_delta` with a stop reason, or `message_stop`) commits, and an `error`
  * event fails the attempt so the next key or route element is tried. After the commit only events with a
- * `"usage"` or `"error"` marker are read: usage from `message_start` and `message_delta` (mapped to Chat
- * usage for the records), and an `error` event ends the stream with the proxy's own error event in
- * Anthropic's shape. Pure.
+ * `"usage"` or `"error"` marker (or `message_stop`) are read: usage from `message_start` and `message_delta`
+ * (mapped to Chat usage for the records), an `error` event ends the stream with the proxy's own error event
+ * in Anthropic's shape, and a stream closed before its stop reason ends with one too. Pure.
  */
 import type { StreamDialect } from "../../runner/commit.ts";
+import { textToBytes } from "../../openai/sse.ts";
 import type { Usage } from "../../openai/types.ts";
 import { anthropicErrorType } from "../../core/anthropic_error.ts";
 import { type AnthropicUsage, mapUsage } from "./response.ts";
@@ -77,14 +78,20 @@ export const ANTHROPIC_DIALECT: StreamDialect = {
   },
   read(ev, usage) {
     if (ev.type === "error") return { error: inBand(ev) };
+    if (ev.type === "message_stop") return { finished: true };
     if (ev.type === "message_start" && isObj(ev.message) && isObj(ev.message.usage)) {
       return { usage: mapUsage(ev.message.usage as AnthropicUsage) };
     }
-    if (ev.type === "message_delta" && isObj(ev.usage)) {
-      return { usage: mergeUsage(usage, ev.usage as AnthropicUsage) };
+    if (ev.type === "message_delta") {
+      const finished = isObj(ev.delta) && !!ev.delta.stop_reason;
+      return isObj(ev.usage)
+        ? { usage: mergeUsage(usage, ev.usage as AnthropicUsage), finished }
+        : { finished };
     }
     return {};
   },
+  cutOff: "Anthropic ended the stream without a stop reason; the answer may be cut off.",
+  markers: [textToBytes('"usage"'), textToBytes('"error"'), textToBytes('"message_stop"')],
   errorEvent: ({ message, type, code, status }) =>
     `event: error\ndata: ${
       JSON.stringify({ type: "error", error: { type: anthropicErrorType({ status, type, code }), message } })

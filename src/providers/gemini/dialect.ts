@@ -64,11 +64,15 @@ export const GEMINI_DIALECT: StreamDialect = {
   read(c, usage) {
     const r = c as GeminiResponse;
     if (r.error) return { error: inBand(r.error) };
-    if (r.usageMetadata && typeof r.usageMetadata === "object") return { usage: mapUsage(r.usageMetadata) };
-    return { usage };
+    const finished = !!r.promptFeedback?.blockReason || (r.candidates ?? []).some((x) => !!x?.finishReason);
+    if (r.usageMetadata && typeof r.usageMetadata === "object") {
+      return { usage: mapUsage(r.usageMetadata), finished };
+    }
+    return { usage, finished };
   },
+  cutOff: "Gemini ended the stream without a finish reason; the answer may be cut off.",
   errorEvent: googleErrorEvent,
   // Every event carries `usageMetadata` (running totals), so that marker would parse them all; the final
   // totals come with the finish reason, so only events with one (and errors) are read after the commit.
-  markers: [textToBytes('"finishReason"'), textToBytes('"error"')],
+  markers: [textToBytes('"finishReason"'), textToBytes('"error"'), textToBytes('"blockReason"')],
 };

@@ -3,11 +3,13 @@
  * Responses client's stream through: `response.created` / `in_progress` / `queued` and the empty
  * `output_item.added` / `content_part.added` events are held; the first event with content, a tool call or
  * the end commits; `error` and `response.failed` before it fail the attempt. After the commit only events with
- * a `"usage"` or `"error"` marker are read: `response.completed` / `response.incomplete` report the usage, and
- * `error` / `response.failed` end the stream. A failure the proxy adds is a `response.failed` event.
+ * a `"usage"` or `"error"` marker (or a terminal type) are read: `response.completed` / `response.incomplete`
+ * end the stream and report the usage, and `error` / `response.failed` end it with a failure. A failure the
+ * proxy adds, also for a stream closed before its end, is a `response.failed` event.
  */
 import type { StreamDialect, Verdict } from "../../runner/commit.ts";
 import type { Usage } from "../../openai/types.ts";
+import { textToBytes } from "../../openai/sse.ts";
 
 const HOLD = new Set([
   "response.created",
@@ -76,10 +78,12 @@ export const RESPONSES_DIALECT: StreamDialect = {
     if (failure !== undefined) return { error: failure };
     if (e.type === "response.completed" || e.type === "response.incomplete") {
       const usage = chatUsageOf(e.response?.usage);
-      return usage ? { usage } : {};
+      return usage ? { usage, finished: true } : { finished: true };
     }
     return {};
   },
+  cutOff: "The upstream ended the stream before the response completed; the answer may be cut off.",
+  markers: ['"usage"', '"error"', '"response.completed"', '"response.incomplete"'].map(textToBytes),
   errorEvent: (error) =>
     `event: response.failed\ndata: ${
       JSON.stringify({
