@@ -5,11 +5,13 @@
  * the request body), abort (an AbortController on the upstream fetch), timer (a watchdog setTimeout),
  * reqsignal (listen to the request's abort signal), text (read the answer with text() and send a new
  * Response), parse (JSON.parse the answer), node (send upstream with node:http and a kept-alive agent instead
- * of fetch, as llmproxy did before issue 12; combine with text).
+ * of fetch, as llmproxy did before issue 12; combine with text), js (pass a stream through a JS
+ * ReadableStream of our own instead of the fetch body itself; with byob, read as llmproxy reads it).
  *   deno run -A --unstable-no-legacy-abort scripts/bench/floor.ts UPSTREAM_BASE_URL [json,abort,text,…]
  */
 import http from "node:http";
 import { Buffer } from "node:buffer";
+import { readChunks } from "../../src/runner/chunk_reader.ts";
 
 const upstream = Deno.args[0];
 const variant = new Set((Deno.args[1] ?? "").split(",").filter(Boolean));
@@ -65,6 +67,20 @@ Deno.serve({
   const timer = variant.has("timer") ? setTimeout(() => ctl?.abort(), 300_000) : undefined;
   try {
     const res = await fetch(upstream + url.pathname.replace(/^\/v1/, ""), init);
+    if (variant.has("js") && res.body) {
+      // The JS stream hop: the answer read in JS and enqueued into a stream of our own, as a proxy that looks
+      // at a stream after its commit must; `byob` reads it as llmproxy does (src/runner/chunk_reader.ts).
+      const reader = variant.has("byob") ? readChunks(res.body) : res.body.getReader();
+      const hop = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          const r = await reader.read();
+          if (r.done) c.close();
+          else c.enqueue(r.value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      }, { highWaterMark: 0 });
+      return new Response(hop, { status: res.status, headers: res.headers });
+    }
     if (!variant.has("text")) return new Response(res.body, { status: res.status, headers: res.headers });
     const text = await res.text();
     if (variant.has("parse")) JSON.parse(text);

@@ -1,7 +1,9 @@
 /**
  * A fast mock OpenAI-compatible upstream for benchmarks: `POST …/chat/completions` answers a fixed JSON
  * completion (its content `bench_content_chars` long when given, else one short sentence), or with
- * `stream: true` an SSE stream of `bench_chunks` chunks spaced `bench_spacing_ms` ms.
+ * `stream: true` an SSE stream of `bench_chunks` content chunks spaced `bench_spacing_ms` ms, each its own
+ * write (`"delta":{"content":"tok7 "}`), the last one written together with the finish chunk, the usage chunk
+ * (when `stream_options.include_usage` is set) and `[DONE]` (the shape of issue 19).
  *   deno run -A scripts/bench/mock.ts [PORT]     (prints the port it listens on)
  */
 const enc = new TextEncoder();
@@ -31,11 +33,29 @@ const event = (fields: Record<string, unknown>) =>
   );
 const chunk = (content: string, finish: string | null = null) =>
   event({ choices: [{ index: 0, delta: { content }, finish_reason: finish }] });
-const FIRST = chunk("tok ");
-const MIDDLE = chunk("tok ");
+const CONTENT: Uint8Array[] = [];
+/** Content chunk `i` ("tok7 "), encoded once. */
+const content = (i: number) => CONTENT[i] ??= chunk(`tok${i} `);
 const LAST = chunk("", "stop");
 const USAGE = event({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 20, total_tokens: 25 } });
 const DONE = enc.encode("data: [DONE]\n\n");
+/** The last content chunk, the finish chunk, the usage chunk (if asked) and `[DONE]`: one write. */
+const TAIL = new Map<string, Uint8Array>();
+const tail = (i: number, usage: boolean) => {
+  const key = `${i}:${usage}`;
+  let bytes = TAIL.get(key);
+  if (!bytes) {
+    const parts = [content(i), LAST, ...(usage ? [USAGE] : []), DONE];
+    bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      bytes.set(p, at);
+      at += p.length;
+    }
+    TAIL.set(key, bytes);
+  }
+  return bytes;
+};
 const JSON_HEADERS = { "content-type": "application/json" };
 const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache" };
 
@@ -63,12 +83,9 @@ Deno.serve({
   const stream = new ReadableStream<Uint8Array>({
     async pull(c) {
       if (i > 0 && spacing) await new Promise((r) => (timer = setTimeout(r, spacing)));
-      if (i === 0) c.enqueue(FIRST);
-      else if (i < n) c.enqueue(MIDDLE);
+      if (i < n - 1) c.enqueue(content(i));
       else {
-        c.enqueue(LAST);
-        if (usage) c.enqueue(USAGE);
-        c.enqueue(DONE);
+        c.enqueue(tail(i, usage));
         c.close();
       }
       i++;

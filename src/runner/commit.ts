@@ -9,6 +9,7 @@
 import type { AttemptResult, StreamSummary, UpstreamFailure } from "./backend.ts";
 import { answerTooLarge } from "./http.ts";
 import type { IdleTimer } from "./idle.ts";
+import { type ChunkReader, readChunks } from "./chunk_reader.ts";
 import type { Usage } from "../openai/types.ts";
 import {
   bytesToText,
@@ -225,7 +226,7 @@ export async function commitStream(
   body: ReadableStream<Uint8Array>,
   opts: CommitOptions,
 ): Promise<AttemptResult> {
-  const reader = body.getReader();
+  const reader = readChunks(body);
   // When the watchdog fires, end the pending read ourselves: aborting the upstream fetch does not always
   // error a body that is piped through transforms (a stalled Gemini stream then hung the client forever).
   opts.timer.onFire(() => void reader.cancel().catch(() => {}));
@@ -406,7 +407,7 @@ function rewriteEvents(
 }
 
 function passThrough(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: ChunkReader,
   first: Uint8Array,
   stopAfterFirst: boolean,
   pending: EventBuffer,

@@ -5,6 +5,7 @@
  * answer, never a "connection failure"); after the translator stops, the output ends.
  */
 import { createParser, type ParseError } from "eventsource-parser";
+import { readChunks } from "./chunk_reader.ts";
 
 /** Turns one upstream event's data into OpenAI-format SSE text. */
 export interface SseTranslator {
@@ -51,26 +52,37 @@ export function pipeSseThrough(
     pending = [];
     return text;
   };
-  const tap = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      o.onBytes();
-      controller.enqueue(chunk);
+  // One stream, not four piped transforms (tap, decode, translate, encode): each hop is a promise round per
+  // chunk, and the upstream is read through readChunks (no 64 KiB buffer per read).
+  const reader = readChunks(body);
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      // Loop until something is enqueued: a pull that enqueues nothing would not be called again.
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) {
+          // A last event without its blank line still counts (lenient, unlike a browser EventSource).
+          parser.feed(decoder.decode());
+          if (!translator.stopped) parser.feed("\n\n");
+          const text = take() + translator.end();
+          if (text) controller.enqueue(encoder.encode(text));
+          controller.close();
+          return;
+        }
+        o.onBytes();
+        parser.feed(decoder.decode(r.value, { stream: true }));
+        const text = take();
+        if (text) controller.enqueue(encoder.encode(text));
+        if (translator.stopped) {
+          controller.close();
+          reader.cancel().catch(() => {});
+          return;
+        }
+        if (text) return;
+      }
     },
-  });
-  const translate = new TransformStream<string, string>({
-    transform(chunk, controller) {
-      parser.feed(chunk);
-      const text = take();
-      if (text) controller.enqueue(text);
-      if (translator.stopped) controller.terminate();
-    },
-    flush(controller) {
-      // A last event without its blank line still counts (lenient, unlike a browser EventSource).
-      if (!translator.stopped) parser.feed("\n\n");
-      const text = take() + translator.end();
-      if (text) controller.enqueue(text);
-    },
-  });
-  return body.pipeThrough(tap).pipeThrough(new TextDecoderStream()).pipeThrough(translate)
-    .pipeThrough(new TextEncoderStream());
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
 }

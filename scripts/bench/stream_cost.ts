@@ -1,0 +1,116 @@
+/**
+ * CPU cost per request and RSS of several targets against one bench mock, measured interleaved in one run (load-
+ * robust on a shared machine: process CPU time from /proc, not wall time). Per round and target: 2000 JSON
+ * requests at 8 connections, then 1000 streams (20 chunks 10 ms apart, usage asked) at 200 concurrency.
+ * A target is `floor:VARIANTS` (scripts/bench/floor.ts with those variants) or `proxy:DIR` (llmproxy from the
+ * checkout DIR, recording on, auth off). ROUNDS (env, default 4) sets the rounds.
+ *   deno run -A scripts/bench/stream_cost.ts floor: floor:js,byob proxy:/work/main proxy:.
+ */
+const DENO = Deno.execPath();
+const ROOT = new URL("../../", import.meta.url).pathname;
+async function firstLine(child: Deno.ChildProcess) {
+  const r = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes("\n")) {
+    const { value, done } = await r.read();
+    if (done) break;
+    out += value;
+  }
+  r.releaseLock();
+  return out.split("\n")[0];
+}
+function spawn(cwd: string, args: string[], env: Record<string, string> = {}) {
+  return new Deno.Command(DENO, {
+    args: ["run", "-A", "--quiet", ...args],
+    cwd,
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+}
+const mock = spawn(ROOT, ["scripts/bench/mock.ts"]);
+const upstream = `http://127.0.0.1:${Number(await firstLine(mock))}/v1`;
+const tmp = await Deno.makeTempDir();
+const targets: { name: string; c: Deno.ChildProcess; base: string; model: string }[] = [];
+for (const spec of Deno.args) {
+  const [kind, arg = ""] = spec.split(/:(.*)/s);
+  if (kind === "floor") {
+    const c = spawn(ROOT, ["scripts/bench/floor.ts", upstream, arg]);
+    targets.push({ name: spec, c, base: `http://127.0.0.1:${Number(await firstLine(c))}`, model: "bench" });
+  } else {
+    const c = spawn(arg, [
+      "src/main.ts",
+      "--disable-auth",
+      "--port",
+      "0",
+      "--data-dir",
+      tmp,
+      "--log",
+      `${tmp}/${crypto.randomUUID()}.log`,
+      "--kv",
+      `${tmp}/${crypto.randomUUID()}.kv`,
+      "--openrouter-api-base-url",
+      upstream,
+    ], { OPENROUTER_API_KEY: "sk-or-v1-" + "0".repeat(64), HOME: tmp });
+    const m = /(http:\/\/\S+)\/v1/.exec(await firstLine(c))!;
+    targets.push({ name: spec, c, base: m[1], model: "openrouter:bench" });
+  }
+}
+const cpu = (pid: number) => {
+  const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
+};
+const rss = (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))![1]) / 1024;
+async function run(base: string, model: string, stream: boolean, n: number, conc: number, spacing = 0) {
+  const body = JSON.stringify({
+    model,
+    messages: [{ role: "user", content: "hi" }],
+    stream,
+    bench_chunks: 20,
+    bench_spacing_ms: spacing,
+    ...(stream ? { stream_options: { include_usage: true } } : {}),
+  });
+  let i = 0;
+  await Promise.all(Array.from({ length: conc }, async () => {
+    while (i++ < n) {
+      const r = await fetch(base + "/v1/chat/completions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      await r.arrayBuffer();
+    }
+  }));
+}
+for (const t of targets) {
+  await run(t.base, t.model, false, 300, 4);
+  await run(t.base, t.model, true, 200, 20);
+}
+const ns: Record<string, number[]> = {}, st: Record<string, number[]> = {};
+const rounds = Number(Deno.env.get("ROUNDS") ?? 4);
+for (let round = 0; round < rounds; round++) {
+  for (const t of targets) {
+    let c0 = cpu(t.c.pid);
+    await run(t.base, t.model, false, 2000, 8);
+    (ns[t.name] ??= []).push((cpu(t.c.pid) - c0) * 1000 / 2000);
+    c0 = cpu(t.c.pid);
+    await run(t.base, t.model, true, 1000, 200, 10);
+    (st[t.name] ??= []).push((cpu(t.c.pid) - c0) * 1000 / 1000);
+  }
+}
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+for (const t of targets) {
+  // deno-lint-ignore no-console
+  console.log(
+    `${t.name.padEnd(28)} json ${med(ns[t.name]).toFixed(0)} µs ${
+      JSON.stringify(ns[t.name].map(Math.round))
+    } · stream ${med(st[t.name]).toFixed(0)} µs ${JSON.stringify(st[t.name].map(Math.round))} · RSS ${
+      rss(t.c.pid).toFixed(0)
+    } MB`,
+  );
+}
+for (const t of [...targets, { c: mock }]) {
+  t.c.kill("SIGTERM");
+  await t.c.status;
+}
