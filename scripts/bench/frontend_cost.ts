@@ -5,7 +5,7 @@
  *   deno run -A scripts/bench/frontend_cost.ts [CHECKOUT_DIR …]   (default: this checkout)
  */
 import { CASES } from "./frontends.ts";
-import { firstLine, median, spawn } from "./side_by_side.ts";
+import { cpuMs, firstLine, median, spawn, startProxy } from "./side_by_side.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const dirs = Deno.args.length ? Deno.args : [ROOT];
@@ -14,37 +14,9 @@ const upstream = `http://127.0.0.1:${Number(await firstLine(mock))}/v1`;
 const tmp = await Deno.makeTempDir();
 const proxies: { dir: string; child: Deno.ChildProcess; origin: string }[] = [];
 for (const dir of dirs) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      "src/main.ts",
-      "--disable-auth",
-      "--port",
-      "0",
-      "--data-dir",
-      tmp,
-      "--log",
-      `${tmp}/${crypto.randomUUID()}.log`,
-      "--kv",
-      `${tmp}/${crypto.randomUUID()}.kv`,
-      "--openrouter-api-base-url",
-      upstream,
-    ],
-    cwd: dir,
-    env: { NO_COLOR: "1", OPENROUTER_API_KEY: "sk-or-v1-" + "0".repeat(64), HOME: tmp },
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const m = /(http:\/\/\S+)\/v1/.exec(await firstLine(child));
-  if (!m) throw new Error(`llmproxy in ${dir} did not start`);
-  proxies.push({ dir, child, origin: m[1] });
+  const p = await startProxy(upstream, tmp, [], dir);
+  proxies.push({ dir, child: p.child!, origin: p.base.replace(/\/v1$/, "") });
 }
-const cpuMs = (pid: number) => {
-  const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-  return (Number(f[11]) + Number(f[12])) * 10;
-};
 async function load(origin: string, c: (typeof CASES)[number], n: number, conc: number): Promise<void> {
   const body = JSON.stringify({ ...(c.body(true) as object), bench_chunks: 20, bench_spacing_ms: 10 });
   let i = 0;

@@ -29,14 +29,14 @@ export async function firstLine(child: Deno.ChildProcess): Promise<string> {
   return out.split("\n")[0];
 }
 
-/** `deno run -A` a script of this repository. */
-export function spawn(args: string[], env: Record<string, string> = {}): Deno.ChildProcess {
+/** `deno run -A` a script of this repository (or of the checkout `cwd`). */
+export function spawn(args: string[], env: Record<string, string> = {}, cwd = ROOT): Deno.ChildProcess {
   return new Deno.Command(DENO, {
     args: ["run", "-A", "--quiet", ...args],
     env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "null",
-    cwd: ROOT,
+    cwd,
   }).spawn();
 }
 
@@ -45,6 +45,7 @@ export async function startProxy(
   upstream: string,
   dir: string,
   extra: string[] = [],
+  checkout = ROOT,
 ): Promise<Target & { startMs: number }> {
   const t0 = performance.now();
   const child = spawn([
@@ -65,7 +66,7 @@ export async function startProxy(
     OPENROUTER_API_KEY: "sk-or-v1-" + "0".repeat(64),
     HOME: dir,
     DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-  });
+  }, checkout);
   const line = await firstLine(child);
   const startMs = performance.now() - t0;
   const m = /(http:\/\/\S+)\/v1/.exec(line);
@@ -73,13 +74,14 @@ export async function startProxy(
   return { name: "llmproxy", base: `${m[1]}/v1`, child, model: "openrouter:bench", startMs };
 }
 
-function rssMb(pid: number): number {
+/** Resident memory of a process, MB (Linux /proc). */
+export function rssMb(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
 /** CPU time (user + system) a process has used, in ms (Linux /proc; clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
+export function cpuMs(pid: number): number {
   const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }

@@ -6,62 +6,23 @@
  * checkout DIR, recording on, auth off). ROUNDS (env, default 4) sets the rounds.
  *   deno run -A scripts/bench/stream_cost.ts floor: floor:js,byob proxy:/work/main proxy:.
  */
-const DENO = Deno.execPath();
+import { cpuMs as cpu, firstLine, rssMb as rss, spawn, startProxy } from "./side_by_side.ts";
+
 const ROOT = new URL("../../", import.meta.url).pathname;
-async function firstLine(child: Deno.ChildProcess) {
-  const r = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!out.includes("\n")) {
-    const { value, done } = await r.read();
-    if (done) break;
-    out += value;
-  }
-  r.releaseLock();
-  return out.split("\n")[0];
-}
-function spawn(cwd: string, args: string[], env: Record<string, string> = {}) {
-  return new Deno.Command(DENO, {
-    args: ["run", "-A", "--quiet", ...args],
-    cwd,
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-}
-const mock = spawn(ROOT, ["scripts/bench/mock.ts"]);
+const mock = spawn(["scripts/bench/mock.ts"]);
 const upstream = `http://127.0.0.1:${Number(await firstLine(mock))}/v1`;
 const tmp = await Deno.makeTempDir();
 const targets: { name: string; c: Deno.ChildProcess; base: string; model: string }[] = [];
 for (const spec of Deno.args) {
   const [kind, arg = ""] = spec.split(/:(.*)/s);
   if (kind === "floor") {
-    const c = spawn(ROOT, ["scripts/bench/floor.ts", upstream, arg]);
+    const c = spawn(["scripts/bench/floor.ts", upstream, arg], {}, ROOT);
     targets.push({ name: spec, c, base: `http://127.0.0.1:${Number(await firstLine(c))}`, model: "bench" });
   } else {
-    const c = spawn(arg, [
-      "src/main.ts",
-      "--disable-auth",
-      "--port",
-      "0",
-      "--data-dir",
-      tmp,
-      "--log",
-      `${tmp}/${crypto.randomUUID()}.log`,
-      "--kv",
-      `${tmp}/${crypto.randomUUID()}.kv`,
-      "--openrouter-api-base-url",
-      upstream,
-    ], { OPENROUTER_API_KEY: "sk-or-v1-" + "0".repeat(64), HOME: tmp });
-    const m = /(http:\/\/\S+)\/v1/.exec(await firstLine(c))!;
-    targets.push({ name: spec, c, base: m[1], model: "openrouter:bench" });
+    const p = await startProxy(upstream, tmp, [], arg);
+    targets.push({ name: spec, c: p.child!, base: p.base.replace(/\/v1$/, ""), model: p.model });
   }
 }
-const cpu = (pid: number) => {
-  const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-  return (Number(f[11]) + Number(f[12])) * 10;
-};
-const rss = (pid: number) =>
-  Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))![1]) / 1024;
 async function run(base: string, model: string, stream: boolean, n: number, conc: number, spacing = 0) {
   const body = JSON.stringify({
     model,
