@@ -2,18 +2,21 @@
 import assert from "node:assert/strict";
 import { parseGenerateContent } from "../../src/frontends/gemini/parse.ts";
 import { completionToGemini } from "../../src/frontends/gemini/render.ts";
-import {
-  chatSseToGemini,
-  jsonArrayFraming,
-  sseDataEvents,
-  sseFraming,
-} from "../../src/frontends/gemini/stream.ts";
+import { chatSseToGeminiBytes, jsonArrayFraming, sseDataEvents } from "../../src/frontends/gemini/stream.ts";
 import { GEMINI_DIALECT } from "../../src/providers/gemini/dialect.ts";
 import { geminiFinishReason, geminiUsage, mapUsage } from "../../src/providers/gemini/mappings.ts";
 import { withSignature } from "../../src/providers/gemini/ids.ts";
 import { googleErrorEvent } from "../../src/providers/gemini/google_error.ts";
 
 const text = (t: string) => ({ contents: [{ role: "user", parts: [{ text: t }] }] });
+
+/** Chat event data → Chat SSE bytes → the Gemini front end's SSE stream → the data of each Gemini event. */
+async function geminiEvents(datas: string[]): Promise<string[]> {
+  const enc = new TextEncoder();
+  const out = (await through(datas.map((d) => enc.encode(`data: ${d}\n\n`)), chatSseToGeminiBytes(true)))
+    .map((b) => new TextDecoder().decode(b)).join("");
+  return out.split("\n\n").filter((e) => e).map((e) => e.replace(/^data: /, ""));
+}
 
 /** Run strings through a transform and collect what comes out. */
 async function through<I, O>(inputs: I[], t: TransformStream<I, O>): Promise<O[]> {
@@ -138,7 +141,7 @@ Deno.test("render: a tool call's id that carries a thought signature comes back 
 });
 
 Deno.test("stream: Chat chunks become Gemini events; tool calls go out whole with the finish; usage rides on the last event", async () => {
-  const out = await through([
+  const out = await geminiEvents([
     chunk([{ index: 0, delta: { role: "assistant", content: "" } }]),
     chunk([{ index: 0, delta: { reasoning: "hmm" } }]),
     chunk([{ index: 0, delta: { content: "Hi" } }, { index: 1, delta: { content: "Yo" } }]),
@@ -159,7 +162,7 @@ Deno.test("stream: Chat chunks become Gemini events; tool calls go out whole wit
     }]),
     chunk([], { usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } }),
     "[DONE]",
-  ], chatSseToGemini());
+  ]);
   const events = out.map((e) => JSON.parse(e));
   assert.deepEqual(events.slice(0, 2).map((e) => e.candidates), [
     [{ content: { role: "model", parts: [{ text: "hmm", thought: true }] }, index: 0 }],
@@ -191,13 +194,13 @@ Deno.test("stream: Chat chunks become Gemini events; tool calls go out whole wit
 });
 
 Deno.test("stream: a Chat error event becomes Google's error object and ends the stream", async () => {
-  const out = await through([
+  const out = await geminiEvents([
     chunk([{ index: 0, delta: { content: "a" } }]),
     JSON.stringify({
       error: { message: "slow down", type: "rate_limit_error", code: "rate_limit_exceeded" },
     }),
     chunk([{ index: 0, delta: { content: "never" } }]),
-  ], chatSseToGemini());
+  ]);
   assert.equal(out.length, 2);
   assert.deepEqual(JSON.parse(out[1]), {
     error: {
@@ -225,7 +228,14 @@ Deno.test("stream framing: SSE data events from any line endings and chunking; S
   assert.deepEqual(data, ['{"a":1}', '{"b":\n2}', '{"c":3}']);
   assert.equal((await through(['{"a":1}', '{"b":2}'], jsonArrayFraming())).join(""), '[{"a":1},\r\n{"b":2}]');
   assert.equal((await through([], jsonArrayFraming())).join(""), "[]");
-  assert.equal((await through(['{"a":1}'], sseFraming())).join(""), 'data: {"a":1}\n\n');
+  // The translated stream framed as Google's JSON array, whole, in one transform.
+  const array = (await through(
+    [enc.encode(
+      `data: ${chunk([{ index: 0, delta: { content: "x" }, finish_reason: "stop" }])}\n\ndata: [DONE]\n\n`,
+    )],
+    chatSseToGeminiBytes(false),
+  )).map((b) => new TextDecoder().decode(b)).join("");
+  assert.equal(JSON.parse(array)[0].candidates[0].content.parts[0].text, "x");
 });
 
 Deno.test("Gemini dialect: hold until a part or a finish, fail on an in-band error, read usage after the commit", () => {

@@ -12,7 +12,7 @@ import type { Outcome } from "../../pipeline/conversation.ts";
 import { geminiFinishReason, geminiUsage } from "../../providers/gemini/mappings.ts";
 import type { GeminiPart } from "../../providers/gemini/types.ts";
 import { functionCallPart, reasoningText } from "./parts.ts";
-import { chatSseToGemini, jsonArrayFraming, sseDataEvents, sseFraming } from "./stream.ts";
+import { chatSseToGeminiBytes, jsonArrayFraming, sseDataEvents } from "./stream.ts";
 import type { Obj } from "./fields.ts";
 
 /** How the client asked for the answer. */
@@ -81,11 +81,11 @@ export function renderGemini(outcome: Outcome, o: RenderOptions): Response {
   }
   if (outcome.kind === "stream") {
     streamed();
-    const events = outcome.protocol === "gemini"
-      ? (o.sse ? undefined : outcome.stream.pipeThrough(sseDataEvents()))
-      : outcome.stream.pipeThrough(sseDataEvents()).pipeThrough(chatSseToGemini());
-    if (!events) return new Response(outcome.stream, { status: 200, headers });
-    const framed = events.pipeThrough(o.sse ? sseFraming() : jsonArrayFraming());
+    if (outcome.protocol === "chat") {
+      return new Response(outcome.stream.pipeThrough(chatSseToGeminiBytes(o.sse)), { status: 200, headers });
+    }
+    if (o.sse) return new Response(outcome.stream, { status: 200, headers });
+    const framed = outcome.stream.pipeThrough(sseDataEvents()).pipeThrough(jsonArrayFraming());
     return new Response(framed.pipeThrough(new TextEncoderStream()), { status: 200, headers });
   }
   const json = outcome.kind === "local"

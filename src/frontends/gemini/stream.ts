@@ -1,8 +1,8 @@
 /**
- * Streams for the Gemini front end, one `TransformStream` per concern (SPEC §17.3): SSE bytes → event data
- * ({@link sseDataEvents}); Chat `chat.completion.chunk` data → Gemini `GenerateContentResponse` JSON
- * ({@link chatSseToGemini}); and the framing the client asked for — SSE without `[DONE]`
- * ({@link sseFraming}) or Google's JSON array ({@link jsonArrayFraming}).
+ * Streams for the Gemini front end (SPEC §17.3): a translated Chat stream → Gemini events framed as SSE without
+ * `[DONE]` or as Google's JSON array, in one transform ({@link chatSseToGeminiBytes}); and, for a passed-through
+ * Gemini stream the client wants as a JSON array, SSE bytes → event data ({@link sseDataEvents}) → the array
+ * ({@link jsonArrayFraming}).
  */
 import { createParser } from "eventsource-parser";
 import type { Usage } from "../../openai/types.ts";
@@ -33,11 +33,6 @@ export function sseDataEvents(): TransformStream<Uint8Array, string> {
   });
 }
 
-/** Event data → SSE events (`data: …` and a blank line). */
-export function sseFraming(): TransformStream<string, string> {
-  return new TransformStream({ transform: (data, c) => c.enqueue(`data: ${data}\n\n`) });
-}
-
 /** Event data (JSON objects) → one JSON array, element by element as they come, as Google streams it. */
 export function jsonArrayFraming(): TransformStream<string, string> {
   let first = true;
@@ -51,6 +46,9 @@ export function jsonArrayFraming(): TransformStream<string, string> {
     },
   });
 }
+
+/** Where translated events go. */
+type Out = { enqueue(json: string): void };
 
 /** A tool call being assembled from its fragments. */
 interface CallDraft {
@@ -69,9 +67,13 @@ interface ChoiceState {
  * parts); a tool call goes out whole as a `functionCall` part with its choice's finish; the finishing
  * candidates wait for the usage chunk so the last event carries `usageMetadata`, as Gemini's does. A Chat
  * error event becomes Google's error object and ends the stream, and so does a stream that closes before any
- * finish reason (and without `[DONE]`): the answer may be cut off. `[DONE]` is not sent on.
+ * finish reason (and without `[DONE]`): the answer may be cut off. `[DONE]` is not sent on. Plain calls: each
+ * Chat event's data in, Gemini JSON out.
  */
-export function chatSseToGemini(): TransformStream<string, string> {
+function geminiTranslator(): {
+  data(d: string, out: (json: string) => void): void;
+  end(out: (json: string) => void): void;
+} {
   const choices = new Map<number, ChoiceState>();
   let held: Obj[] = [];
   let usage: GeminiUsage | undefined;
@@ -83,7 +85,7 @@ export function chatSseToGemini(): TransformStream<string, string> {
     ...(model ? { modelVersion: model } : {}),
     ...(responseId ? { responseId } : {}),
   });
-  const flushHeld = (c: TransformStreamDefaultController<string>) => {
+  const flushHeld = (c: Out) => {
     if (!held.length && !usage) return;
     c.enqueue(JSON.stringify({
       candidates: held,
@@ -93,15 +95,16 @@ export function chatSseToGemini(): TransformStream<string, string> {
     held = [];
     usage = undefined;
   };
-  const fail = (c: TransformStreamDefaultController<string>, e: Obj) => {
+  const fail = (c: Out, e: Obj) => {
     const type = typeof e.type === "string" ? e.type : "api_error";
     const code = typeof e.code === "string" ? e.code : "upstream_error";
     const message = typeof e.message === "string" ? e.message : "The upstream failed during the stream.";
     c.enqueue(JSON.stringify(googleErrorBody(statusOfFailure(type, code), message, [errorInfo(code)])));
     stopped = true;
   };
-  return new TransformStream({
-    transform(data, c) {
+  return {
+    data(data, out) {
+      const c = { enqueue: out };
       if (stopped) return;
       if (data.trim() === "[DONE]") {
         flushHeld(c);
@@ -150,12 +153,47 @@ export function chatSseToGemini(): TransformStream<string, string> {
       }
       if (candidates.length) c.enqueue(JSON.stringify({ candidates, ...meta() }));
     },
-    flush(c) {
+    end(out) {
+      const c = { enqueue: out };
       if (stopped) return;
       flushHeld(c);
       if (!finished) {
         fail(c, { message: "The upstream ended the stream before the answer finished; it may be cut off." });
       }
+    },
+  };
+}
+
+/**
+ * Chat SSE bytes → Gemini events as bytes, framed as SSE (`sse`) or Google's JSON array: decoding, event
+ * parsing, translation, framing and encoding in one `TransformStream` — as four piped transforms each hop cost a
+ * promise round per chunk, which made this front end's streams the slowest.
+ */
+export function chatSseToGeminiBytes(sse: boolean): TransformStream<Uint8Array, Uint8Array> {
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  const t = geminiTranslator();
+  let first = true;
+  let out = "";
+  const frame = (json: string) => {
+    out += sse ? `data: ${json}\n\n` : first ? `[${json}` : `,\r\n${json}`;
+    first = false;
+  };
+  const parser = createParser({ onEvent: (ev) => t.data(ev.data, frame) });
+  const send = (c: TransformStreamDefaultController<Uint8Array>) => {
+    if (out) c.enqueue(encoder.encode(out));
+    out = "";
+  };
+  return new TransformStream({
+    transform(chunk, c) {
+      parser.feed(decoder.decode(chunk, { stream: true }));
+      send(c);
+    },
+    flush(c) {
+      parser.feed(decoder.decode() + "\n\n");
+      t.end(frame);
+      if (!sse) out += first ? "[]" : "]";
+      send(c);
     },
   });
 }
