@@ -6,8 +6,8 @@
  * {@link StreamDialect}: Chat Completions chunks by default; a provider passing a client's own protocol
  * through (SPEC §17) brings that protocol's dialect.
  */
-import type { AttemptResult, StreamSummary, UpstreamFailure } from "./backend.ts";
-import { answerTooLarge } from "./http.ts";
+import type { AttemptInput, AttemptResult, StreamSummary, UpstreamFailure } from "./backend.ts";
+import { answerTooLarge, type Posted } from "./http.ts";
 import type { IdleTimer } from "./idle.ts";
 import { type ChunkReader, readChunks } from "./chunk_reader.ts";
 import type { Usage } from "../openai/types.ts";
@@ -497,4 +497,34 @@ function passThrough(
     },
   }, { highWaterMark: 0 });
   return { kind: "stream", stream, done };
+}
+
+/** What {@link commitPosted} takes beyond what the posted request and the attempt already say. */
+export type PostedCommitOptions = Omit<CommitOptions, "timer" | "signal" | "cancelUpstream" | "commitBy">;
+
+/**
+ * Run the stream of an answer `postUpstream` got through the commit rule, wired to that request: its watchdog,
+ * the client's signal, the attempt's deadline, and an abort of the request as the way to stop the upstream. The
+ * request's controls are released on a failure before the commit, and unlinked when a committed stream ends.
+ */
+export async function commitPosted(
+  posted: Extract<Posted, { ok: true }>,
+  body: ReadableStream<Uint8Array>,
+  input: AttemptInput,
+  options: PostedCommitOptions,
+): Promise<AttemptResult> {
+  const { ctl, timer, unlink, done } = posted;
+  const result = await commitStream(body, {
+    ...options,
+    timer,
+    signal: input.signal,
+    cancelUpstream: () => {
+      unlink();
+      ctl.abort();
+    },
+    commitBy: input.deadline,
+  });
+  if (!result.ok) done();
+  else if (result.value.kind === "stream") result.value.done.finally(unlink);
+  return result;
 }

@@ -213,3 +213,27 @@ export async function readAnswer(
     return { kind: "not-json" };
   }
 }
+
+/**
+ * A best-effort side call (a token count): POST `body` and return the parsed 2xx JSON answer, or undefined on
+ * any failure — transport, error status, a body that is not JSON.
+ */
+export async function postForJson(
+  client: UpstreamClient,
+  backend: string,
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<unknown> {
+  const posted = await postUpstream(client, backend, url, headers, body, signal, timeoutMs);
+  if (!posted.ok) return undefined;
+  const read = await posted.readText();
+  if (!read.ok || !posted.res.ok) return undefined;
+  try {
+    return JSON.parse(read.text);
+  } catch {
+    return undefined;
+  }
+}

@@ -4,7 +4,7 @@
  * translated OpenAI-format stream through the commit rule (SPEC §7) with the attempt's watchdog and limits.
  */
 import type { AttemptInput, AttemptResult, UpstreamFailure } from "./backend.ts";
-import { commitStream, type StreamDialect } from "./commit.ts";
+import { commitPosted, type StreamDialect } from "./commit.ts";
 import { answerTooLarge, type Posted } from "./http.ts";
 import type { Usage } from "../openai/types.ts";
 
@@ -80,14 +80,7 @@ export async function commitTranslated(
   input: AttemptInput,
   o: TranslatedStreamOptions,
 ): Promise<AttemptResult> {
-  const { ctl, timer, unlink, done } = posted;
-  const result = await commitStream(sse, {
-    timer,
-    signal: input.signal,
-    cancelUpstream: () => {
-      unlink();
-      ctl.abort();
-    },
+  const result = await commitPosted(posted, sse, input, {
     classifyInBand: (e) => {
       if ((e as { code?: unknown })?.code === "too_large") return answerTooLarge(o.name, o.maxBodyBytes);
       const f = o.classifyInBand(e);
@@ -95,15 +88,9 @@ export async function commitTranslated(
     },
     // Usage is always produced (for the usage record); the client sees it only when it asked.
     dropUsageChunks: input.body.stream_options?.include_usage !== true,
-    commitBy: input.deadline,
     scrub: o.scrub,
     bodyLimit: { bytes: o.maxBodyBytes, backend: o.name },
     dialect: o.dialect,
   });
-  if (!result.ok) {
-    done();
-    return scrubbedFailure(result.failure, o.scrub);
-  }
-  if (result.value.kind === "stream") result.value.done.finally(unlink);
-  return result;
+  return result.ok ? result : scrubbedFailure(result.failure, o.scrub);
 }

@@ -17,9 +17,15 @@ export function geminiCliBinary(): Promise<string> {
   });
 }
 
-/** An isolated CLI home for a test (its `.gemini/settings.json` as gemini-cli-testing.md describes). */
-export async function makeCliHome(): Promise<string> {
-  const home = await Deno.makeTempDir({ prefix: "llmproxy-cli-home-" });
+/**
+ * An isolated CLI home for a test (its `.gemini/settings.json` as gemini-cli-testing.md describes); `extra`
+ * settings are added, `general` merged into the defaults.
+ */
+export async function makeCliHome(
+  extra: { general?: Record<string, unknown>; [section: string]: unknown } = {},
+  prefix = "llmproxy-cli-home-",
+): Promise<string> {
+  const home = await Deno.makeTempDir({ prefix });
   await Deno.mkdir(`${home}/.gemini`);
   await Deno.writeTextFile(
     `${home}/.gemini/settings.json`,
@@ -27,7 +33,8 @@ export async function makeCliHome(): Promise<string> {
       security: { auth: { selectedType: "gemini-api-key" } },
       privacy: { usageStatisticsEnabled: false },
       telemetry: { enabled: false },
-      general: { enableAutoUpdate: false, enableAutoUpdateNotification: false },
+      ...extra,
+      general: { enableAutoUpdate: false, enableAutoUpdateNotification: false, ...extra.general },
     }),
   );
   return home;

@@ -4,7 +4,7 @@
  * group, bounded in time and killed (the whole group) afterwards. Output is `--output-format stream-json`.
  */
 import { runProgram } from "./run_program.ts";
-import { geminiCliBinary } from "./gemini_cli.ts";
+import { geminiCliBinary, makeCliHome } from "./gemini_cli.ts";
 
 /** One run's result: exit code, the stream-json events, the answer text (assistant deltas joined). */
 export interface CliRun {
@@ -15,20 +15,11 @@ export interface CliRun {
 }
 
 /** A CLI home whose settings pick API-key auth and keep the CLI from retrying or phoning home. */
-export async function makeClientHome(): Promise<string> {
-  const home = await Deno.makeTempDir({ prefix: "llmproxy-cli-client-" });
-  await Deno.mkdir(`${home}/.gemini`);
-  await Deno.writeTextFile(
-    `${home}/.gemini/settings.json`,
-    JSON.stringify({
-      security: { auth: { selectedType: "gemini-api-key" } },
-      privacy: { usageStatisticsEnabled: false },
-      telemetry: { enabled: false },
-      general: { enableAutoUpdate: false, enableAutoUpdateNotification: false, maxAttempts: 1 },
-      context: { includeDirectoryTree: false },
-    }),
+export function makeClientHome(): Promise<string> {
+  return makeCliHome(
+    { general: { maxAttempts: 1 }, context: { includeDirectoryTree: false } },
+    "llmproxy-cli-client-",
   );
-  return home;
 }
 
 /** Run `gemini -m <model> --output-format stream-json` with `prompt` on stdin against the proxy at `baseUrl`. */

@@ -4,7 +4,7 @@
  * else the translated request. Any failure is "no count" (the caller estimates instead), never an error.
  */
 import type { CountInput } from "../../runner/backend.ts";
-import { postUpstream } from "../../runner/http.ts";
+import { postForJson } from "../../runner/http.ts";
 import type { UpstreamClient } from "../../runner/upstream_client.ts";
 import { tokenCount } from "../../core/clamp.ts";
 
@@ -26,7 +26,7 @@ export interface CountRequest {
 export async function countAnthropicTokens(r: CountRequest, input: CountInput): Promise<number | undefined> {
   const payload: Record<string, unknown> = { model: input.model };
   for (const f of COUNTED) if (r.body[f] !== undefined) payload[f] = r.body[f];
-  const posted = await postUpstream(
+  const json = await postForJson(
     r.client,
     r.backend,
     r.url,
@@ -35,12 +35,5 @@ export async function countAnthropicTokens(r: CountRequest, input: CountInput): 
     input.signal,
     input.timeoutMs,
   );
-  if (!posted.ok) return undefined;
-  const read = await posted.readText();
-  if (!read.ok || !posted.res.ok) return undefined;
-  try {
-    return tokenCount((JSON.parse(read.text) as { input_tokens?: unknown })?.input_tokens);
-  } catch {
-    return undefined;
-  }
+  return tokenCount((json as { input_tokens?: unknown } | undefined)?.input_tokens);
 }

@@ -4,7 +4,7 @@
  * exactly what would be sent. Any failure is "no count" (the caller estimates instead), never an error.
  */
 import type { CountInput } from "../../runner/backend.ts";
-import { postUpstream } from "../../runner/http.ts";
+import { postForJson } from "../../runner/http.ts";
 import type { UpstreamClient } from "../../runner/upstream_client.ts";
 import { tokenCount } from "../../core/clamp.ts";
 import type { GeminiRequest } from "./types.ts";
@@ -23,21 +23,6 @@ export interface CountRequest {
 /** Gemini's `totalTokens` for `r`, or undefined when it did not answer one. */
 export async function countGeminiTokens(r: CountRequest, input: CountInput): Promise<number | undefined> {
   const body = JSON.stringify({ generateContentRequest: { model: `models/${input.model}`, ...r.request } });
-  const posted = await postUpstream(
-    r.client,
-    r.backend,
-    r.url,
-    r.headers,
-    body,
-    input.signal,
-    input.timeoutMs,
-  );
-  if (!posted.ok) return undefined;
-  const read = await posted.readText();
-  if (!read.ok || !posted.res.ok) return undefined;
-  try {
-    return tokenCount((JSON.parse(read.text) as { totalTokens?: unknown })?.totalTokens);
-  } catch {
-    return undefined;
-  }
+  const json = await postForJson(r.client, r.backend, r.url, r.headers, body, input.signal, input.timeoutMs);
+  return tokenCount((json as { totalTokens?: unknown } | undefined)?.totalTokens);
 }

@@ -7,7 +7,7 @@
  */
 import type { KeyEntry } from "../../config/load.ts";
 import type { AttemptInput, AttemptResult, Backend, UpstreamFailure } from "../../runner/backend.ts";
-import { commitStream } from "../../runner/commit.ts";
+import { commitPosted } from "../../runner/commit.ts";
 import { postUpstream, readAnswer } from "../../runner/http.ts";
 import type { UpstreamClient } from "../../runner/upstream_client.ts";
 import { rateLimitInfo } from "../../core/cooldown.ts";
@@ -60,7 +60,7 @@ export function withResponsesPassThrough(chat: Backend, opts: ResponsesPassThrou
       input.timeoutMs,
     );
     if (!posted.ok) return failure(posted.failure);
-    const { res, ctl, timer, unlink, done } = posted;
+    const { res } = posted;
     const answer = await readAnswer(
       posted,
       input.stream,
@@ -90,25 +90,14 @@ export function withResponsesPassThrough(chat: Backend, opts: ResponsesPassThrou
         },
       };
     }
-    const result = await commitStream(res.body!, {
-      timer,
-      signal: input.signal,
-      cancelUpstream: () => {
-        unlink();
-        ctl.abort();
-      },
+    const result = await commitPosted(posted, res.body!, input, {
       classifyInBand: (e) => classifyInBandError(e, label, opts.name, opts.scrub),
       dropUsageChunks: false,
-      commitBy: input.deadline,
       scrub: opts.scrub,
       bodyLimit: { bytes: opts.client.maxBodyBytes, backend: opts.name },
       dialect: RESPONSES_DIALECT,
     });
-    if (!result.ok) {
-      done();
-      return failure(result.failure);
-    }
-    if (result.value.kind === "stream") result.value.done.finally(unlink);
+    if (!result.ok) return failure(result.failure);
     result.value.rateLimit = rateLimitInfo(res.headers, Date.now());
     result.value.protocol = "responses";
     return result;

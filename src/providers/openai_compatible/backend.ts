@@ -12,7 +12,7 @@ import type {
   ModelInfo,
   UpstreamFailure,
 } from "../../runner/backend.ts";
-import { commitStream } from "../../runner/commit.ts";
+import { commitPosted } from "../../runner/commit.ts";
 import { postUpstream, readAnswer } from "../../runner/http.ts";
 import { readText, type UpstreamClient } from "../../runner/upstream_client.ts";
 import { rateLimitInfo } from "../../core/cooldown.ts";
@@ -95,7 +95,7 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
         input.timeoutMs,
       );
       if (!posted.ok) return failure(posted.failure);
-      const { res, ctl, timer, unlink, done } = posted;
+      const { res } = posted;
       const answer = await readAnswer(
         posted,
         input.stream,
@@ -143,24 +143,13 @@ export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
           },
         };
       }
-      const result = await commitStream(res.body!, {
-        timer,
-        signal: input.signal,
-        cancelUpstream: () => {
-          unlink();
-          ctl.abort();
-        },
+      const result = await commitPosted(posted, res.body!, input, {
         classifyInBand: (e) => classifyInBandError(e, label, opts.name, opts.scrub, classify),
         dropUsageChunks: askUsage,
-        commitBy: input.deadline,
         scrub: opts.scrub,
         bodyLimit: { bytes: opts.client.maxBodyBytes, backend: opts.name },
       });
-      if (!result.ok) {
-        done();
-        return failure(result.failure);
-      }
-      if (result.value.kind === "stream") result.value.done.finally(unlink);
+      if (!result.ok) return failure(result.failure);
       result.value.rateLimit = rateLimitInfo(res.headers, Date.now());
       return result;
     },
