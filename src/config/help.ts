@@ -53,14 +53,18 @@ export function helpText(providers: readonly ProviderConfig[]): string {
     ...providers.flatMap((p) =>
       p.keyEnv ? [`  ${keyPoolText(p.keyEnv).padEnd(45)}    ${p.title} key pool`] : []
     ),
-    `  ${CLIENT_KEY_ENV} or ${CLIENT_KEY_ENV}_1..N   client keys for Authorization: Bearer`,
+    `  ${CLIENT_KEY_ENV} or ${CLIENT_KEY_ENV}_1..N   client keys (Authorization: Bearer, x-api-key, x-goog-api-key)`,
     "",
     "Upstream through an HTTP proxy: HTTPS_PROXY, HTTP_PROXY or ALL_PROXY (and NO_PROXY), real environment only.",
     "Private CA for an upstream: DENO_CERT=ca.pem or NODE_EXTRA_CA_CERTS=ca.pem, or DENO_TLS_CA_STORE=system.",
     "",
     "Precedence: flag > environment > --config file > default. Booleans: true/false/1/0/yes/no/on/off.",
-    "Endpoints: POST /v1/chat/completions, GET /v1/models, GET /v1/models/{id}, GET /health, GET /,",
-    "           GET /usage/stats, GET /usage/recent, GET /audit/logs (admin keys).",
+    "Endpoints: POST /v1/chat/completions (OpenAI Chat), POST /v1/messages and /v1/messages/count_tokens",
+    "           (Anthropic Messages), POST /v1/responses, GET|DELETE /v1/responses/{id} (OpenAI Responses),",
+    "           POST /v1beta/models/{model}:generateContent|:streamGenerateContent|:countTokens, GET /v1beta/models",
+    "           (Gemini), GET /v1/models, GET /v1/models/{id}, GET /health, GET /, GET /ui (console);",
+    "           admin keys: GET /usage/stats, /usage/recent, /audit/logs, /metrics, /ui/api/state.",
+    "deno task dev sets LLMPROXY_WATCH=1: a stop signal then also ends the file watcher.",
     "Bad configuration exits with code 2.",
   ].join("\n");
 }

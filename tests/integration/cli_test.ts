@@ -11,6 +11,18 @@ Deno.test("--version and --help", async () => {
   assert.equal(h.code, 0);
   assert.match(h.stdout, /--disable-auth/);
   assert.match(h.stdout, /LLMPROXY_MAX_WAIT/);
+  for (
+    const endpoint of [
+      "/v1/messages",
+      "/v1/responses",
+      ":generateContent",
+      "/ui",
+      "/metrics",
+      "LLMPROXY_WATCH",
+    ]
+  ) {
+    assert.ok(h.stdout.includes(endpoint), `--help names ${endpoint}`);
+  }
 });
 
 Deno.test("a bad flag on the real command line exits 2 with one clear line and no stack trace", async () => {
