@@ -22,6 +22,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["config"], // options, config file, help
   ["log"], // logging (telemetry that config and state need)
   ["security"], // secret patterns, scrubbing, redaction
+  ["model"], // the conversation model's answer: typed events and their meta, results, usage, ids, Chat SSE → events
   ["openai"], // Chat Completions types and SSE (today's conversation model)
   ["core"], // values and pure helpers: errors, caller, version, … — imports nothing of ours
 ];

@@ -1,10 +1,13 @@
 /**
  * What every translating backend (Gemini REST, Anthropic) does the same way around its own translation: a
  * failure with its message scrubbed, a "bad answer" failure for a 200 it cannot read, and running its
- * translated OpenAI-format stream through the commit rule (SPEC §7) with the attempt's watchdog and limits.
+ * translated stream of the model's events (or a passed-through byte stream) through the commit rule (SPEC §7)
+ * with the attempt's watchdog and limits.
  */
 import type { AttemptInput, AttemptResult, UpstreamFailure } from "./backend.ts";
 import { commitPosted, type StreamDialect } from "./commit.ts";
+import { commitPostedEvents } from "./commit_events.ts";
+import type { ModelEvent, StreamMeta } from "../model/events.ts";
 import { answerTooLarge, type Posted } from "./http.ts";
 import type { Usage } from "../openai/types.ts";
 
@@ -73,7 +76,32 @@ export interface TranslatedStreamOptions {
   dialect?: StreamDialect;
 }
 
-/** Run a translated stream through the commit rule; before the commit every failure is the attempt's. */
+/** The in-band error classifier of a translated stream: a `too_large` code is the --max-upstream-body-mb failure. */
+function inBand(o: TranslatedStreamOptions): (e: unknown) => UpstreamFailure {
+  return (e) => {
+    if ((e as { code?: unknown })?.code === "too_large") return answerTooLarge(o.name, o.maxBodyBytes);
+    const f = o.classifyInBand(e);
+    return { ...f, message: o.scrub(f.message) };
+  };
+}
+
+/** Run a translated stream of events through the commit rule; before the commit every failure is the attempt's. */
+export async function commitTranslatedEvents(
+  posted: Extract<Posted, { ok: true }>,
+  events: ReadableStream<ModelEvent>,
+  meta: StreamMeta,
+  input: AttemptInput,
+  o: Omit<TranslatedStreamOptions, "dialect">,
+): Promise<AttemptResult> {
+  const result = await commitPostedEvents(posted, events, input, {
+    classifyInBand: inBand(o),
+    scrub: o.scrub,
+    meta,
+  });
+  return result.ok ? result : scrubbedFailure(result.failure, o.scrub);
+}
+
+/** Run a byte stream (a passed-through one) through the commit rule; before the commit every failure is the attempt's. */
 export async function commitTranslated(
   posted: Extract<Posted, { ok: true }>,
   sse: ReadableStream<Uint8Array>,
@@ -81,11 +109,7 @@ export async function commitTranslated(
   o: TranslatedStreamOptions,
 ): Promise<AttemptResult> {
   const result = await commitPosted(posted, sse, input, {
-    classifyInBand: (e) => {
-      if ((e as { code?: unknown })?.code === "too_large") return answerTooLarge(o.name, o.maxBodyBytes);
-      const f = o.classifyInBand(e);
-      return { ...f, message: o.scrub(f.message) };
-    },
+    classifyInBand: inBand(o),
     // Usage is always produced (for the usage record); the client sees it only when it asked.
     dropUsageChunks: input.body.stream_options?.include_usage !== true,
     scrub: o.scrub,

@@ -7,7 +7,7 @@
 import { missingKeyProblem } from "../../config/providers.ts";
 import type { KeyEntry } from "../../config/load.ts";
 import type { ChatRequest } from "../../openai/types.ts";
-import { newCompletionMeta } from "../../openai/build.ts";
+import { newStreamMeta } from "../../model/ids.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import type {
   AttemptInput,
@@ -20,6 +20,7 @@ import type {
 import {
   badAnswer as badAnswerOf,
   commitTranslated,
+  commitTranslatedEvents,
   completionAnswer,
   scrubbedFailure,
   translatedOncePerBody,
@@ -190,7 +191,7 @@ export function createAnthropic(opts: AnthropicOptions): Backend {
       );
       if (!posted.ok) return failure(posted.failure);
       const { res, timer } = posted;
-      const meta = newCompletionMeta(input.model);
+      const meta = newStreamMeta(input.model);
       const answer = await readAnswer(posted, input.stream, classifyStatus(label), opts.scrub);
       if (answer.kind === "failed") return failure(answer.failure);
       if (answer.kind === "not-json") return badAnswer("with a body that is not JSON");
@@ -201,8 +202,8 @@ export function createAnthropic(opts: AnthropicOptions): Backend {
         const completion = toOpenAICompletion(json, meta);
         return completionAnswer(completion);
       }
-      const sse = translateAnthropicSse(res.body!, meta, () => timer.touch(), opts.client.maxBodyBytes);
-      return await commitTranslated(posted, sse, input, {
+      const events = translateAnthropicSse(res.body!, meta, () => timer.touch(), opts.client.maxBodyBytes);
+      return await commitTranslatedEvents(posted, events, meta, input, {
         name: opts.name,
         scrub: opts.scrub,
         maxBodyBytes: opts.client.maxBodyBytes,

@@ -16,6 +16,7 @@ import type {
 import {
   badAnswer as badAnswerOf,
   commitTranslated,
+  commitTranslatedEvents,
   completionAnswer,
   scrubbedFailure,
   translatedOncePerBody,
@@ -25,7 +26,7 @@ import { readText, type UpstreamClient } from "../../runner/upstream_client.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { classifyGeminiFailure, classifyGeminiInBand } from "./errors.ts";
 import { forModel, translateRequest, type Translation, TranslationError } from "./request.ts";
-import { newCompletionMeta } from "../../openai/build.ts";
+import { newStreamMeta } from "../../model/ids.ts";
 import { malformedResponse, toOpenAICompletion } from "./response.ts";
 import { translateGeminiSse } from "./stream.ts";
 import { countGeminiTokens } from "./count_tokens.ts";
@@ -214,7 +215,7 @@ export function createGemini(opts: GeminiOptions): Backend {
       );
       if (!posted.ok) return failure(posted.failure);
       const { res, timer } = posted;
-      const meta = newCompletionMeta(input.model);
+      const meta = newStreamMeta(input.model);
       const answer = await readAnswer(
         posted,
         input.stream,
@@ -253,8 +254,11 @@ export function createGemini(opts: GeminiOptions): Backend {
           }),
         );
       }
-      const sse = translateGeminiSse(res.body!, meta, () => timer.touch(), opts.client.maxBodyBytes);
-      return await commitTranslated(posted, sse, input, { ...streamOptions, classifyInBand: inBand });
+      const events = translateGeminiSse(res.body!, meta, () => timer.touch(), opts.client.maxBodyBytes);
+      return await commitTranslatedEvents(posted, events, meta, input, {
+        ...streamOptions,
+        classifyInBand: inBand,
+      });
     },
   };
 }
