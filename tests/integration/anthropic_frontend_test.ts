@@ -906,3 +906,67 @@ Deno.test("messages → anthropic: thinking the proxy marked unsigned is never s
     assert.doesNotMatch(JSON.stringify(sent), /llmproxy:unsigned/);
   });
 });
+
+Deno.test("messages → anthropic, translated (a command beside the text): thinking with its signature and redacted thinking reach the client intact, in order", async () => {
+  await withAnthropic(async (p, mock) => {
+    mock.onMessages = () =>
+      sseResponse([
+        event("message_start", {
+          message: {
+            id: "msg_up",
+            type: "message",
+            role: "assistant",
+            model: "claude-sonnet-4-5",
+            content: [],
+          },
+        }),
+        event("content_block_start", {
+          index: 0,
+          content_block: { type: "thinking", thinking: "", signature: "" },
+        }),
+        event("content_block_delta", { index: 0, delta: { type: "thinking_delta", thinking: "Let me " } }),
+        event("content_block_delta", { index: 0, delta: { type: "thinking_delta", thinking: "think." } }),
+        event("content_block_delta", {
+          index: 0,
+          delta: { type: "signature_delta", signature: "EqQBsig==" },
+        }),
+        event("content_block_stop", { index: 0 }),
+        event("content_block_start", {
+          index: 1,
+          content_block: { type: "redacted_thinking", data: "ENCRYPTED" },
+        }),
+        event("content_block_stop", { index: 1 }),
+        event("content_block_start", { index: 2, content_block: { type: "text", text: "" } }),
+        event("content_block_delta", { index: 2, delta: { type: "text_delta", text: "Answer." } }),
+        event("content_block_stop", { index: 2 }),
+        event("message_delta", { delta: { stop_reason: "end_turn" }, usage: { output_tokens: 7 } }),
+        event("message_stop", {}),
+      ]);
+    const res = await post(p, {
+      model: "anthropic:claude-sonnet-4-5",
+      max_tokens: 3000,
+      thinking: { type: "enabled", budget_tokens: 2000 },
+      messages: [{ role: "user", content: "!/set(interactive=off) think first" }],
+      stream: true,
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("x-llmproxy-commands") ?? "", /interactive/);
+    const events = parseMessagesSse(await res.text());
+    // Translated, not passed through: the command was cut from what went upstream.
+    assert.doesNotMatch(JSON.stringify(mock.requests.at(-1)!.body), /!\/set/);
+    const s = checkMessagesGrammar(events);
+    assert.deepEqual(s.blocks, [
+      { type: "thinking", thinking: "Let me think.", signature: "EqQBsig==" },
+      { type: "redacted_thinking", data: "ENCRYPTED" },
+      { type: "text", text: "Answer." },
+    ]);
+    const deltas = events.filter((e) => e.type === "content_block_delta" && e.index === 0)
+      .map((e) => (e.delta as { type: string }).type);
+    assert.deepEqual(
+      deltas,
+      ["thinking_delta", "thinking_delta", "signature_delta"],
+      "the signature closes it",
+    );
+    assert.equal(s.stopReason, "end_turn");
+  });
+});
