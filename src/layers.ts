@@ -23,6 +23,6 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["log"], // logging (telemetry that config and state need)
   ["security"], // secret patterns, scrubbing, redaction
   ["model"], // the conversation model's answer: typed events and their meta, results, usage, ids, Chat SSE → events
-  ["openai"], // Chat Completions types and SSE (today's conversation model)
+  ["openai"], // the Chat Completions wire format: request types, SSE, chunk and completion builders
   ["core"], // values and pure helpers: errors, caller, version, … — imports nothing of ours
 ];
