@@ -13,21 +13,12 @@ import type { Scrubber } from "../security/scrub.ts";
 import type { UsageRecorder } from "../usage/recorder.ts";
 import type { SessionStore } from "../sessions/store.ts";
 import type { Deadlines } from "../core/deadlines.ts";
-import type { SharedChange } from "../store/shared_state.ts";
-import type { ResetResult } from "../store/key_states.ts";
+import type { SharedChange, SharedState } from "../store/shared_state.ts";
 import type { StopSwitch } from "../core/stop.ts";
 import type { CommandContext } from "../commands/context.ts";
 import type { SessionContext } from "../sessions/context.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import type { ApplyTarget } from "./apply.ts";
-
-/** Where route and global-setting changes are saved before they apply, and cool-downs are reset (the store). */
-export interface Persistence {
-  /** Save a change (the store or the `--config` file), then apply it to the stores; a SaveError changes nothing. */
-  apply(change: SharedChange): Promise<void>;
-  /** Clear cool-downs and disabled keys of these backends, in the store (every instance) and here. */
-  resetCooldowns(backends: string[]): Promise<ResetResult[]>;
-}
 
 /** The stores and services a proxy is made of (what `proxyContext` composes). */
 export interface ProxyParts {
@@ -41,8 +32,11 @@ export interface ProxyParts {
   kv: Deno.Kv;
   /** Usage records and the audit trail (batched, off the hot path). */
   usage: UsageRecorder;
-  /** Saves route and global-setting changes first, then applies them (admin commands only). */
-  persistence: Persistence;
+  /**
+   * Saves a route or global-setting change first (the store, or the `--config` file), then applies it to the
+   * stores; resets cool-downs in the store and here.
+   */
+  persistence: Pick<SharedState, "apply" | "resetCooldowns">;
   aliases: Readonly<Record<string, string>>;
   /** Replaces configured secret values in text (prompts, errors, logs). */
   scrub: Scrubber;
