@@ -106,12 +106,8 @@ export class SharedState {
     }
     if (newer(globals.versionstamp, this.#globalsStamp)) {
       this.#globalsStamp = globals.versionstamp;
-      this.#applyGlobals(globals.value!);
+      this.o.settings.set(this.#fromStored(globals.value!));
     }
-  }
-
-  #applyGlobals(g: Globals): void {
-    this.o.settings.set(this.#fromStored(g));
   }
 
   /** The settings a stored globals value gives (a flag or env value stays; `null` is the start-up value). */
