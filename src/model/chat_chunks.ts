@@ -16,6 +16,17 @@ interface ToolDelta {
   function?: { name?: unknown; arguments?: unknown };
 }
 
+const FAILED = "The upstream failed during the stream.";
+
+/** A Chat `{"error":…}` payload as the model's error (its fields kept for the failure classifier). */
+function modelError(e: unknown): ModelError {
+  if (e && typeof e === "object" && !Array.isArray(e)) {
+    const o = e as Obj;
+    return { ...o, message: typeof o.message === "string" ? o.message : FAILED };
+  }
+  return { message: typeof e === "string" ? e : FAILED };
+}
+
 /** One choice's tool calls so far: Chat index → the id it started with. */
 type Calls = Map<number, string>;
 
@@ -30,18 +41,7 @@ export class ChatChunkReader {
 
   /** The events of one parsed chunk. */
   chunk(c: Obj): ModelEvent[] {
-    if (c.error) {
-      const e = c.error;
-      const error: ModelError = e && typeof e === "object" && !Array.isArray(e)
-        ? {
-          ...(e as Obj),
-          message: typeof (e as Obj).message === "string"
-            ? (e as Obj).message as string
-            : "The upstream failed during the stream.",
-        }
-        : { message: typeof e === "string" ? e : "The upstream failed during the stream." };
-      return [{ type: "error", error }];
-    }
+    if (c.error) return [{ type: "error", error: modelError(c.error) }];
     if (this.meta) {
       if (typeof c.model === "string" && c.model) this.meta.model = c.model;
       if (typeof c.id === "string" && c.id) this.meta.id = c.id;

@@ -11,6 +11,7 @@ import { type EventRenderer, eventsOf, renderEvents } from "../../src/model/rend
 import { completionResult, resultEvents } from "../../src/model/result.ts";
 import { chatUsage, modelUsage } from "../../src/model/usage.ts";
 import { ChatRenderer } from "../../src/frontends/chat/stream.ts";
+import { deltaSse, roleDelta } from "../../src/openai/build.ts";
 import { MessagesRenderer } from "../../src/frontends/anthropic/stream.ts";
 import { ResponsesRenderer } from "../../src/frontends/responses/stream.ts";
 import { GeminiRenderer } from "../../src/frontends/gemini/stream.ts";
@@ -377,6 +378,24 @@ Deno.test("Chat renderer: role first, one chunk per event, usage only when asked
     },
   });
   assert.ok(!failed.includes("[DONE]"));
+});
+
+Deno.test("Chat renderer: a text chunk written directly is byte for byte the builder's, also after the model is named late", () => {
+  const meta = { id: 'chatcmpl-"q', created: 9, model: "first" };
+  const r = new ChatRenderer(meta, false);
+  assert.equal(
+    r.event({ type: "text", choice: 0, text: 'a "quoted"\n é' }),
+    deltaSse(meta, 0, roleDelta()) + deltaSse(meta, 0, { content: 'a "quoted"\n é' }),
+  );
+  meta.model = "named-later";
+  assert.equal(
+    r.event({ type: "reasoning", choice: 0, text: "r" }),
+    deltaSse(meta, 0, { reasoning_content: "r" }),
+  );
+  assert.equal(
+    r.event({ type: "refusal", choice: 1, text: "no" }),
+    deltaSse(meta, 1, roleDelta()) + deltaSse(meta, 1, { refusal: "no" }),
+  );
 });
 
 Deno.test("Messages renderer: thinking with its signature, text, tool_use blocks in order, usage with cache reads; error event", async () => {
