@@ -970,3 +970,58 @@ Deno.test("messages → anthropic, translated (a command beside the text): think
     assert.equal(s.stopReason, "end_turn");
   });
 });
+
+Deno.test("messages → anthropic, translated (a command beside the text): the turns' signed thinking goes back first, Anthropic's own only; a Chat upstream never sees it", async () => {
+  const signed = { type: "thinking", thinking: "I should read it.", signature: "EqQBCkYIBxgCKkDreal" };
+  const redacted = { type: "redacted_thinking", data: "ENCRYPTED" };
+  const messages = [
+    { role: "user", content: "read a.txt" },
+    {
+      role: "assistant",
+      content: [signed, redacted, { type: "tool_use", id: "toolu_1", name: "Read", input: { p: "a.txt" } }],
+    },
+    { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "hello" }] },
+    {
+      role: "assistant",
+      content: [{ type: "thinking", thinking: "gemini's", signature: "llmproxy:unsigned" }, {
+        type: "text",
+        text: "It says hello.",
+      }],
+    },
+    { role: "user", content: "!/set(interactive=off) and now?" },
+  ];
+  const tools = [{ name: "Read", input_schema: { type: "object", properties: { p: { type: "string" } } } }];
+  await withAnthropic(async (p, mock) => {
+    const res = await post(p, {
+      model: "anthropic:claude-sonnet-4-5",
+      max_tokens: 3000,
+      thinking: { type: "enabled", budget_tokens: 2000 },
+      tools,
+      messages,
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("x-llmproxy-commands") ?? "", /interactive/);
+    await res.body?.cancel();
+    const sent = mock.requests.at(-1)!.body!;
+    assert.doesNotMatch(JSON.stringify(sent), /!\/set/, "translated, not passed through");
+    assert.ok(sent.thinking, "thinking is on");
+    const turns = sent.messages as { role: string; content: Record<string, unknown>[] }[];
+    assert.deepEqual(
+      turns[1].content.slice(0, 2),
+      [signed, redacted],
+      "the signed turn starts with its thinking",
+    );
+    assert.equal(turns[1].content[2].type, "tool_use");
+    assert.doesNotMatch(
+      JSON.stringify(sent),
+      /llmproxy:unsigned|gemini's/,
+      "unsigned thinking is never sent",
+    );
+  });
+  await withProxy(async ({ p, or }) => {
+    const res = await post(p, { model: MODEL, max_tokens: 3000, tools, messages });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.doesNotMatch(JSON.stringify(or.chats.at(-1)!.body), /EqQBCkYIBxgCKkDreal|ENCRYPTED/);
+  });
+});

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { classifyAnthropicFailure, ratelimitResetUntil } from "../../src/providers/anthropic/errors.ts";
 import { translateRequest } from "../../src/providers/anthropic/request.ts";
 import { AnthropicStreamTranslator } from "../../src/providers/anthropic/stream.ts";
+import { withReasoning } from "../../src/model/reasoning.ts";
+import type { ChatRequest, Message } from "../../src/openai/types.ts";
 
 const NOW = Date.parse("2026-01-01T00:00:00Z");
 
@@ -95,4 +97,23 @@ Deno.test("anthropic stream: thinking and its signature are kept; max_tokens →
   const failed = cut.end();
   assert.ok(failed[0].type === "error");
   assert.match(failed[0].error.message, /without a stop reason/);
+});
+
+Deno.test("anthropic request: an assistant turn's reasoning goes back first as its blocks, only with thinking on", () => {
+  const assistant = withReasoning<Message>({ role: "assistant", content: "a" }, [
+    { kind: "thinking", text: "t", signature: "S" },
+    { kind: "redacted", data: "D" },
+  ]);
+  const body = {
+    messages: [{ role: "user", content: "q" }, assistant, { role: "user", content: "q2" }],
+  } as ChatRequest;
+  const on = translateRequest({ ...body, reasoning_effort: "low" });
+  assert.deepEqual((on.messages as { content: unknown[] }[])[1].content, [
+    { type: "thinking", thinking: "t", signature: "S" },
+    { type: "redacted_thinking", data: "D" },
+    { type: "text", text: "a" },
+  ]);
+  const off = translateRequest(body);
+  assert.deepEqual((off.messages as { content: unknown[] }[])[1].content, [{ type: "text", text: "a" }]);
+  assert.doesNotMatch(JSON.stringify(body), /"S"/, "the reasoning is in no JSON body");
 });
