@@ -11,7 +11,7 @@ import { CHAT_DIALECT } from "../../runner/commit.ts";
 import { type ExchangeWay, type HttpExchange, runExchange } from "../../runner/exchange.ts";
 import { getListing, listedEntries } from "../../runner/listing.ts";
 import type { UpstreamClient } from "../../runner/upstream_client.ts";
-import type { ChatRequest } from "../../openai/types.ts";
+import type { ChatRequest, Usage } from "../../openai/types.ts";
 import { classifyInBandError, classifyOpenAIFailure, type OpenAIFailureClassifier } from "./errors.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 
@@ -66,7 +66,7 @@ export function openAICompatibleExchange(opts: OpenAICompatibleOptions): HttpExc
       };
     },
     answer(json) {
-      const j = json as { error?: unknown; choices?: unknown; usage?: unknown; model?: unknown } | null;
+      const j = json as { error?: unknown; choices?: unknown; usage?: Usage; model?: unknown } | null;
       if (j?.error) return { kind: "error", error: j.error };
       const choices = j?.choices;
       if (!Array.isArray(choices) || choices.some((c) => c === null || typeof c !== "object")) {
@@ -75,8 +75,8 @@ export function openAICompatibleExchange(opts: OpenAICompatibleOptions): HttpExc
       // A JSON answer to `stream: true` (the upstream ignored it) is turned into SSE by the pipeline.
       return {
         kind: "passed",
-        usage: j!.usage as never,
-        model: typeof j!.model === "string" ? j!.model : undefined,
+        usage: j?.usage,
+        model: typeof j?.model === "string" ? j.model : undefined,
       };
     },
     stream: { dialect: CHAT_DIALECT },
