@@ -46,8 +46,15 @@ function headersFor(key: KeyEntry | undefined): Record<string, string> {
   };
 }
 
-/** A 200 Messages answer that is not readable is a bad answer; `ok` reads a readable one. */
+/**
+ * A 200 Messages answer: an error object in it (`{"type":"error","error":{type,message}}`) is that error; one
+ * that is not readable is a bad answer; `ok` reads a readable one.
+ */
 function readMessage(json: unknown, ok: (r: AnthropicResponse) => AnswerReading): AnswerReading {
+  const e = (json as { type?: unknown; error?: { type?: unknown; message?: unknown } } | null)?.error;
+  if ((json as { type?: unknown } | null)?.type === "error" && e && typeof e === "object") {
+    return { kind: "error", error: { code: e.type, message: e.message } };
+  }
   const malformed = malformedResponse(json);
   if (malformed) return { kind: "bad", what: `with a malformed Messages response (${malformed})` };
   return ok(json as AnthropicResponse);
