@@ -1,7 +1,8 @@
 /**
  * Rendering the pipeline's {@link Outcome} as Anthropic Messages (SPEC §17.1): an answer already in Messages
  * (the anthropic provider passed the body through) as it came; a Chat completion as a `message` object; a
- * Chat chunk stream, a local reply or a whole answer to a streaming request as the Messages event stream.
+ * translated provider's events, a Chat chunk stream (read as events by `model/chat_sse.ts`), a local reply or a
+ * whole answer to a streaming request as the Messages event stream, all through one renderer (`stream.ts`).
  */
 import { SSE_HEADERS } from "../../openai/sse.ts";
 import type { ModelEvent, StreamMeta } from "../../model/events.ts";

@@ -1,6 +1,7 @@
 /**
  * Rendering the pipeline's {@link Outcome} for a Responses client (SPEC §17.2): a Chat answer (JSON, stream,
- * or a local reply) becomes a response object or the Responses event stream; an answer already in the
+ * or a local reply) or a translated provider's events become a response object or the Responses event stream
+ * (every stream through the one renderer of events, `stream.ts`); an answer already in the
  * Responses protocol (a provider passed the body through, built-in tools included) goes out as it came.
  * Built-in tools that were dropped for a translated answer are named in `x-llmproxy-dropped-tools`.
  */
