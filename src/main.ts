@@ -28,6 +28,8 @@ import { internalError } from "./core/errors.ts";
 import { errorResponse } from "./frontends/chat/errors.ts";
 import { NAME, VERSION } from "./core/version.ts";
 import { Metrics } from "./telemetry/metrics.ts";
+import { joinIsolates, type Seat, tagIsolate } from "./isolates/seat.ts";
+import { startWorkers, type Workers } from "./isolates/workers.ts";
 
 /**
  * A proxy built from a configuration and not listening: the edge's request handler over a real context
@@ -83,6 +85,9 @@ const stdio: Output = {
   err: (line) => writeLine(Deno.stderr, line),
 };
 
+/** A worker isolate prints nothing: the first isolate speaks for the process. */
+const quiet: Output = { out: () => {}, err: () => {} };
+
 /** Every `model_aliases` target of the config file must be servable (exit 2 naming the field otherwise). */
 function checkAliases(cfg: LoadedConfig<ProviderSpec>, backends: string[]): void {
   for (const [name, target] of Object.entries(cfg.file?.model_aliases ?? {})) {
@@ -133,6 +138,7 @@ function startupDetail(
 export async function buildProxy(
   cfg: LoadedConfig<ProviderSpec>,
   output: Output = stdio,
+  isolate?: number,
 ): Promise<BuiltProxy> {
   const s = cfg.settings;
   const secrets = [...Object.values(cfg.pools).flat(), ...cfg.clientKeys].map((k) => k.value);
@@ -157,7 +163,8 @@ export async function buildProxy(
     generatedNote = `generated key in ${g.path}`;
   }
   const scrub = createScrubber(secrets);
-  await setupLogging({ file: s.log, level: s.logLevel, scrub }).catch((e) => {
+  const tag = isolate === undefined ? undefined : `[isolate ${isolate}]`;
+  await setupLogging({ file: s.log, level: s.logLevel, scrub, tag }).catch((e) => {
     throw new ConfigError(`${cfg.where("log")}: cannot open ${s.log} (${(e as Error).name})`);
   });
 
@@ -297,26 +304,49 @@ export async function buildProxy(
   };
 }
 
-/** Start the proxy from a loaded configuration: build it and serve it. Throws ConfigError for bad configuration. */
+/** Where a `--workers` isolate started by another serves: its seat and the port already bound. */
+export interface WorkerSeat extends Seat {
+  port: number;
+}
+
+/**
+ * Start the proxy from a loaded configuration: build it and serve it. Throws ConfigError for bad configuration.
+ * With `--workers N` above 1 this isolate is the first of N and starts the others (`src/isolates/`); `worker`
+ * is given in those.
+ */
 export async function startProxy(
   cfg: LoadedConfig<ProviderSpec>,
   output: Output = stdio,
+  worker?: WorkerSeat,
 ): Promise<RunningProxy> {
   const s = cfg.settings;
-  const proxy = await buildProxy(cfg, output);
+  if (s.workers > 1 && kvLocation(s.kv, cfg.dataDir) === ":memory:") {
+    throw new ConfigError(
+      `${cfg.where("workers")}: ${s.workers} isolates need a store they share, and ${
+        cfg.where("kv")
+      } is :memory: (one per isolate): give a file`,
+    );
+  }
+  const seat: Seat | undefined = worker ??
+    (s.workers > 1 ? { index: 0, count: s.workers, token: crypto.randomUUID() } : undefined);
+  const proxy = await buildProxy(cfg, worker ? quiet : output, seat?.index);
   const { ctx } = proxy;
+  const link = seat && joinIsolates(ctx, seat);
   let server: Edge;
+  let workers: Workers | undefined;
   try {
     server = serveEdge({
       hostname: s.host,
-      port: s.port,
+      port: worker?.port ?? s.port,
       headTimeoutMs: s.timeout * 1000,
       onError: (e) => {
         log.error("unexpected error in the HTTP server: {error}", { error: ctx.scrub(String(e)) });
         return errorResponse(internalError("-"));
       },
-    }, proxy.handler);
+      reusePort: seat !== undefined,
+    }, seat ? tagIsolate(proxy.handler, seat.index) : proxy.handler);
   } catch (e) {
+    link?.close();
     await proxy.close();
     throw new ConfigError(
       `cannot listen on ${s.host}:${s.port} (${(e as Error).message.split("\n")[0]}); the address is ${
@@ -324,15 +354,30 @@ export async function startProxy(
       } and ${cfg.where("port")}`,
     );
   }
+  if (seat && !worker) {
+    try {
+      workers = await startWorkers(
+        { argv: cfg.argv, env: cfg.env, cwd: cfg.cwd, port: server.addr.port },
+        seat,
+      );
+    } catch (e) {
+      await server.close(0);
+      link?.close();
+      await proxy.close();
+      throw new Error(`cannot start the worker isolates: ${(e as Error).message}`);
+    }
+  }
   proxy.warmUp();
   const addr = server.addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   const url = `http://${host}:${addr.port}`;
-  output.out(
-    `${NAME} ${VERSION} listening on ${url}/v1 · ${proxy.authText} · backends: ${proxy.backendsText} · default: ${
-      ctx.defaultBackend ?? "none"
-    } · store: ${kvLocation(s.kv, cfg.dataDir)}`,
-  );
+  if (!worker) {
+    output.out(
+      `${NAME} ${VERSION} listening on ${url}/v1 · ${proxy.authText} · backends: ${proxy.backendsText} · default: ${
+        ctx.defaultBackend ?? "none"
+      } · store: ${kvLocation(s.kv, cfg.dataDir)}${seat ? ` · ${seat.count} isolates` : ""}`,
+    );
+  }
   log.info("started {url}: {auth}; backends {backends}", {
     url,
     auth: proxy.authText,
@@ -347,10 +392,14 @@ export async function startProxy(
     kv: proxy.kv,
     close(graceMs = s.shutdownGrace * 1000) {
       closed ??= (async () => {
-        await server.close(graceMs, () => {
-          log.warn("shutdown grace over: ending {n} request(s) still in flight", { n: ctx.stop.size });
-          ctx.stop.stop();
-        });
+        await Promise.all([
+          server.close(graceMs, () => {
+            log.warn("shutdown grace over: ending {n} request(s) still in flight", { n: ctx.stop.size });
+            ctx.stop.stop();
+          }),
+          workers?.close(graceMs),
+        ]);
+        link?.close();
         await proxy.close();
       })();
       return closed;
