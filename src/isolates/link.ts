@@ -4,13 +4,14 @@
  * - key states: a cool-down or a disabled key learned in one isolate is adopted by the others as soon as
  *   the message arrives (the store's refresh, about once a second, stays the path between processes);
  *   a `reset-cooldowns` clears them everywhere;
+ * - budgets upstreams announced (X-RateLimit-Remaining) and each unit spent of them, so isolates do not each
+ *   spend the same budget (two sends in the same instant still may: scripts/bench/RESULTS.md measures it);
  * - routes and global settings a command changed: the isolate that saved the change sends the result, and
  *   the command answers only once every other isolate adopted it (or after {@link ACK_MS});
  * - metrics: `/metrics` in any isolate gathers every isolate's numbers and sums them (prom-client's
  *   cluster aggregation), so a scrape sees the process, not the one isolate it landed in.
- * Budgets announced by upstreams (X-RateLimit-Remaining) stay per isolate (measured: scripts/bench/RESULTS.md).
  */
-import type { CooldownRecord, DisabledRecord, KeyPools } from "../state/keys.ts";
+import type { BudgetUse, CooldownRecord, DisabledRecord, KeyPools } from "../state/keys.ts";
 import type { Route } from "../state/routes.ts";
 
 /** Longest wait for the other isolates to confirm a change or to send their metrics. */
@@ -28,6 +29,7 @@ export interface SharedSnapshot {
 type Message =
   | { t: "cooled"; record: CooldownRecord }
   | { t: "disabled"; record: DisabledRecord }
+  | { t: "budget"; use: BudgetUse }
   | { t: "reset"; backends: string[] }
   | { t: "changed"; id: string; snapshot: SharedSnapshot }
   | { t: "metrics?"; id: string }
@@ -64,6 +66,7 @@ export class IsolateLink {
       this.#unsubscribe.push(
         pool.keyCooled.subscribe((record) => this.#send({ t: "cooled", record })),
         pool.keyDisabled.subscribe((record) => this.#send({ t: "disabled", record })),
+        pool.budgetUsed.subscribe((use) => this.#send({ t: "budget", use })),
       );
     }
   }
@@ -80,6 +83,9 @@ export class IsolateLink {
         return;
       case "disabled":
         if (pools.names().includes(m.record.backend)) pools.pool(m.record.backend).adoptDisabled(m.record);
+        return;
+      case "budget":
+        if (pools.names().includes(m.use.backend)) pools.pool(m.use.backend).adoptBudget(m.use);
         return;
       case "reset":
         for (const b of m.backends) if (pools.names().includes(b)) pools.pool(b).reset();

@@ -109,6 +109,22 @@ Deno.test("--workers 2: a 429 learned in one isolate makes the other use another
   });
 });
 
+Deno.test("--workers 2: a budget used up in one isolate (X-RateLimit-Remaining: 0) keeps the other off that key", async () => {
+  await withProxy(["--key-strategy", "fill-first"], twoKeys, async (_p, mock, url) => {
+    const reset = String(Date.now() + 600_000);
+    mock.successHeaders = (req): Record<string, string> =>
+      req.key === KEYS[0]
+        ? { "x-ratelimit-limit": "5", "x-ratelimit-remaining": "0", "x-ratelimit-reset": reset }
+        : {};
+    const first = await chat(url, "x/y:free");
+    assert.equal(first.headers.get("x-llmproxy-key"), "OPENROUTER_API_KEY_1");
+    const other = first.headers.get("x-llmproxy-isolate") === "0" ? "1" : "0";
+    const res = await landOn(other, () => chat(url, "x/y:free"));
+    assert.equal(res.headers.get("x-llmproxy-key"), "OPENROUTER_API_KEY_2");
+    assert.equal(mock.chats.filter((r) => r.key === KEYS[0]).length, 1, "key 1 was not sent to again");
+  });
+});
+
 for (const where of ["the store", "a --config file"]) {
   Deno.test(`--workers 2: set(default-backend=…) made through one isolate is in effect in the other (${where})`, async () => {
     const env = (mock: MockOpenAI) => ({
