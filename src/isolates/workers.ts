@@ -4,6 +4,7 @@
  * connections over all of them. On shutdown every worker drains (the same grace) before the process ends.
  */
 import type { Seat } from "./seat.ts";
+import { log } from "../log/log.ts";
 
 /** What a worker isolate needs to start: the command line again, and its seat. */
 export interface WorkerStart {
@@ -59,6 +60,12 @@ export async function startWorkers(base: Omit<WorkerStart, "seat">, seat0: Seat)
       w.postMessage({ t: "start", start } satisfies WorkerMessage);
       const m = await ready;
       if (m.t !== "ready") throw new Error(m.t === "failed" ? m.message : `unexpected ${m.t}`);
+      // An isolate that fails later stops serving (the kernel sends new connections to the others); the
+      // process goes on, and says so.
+      w.onerror = (e) => {
+        e.preventDefault();
+        log.error("isolate {n} failed and stopped serving: {error}", { n: i + 1, error: e.message });
+      };
     }));
   } catch (e) {
     endAll();
