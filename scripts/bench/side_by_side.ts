@@ -335,13 +335,21 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
     const srps: Record<string, number[]> = Object.fromEntries(all.map((t) => [t.name, []]));
     const underLoad: Record<string, number[]> = Object.fromEntries(all.map((t) => [t.name, []]));
     const rssLoaded: Record<string, number> = {};
+    // Share of one core each process used during the streaming load (above 100 %: more than one core).
+    const cores: Record<string, number[]> = Object.fromEntries(Object.keys(pids).map((n) => [n, []]));
     for (let r = 0; r < opts.rounds; r++) {
       for (const t of all) {
+        const pid = pids[t.name];
+        const cpu0 = pid ? cpuMs(pid) : 0;
+        const t0 = performance.now();
         const load = wrk(t.base, streamBody(t), 200, opts.seconds, dir);
         const probes = await extraStreamTtfb(t, streamBody(t), load);
         srps[t.name].push(await load);
         underLoad[t.name].push(...probes);
-        if (pids[t.name]) rssLoaded[t.name] = Math.max(rssLoaded[t.name] ?? 0, rssMb(pids[t.name]));
+        if (pid) {
+          cores[t.name].push((cpuMs(pid) - cpu0) / (performance.now() - t0) * 100);
+          rssLoaded[t.name] = Math.max(rssLoaded[t.name] ?? 0, rssMb(pid));
+        }
       }
     }
 
@@ -365,7 +373,12 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
       meets: (name: string) => boolean,
       judge: (name: string) => string,
     ): Row[] => [
-      [label, values, `${target}: ${judge(PROXY)}`, verdict(meets(PROXY), meets(JS_FLOOR))],
+      [
+        label,
+        values,
+        `${target}: ${judge(PROXY)} (floor js ${judge(JS_FLOOR)})`,
+        verdict(meets(PROXY), meets(JS_FLOOR)),
+      ],
       ["  with --workers 2", "", `${target}: ${judge(PROXY2)}`, verdict(meets(PROXY2), meets(JS_FLOOR))],
     ];
     const rows: Row[] = [
@@ -424,6 +437,12 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
         (n) => busy(n) <= busy(FLOOR) + 5,
         (n) => f(busy(n)),
       ),
+      [
+        "  CPU during that load (% of one core, median)",
+        line((n) => f(m(cores[n]), 0)),
+        "",
+        undefined,
+      ],
       ["RSS idle (MB)", f(rssIdle, 1), "≤ 60", rssIdle <= 60 ? "met" : "missed"],
       ...targetRows(
         "RSS after the streaming load (MB, max of rounds)",
@@ -461,7 +480,7 @@ const VERDICT_TEXT: Record<Verdict, string> = {
 /** Print the side-by-side table. */
 export function printSideBySide(r: SideBySide): void {
   const lines = r.rows.map(([a, b, c, v]) =>
-    `${a.padEnd(50)} ${b.padEnd(96)} ${c.padEnd(36)}${v === undefined ? "" : ` ${VERDICT_TEXT[v]}`}`
+    `${a.padEnd(50)} ${b.padEnd(96)} ${c.padEnd(52)}${v === undefined ? "" : ` ${VERDICT_TEXT[v]}`}`
   );
   lines.push(
     `(floor js = floor.ts js,byob: every chunk through one JS stream, as llmproxy reads a stream after its commit;`,
