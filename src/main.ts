@@ -19,7 +19,8 @@ import { SharedState } from "./store/shared_state.ts";
 import { UsageRecorder } from "./usage/recorder.ts";
 import { usageCommand } from "./usage/cli.ts";
 import { closeLogging, log, setupLogging } from "./log/log.ts";
-import type { ProxyContext } from "./pipeline/context.ts";
+import { type ProxyContext, proxyContext } from "./pipeline/context.ts";
+import { SettingsStore } from "./state/settings.ts";
 import { SessionStore } from "./sessions/store.ts";
 import { Deadlines } from "./core/deadlines.ts";
 import { type Edge, serveEdge } from "./server/edge.ts";
@@ -194,7 +195,6 @@ export async function buildProxy(
       );
     }
   }
-  const defaultBackend = s.defaultBackend ?? registry.firstFunctional();
 
   const labels = clientKeys.map((k) => k.label);
   const unknownAdmin = s.disableAuth ? [] : s.adminKeys.filter((l) => !labels.includes(l));
@@ -235,38 +235,32 @@ export async function buildProxy(
   usage.prune().catch(() => {});
   usage.audit({ time: Date.now(), kind: "startup", detail: startupDetail(cfg, registry, clientKeys.length) });
 
-  const ctx: ProxyContext = {
-    settings: { ...s },
+  const settings = new SettingsStore(s, cfg.chain);
+  const shared = new SharedState({
+    kv,
+    registry,
+    routes,
+    settings,
+    fixed: (key) => cfg.sources[key] === "flag" || cfg.sources[key] === "env",
+    configPath: s.config,
+    initialFile: cfg.file,
+    options: cfg.options,
+  });
+  const ctx: ProxyContext = proxyContext({
+    settings,
     registry,
     auth,
     routes,
     aliases: { ...(cfg.file?.model_aliases ?? {}) },
     scrub,
-    defaultBackend,
     kv,
     usage,
+    persistence: shared,
     sessions: new SessionStore(kv, (message) => log.warn("{message}", { message })),
     deadlines: new Deadlines(),
     stop: new StopSwitch(),
     metrics,
-    chain: cfg.chain,
-    applyChange: () => Promise.reject(new Error("not started")),
-    resetCooldowns: () => Promise.resolve([]),
-  };
-  const shared = new SharedState({
-    kv,
-    registry,
-    routes,
-    settings: ctx.settings,
-    fixed: (key) => cfg.sources[key] === "flag" || cfg.sources[key] === "env",
-    chain: cfg.chain,
-    configPath: s.config,
-    initialFile: cfg.file,
-    options: cfg.options,
-    onGlobalsApplied: () => (ctx.defaultBackend = ctx.settings.defaultBackend ?? registry.firstFunctional()),
   });
-  ctx.applyChange = (change) => shared.apply(change);
-  ctx.resetCooldowns = (backends) => shared.resetCooldowns(backends);
   await shared.start();
 
   const health = registry.health();

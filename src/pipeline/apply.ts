@@ -12,10 +12,10 @@ import type { ResetResult } from "../store/key_states.ts";
 /** What the applier changes (the pipeline's `ProxyContext` is one). */
 export interface ApplyTarget {
   /** Save a route or global-setting change, then apply it here; rejects with a SaveError when not saved. */
-  applyChange: (change: SharedChange) => Promise<void>;
+  readonly applyChange: (change: SharedChange) => Promise<void>;
   /** Clear cool-downs and disabled keys of these backends, in the store (every instance) and here. */
-  resetCooldowns: (backends: string[]) => Promise<ResetResult[]>;
-  sessions: Pick<SessionStore, "save">;
+  readonly resetCooldowns: (backends: string[]) => Promise<ResetResult[]>;
+  readonly sessions: Pick<SessionStore, "save">;
 }
 
 /** Apply a changeset; on failure, the error to show after `Error: `. */

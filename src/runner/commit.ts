@@ -72,6 +72,12 @@ export interface StreamDialect {
    * one, so a cut-off answer is not taken for a whole one.
    */
   cutOff?: string;
+  /**
+   * For a protocol whose end shows in its last bytes rather than in an event `read` parses (Chat's `data:
+   * [DONE]`, or a chunk with a finish reason for upstreams that omit it): whether `tail`, the last chunks the
+   * upstream sent, holds that end. Read once, when the upstream closes a committed stream.
+   */
+  endedIn?(tail: string): boolean;
   /** The text of the event that ends a committed stream with a failure (`status`: the HTTP status it maps to). */
   errorEvent(error: { message: string; type: string; code: string; status?: number }): string;
   /**
@@ -151,6 +157,9 @@ export const CHAT_DIALECT: StreamDialect = {
     return {};
   },
   errorEvent: ({ message, type, code }) => sseData({ error: { message, type, code } }),
+  cutOff:
+    "The upstream closed the stream before its end (no finish reason, no [DONE]); the answer is cut off.",
+  endedIn: (tail) => /^data:[ \t]*\[DONE\]/m.test(tail) || /"finish_reason"[ \t]*:[ \t]*"/.test(tail),
 };
 
 /** The upstream closed a committed stream before its protocol's terminal event. */
@@ -302,8 +311,9 @@ export async function commitStream(
     heldBytes += complete.length;
     if (committed) {
       // A usage-only chunk the client did not ask for may already be in the held bytes.
-      const out = forward(concatBytes(held), opts, summary, parsed);
-      return { ok: true, value: passThrough(reader, out.bytes, out.stop, pending, opts, summary) };
+      const raw = concatBytes(held);
+      const out = forward(raw, opts, summary, parsed);
+      return { ok: true, value: passThrough(reader, raw, out.bytes, out.stop, pending, opts, summary) };
     }
   }
   /* unreachable */ return fail(readFailure(opts, undefined));
@@ -408,6 +418,7 @@ function rewriteEvents(
 
 function passThrough(
   reader: ChunkReader,
+  firstRaw: Uint8Array,
   first: Uint8Array,
   stopAfterFirst: boolean,
   pending: EventBuffer,
@@ -415,6 +426,10 @@ function passThrough(
   summary: StreamSummary,
 ): { kind: "stream"; stream: ReadableStream<Uint8Array>; done: Promise<StreamSummary> } {
   let finished = false;
+  /** The last two chunks the upstream sent (references, not copies): where a protocol's end shows. */
+  let before: Uint8Array = new Uint8Array(0);
+  let last = firstRaw;
+  const dialect = opts.dialect ?? CHAT_DIALECT;
   const { promise: done, resolve } = Promise.withResolvers<StreamSummary>();
   const finish = () => {
     if (finished) return;
@@ -451,11 +466,16 @@ function passThrough(
             controller.enqueue(errorEvent(f, opts, summary));
           } else if (pending.size) {
             // The last event without its blank line: judged like any other.
-            const out = forward(pending.take(), opts, summary);
+            before = last;
+            last = pending.take();
+            const out = forward(last, opts, summary);
             if (out.bytes.length) controller.enqueue(out.bytes);
           }
-          const message = opts.dialect?.cutOff;
-          if (message && !opts.timer.fired && summary.error === undefined && !summary.finished) {
+          const message = dialect.cutOff;
+          if (
+            message && !opts.timer.fired && summary.error === undefined && !summary.finished &&
+            !dialect.endedIn?.(bytesToText(concatBytes([before, last])))
+          ) {
             controller.enqueue(errorEvent(cutOff(message), opts, summary));
           }
           controller.close();
@@ -474,6 +494,8 @@ function passThrough(
           return;
         }
         if (!complete) continue;
+        before = last;
+        last = complete;
         const out = forward(complete, opts, summary);
         if (out.stop) {
           controller.enqueue(out.bytes);

@@ -1,66 +1,12 @@
 /**
- * What every translating backend (Gemini REST, Anthropic) does the same way around its own translation: a
- * failure with its message scrubbed, a "bad answer" failure for a 200 it cannot read, and running its
- * translated OpenAI-format stream through the commit rule (SPEC §7) with the attempt's watchdog and limits.
+ * Running a translated OpenAI-format stream (a provider's translator over its upstream's SSE) through the commit
+ * rule (SPEC §7) with the attempt's watchdog and limits; the runner (`exchange.ts`) calls it for every
+ * translating provider.
  */
 import type { AttemptInput, AttemptResult, UpstreamFailure } from "./backend.ts";
-import { commitPosted, type StreamDialect } from "./commit.ts";
+import { commitPosted } from "./commit.ts";
 import { answerTooLarge, type Posted } from "./http.ts";
-import type { Usage } from "../openai/types.ts";
-
-/**
- * Translate each request body once: the check (`unsupported`) and every attempt of the request (keys, route
- * elements) share the result. A translation error of class `Refusal` is kept as the result; others throw.
- */
-export function translatedOncePerBody<B extends object, T, E extends Error>(
-  translate: (body: B) => T,
-  Refusal: new (...args: never[]) => E,
-): (body: B) => T | E {
-  const results = new WeakMap<B, T | E>();
-  return (body) => {
-    if (results.has(body)) return results.get(body)!;
-    let t: T | E;
-    try {
-      t = translate(body);
-    } catch (e) {
-      if (!(e instanceof Refusal)) throw e;
-      t = e;
-    }
-    results.set(body, t);
-    return t;
-  };
-}
-
-/** A failed attempt whose message has key values scrubbed. */
-export function scrubbedFailure(f: UpstreamFailure, scrub: (text: string) => string): AttemptResult {
-  return { ok: false, failure: { ...f, message: scrub(f.message) } };
-}
-
-/** A 200 the backend cannot read (`what` completes "NAME answered 200 …"): the next key may do better. */
-export function badAnswer(backend: string, what: string, scrub: (text: string) => string): AttemptResult {
-  return scrubbedFailure({
-    action: "next-key",
-    status: 502,
-    type: "api_error",
-    code: "upstream_error",
-    message: `${backend} answered 200 ${what}.`,
-    outcome: "bad_answer",
-  }, scrub);
-}
-
-/** A whole answer the backend translated into a `chat.completion` (the usage record reads its usage). */
-export function completionAnswer(completion: { usage?: Usage; model?: string }): AttemptResult {
-  return {
-    ok: true,
-    value: {
-      kind: "json",
-      status: 200,
-      text: JSON.stringify(completion),
-      usage: completion.usage,
-      model: completion.model,
-    },
-  };
-}
+import { scrubbedFailure } from "./results.ts";
 
 /** What {@link commitTranslated} needs of the backend. */
 export interface TranslatedStreamOptions {
@@ -69,8 +15,6 @@ export interface TranslatedStreamOptions {
   maxBodyBytes: number;
   /** Classify an in-band error the translator reported (its `too_large` code is handled here). */
   classifyInBand: (error: unknown) => UpstreamFailure;
-  /** The stream's protocol, when it is not Chat Completions chunks (a passed-through stream). */
-  dialect?: StreamDialect;
 }
 
 /** Run a translated stream through the commit rule; before the commit every failure is the attempt's. */
@@ -90,7 +34,6 @@ export async function commitTranslated(
     dropUsageChunks: input.body.stream_options?.include_usage !== true,
     scrub: o.scrub,
     bodyLimit: { bytes: o.maxBodyBytes, backend: o.name },
-    dialect: o.dialect,
   });
   return result.ok ? result : scrubbedFailure(result.failure, o.scrub);
 }

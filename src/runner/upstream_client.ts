@@ -1,5 +1,5 @@
 /**
- * The upstream HTTP client: one POST, its status, headers and body. It is Deno's `fetch`, which keeps
+ * The upstream HTTP client: one POST (or a GET, for a model listing), its status, headers and body. It is Deno's `fetch`, which keeps
  * connections alive by itself and honours `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` and `NO_PROXY`. It never
  * follows redirects, and an abort (client disconnect, --timeout) ends the request without sending it again.
  * (Deno's `node:http` client, used before, re-sends a request aborted on a kept-alive connection: SPEC §19.)
@@ -35,6 +35,8 @@ export interface UpstreamClient {
   readonly maxBodyBytes: number;
   /** POST `body` to `url`; resolves with the answer's head, rejects on a transport failure or an abort. */
   post(url: string, req: UpstreamRequest): Promise<UpstreamResponse>;
+  /** GET `url` (a model listing); resolves with the answer's head, rejects on a transport failure or an abort. */
+  get(url: string, req: Omit<UpstreamRequest, "body">): Promise<UpstreamResponse>;
   /** Release what the client holds (fetch's connection pool is the runtime's: nothing to do). */
   close(): void;
 }
@@ -67,14 +69,20 @@ export function createUpstreamClient(opts: UpstreamClientOptions = {}): Upstream
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_UPSTREAM_BODY_BYTES;
   return {
     maxBodyBytes,
-    post: (url, req) => post(url, req, maxBodyBytes),
+    post: (url, req) => send("POST", url, req, maxBodyBytes),
+    get: (url, req) => send("GET", url, req, maxBodyBytes),
     close: () => {},
   };
 }
 
-async function post(url: string, req: UpstreamRequest, maxBodyBytes: number): Promise<UpstreamResponse> {
+async function send(
+  method: "GET" | "POST",
+  url: string,
+  req: Omit<UpstreamRequest, "body"> & { body?: string },
+  maxBodyBytes: number,
+): Promise<UpstreamResponse> {
   const res = await fetch(url, {
-    method: "POST",
+    method,
     headers: { "user-agent": USER_AGENT, ...req.headers },
     body: req.body,
     signal: req.signal,

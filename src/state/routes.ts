@@ -4,6 +4,7 @@
  */
 import type { ConfigFile, RoutePolicy } from "../config/file.ts";
 import { ConfigError } from "../config/errors.ts";
+import { Listeners } from "../core/listeners.ts";
 
 /** A failover route. */
 export interface Route {
@@ -99,15 +100,24 @@ export class RouteError extends Error {
   override name = "RouteError";
 }
 
+/** What one change of a {@link RouteStore} did: all routes before and after it. */
+export interface RoutesChange {
+  readonly before: readonly Route[];
+  readonly after: readonly Route[];
+}
+
 /**
- * The failover routes in memory (hot path reads them here). Commands change a scratch copy; the running
- * proxy's copy follows the store (`replaceAll`), see SharedState.
+ * The failover routes in memory (the hot path reads them here). Every change goes through its methods and
+ * emits one {@link RouteStore.changed} event; a change that changes nothing emits none. Commands change a
+ * scratch copy; the running proxy's copy follows what was saved (`replaceAll`, see SharedState).
  */
 export class RouteStore {
+  /** One event per change that made the routes differ. */
+  readonly changed = new Listeners<RoutesChange>();
   #routes: Map<string, Route>;
 
   constructor(initial: Iterable<Route> = []) {
-    this.#routes = new Map([...initial].map((r) => [r.name, r]));
+    this.#routes = byName(initial);
   }
 
   /** A route by name. */
@@ -125,9 +135,9 @@ export class RouteStore {
     return [...this.#routes.values()];
   }
 
-  /** Replace every route (e.g. refreshed from the store). */
+  /** Replace every route (e.g. with what the store or the config file holds). */
   replaceAll(routes: Iterable<Route>): void {
-    this.#routes = new Map([...routes].map((r) => [r.name, r]));
+    this.#commit(byName(routes));
   }
 
   /** Create an empty route; an existing name is an error. */
@@ -137,13 +147,16 @@ export class RouteStore {
     // A --config file keeps routes as object keys, and "__proto__" does not survive being read back as one.
     if (name === "__proto__") throw new RouteError(`Route name "__proto__" is reserved; choose another.`);
     const r = { name, policy, elements: [] };
-    this.#routes.set(name, r);
+    this.#commit(new Map(this.#routes).set(name, r));
     return r;
   }
 
   /** Delete a route. */
   delete(name: string): void {
-    if (!this.#routes.delete(name)) throw new RouteError(`Route "${name}" does not exist.`);
+    this.#mustGet(name);
+    const next = new Map(this.#routes);
+    next.delete(name);
+    this.#commit(next);
   }
 
   /** Add elements at the end (`append`) or the start (`prepend`). Elements are validated by the caller. */
@@ -151,13 +164,13 @@ export class RouteStore {
     const r = this.#mustGet(name);
     const next = where === "append" ? [...r.elements, ...elements] : [...elements, ...r.elements];
     const updated = { ...r, elements: next };
-    this.#routes.set(name, updated);
+    this.#commit(new Map(this.#routes).set(name, updated));
     return updated;
   }
 
   /** Remove all elements of a route. */
   clear(name: string): void {
-    this.#routes.set(name, { ...this.#mustGet(name), elements: [] });
+    this.#commit(new Map(this.#routes).set(name, { ...this.#mustGet(name), elements: [] }));
   }
 
   /** Apply one recorded change (a RouteError when it no longer fits, e.g. the route was deleted meanwhile). */
@@ -168,9 +181,31 @@ export class RouteStore {
     else this.clear(op.name);
   }
 
+  /** Hold `next` and tell the subscribers, when it differs from what is held. */
+  #commit(next: Map<string, Route>): void {
+    const before = this.list();
+    const after = [...next.values()];
+    this.#routes = next;
+    if (!sameRoutes(before, after)) this.changed.emit({ before, after });
+  }
+
   #mustGet(name: string): Route {
     const r = this.#routes.get(name);
     if (!r) throw new RouteError(`Route "${name}" does not exist.`);
     return r;
   }
+}
+
+/** Routes keyed by name, in order. */
+function byName(routes: Iterable<Route>): Map<string, Route> {
+  return new Map([...routes].map((r) => [r.name, r]));
+}
+
+/** Whether two route lists are equal: the same names, policies and elements, in the same order. */
+export function sameRoutes(a: readonly Route[], b: readonly Route[]): boolean {
+  return a.length === b.length &&
+    a.every((r, i) =>
+      r.name === b[i].name && r.policy === b[i].policy && r.elements.length === b[i].elements.length &&
+      r.elements.every((e, j) => e === b[i].elements[j])
+    );
 }

@@ -2,13 +2,16 @@
  * State shared by every instance on one store (SPEC §5.4, §11, §15, §19): key cool-downs always, and routes
  * and runtime global settings when no `--config` file is given. Reads on the hot path come from memory and
  * every instance refreshes from the store about once a second. Cool-downs are written through
- * asynchronously; a route or setting change is applied to the *stored* value (atomic check-and-set, retried
- * on conflict) before the command answers, and memory follows the store. With `--config`, routes and global
- * settings live in that file instead: re-read (hand edits kept) and rewritten atomically on each change.
+ * asynchronously, on the key pools' events; a route or setting change is applied to the *stored* value
+ * (atomic check-and-set, retried on conflict) before the command answers, and memory follows the store. With
+ * `--config`, routes and global settings live in that file instead: re-read (hand edits kept) and rewritten
+ * atomically on each change. Memory is changed only through the stores' own setters (`RouteStore.replaceAll`,
+ * `SettingsStore.set`), whose change events tell everyone else; a save that fails calls neither.
  */
 import type { KeyPools } from "../state/keys.ts";
 import { type Route, RouteError, type RouteOp, routesFromFile, RouteStore } from "../state/routes.ts";
-import type { OptionSpec, Settings } from "../config/options.ts";
+import type { OptionSpec } from "../config/options.ts";
+import type { RuntimeSetting, RuntimeValues, SettingsStore } from "../state/settings.ts";
 import { type ConfigFile, parseConfigText, writeConfigFile } from "../config/file.ts";
 import { ConfigError } from "../config/errors.ts";
 import { withLockRetry } from "./kv.ts";
@@ -21,7 +24,7 @@ export const GLOBAL_SETTINGS = {
   redactApiKeysInPrompts: "redact_api_keys_in_prompts",
   commandPrefix: "command_prefix",
   interactiveMode: "interactive_mode",
-} as const satisfies Partial<Record<keyof Settings, string>>;
+} as const satisfies Record<RuntimeSetting, string>;
 
 /** A global setting commands may change. */
 export type GlobalKey = keyof typeof GLOBAL_SETTINGS;
@@ -30,7 +33,7 @@ type Globals = Partial<Record<string, unknown>>;
 /** What a command message changes in the shared state: route operations and new global setting values. */
 export interface SharedChange {
   routeOps: readonly RouteOp[];
-  globals: Partial<Record<GlobalKey, unknown>>;
+  globals: RuntimeValues;
 }
 
 /** A change that was not saved, so nothing changed; the message is shown to the user after `Error: `. */
@@ -50,20 +53,18 @@ export interface SharedStateOptions {
   kv: Deno.Kv;
   /** The backends' key pools (the backend registry). */
   registry: KeyPools;
+  /** The running routes: set from the store or the file, never written from elsewhere. */
   routes: RouteStore;
-  settings: Settings;
+  /** The running settings; their start-up values are what a stored `null` ("not overridden") means. */
+  settings: SettingsStore;
   /** Where each setting came from at start-up: a flag or env value is not overridden by stored globals. */
   fixed: (key: GlobalKey) => boolean;
-  /** The start-up value of a setting (what a stored `null` — "not overridden" — means). */
-  chain: <K extends keyof Settings>(key: K) => Settings[K];
   /** The `--config` file path, when routes and globals live there. */
   configPath?: string;
   /** The config file as read at start-up (what `unset` goes back to). */
   initialFile?: ConfigFile;
   /** The option table the config file is checked against when it is read again. */
   options: readonly OptionSpec[];
-  /** Called after globals were applied from the store (to recompute derived values). */
-  onGlobalsApplied?: () => void;
   refreshMs?: number;
 }
 
@@ -105,17 +106,18 @@ export class SharedState {
     }
     if (newer(globals.versionstamp, this.#globalsStamp)) {
       this.#globalsStamp = globals.versionstamp;
-      this.#applyGlobals(globals.value!);
+      this.o.settings.set(this.#fromStored(globals.value!));
     }
   }
 
-  #applyGlobals(g: Globals): void {
-    const s = this.o.settings as unknown as Record<string, unknown>;
+  /** The settings a stored globals value gives (a flag or env value stays; `null` is the start-up value). */
+  #fromStored(g: Globals): RuntimeValues {
+    const values: Record<string, unknown> = {};
     for (const [key, fileKey] of Object.entries(GLOBAL_SETTINGS) as [GlobalKey, string][]) {
       if (!(fileKey in g) || this.o.fixed(key)) continue;
-      s[key] = g[fileKey] === null ? this.o.chain(key) : g[fileKey];
+      values[key] = g[fileKey] === null ? this.o.settings.startValue(key) : g[fileKey];
     }
-    this.o.onGlobalsApplied?.();
+    return values as RuntimeValues;
   }
 
   /**
@@ -134,18 +136,18 @@ export class SharedState {
   #storedGlobals(change: SharedChange): Globals {
     const g: Globals = {};
     for (const [key, value] of Object.entries(change.globals) as [GlobalKey, unknown][]) {
-      g[GLOBAL_SETTINGS[key]] = value === this.o.chain(key) ? null : value ?? null;
+      g[GLOBAL_SETTINGS[key]] = value === this.o.settings.startValue(key) ? null : value ?? null;
     }
     return g;
   }
 
-  /** Memory follows what was saved: all routes, the stored settings, and this change's settings as given. */
+  /**
+   * Memory follows what was saved: all routes, the stored settings, and this change's settings as given (one
+   * change event each, at most).
+   */
   #adopt(routes: Route[], stored: Globals | undefined, change: SharedChange): void {
     this.o.routes.replaceAll(routes);
-    if (stored) this.#applyGlobals(stored);
-    const s = this.o.settings as unknown as Record<string, unknown>;
-    for (const [key, value] of Object.entries(change.globals)) s[key] = value;
-    this.o.onGlobalsApplied?.();
+    this.o.settings.set({ ...(stored ? this.#fromStored(stored) : {}), ...change.globals });
   }
 
   async #applyToStore(change: SharedChange): Promise<void> {

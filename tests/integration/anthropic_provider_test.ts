@@ -146,3 +146,20 @@ Deno.test("anthropic: 529 overloaded tries the next key and cools nothing", asyn
     assert.ok(mock.messages.slice(1).some((r) => r.key === K1), "K1 was not cooled by a 529");
   });
 });
+
+Deno.test("anthropic: an error object in a 200 answer is read as that error (overloaded: next key, then the client's 503), not as a malformed answer", async () => {
+  await withAnthropic(async (p, mock) => {
+    mock.onMessages = () =>
+      Response.json({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } });
+    const res = await p.fetch("/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "x" }] }),
+    });
+    const body = await res.json();
+    assert.equal(mock.messages.length, 2, "both keys tried");
+    assert.doesNotMatch(body.error.message, /malformed/, body.error.message);
+    assert.match(body.error.message, /[Oo]verloaded/, body.error.message);
+    assert.ok(res.status === 503 || res.status === 529, `status ${res.status}`);
+  });
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ask, MODES, setup } from "./commands_helpers.ts";
+import type { SettingsChange } from "../../src/state/settings.ts";
 
 const ADMIN = "client-key-admin-0001";
 const USER = "client-key-user-00002";
@@ -145,9 +146,9 @@ Deno.test("non-admin keys may use session commands but not global ones or route 
 
 Deno.test("global settings: command-prefix, default-backend, redact; unset restores the start-up value", async () => {
   const t = await setup(AUTH_ARGS, AUTH_ENV);
-  let changes = 0;
-  const apply = t.proxy.ctx.applyChange;
-  t.proxy.ctx.applyChange = (change) => (changes++, apply(change));
+  // What the settings store saw change: a refused command changes nothing, each kept one once.
+  const changes: SettingsChange[] = [];
+  t.proxy.ctx.settingsStore.changed.subscribe((c) => changes.push(c));
   try {
     const o = { key: ADMIN };
     assert.match(
@@ -159,7 +160,7 @@ Deno.test("global settings: command-prefix, default-backend, redact; unset resto
       /^Error: command-prefix "a b"/,
     );
     assert.match((await ask(t.proxy, "!/set(command-prefix=$/)", o)).content!, /command prefix set to \$\//);
-    assert.equal(changes, 1);
+    assert.deepEqual(changes, [{ commandPrefix: { before: "!/", after: "$/" } }]);
     const n = t.mock.chats.length;
     await ask(t.proxy, "!/hello", o);
     assert.equal(t.mock.chats.length, n + 1, "the old prefix is plain text now");
@@ -190,7 +191,13 @@ Deno.test("global settings: command-prefix, default-backend, redact; unset resto
       (await ask(t.proxy, "!/unset(default-backend)", o)).content!,
       /default backend back to openrouter/,
     );
-    assert.equal(changes, 6);
+    assert.deepEqual(changes.slice(1), [
+      { commandPrefix: { before: "$/", after: "!/" } },
+      { redactApiKeysInPrompts: { before: true, after: false } },
+      { redactApiKeysInPrompts: { before: false, after: true } },
+      { defaultBackend: { before: undefined, after: "openrouter" } },
+      // unset(default-backend) resolves to openrouter, the value it already has: no change.
+    ]);
   } finally {
     await t.close();
   }

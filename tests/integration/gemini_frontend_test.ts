@@ -580,13 +580,31 @@ Deno.test("gemini front end: commands are answered locally in Gemini's shape; th
   });
 });
 
-Deno.test("gemini front end: countTokens estimates locally; /v1beta/models lists the proxy's models in Gemini's shape", async () => {
+Deno.test("gemini front end: countTokens is Gemini's own count when the model goes to Gemini, else a local estimate; /v1beta/models lists the proxy's models in Gemini's shape", async () => {
   await withProxy(async ({ post, proxy, openai, gemini }) => {
-    const count = async (body: unknown) => {
-      const res = await post("/v1beta/models/gemini-2.5-flash:countTokens", body);
+    const countFor = async (model: string, body: unknown) => {
+      const res = await post(`/v1beta/models/${model}:countTokens`, body);
       assert.equal(res.status, 200);
       return (await res.json()).totalTokens as number;
     };
+    // The model goes to the gemini backend: Gemini counts, under a pooled key, the prompt redacted.
+    const secret = { contents: [{ role: "user", parts: [{ text: `hello ${OR_KEY}` }] }] };
+    assert.equal(await countFor("gemini-2.5-flash", secret), 1234);
+    const asked = gemini.requests.filter((r) => r.path.endsWith(":countTokens"));
+    assert.equal(asked.length, 1);
+    assert.equal(asked[0].path, "/v1beta/models/gemini-2.5-flash:countTokens");
+    assert.ok(asked[0].key === G1 || asked[0].key === G2, "a pooled key, not the client's");
+    assert.equal(
+      (asked[0].body as { generateContentRequest: { model: string } }).generateContentRequest.model,
+      "models/gemini-2.5-flash",
+    );
+    assert.doesNotMatch(JSON.stringify(asked[0].body), new RegExp(OR_KEY), "the prompt is redacted");
+    gemini.countTokens = undefined; // Gemini cannot count: the estimate answers
+    assert.ok((await countFor("gemini-2.5-flash", HELLO)) > 0);
+    assert.equal(gemini.requests.filter((r) => r.path.endsWith(":countTokens")).length, 2);
+
+    // The model goes to an OpenAI-compatible backend, which has no count: a local estimate, no upstream call.
+    const count = (body: unknown) => countFor("openrouter:openai/gpt-4o-mini", body);
     const plain = await count(HELLO);
     assert.ok(plain > 0);
     const withSystem = await count({

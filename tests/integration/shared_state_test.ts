@@ -61,6 +61,43 @@ Deno.test("two instances on one KV file: concurrent route-appends are all kept",
   }
 });
 
+/** The next value `listeners` emit, or a failure after `ms` (a bound, not a pause: the event ends it). */
+function next<T>(listeners: { subscribe(fn: (v: T) => void): () => void }, ms = 5000): Promise<T> {
+  const { promise, resolve, reject } = Promise.withResolvers<T>();
+  const timer = setTimeout(() => reject(new Error(`no change event within ${ms} ms`)), ms);
+  const off = listeners.subscribe((v) => {
+    clearTimeout(timer);
+    off();
+    resolve(v);
+  });
+  return promise;
+}
+
+Deno.test("two instances on one KV file: a change one saves reaches the other's stores as one change event", async () => {
+  const mock = mockWithModels();
+  const dir = await Deno.makeTempDir();
+  const kv = ["--kv", `${dir}/s.kv`];
+  const a = await proxy(mock, kv);
+  const b = await proxy(mock, kv);
+  try {
+    const routes = next(b.ctx.routes.changed);
+    const settings = next(b.ctx.settingsStore.changed);
+    assert.match((await ask(a, "!/create-failover-route(name=r, policy=m)")).content!, /created/);
+    assert.match((await ask(a, "!/set(command-prefix=#/)")).content!, /command prefix set to #\//);
+    assert.deepEqual(await routes, { before: [], after: [{ name: "r", policy: "m", elements: [] }] });
+    // b's refresh (about once a second) finds the two changes in one read or in two.
+    assert.deepEqual(await settings, { commandPrefix: { before: "!/", after: "#/" } });
+    assert.equal(b.ctx.settings.commandPrefix, "#/");
+    const r = await ask(b, "#/list-failover-routes");
+    assert.match(r.content!, /^r \(policy m\)/m, "b serves the new prefix and the new route");
+  } finally {
+    await b.close();
+    await a.close();
+    await mock.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a command checked against a stale copy is applied to the stored value, or refused with Error:", async () => {
   const mock = mockWithModels();
   const dir = await Deno.makeTempDir();
@@ -91,6 +128,9 @@ Deno.test("a route command answers only after the store has it; a failed store w
   const mock = mockWithModels();
   const a = await proxy(mock, []);
   try {
+    let events = 0;
+    a.ctx.routes.changed.subscribe(() => events++);
+    a.ctx.settingsStore.changed.subscribe(() => events++);
     const atomic = a.kv.atomic.bind(a.kv);
     a.kv.atomic = () => {
       const op = atomic();
@@ -106,8 +146,10 @@ Deno.test("a route command answers only after the store has it; a failed store w
     const g = await ask(a, "!/set(command-prefix=#/)");
     assert.match(g.content!, /^Error: .*nothing was changed/);
     assert.equal(a.ctx.settings.commandPrefix, "!/", "setting unchanged");
+    assert.equal(events, 0, "no change event");
     a.kv.atomic = atomic;
     assert.match((await ask(a, "!/create-failover-route(name=r, policy=k)")).content!, /created/);
+    assert.equal(events, 1, "one change event");
     assert.equal((await a.kv.get<unknown[]>(["routes"])).value?.length, 1, "stored before the answer");
   } finally {
     await a.close();
@@ -152,6 +194,9 @@ Deno.test("--config: a corrupt file or one that cannot be written makes the comm
   const good = JSON.stringify({ failover_routes: { r: { policy: "k", elements: [] } } });
   await Deno.writeTextFile(path, good);
   const a = await proxy(mock, ["--config", path]);
+  let events = 0;
+  a.ctx.routes.changed.subscribe(() => events++);
+  a.ctx.settingsStore.changed.subscribe(() => events++);
   try {
     // Cannot be written.
     const w = await ask(a, "!/route-append(name=r, openrouter:m/1)");
@@ -186,6 +231,7 @@ Deno.test("--config: a corrupt file or one that cannot be written makes the comm
     );
     assert.equal(a.ctx.routes.has("x"), false, "memory unchanged");
     assert.deepEqual(a.ctx.routes.list(), [{ name: "r", policy: "k", elements: [] }]);
+    assert.equal(events, 0, "no change event");
   } finally {
     await a.close();
     await mock.close();

@@ -294,3 +294,39 @@ Deno.test("an upstream that sends only keep-alives is given up at the request's 
     [K1],
   );
 });
+
+Deno.test("a Chat upstream that closes a committed stream mid-answer: the SDK raises a cut-off error; a whole answer without [DONE] is not flagged", async () => {
+  await withProxy(async (p, mock) => {
+    // Cut: content, then the connection ends (no finish reason, no [DONE]).
+    mock.onChat = () => sseResponse([chunk("Hel")!, chunk("lo")!]);
+    const cut = await streamUntilError(p);
+    assert.equal(cut.text, "Hello", "the committed text arrives");
+    assert.match(
+      String((cut.err as Error)?.message),
+      /cut off/,
+      "the SDK raises instead of taking half an answer",
+    );
+
+    // Whole, but the upstream omits [DONE] (it sent a finish reason): no error.
+    mock.onChat = () => sseResponse([chunk("Hel")!, chunk("lo")!, chunk("", "stop")!]);
+    const whole = await streamUntilError(p);
+    assert.equal(whole.text, "Hello");
+    assert.equal(whole.err, undefined);
+
+    // Whole, with [DONE] and a usage chunk after the finish chunk: no error, no extra event.
+    mock.onChat = () =>
+      sseResponse([
+        chunk("Hi")!,
+        chunk("", "stop")!,
+        `data: ${JSON.stringify({ id: "g", object: "chat.completion.chunk", choices: [], usage: null })}`,
+        "data: [DONE]",
+      ]);
+    const res = await p.fetch("/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "m1", messages: [{ role: "user", content: "go" }], stream: true }),
+    });
+    const { raw } = await sseEvents(res);
+    assert.ok(!raw.includes('"error"'), raw);
+  });
+});

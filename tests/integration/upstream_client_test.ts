@@ -1,7 +1,8 @@
 /**
- * The upstream client's contract (fetch): status, headers and body as sent; a streamed body arrives chunk by
- * chunk; aborts end the request or the body; a request is never sent twice; redirects are not followed;
- * refused connections reject; whole bodies stop at the size limit; private CAs come from DENO_CERT.
+ * The upstream client's contract (fetch): status, headers and body as sent (a POST, or a GET for listings); a
+ * streamed body arrives chunk by chunk; aborts end the request or the body; a request is never sent twice;
+ * redirects are not followed; refused connections reject; whole bodies stop at the size limit; private CAs come
+ * from DENO_CERT.
  */
 import assert from "node:assert/strict";
 import { AnswerTooLarge, createUpstreamClient } from "../../src/runner/upstream_client.ts";
@@ -42,6 +43,40 @@ Deno.test(`client: POST body and headers arrive; status, headers and text come b
     assert.equal(res.headers.get("Set-Cookie"), "a=1, b=2");
     assert.equal(await res.text(), '{"é":"ü"}');
     assert.deepEqual(seen, [`POST /v1/chat Bearer k llmproxy/${VERSION} {"prompt":"ünïcode"}`]);
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test(`client: a GET (a model listing) sends its headers and no body, is not redirected, reads under the limit`, async () => {
+  const seen: string[] = [];
+  const server = serve(async (req) => {
+    const path = new URL(req.url).pathname;
+    seen.push(
+      `${req.method} ${path} ${req.headers.get("x-api-key")} ${req.headers.get("user-agent")} [${await req
+        .text()}]`,
+    );
+    if (path === "/moved") return new Response(null, { status: 302, headers: { location: "/models" } });
+    return new Response(path === "/big" ? "x".repeat(2048) : '{"data":[]}', { status: 200 });
+  });
+  const client = createUpstreamClient({ maxBodyBytes: 1024 });
+  const get = (path: string) =>
+    client.get(`http://127.0.0.1:${server.addr.port}${path}`, {
+      headers: { "x-api-key": "k" },
+      signal: new AbortController().signal,
+    });
+  try {
+    assert.equal(await (await get("/models")).text(), '{"data":[]}');
+    const moved = await get("/moved");
+    assert.equal(moved.status, 302);
+    moved.discard();
+    await assert.rejects((await get("/big")).text(), AnswerTooLarge);
+    assert.deepEqual(seen, [
+      `GET /models k llmproxy/${VERSION} []`,
+      `GET /moved k llmproxy/${VERSION} []`,
+      `GET /big k llmproxy/${VERSION} []`,
+    ]);
   } finally {
     client.close();
     await server.shutdown();

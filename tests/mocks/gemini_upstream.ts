@@ -155,6 +155,8 @@ export class MockGemini {
   validKeys = new Set<string>();
   /** Delay between stream events, ms. */
   chunkDelayMs = 0;
+  /** What `:countTokens` answers as `totalTokens`; undefined: a 500. */
+  countTokens: number | undefined = 1234;
   #server: Deno.HttpServer<Deno.NetAddr>;
 
   private constructor(server: Deno.HttpServer<Deno.NetAddr>) {
@@ -204,6 +206,10 @@ export class MockGemini {
     }
     if (this.validKeys.size && !this.validKeys.has(rec.key)) return invalidKey400();
     if (url.pathname === "/v1beta/models" && req.method === "GET") return this.#list(url);
+    if (/^\/v1beta\/models\/[^:]+:countTokens$/.test(url.pathname) && req.method === "POST") {
+      if (this.countTokens === undefined) return googleError(500, "INTERNAL", "mock: count failed");
+      return Response.json({ totalTokens: this.countTokens });
+    }
     if (!m || req.method !== "POST") return googleError(404, "NOT_FOUND", `mock: no route ${url.pathname}`);
     const scripted = await this.onGenerate?.(rec, this.generations.length);
     if (scripted) return scripted;

@@ -1,11 +1,14 @@
 /**
- * `:countTokens` (SPEC §17.3): `{totalTokens}` for a request (`contents`, or a whole
- * `generateContentRequest`), estimated locally — about 4 characters a token over every text the model would
- * read (system instruction, messages, tool declarations), 258 per image or file as Gemini counts an image.
- * Never 0 for a non-empty request; a tool or a system instruction raises it. No upstream call is made.
+ * `:countTokens` (SPEC §17.3, as §17.1's `count_tokens`): `{totalTokens}` for a request (`contents`, or a whole
+ * `generateContentRequest`): the backend's own count when the model goes to one that counts (Gemini's
+ * `countTokens`, Anthropic's `count_tokens`), else estimated locally — about 4 characters a token over every
+ * text the model would read (system instruction, messages, tool declarations), 258 per image or file as
+ * Gemini counts an image. Never 0 for a non-empty request; a tool or a system instruction raises it.
  */
 import type { ChatRequest } from "../../openai/types.ts";
 import { parseGenerateContent } from "./parse.ts";
+import { backendTokenCount } from "../../pipeline/count_tokens.ts";
+import type { RouteEnv } from "../types.ts";
 import type { Obj } from "./fields.ts";
 
 const CHARS_PER_TOKEN = 4;
@@ -36,10 +39,12 @@ function measure(chat: ChatRequest): { chars: number; media: number } {
 }
 
 /** The countTokens answer for a request body and the path's model. */
-export function countTokens(body: Obj, model: string): Response {
+export async function countTokens(req: Request, body: Obj, model: string, env: RouteEnv): Promise<Response> {
   const inner = body.generateContentRequest;
   const request = inner && typeof inner === "object" && !Array.isArray(inner) ? inner as Obj : body;
   const { chat } = parseGenerateContent(request, model, false);
+  const counted = await backendTokenCount(req, { body: chat }, env.ctx, env.caller);
+  if (counted !== undefined) return Response.json({ totalTokens: counted });
   const { chars, media } = measure(chat);
   const totalTokens = Math.max(1, Math.ceil(chars / CHARS_PER_TOKEN)) + media * MEDIA_TOKENS;
   return Response.json({ totalTokens });

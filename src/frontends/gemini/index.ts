@@ -58,7 +58,7 @@ export const geminiFrontEnd: FrontEnd = {
         const model = modelParam(env.params[0]);
         const rpc = env.params[1];
         const body = readJsonObject(await readRequestBody(req, env.ctx));
-        if (rpc === "countTokens") return countTokens(body, model);
+        if (rpc === "countTokens") return await countTokens(req, body, model, env);
         const stream = rpc === "streamGenerateContent";
         const parsed = parseGenerateContent(body, model, stream);
         const outcome = await runConversation(

@@ -1,37 +1,23 @@
 /**
  * The `anthropic` backend (SPEC §3.4): Anthropic Messages at `<base>/messages`, the key in `x-api-key` and
- * `anthropic-version: 2023-06-01`. The thin I/O edge around the pure translators in request.ts, response.ts,
- * stream.ts and errors.ts; streams go through the commit rule (commit.ts) like every backend's. A Messages
+ * `anthropic-version: 2023-06-01`. Its exchange is declared here over the pure translators in request.ts,
+ * response.ts, stream.ts and errors.ts; the runner (`runner/exchange.ts`) makes the attempt. A Messages
  * client's own body passes through (dialect.ts reads its stream for the commit rule).
  */
 import { missingKeyProblem } from "../../config/providers.ts";
 import type { KeyEntry } from "../../config/load.ts";
-import type { ChatRequest } from "../../openai/types.ts";
 import { newCompletionMeta } from "../../openai/build.ts";
 import type { Scrubber } from "../../security/scrub.ts";
-import type {
-  AttemptInput,
-  AttemptResult,
-  Backend,
-  CountInput,
-  ModelInfo,
-  UpstreamFailure,
-} from "../../runner/backend.ts";
-import {
-  badAnswer as badAnswerOf,
-  commitTranslated,
-  completionAnswer,
-  scrubbedFailure,
-  translatedOncePerBody,
-} from "../../runner/translated.ts";
-import { postUpstream, readAnswer, type StatusClassifier } from "../../runner/http.ts";
-import { readText, type UpstreamClient } from "../../runner/upstream_client.ts";
+import type { AnswerReading, HttpExchange } from "../../runner/exchange.ts";
+import { runExchange } from "../../runner/exchange.ts";
+import type { Backend } from "../../runner/backend.ts";
+import { getListing, listedEntries } from "../../runner/listing.ts";
+import type { UpstreamClient } from "../../runner/upstream_client.ts";
 import { classifyAnthropicFailure, classifyAnthropicInBand } from "./errors.ts";
 import { AnthropicTranslationError, translateRequest } from "./request.ts";
 import { type AnthropicResponse, malformedResponse, mapUsage, toOpenAICompletion } from "./response.ts";
 import { ANTHROPIC_DIALECT } from "./dialect.ts";
 import { countAnthropicTokens } from "./count_tokens.ts";
-import type { NativeRequest } from "../../core/protocol.ts";
 import { translateAnthropicSse } from "./stream.ts";
 
 /** The API version every request names. */
@@ -50,163 +36,116 @@ export interface AnthropicOptions {
   client: UpstreamClient;
 }
 
-/** Create the Anthropic backend. */
-export function createAnthropic(opts: AnthropicOptions): Backend {
-  const base = opts.baseUrl.replace(/\/+$/, "");
-  const headersFor = (key: KeyEntry | undefined): Record<string, string> => ({
+/** The headers of every Anthropic request: JSON, SSE, the API version, the key in `x-api-key`. */
+function headersFor(key: KeyEntry | undefined): Record<string, string> {
+  return {
     "content-type": "application/json",
     accept: "application/json, text/event-stream",
     "anthropic-version": ANTHROPIC_VERSION,
     ...(key ? { "x-api-key": key.value } : {}),
-  });
-  const failure = (f: UpstreamFailure): AttemptResult => scrubbedFailure(f, opts.scrub);
-  const badAnswer = (what: string): AttemptResult => badAnswerOf(opts.name, what, opts.scrub);
-  /** How an error status of this upstream is read, for the key `label`. */
-  const classifyStatus = (label: string | undefined): StatusClassifier => (status, headers, text) =>
-    classifyAnthropicFailure(status, headers, text, label, opts.name);
-  /** Each body is translated once; the check and every attempt share it. */
-  const translate = translatedOncePerBody<ChatRequest, Record<string, unknown>, AnthropicTranslationError>(
-    translateRequest,
-    AnthropicTranslationError,
-  );
+  };
+}
 
-  /**
-   * A Messages client's own body (SPEC §3.4, §17): sent as it came with the upstream model put in and the
-   * client's `anthropic-version` and `anthropic-beta`; the answer goes back as it came (`protocol:
-   * "anthropic"`), its stream through the commit rule with the Messages dialect.
-   */
-  async function passThrough(input: AttemptInput, native: NativeRequest): Promise<AttemptResult> {
-    const label = input.key?.label;
-    const headers = headersFor(input.key);
-    for (const [k, v] of Object.entries(native.headers)) headers[k] = v;
-    const body: Record<string, unknown> = { ...native.body, model: input.model };
-    if (input.stream) body.stream = true;
-    else delete body.stream;
-    const posted = await postUpstream(
-      opts.client,
-      opts.name,
-      `${base}/messages`,
-      headers,
-      JSON.stringify(body),
-      input.signal,
-      input.timeoutMs,
-    );
-    if (!posted.ok) return failure(posted.failure);
-    const answer = await readAnswer(posted, input.stream, classifyStatus(label), opts.scrub);
-    if (answer.kind === "failed") return failure(answer.failure);
-    if (answer.kind === "not-json") return badAnswer("with a body that is not JSON");
-    if (answer.kind === "json") {
-      const json = answer.json as AnthropicResponse;
-      const malformed = malformedResponse(json);
-      if (malformed) return badAnswer(`with a malformed Messages response (${malformed})`);
-      return {
-        ok: true,
-        value: {
-          kind: "json",
-          status: 200,
-          text: answer.text,
-          usage: mapUsage(json.usage ?? {}),
-          model: typeof json.model === "string" ? json.model : undefined,
-          protocol: "anthropic",
-        },
-      };
-    }
-    const result = await commitTranslated(posted, posted.res.body!, input, {
-      name: opts.name,
-      scrub: opts.scrub,
-      maxBodyBytes: opts.client.maxBodyBytes,
-      classifyInBand: (e) => classifyAnthropicInBand(e, label, opts.name),
-      dialect: ANTHROPIC_DIALECT,
-    });
-    if (result.ok) result.value.protocol = "anthropic";
-    return result;
+/**
+ * A 200 Messages answer: an error object in it (`{"type":"error","error":{type,message}}`) is that error; one
+ * that is not readable is a bad answer; `ok` reads a readable one.
+ */
+function readMessage(json: unknown, ok: (r: AnthropicResponse) => AnswerReading): AnswerReading {
+  const e = (json as { type?: unknown; error?: { type?: unknown; message?: unknown } } | null)?.error;
+  if ((json as { type?: unknown } | null)?.type === "error" && e && typeof e === "object") {
+    return { kind: "error", error: { code: e.type, message: e.message } };
   }
+  const malformed = malformedResponse(json);
+  if (malformed) return { kind: "bad", what: `with a malformed Messages response (${malformed})` };
+  return ok(json as AnthropicResponse);
+}
 
+/** The Anthropic Messages exchange: translated, or a Messages client's own body passed through. */
+function anthropicExchange(name: string, base: string): HttpExchange<Record<string, unknown>> {
+  const url = `${base}/messages`;
+  return {
+    name,
+    translate: translateRequest,
+    refusal: AnthropicTranslationError,
+    chat: {
+      call: (input, t) => ({
+        url,
+        headers: headersFor(input.key),
+        body: { model: input.model, ...t, ...(input.stream ? { stream: true } : {}) },
+      }),
+      answer: (json, input) =>
+        readMessage(json, (r) => ({
+          kind: "completion",
+          completion: toOpenAICompletion(r, newCompletionMeta(input.model)),
+        })),
+      stream: {
+        translate: (body, input, touch, max) =>
+          translateAnthropicSse(body, newCompletionMeta(input.model), touch, max),
+      },
+    },
+    /**
+     * A Messages client's own body (SPEC §3.4, §17): sent as it came with the upstream model put in and the
+     * client's `anthropic-version` and `anthropic-beta`; the answer goes back as it came.
+     */
+    native: {
+      protocol: "anthropic",
+      call(input, native) {
+        const body: Record<string, unknown> = { ...native.body, model: input.model };
+        if (input.stream) body.stream = true;
+        else delete body.stream;
+        return { url, headers: { ...headersFor(input.key), ...native.headers }, body };
+      },
+      answer: (json) =>
+        readMessage(json, (r) => ({
+          kind: "passed",
+          usage: mapUsage(r.usage ?? {}),
+          model: typeof r.model === "string" ? r.model : undefined,
+        })),
+      stream: { dialect: ANTHROPIC_DIALECT },
+    },
+    classifyStatus: (status, headers, text, label) =>
+      classifyAnthropicFailure(status, headers, text, label, name),
+    classifyInBand: (error, label) => classifyAnthropicInBand(error, label, name),
+  };
+}
+
+/** Create the Anthropic backend. */
+export function createAnthropic(opts: AnthropicOptions): Backend {
+  const base = opts.baseUrl.replace(/\/+$/, "");
+  const run = runExchange(anthropicExchange(opts.name, base), opts);
   return {
     name: opts.name,
     type: "anthropic",
     keys: opts.keys,
     functional: () => opts.keys.length > 0,
     problem: () => (opts.keys.length ? undefined : missingKeyProblem(opts.keyEnv)),
+    unsupported: run.unsupported,
+    attempt: run.attempt,
 
-    unsupported(body: ChatRequest): string | undefined {
-      const t = translate(body);
-      return t instanceof AnthropicTranslationError
-        ? `The ${opts.name} backend cannot send this request: ${t.message}`
-        : undefined;
-    },
-
-    countTokens(input: CountInput): Promise<number | undefined> {
+    countTokens(input) {
       const native = input.native?.protocol === "anthropic" ? input.native : undefined;
-      const t = native ? native.body : translate(input.body);
-      if (t instanceof AnthropicTranslationError) return Promise.resolve(undefined);
+      const body = native ? native.body : run.translation(input.body);
+      if (!body) return Promise.resolve(undefined);
       return countAnthropicTokens({
         client: opts.client,
         backend: opts.name,
         url: `${base}/messages/count_tokens`,
         headers: { ...headersFor(input.key), ...native?.headers },
-        body: t,
+        body,
       }, input);
     },
 
-    async listModels(signal: AbortSignal): Promise<ModelInfo[]> {
-      const res = await fetch(`${base}/models?limit=1000`, {
+    async listModels(signal) {
+      const json = await getListing({
+        client: opts.client,
+        root: base,
+        path: "/models?limit=1000",
         headers: headersFor(opts.keys[0]),
-        signal,
-        redirect: "manual",
-      });
-      const text = await readText(res, opts.client.maxBodyBytes);
-      if (!res.ok) throw new Error(opts.scrub(`GET /models answered ${res.status}`));
-      const json = JSON.parse(text) as { data?: { id?: unknown; created_at?: unknown }[] };
-      if (!Array.isArray(json.data)) throw new Error("GET /models: no data array");
-      return json.data.filter((m) => typeof m?.id === "string").map((m) => {
-        const t = typeof m.created_at === "string" ? Date.parse(m.created_at) : NaN;
-        return { id: m.id as string, created: Number.isFinite(t) ? Math.floor(t / 1000) : undefined };
-      });
-    },
-
-    async attempt(input: AttemptInput): Promise<AttemptResult> {
-      if (input.native?.protocol === "anthropic") return await passThrough(input, input.native);
-      const t = translate(input.body);
-      if (t instanceof AnthropicTranslationError) {
-        return failure({
-          action: "return",
-          status: 400,
-          type: "invalid_request_error",
-          code: "invalid_request",
-          message: `The ${opts.name} backend cannot send this request: ${t.message}`,
-          outcome: "unsupported",
-        });
-      }
-      const label = input.key?.label;
-      const posted = await postUpstream(
-        opts.client,
-        opts.name,
-        `${base}/messages`,
-        headersFor(input.key),
-        JSON.stringify({ model: input.model, ...t, ...(input.stream ? { stream: true } : {}) }),
-        input.signal,
-        input.timeoutMs,
-      );
-      if (!posted.ok) return failure(posted.failure);
-      const { res, timer } = posted;
-      const meta = newCompletionMeta(input.model);
-      const answer = await readAnswer(posted, input.stream, classifyStatus(label), opts.scrub);
-      if (answer.kind === "failed") return failure(answer.failure);
-      if (answer.kind === "not-json") return badAnswer("with a body that is not JSON");
-      if (answer.kind === "json") {
-        const json = answer.json as AnthropicResponse;
-        const malformed = malformedResponse(json);
-        if (malformed) return badAnswer(`with a malformed Messages response (${malformed})`);
-        const completion = toOpenAICompletion(json, meta);
-        return completionAnswer(completion);
-      }
-      const sse = translateAnthropicSse(res.body!, meta, () => timer.touch(), opts.client.maxBodyBytes);
-      return await commitTranslated(posted, sse, input, {
-        name: opts.name,
         scrub: opts.scrub,
-        maxBodyBytes: opts.client.maxBodyBytes,
-        classifyInBand: (e) => classifyAnthropicInBand(e, label, opts.name),
+      }, signal);
+      return listedEntries(json).map((m) => {
+        const t = typeof m.created_at === "string" ? Date.parse(m.created_at) : NaN;
+        return { id: m.id, created: Number.isFinite(t) ? Math.floor(t / 1000) : undefined };
       });
     },
   };

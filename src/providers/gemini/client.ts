@@ -1,27 +1,20 @@
 /**
  * The `gemini` backend (SPEC §3.2): Google Generative Language REST with the key in `x-goog-api-key` (never in
- * a URL). The thin I/O edge around the pure translators in request.ts, response.ts, stream.ts and errors.ts.
+ * a URL). Its exchange is declared here over the pure translators in request.ts, response.ts, stream.ts and
+ * errors.ts; the runner (`runner/exchange.ts`) makes the attempt. A Gemini client's own body passes through
+ * (native.ts reads its answer, dialect.ts its stream).
  */
 import { missingKeyProblem } from "../../config/providers.ts";
 import type { KeyEntry } from "../../config/load.ts";
-import type { ChatRequest } from "../../openai/types.ts";
-import type {
-  AttemptInput,
-  AttemptResult,
-  Backend,
-  CountInput,
-  ModelInfo,
-  UpstreamFailure,
-} from "../../runner/backend.ts";
+import type { AttemptInput, Backend, CountInput, ModelInfo } from "../../runner/backend.ts";
 import {
-  badAnswer as badAnswerOf,
-  commitTranslated,
-  completionAnswer,
-  scrubbedFailure,
-  translatedOncePerBody,
-} from "../../runner/translated.ts";
-import { postUpstream, readAnswer } from "../../runner/http.ts";
-import { readText, type UpstreamClient } from "../../runner/upstream_client.ts";
+  type AnswerReading,
+  type CallRefused,
+  type HttpExchange,
+  runExchange,
+} from "../../runner/exchange.ts";
+import { getListing, ListingFailed } from "../../runner/listing.ts";
+import type { UpstreamClient } from "../../runner/upstream_client.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { classifyGeminiFailure, classifyGeminiInBand } from "./errors.ts";
 import { forModel, translateRequest, type Translation, TranslationError } from "./request.ts";
@@ -31,7 +24,7 @@ import { translateGeminiSse } from "./stream.ts";
 import { countGeminiTokens } from "./count_tokens.ts";
 import type { GeminiResponse } from "./types.ts";
 import { GEMINI_DIALECT } from "./dialect.ts";
-import { nativeAnswer, nativeStream } from "./native.ts";
+import { nativeAnswer } from "./native.ts";
 
 /** Settings of the Gemini backend. */
 export interface GeminiOptions {
@@ -75,24 +68,88 @@ const MAX_MODEL_PAGES = 50;
 /** models.list failed because the key was rejected (another key may work). */
 class KeyRejected extends Error {}
 
-/** Create the Gemini backend. */
-export function createGemini(opts: GeminiOptions): Backend {
-  const root = apiRoot(opts.baseUrl);
-  const headersFor = (key: KeyEntry | undefined): Record<string, string> => ({
+/** The headers of every Gemini request: JSON, SSE, the key in `x-goog-api-key` (never in a URL). */
+function headersFor(key: KeyEntry | undefined): Record<string, string> {
+  return {
     "content-type": "application/json",
     accept: "application/json, text/event-stream",
     ...(key ? { "x-goog-api-key": key.value } : {}),
-  });
-  const failure = (f: UpstreamFailure): AttemptResult => scrubbedFailure(f, opts.scrub);
-  const badAnswer = (what: string): AttemptResult => badAnswerOf(opts.name, what, opts.scrub);
-  /**
-   * Each request body is translated once: the check (`unsupported`) and every attempt of the request (keys,
-   * route elements) share the result, which depends on the body alone ({@link forModel} adds the model).
-   */
-  const translate = translatedOncePerBody<ChatRequest, Translation, TranslationError>(
-    translateRequest,
-    TranslationError,
-  );
+  };
+}
+
+/** The `generateContent` (or streamed) call of `input.model` with `payload`, or why the model cannot be named. */
+function generateCall(root: string, input: AttemptInput, payload: unknown) {
+  const badModel = modelPathProblem(input.model);
+  if (badModel) return { refused: badModel, outcome: "bad_model" } satisfies CallRefused;
+  const method = input.stream ? "streamGenerateContent?alt=sse" : "generateContent";
+  return {
+    url: `${root}/models/${modelPath(input.model)}:${method}`,
+    headers: headersFor(input.key),
+    body: payload,
+  };
+}
+
+/**
+ * A 200 body checked the same way on both ways: an object, no in-band error, well-formed; `ok` reads what
+ * passed the checks.
+ */
+function readResponse(json: unknown, ok: (r: GeminiResponse) => AnswerReading): AnswerReading {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    return { kind: "bad", what: "with a body that is not a GenerateContentResponse" };
+  }
+  const r = json as GeminiResponse;
+  if (r.error) return { kind: "error", error: r.error };
+  const malformed = malformedResponse(r);
+  if (malformed) return { kind: "bad", what: `with a malformed GenerateContentResponse (${malformed})` };
+  return ok(r);
+}
+
+/** A checked answer translated into a `chat.completion`. */
+function translatedAnswer(r: GeminiResponse, input: AttemptInput): AnswerReading {
+  let completion;
+  try {
+    completion = toOpenAICompletion(r, newCompletionMeta(input.model));
+  } catch (e) { // a shape no check foresaw
+    return {
+      kind: "bad",
+      what: `with a GenerateContentResponse that could not be read (${(e as Error)?.name})`,
+    };
+  }
+  if (!completion.choices.length) return { kind: "bad", what: "without candidates" };
+  return { kind: "completion", completion };
+}
+
+/** The Gemini exchange: translated, or a Gemini client's own body passed through (SPEC §17.3). */
+function geminiExchange(opts: GeminiOptions, root: string): HttpExchange<Translation> {
+  return {
+    name: opts.name,
+    // The translation depends on the body alone ({@link forModel} adds the model).
+    translate: translateRequest,
+    refusal: TranslationError,
+    chat: {
+      call: (input, t) => generateCall(root, input, forModel(t, input.model)),
+      answer: (json, input) => readResponse(json, (r) => translatedAnswer(r, input)),
+      stream: {
+        translate: (body, input, touch, max) =>
+          translateGeminiSse(body, newCompletionMeta(input.model), touch, max),
+      },
+    },
+    native: {
+      protocol: "gemini",
+      call: (input, native) => generateCall(root, input, native.body),
+      answer: (json) => readResponse(json, nativeAnswer),
+      stream: { dialect: GEMINI_DIALECT },
+    },
+    classifyStatus: (status, headers, text, label) =>
+      classifyGeminiFailure(status, headers, text, label, opts.name),
+    classifyInBand: (error, label) => classifyGeminiInBand(error, label, opts.name, opts.scrub),
+  };
+}
+
+/** Create the Gemini backend. */
+export function createGemini(opts: GeminiOptions): Backend {
+  const root = apiRoot(opts.baseUrl);
+  const run = runExchange(geminiExchange(opts, root), opts);
 
   /** Every page of models.list with one key; only generateContent models, ids without `models/`. */
   const listAllModels = async (key: KeyEntry | undefined, signal: AbortSignal): Promise<ModelInfo[]> => {
@@ -101,28 +158,25 @@ export function createGemini(opts: GeminiOptions): Backend {
     for (let page = 0; page < MAX_MODEL_PAGES; page++) {
       const q = new URLSearchParams({ pageSize: "1000" });
       if (pageToken) q.set("pageToken", pageToken);
-      const res = await fetch(`${root}/models?${q}`, {
-        headers: headersFor(key),
-        signal,
-        redirect: "manual",
-      });
-      const text = await readText(res, opts.client.maxBodyBytes); // a listing is an answer too
-      if (!res.ok) {
-        const f = classifyGeminiFailure(res.status, res.headers, opts.scrub(text), key?.label, opts.name);
-        const message = opts.scrub(`GET /models answered ${res.status}: ${f.message}`);
+      let json;
+      try {
+        json = await getListing(
+          { client: opts.client, root, path: `/models?${q}`, headers: headersFor(key), scrub: opts.scrub },
+          signal,
+        ) as { models?: { name?: unknown; supportedGenerationMethods?: unknown }[]; nextPageToken?: unknown };
+      } catch (e) {
+        if (!(e instanceof ListingFailed)) throw e;
+        const f = classifyGeminiFailure(e.status, e.headers, e.text, key?.label, opts.name);
+        const message = opts.scrub(`${e.message}: ${f.message}`);
         throw f.code === "upstream_auth_failed" ? new KeyRejected(message) : new Error(message);
       }
-      const json = JSON.parse(text) as {
-        models?: { name?: unknown; supportedGenerationMethods?: unknown }[];
-        nextPageToken?: unknown;
-      };
-      for (const m of Array.isArray(json.models) ? json.models : []) {
+      for (const m of Array.isArray(json?.models) ? json.models : []) {
         const methods = Array.isArray(m?.supportedGenerationMethods) ? m.supportedGenerationMethods : [];
         if (typeof m?.name === "string" && methods.includes("generateContent")) {
           out.push({ id: m.name.replace(/^models\//, "") });
         }
       }
-      pageToken = typeof json.nextPageToken === "string" && json.nextPageToken
+      pageToken = typeof json?.nextPageToken === "string" && json.nextPageToken
         ? json.nextPageToken
         : undefined;
       if (!pageToken) return out;
@@ -136,13 +190,8 @@ export function createGemini(opts: GeminiOptions): Backend {
     keys: opts.keys,
     functional: () => opts.keys.length > 0,
     problem: () => (opts.keys.length ? undefined : missingKeyProblem(opts.keyEnv)),
-
-    unsupported(body: ChatRequest): string | undefined {
-      const r = translate(body);
-      return r instanceof TranslationError
-        ? `The gemini backend cannot send this request: ${r.message}`
-        : undefined;
-    },
+    unsupported: run.unsupported,
+    attempt: run.attempt,
 
     async listModels(signal: AbortSignal): Promise<ModelInfo[]> {
       // A rejected key (bad, revoked, wrong project) must not hide the list: try the next one.
@@ -159,10 +208,8 @@ export function createGemini(opts: GeminiOptions): Backend {
     },
 
     countTokens(input: CountInput): Promise<number | undefined> {
-      const translation = translate(input.body);
-      if (translation instanceof TranslationError || modelPathProblem(input.model)) {
-        return Promise.resolve(undefined);
-      }
+      const translation = run.translation(input.body);
+      if (!translation || modelPathProblem(input.model)) return Promise.resolve(undefined);
       return countGeminiTokens({
         client: opts.client,
         backend: opts.name,
@@ -170,91 +217,6 @@ export function createGemini(opts: GeminiOptions): Backend {
         headers: headersFor(input.key),
         request: forModel(translation, input.model),
       }, input);
-    },
-
-    async attempt(input: AttemptInput): Promise<AttemptResult> {
-      const badModel = modelPathProblem(input.model);
-      if (badModel) {
-        return failure({
-          action: "return",
-          status: 400,
-          type: "invalid_request_error",
-          code: "invalid_request",
-          message: badModel,
-          outcome: "bad_model",
-        });
-      }
-      // A Gemini client's own body passes through (SPEC §17.3); any other is translated.
-      const native = input.native?.protocol === "gemini" ? input.native.body : undefined;
-      let payload: unknown = native;
-      if (!native) {
-        const translation = translate(input.body);
-        if (translation instanceof TranslationError) {
-          return failure({
-            action: "return",
-            status: 400,
-            type: "invalid_request_error",
-            code: "invalid_request",
-            message: `The gemini backend cannot send this request: ${translation.message}`,
-            outcome: "unsupported",
-          });
-        }
-        payload = forModel(translation, input.model);
-      }
-      const label = input.key?.label;
-      const method = input.stream ? "streamGenerateContent?alt=sse" : "generateContent";
-      const posted = await postUpstream(
-        opts.client,
-        opts.name,
-        `${root}/models/${modelPath(input.model)}:${method}`,
-        headersFor(input.key),
-        JSON.stringify(payload),
-        input.signal,
-        input.timeoutMs,
-      );
-      if (!posted.ok) return failure(posted.failure);
-      const { res, timer } = posted;
-      const meta = newCompletionMeta(input.model);
-      const answer = await readAnswer(
-        posted,
-        input.stream,
-        (status, headers, text) => classifyGeminiFailure(status, headers, text, label, opts.name),
-        opts.scrub,
-      );
-      if (answer.kind === "failed") return failure(answer.failure);
-      if (answer.kind === "not-json") return badAnswer("with a body that is not JSON");
-      if (answer.kind === "json") {
-        const { text } = answer;
-        const json = answer.json as GeminiResponse;
-        if (json === null || typeof json !== "object" || Array.isArray(json)) {
-          return badAnswer("with a body that is not a GenerateContentResponse");
-        }
-        if (json.error) return failure(classifyGeminiInBand(json.error, label, opts.name, opts.scrub));
-        const malformed = malformedResponse(json);
-        if (malformed) return badAnswer(`with a malformed GenerateContentResponse (${malformed})`);
-        if (native) return nativeAnswer(json, text, badAnswer);
-        let completion;
-        try {
-          completion = toOpenAICompletion(json, meta);
-        } catch (e) { // a shape no check foresaw
-          return badAnswer(`with a GenerateContentResponse that could not be read (${(e as Error)?.name})`);
-        }
-        if (!completion.choices.length) return badAnswer("without candidates");
-        return completionAnswer(completion);
-      }
-      const inBand = (e: unknown) => classifyGeminiInBand(e, label, opts.name, opts.scrub);
-      const streamOptions = { name: opts.name, scrub: opts.scrub, maxBodyBytes: opts.client.maxBodyBytes };
-      if (native) {
-        return nativeStream(
-          await commitTranslated(posted, res.body!, input, {
-            ...streamOptions,
-            classifyInBand: inBand,
-            dialect: GEMINI_DIALECT,
-          }),
-        );
-      }
-      const sse = translateGeminiSse(res.body!, meta, () => timer.touch(), opts.client.maxBodyBytes);
-      return await commitTranslated(posted, sse, input, { ...streamOptions, classifyInBand: inBand });
     },
   };
 }

@@ -1,10 +1,10 @@
 /**
  * A Gemini client's own request passed through (SPEC §17.3): the gemini backend sends the client's
  * `generateContent` body as it came (under the pooled key, model from the plan) and hands the answer back in
- * Gemini's protocol, with the usage the record needs. The request side lives in `client.ts` next to the
- * translated call it shares everything with; these are the two answer shapes.
+ * Gemini's protocol, with the usage the record needs. The call lives in `client.ts` next to the translated one
+ * it shares everything with; this is how the whole answer reads.
  */
-import type { AttemptResult } from "../../runner/backend.ts";
+import type { AnswerReading } from "../../runner/exchange.ts";
 import { mapUsage } from "./mappings.ts";
 import type { GeminiResponse } from "./types.ts";
 
@@ -12,28 +12,15 @@ import type { GeminiResponse } from "./types.ts";
  * A whole Gemini answer (already checked: an object, no in-band error, well-formed) passed through as its
  * text. One with neither candidates nor a blocked prompt is a bad answer (the next key may do better).
  */
-export function nativeAnswer(
-  json: GeminiResponse,
-  text: string,
-  badAnswer: (what: string) => AttemptResult,
-): AttemptResult {
-  if (!json.candidates?.length && !json.promptFeedback?.blockReason) return badAnswer("without candidates");
+export function nativeAnswer(json: GeminiResponse): AnswerReading {
+  if (!json.candidates?.length && !json.promptFeedback?.blockReason) {
+    return { kind: "bad", what: "without candidates" };
+  }
   return {
-    ok: true,
-    value: {
-      kind: "json",
-      status: 200,
-      text,
-      ...(json.usageMetadata && typeof json.usageMetadata === "object"
-        ? { usage: mapUsage(json.usageMetadata) }
-        : {}),
-      ...(typeof json.modelVersion === "string" ? { model: json.modelVersion } : {}),
-      protocol: "gemini",
-    },
+    kind: "passed",
+    usage: json.usageMetadata && typeof json.usageMetadata === "object"
+      ? mapUsage(json.usageMetadata)
+      : undefined,
+    model: typeof json.modelVersion === "string" ? json.modelVersion : undefined,
   };
-}
-
-/** A committed pass-through stream marked as Gemini SSE (a failure stays as it is). */
-export function nativeStream(result: AttemptResult): AttemptResult {
-  return result.ok ? { ok: true, value: { ...result.value, protocol: "gemini" } } : result;
 }

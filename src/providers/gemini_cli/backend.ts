@@ -11,6 +11,7 @@ import type {
   UpstreamFailure,
 } from "../../runner/backend.ts";
 import { commitStream } from "../../runner/commit.ts";
+import { completionAnswer, refusal, scrubbedFailure } from "../../runner/results.ts";
 import { IdleTimer } from "../../runner/idle.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { flattenConversation, unsupportedReason } from "./prompt.ts";
@@ -57,19 +58,18 @@ export const MAX_WAITING = 32;
 const MAX_JSON_TEXT = 32 * 1024 * 1024;
 const VERSION_TIMEOUT_MS = 15_000;
 
-function fail(f: UpstreamFailure): AttemptResult {
-  return { ok: false, failure: f };
-}
-
 function clientGone(): AttemptResult {
-  return fail({
-    action: "return",
-    status: 499,
-    type: "invalid_request_error",
-    code: "client_closed",
-    message: "The client closed the request.",
-    outcome: "client_closed",
-  });
+  return {
+    ok: false,
+    failure: {
+      action: "return",
+      status: 499,
+      type: "invalid_request_error",
+      code: "client_closed",
+      message: "The client closed the request.",
+      outcome: "client_closed",
+    },
+  };
 }
 
 /** Create the backend. It is functional when the binary is found (and `--version` has not failed). */
@@ -77,6 +77,7 @@ export function createGeminiCli(opts: GeminiCliOptions): GeminiCliBackend {
   const os = opts.os ?? Deno.build.os;
   const windows = os === "windows";
   const binary = windows ? undefined : findBinary(opts.path, opts.env.PATH);
+  const fail = (f: UpstreamFailure): AttemptResult => scrubbedFailure(f, opts.scrub);
   const limiter = new Limiter(opts.concurrency, opts.maxWaiting ?? MAX_WAITING);
   const dataDir = cliDataDir(opts.env);
   const models = [...opts.models];
@@ -169,14 +170,7 @@ export function createGeminiCli(opts: GeminiCliOptions): GeminiCliBackend {
       slot.release();
       if (e instanceof TranslationError) {
         // A bad sampling value; `unsupported` refuses such a body before any attempt, this is the backstop.
-        return fail({
-          action: "return",
-          status: 400,
-          type: "invalid_request_error",
-          code: "invalid_request",
-          message: `${BACKEND} cannot send this request: ${e.message}`,
-          outcome: "unsupported",
-        });
+        return fail(refusal(`${BACKEND} cannot send this request: ${e.message}`, "unsupported"));
       }
       return fail({
         ...exitFailure(-1, `cannot create a temporary workspace (${(e as Error).name})`),
@@ -256,17 +250,7 @@ export function createGeminiCli(opts: GeminiCliOptions): GeminiCliBackend {
         const e = end as Extract<CliOutput, { kind: "error" }>;
         return fail(exitFailure(e.exitCode, e.message));
       }
-      const completion = assembleCompletion(meta, text, end);
-      return {
-        ok: true,
-        value: {
-          kind: "json",
-          status: 200,
-          text: JSON.stringify(completion),
-          usage: end.usage,
-          model: input.model,
-        },
-      };
+      return completionAnswer(assembleCompletion(meta, text, end), end.usage);
     }
 
     const encoder = new ChunkEncoder(meta);

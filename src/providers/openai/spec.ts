@@ -4,8 +4,8 @@
  * Responses clients pass through (`responses.ts`).
  */
 import { defineProvider } from "../../runner/spec.ts";
-import { createOpenAICompatible } from "../openai_compatible/backend.ts";
-import { withResponsesPassThrough } from "./responses.ts";
+import { createOpenAICompatible, openAICompatibleExchange } from "../openai_compatible/backend.ts";
+import { responsesWay } from "./responses.ts";
 
 /** The openai provider's spec. */
 export const openai = defineProvider({
@@ -38,17 +38,11 @@ export const openai = defineProvider({
     },
   ],
   example: { model: "gpt-4o-mini" },
-  build: ({ name, settings, keys, keyEnv, requestUsage, scrub, client }) =>
-    withResponsesPassThrough(
-      createOpenAICompatible({
-        name,
-        baseUrl: settings.openaiApiBaseUrl,
-        keys,
-        keyEnv,
-        requestUsage,
-        scrub,
-        client,
-      }),
-      { name, baseUrl: settings.openaiApiBaseUrl, scrub, client },
-    ),
+  build: ({ name, settings, keys, keyEnv, requestUsage, scrub, client }) => {
+    const opts = { name, baseUrl: settings.openaiApiBaseUrl, keys, keyEnv, requestUsage, scrub, client };
+    return createOpenAICompatible(opts, {
+      ...openAICompatibleExchange(opts),
+      native: responsesWay(settings.openaiApiBaseUrl),
+    });
+  },
 });

@@ -1,21 +1,17 @@
 /**
- * Any OpenAI-compatible upstream (SPEC §3.1; OpenRouter adds its quirks in openrouter/): the client's body goes upstream unchanged
- * except `model`, the (redacted) messages and, when `requestUsage` is on, `stream_options.include_usage`.
- * Streams pass through as bytes (see commit.ts).
+ * Any OpenAI-compatible upstream (SPEC §3.1; OpenRouter adds its quirks in openrouter/): the client's body goes
+ * upstream unchanged except `model`, the (redacted) messages and, when `requestUsage` is on,
+ * `stream_options.include_usage`. Answers and streams pass through as bytes (see commit.ts). Its exchange is
+ * declared here; the runner (`runner/exchange.ts`) makes the attempt.
  */
 import type { KeyEntry } from "../../config/load.ts";
 import { missingKeyProblem } from "../../config/providers.ts";
-import type {
-  AttemptInput,
-  AttemptResult,
-  Backend,
-  ModelInfo,
-  UpstreamFailure,
-} from "../../runner/backend.ts";
-import { commitPosted } from "../../runner/commit.ts";
-import { postUpstream, readAnswer } from "../../runner/http.ts";
-import { readText, type UpstreamClient } from "../../runner/upstream_client.ts";
-import { rateLimitInfo } from "../../core/cooldown.ts";
+import type { Backend } from "../../runner/backend.ts";
+import { CHAT_DIALECT } from "../../runner/commit.ts";
+import { type ExchangeWay, type HttpExchange, runExchange } from "../../runner/exchange.ts";
+import { getListing, listedEntries } from "../../runner/listing.ts";
+import type { UpstreamClient } from "../../runner/upstream_client.ts";
+import type { ChatRequest, Usage } from "../../openai/types.ts";
 import { classifyInBandError, classifyOpenAIFailure, type OpenAIFailureClassifier } from "./errors.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 
@@ -40,118 +36,89 @@ export interface OpenAICompatibleOptions {
   client: UpstreamClient;
 }
 
-/** Create an OpenAI-compatible backend. */
-export function createOpenAICompatible(opts: OpenAICompatibleOptions): Backend {
-  const base = opts.baseUrl.replace(/\/+$/, "");
-  const classify = opts.classify ?? classifyOpenAIFailure;
-  const headersFor = (key: KeyEntry | undefined): Record<string, string> => ({
+/** The request headers of an OpenAI-compatible upstream: JSON, SSE, the key as a bearer token. */
+export function bearerHeaders(key: KeyEntry | undefined): Record<string, string> {
+  return {
     "content-type": "application/json",
     accept: "application/json, text/event-stream",
     ...(key ? { authorization: `Bearer ${key.value}` } : {}),
-    ...opts.headers,
-  });
+  };
+}
 
-  const failure = (f: UpstreamFailure): AttemptResult => ({
-    ok: false,
-    failure: { ...f, message: opts.scrub(f.message) },
-  });
+/**
+ * The exchange of an OpenAI-compatible upstream (Chat Completions at `<base>/chat/completions`), to which a
+ * provider may add a pass-through way (openai/: Responses).
+ */
+export function openAICompatibleExchange(opts: OpenAICompatibleOptions): HttpExchange<ChatRequest> {
+  const base = opts.baseUrl.replace(/\/+$/, "");
+  const classify = opts.classify ?? classifyOpenAIFailure;
+  const chat: ExchangeWay<ChatRequest> = {
+    call(input, body) {
+      const sent: Record<string, unknown> = { ...body, model: input.model };
+      const clientWantsUsage = body.stream_options?.include_usage === true;
+      const askUsage = input.stream && opts.requestUsage && !clientWantsUsage;
+      if (askUsage) sent.stream_options = { ...(body.stream_options ?? {}), include_usage: true };
+      return {
+        url: `${base}/chat/completions`,
+        headers: { ...bearerHeaders(input.key), ...opts.headers },
+        body: sent,
+        dropUsageChunks: askUsage,
+      };
+    },
+    answer(json) {
+      const j = json as { error?: unknown; choices?: unknown; usage?: Usage; model?: unknown } | null;
+      if (j?.error) return { kind: "error", error: j.error };
+      const choices = j?.choices;
+      if (!Array.isArray(choices) || choices.some((c) => c === null || typeof c !== "object")) {
+        return { kind: "bad", what: "without a list of choice objects" };
+      }
+      // A JSON answer to `stream: true` (the upstream ignored it) is turned into SSE by the pipeline.
+      return {
+        kind: "passed",
+        usage: j?.usage,
+        model: typeof j?.model === "string" ? j.model : undefined,
+      };
+    },
+    stream: { dialect: CHAT_DIALECT },
+  };
+  return {
+    name: opts.name,
+    translate: (body) => body,
+    chat,
+    classifyStatus: (status, headers, text, label) => classify(status, headers, text, label, opts.name),
+    classifyInBand: (error, label) => classifyInBandError(error, label, opts.name, opts.scrub, classify),
+    rateLimitHeaders: true,
+  };
+}
 
+/** An OpenAI-compatible backend of `exchange` (by default the Chat Completions one of `opts`). */
+export function createOpenAICompatible(
+  opts: OpenAICompatibleOptions,
+  exchange: HttpExchange<ChatRequest> = openAICompatibleExchange(opts),
+): Backend {
+  const base = opts.baseUrl.replace(/\/+$/, "");
+  const run = runExchange(exchange, opts);
+  const keyless = opts.keyEnv === undefined;
   return {
     name: opts.name,
     type: "openai",
     keys: opts.keys,
-    functional: () => opts.keys.length > 0 || opts.keyEnv === undefined,
-    problem:
-      () => (opts.keys.length || opts.keyEnv === undefined ? undefined : missingKeyProblem(opts.keyEnv)),
-
-    async listModels(signal: AbortSignal): Promise<ModelInfo[]> {
-      const res = await fetch(`${base}/models`, {
-        headers: headersFor(opts.keys[0]),
-        signal,
-        redirect: "manual",
-      });
-      const text = await readText(res, opts.client.maxBodyBytes); // a listing is an answer too
-      if (!res.ok) throw new Error(`GET /models answered ${res.status}`);
-      const json = JSON.parse(text) as { data?: { id?: unknown; created?: unknown }[] };
-      if (!Array.isArray(json.data)) throw new Error("GET /models: no data array");
-      return json.data
-        .filter((m) => typeof m?.id === "string")
-        .map((m) => ({ id: m.id as string, created: typeof m.created === "number" ? m.created : undefined }));
-    },
-
-    async attempt(input: AttemptInput): Promise<AttemptResult> {
-      const body: Record<string, unknown> = { ...input.body, model: input.model };
-      const clientWantsUsage = input.body.stream_options?.include_usage === true;
-      const askUsage = input.stream && opts.requestUsage && !clientWantsUsage;
-      if (askUsage) body.stream_options = { ...(input.body.stream_options ?? {}), include_usage: true };
-      const label = input.key?.label;
-      const posted = await postUpstream(
-        opts.client,
-        opts.name,
-        `${base}/chat/completions`,
-        headersFor(input.key),
-        JSON.stringify(body),
-        input.signal,
-        input.timeoutMs,
-      );
-      if (!posted.ok) return failure(posted.failure);
-      const { res } = posted;
-      const answer = await readAnswer(
-        posted,
-        input.stream,
-        (status, headers, text) => classify(status, headers, text, label, opts.name),
-        opts.scrub,
-      );
-      if (answer.kind === "failed") return failure(answer.failure);
-      if (answer.kind === "not-json") {
-        return failure({
-          action: "next-key",
-          status: 502,
-          type: "api_error",
-          code: "upstream_error",
-          message: `${opts.name} answered 200 with a body that is not JSON.`,
-          outcome: "bad_answer",
-        });
-      }
-      if (answer.kind === "json") {
-        const { text } = answer;
-        const json = answer.json as { error?: unknown; choices?: unknown; usage?: unknown; model?: unknown };
-        if (json?.error) {
-          return failure(classifyInBandError(json.error, label, opts.name, opts.scrub, classify));
-        }
-        const choices = json?.choices;
-        if (!Array.isArray(choices) || choices.some((c) => c === null || typeof c !== "object")) {
-          return failure({
-            action: "next-key",
-            status: 502,
-            type: "api_error",
-            code: "upstream_error",
-            message: `${opts.name} answered 200 without a list of choice objects.`,
-            outcome: "bad_answer",
-          });
-        }
-        // A JSON answer to `stream: true` (the upstream ignored it) is turned into SSE by the pipeline.
-        return {
-          ok: true,
-          value: {
-            kind: "json",
-            status: 200,
-            text,
-            usage: json.usage as never,
-            model: typeof json.model === "string" ? json.model : undefined,
-            rateLimit: rateLimitInfo(res.headers, Date.now()),
-          },
-        };
-      }
-      const result = await commitPosted(posted, res.body!, input, {
-        classifyInBand: (e) => classifyInBandError(e, label, opts.name, opts.scrub, classify),
-        dropUsageChunks: askUsage,
+    functional: () => opts.keys.length > 0 || keyless,
+    problem: () => (opts.keys.length || keyless ? undefined : missingKeyProblem(opts.keyEnv)),
+    async listModels(signal) {
+      const headers = { ...bearerHeaders(opts.keys[0]), ...opts.headers };
+      const json = await getListing({
+        client: opts.client,
+        root: base,
+        path: "/models",
+        headers,
         scrub: opts.scrub,
-        bodyLimit: { bytes: opts.client.maxBodyBytes, backend: opts.name },
-      });
-      if (!result.ok) return failure(result.failure);
-      result.value.rateLimit = rateLimitInfo(res.headers, Date.now());
-      return result;
+      }, signal);
+      return listedEntries(json).map((m) => ({
+        id: m.id,
+        created: typeof m.created === "number" ? m.created : undefined,
+      }));
     },
+    attempt: run.attempt,
   };
 }
