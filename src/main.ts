@@ -134,12 +134,13 @@ function startupDetail(
 
 /**
  * Build the proxy from a loaded configuration without listening: keys, logging, backends, store, shared
- * state, the request handler. Throws ConfigError for bad configuration.
+ * state, the request handler. Throws ConfigError for bad configuration. `seat`: this isolate's place among
+ * the `--workers` isolates (its log lines are tagged, and it is linked to the others).
  */
 export async function buildProxy(
   cfg: LoadedConfig<ProviderSpec>,
   output: Output = stdio,
-  isolate?: number,
+  seat?: Seat,
 ): Promise<BuiltProxy> {
   const s = cfg.settings;
   const secrets = [...Object.values(cfg.pools).flat(), ...cfg.clientKeys].map((k) => k.value);
@@ -164,7 +165,7 @@ export async function buildProxy(
     generatedNote = `generated key in ${g.path}`;
   }
   const scrub = createScrubber(secrets);
-  const tag = isolate === undefined ? undefined : `[isolate ${isolate}]`;
+  const tag = seat && `[isolate ${seat.index}]`;
   await setupLogging({ file: s.log, level: s.logLevel, scrub, tag }).catch((e) => {
     throw new ConfigError(`${cfg.where("log")}: cannot open ${s.log} (${(e as Error).name})`);
   });
@@ -246,6 +247,8 @@ export async function buildProxy(
     initialFile: cfg.file,
     options: cfg.options,
   });
+  // With --workers, what this isolate changes reaches the others, and what they change reaches it.
+  const joined = seat && joinIsolates({ registry, routes, settings, persistence: shared, metrics }, seat);
   const ctx: ProxyContext = proxyContext({
     settings,
     registry,
@@ -255,7 +258,7 @@ export async function buildProxy(
     scrub,
     kv,
     usage,
-    persistence: shared,
+    persistence: joined?.persistence ?? shared,
     sessions: new SessionStore(kv, (message) => log.warn("{message}", { message })),
     deadlines: new Deadlines(),
     stop: new StopSwitch(),
@@ -285,6 +288,7 @@ export async function buildProxy(
       closed ??= (async () => {
         ctx.stop.stop();
         ctx.deadlines.close();
+        joined?.link.close();
         await shared.close();
         await usage.close();
         await registry.settle();
@@ -323,9 +327,8 @@ export async function startProxy(
   }
   const seat: Seat | undefined = worker ??
     (s.workers > 1 ? { index: 0, count: s.workers, token: crypto.randomUUID() } : undefined);
-  const proxy = await buildProxy(cfg, worker ? quiet : output, seat?.index);
+  const proxy = await buildProxy(cfg, worker ? quiet : output, seat);
   const { ctx } = proxy;
-  const link = seat && joinIsolates(ctx, seat);
   let server: Edge;
   let workers: Workers | undefined;
   try {
@@ -340,7 +343,6 @@ export async function startProxy(
       reusePort: seat !== undefined,
     }, seat ? tagIsolate(proxy.handler, seat.index) : proxy.handler);
   } catch (e) {
-    link?.close();
     await proxy.close();
     throw new ConfigError(
       `cannot listen on ${s.host}:${s.port} (${(e as Error).message.split("\n")[0]}); the address is ${
@@ -356,7 +358,6 @@ export async function startProxy(
       );
     } catch (e) {
       await server.close(0);
-      link?.close();
       await proxy.close();
       throw new Error(`cannot start the worker isolates: ${(e as Error).message}`);
     }
@@ -393,7 +394,6 @@ export async function startProxy(
           }),
           workers?.close(graceMs),
         ]);
-        link?.close();
         await proxy.close();
       })();
       return closed;

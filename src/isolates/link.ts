@@ -13,6 +13,7 @@
  */
 import type { BudgetUse, CooldownRecord, DisabledRecord, KeyPools } from "../state/keys.ts";
 import type { Route } from "../state/routes.ts";
+import type { RuntimeValues } from "../state/settings.ts";
 
 /** Longest wait for the other isolates to confirm a change or to send their metrics. */
 export const ACK_MS = 1_000;
@@ -20,10 +21,8 @@ export const ACK_MS = 1_000;
 /** Routes and global settings after a change, as the isolate that made it holds them. */
 export interface SharedSnapshot {
   routes: Route[];
-  /** The global settings commands change, by field name. */
-  settings: Record<string, unknown>;
-  /** The backend for model names without one, as resolved from the settings. */
-  defaultBackend: string | undefined;
+  /** The runtime settings commands change, by field name. */
+  settings: RuntimeValues;
 }
 
 type Message =

@@ -1,10 +1,11 @@
 /**
  * One isolate's place among the `--workers` isolates of a process: its link to the others wired into the
- * running proxy (key states, command changes, metrics), and the response header naming it.
+ * parts the proxy is built from (key pools, routes, settings, persistence, metrics), and the response header
+ * naming it.
  */
-import type { ProxyContext } from "../pipeline/context.ts";
+import type { ProxyParts } from "../pipeline/context.ts";
 import type { EdgeHandler } from "../server/edge.ts";
-import { GLOBAL_SETTINGS } from "../store/shared_state.ts";
+import { RUNTIME_SETTINGS } from "../state/settings.ts";
 import { IsolateLink, type SharedSnapshot } from "./link.ts";
 
 /** Which isolate this is and how to reach the others. */
@@ -20,47 +21,53 @@ export interface Seat {
 /** The response header naming the isolate that served a request (only with `--workers` above 1). */
 export const ISOLATE_HEADER = "x-llmproxy-isolate";
 
-/** Routes and global settings as this isolate holds them. */
-function snapshot(ctx: ProxyContext): SharedSnapshot {
-  const s = ctx.settings as unknown as Record<string, unknown>;
-  const settings = Object.fromEntries(Object.keys(GLOBAL_SETTINGS).map((key) => [key, s[key]]));
-  return { routes: ctx.routes.list(), settings, defaultBackend: ctx.defaultBackend };
-}
+/** What joining reads and wraps of the proxy's parts. */
+export type JoinedParts = Pick<ProxyParts, "registry" | "routes" | "settings" | "persistence" | "metrics">;
 
 /**
  * Join the other isolates: key states, resets and command changes made here reach them (a command answers
- * once they adopted it), theirs are adopted here, and `/metrics` sums every isolate.
+ * once they adopted it), theirs are adopted here, and `/metrics` sums every isolate. Returns the link and the
+ * persistence to build the context with (the given one, followed by the hand-over to the other isolates).
  *
  * Routes and settings arrive whole from the isolate that saved them; the store's refresh then finds the same
  * values. (A refresh of this isolate that read the store before that save and ends after the message may
  * show the older value until the next refresh, about a second later: only when two changes come within a
  * second.)
  */
-export function joinIsolates(ctx: ProxyContext, seat: Seat): IsolateLink {
+export function joinIsolates(
+  parts: JoinedParts,
+  seat: Seat,
+): { link: IsolateLink; persistence: ProxyParts["persistence"] } {
+  const { routes, settings, persistence, metrics } = parts;
+  const snapshot = (): SharedSnapshot => ({
+    routes: routes.list(),
+    settings: Object.fromEntries(RUNTIME_SETTINGS.map((key) => [key, settings.values[key]])),
+  });
   const link = new IsolateLink(seat.token, {
     index: seat.index,
     count: seat.count,
-    pools: ctx.registry,
+    pools: parts.registry,
     adopt(snap) {
-      ctx.routes.replaceAll(snap.routes);
-      Object.assign(ctx.settings, snap.settings);
-      ctx.defaultBackend = snap.defaultBackend;
+      routes.replaceAll(snap.routes);
+      settings.set(snap.settings);
     },
-    metrics: () => ctx.metrics.json(),
+    metrics: () => metrics.json(),
   });
-  const apply = ctx.applyChange;
-  ctx.applyChange = async (change) => {
-    await apply(change);
-    await link.changed(snapshot(ctx));
+  metrics.gatherPeers = () => link.peerMetrics();
+  return {
+    link,
+    persistence: {
+      async apply(change) {
+        await persistence.apply(change);
+        await link.changed(snapshot());
+      },
+      async resetCooldowns(backends) {
+        const out = await persistence.resetCooldowns(backends);
+        link.resetCooldowns(backends);
+        return out;
+      },
+    },
   };
-  const reset = ctx.resetCooldowns;
-  ctx.resetCooldowns = async (backends) => {
-    const out = await reset(backends);
-    link.resetCooldowns(backends);
-    return out;
-  };
-  ctx.metrics.gatherPeers = () => link.peerMetrics();
-  return link;
 }
 
 /** The handler with the isolate's number on every response. */
