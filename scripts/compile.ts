@@ -21,6 +21,9 @@ export const COMPILE_FLAGS = [
   "--allow-run", // the gemini CLI
   "--allow-sys", // os facts the CLI backend and KV need (home dir, hostname)
   "--unstable-kv",
+  "--unstable-net", // Deno.listen({ reusePort }) for --workers
+  "--include", // the worker isolates' entry (a module only `new Worker` loads)
+  "src/worker.ts",
   "--unstable-no-legacy-abort",
   "--no-check",
 ];

@@ -9,6 +9,7 @@
  */
 export const LAYERS: readonly (readonly string[])[] = [
   ["main"], // start-up and wiring
+  ["isolates"], // --workers: the worker isolates, and what they share at once (key states, changes, metrics)
   ["server"], // the HTTP edge: accept loop, route table, auth
   ["frontends", "console"], // one folder per client protocol; the operator console's page and data (/ui)
   ["pipeline"], // one request, step by step, whatever its protocol

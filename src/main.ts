@@ -29,6 +29,8 @@ import { internalError } from "./core/errors.ts";
 import { errorResponse } from "./frontends/chat/errors.ts";
 import { NAME, VERSION } from "./core/version.ts";
 import { Metrics } from "./telemetry/metrics.ts";
+import { joinIsolates, type Seat, tagIsolate } from "./isolates/seat.ts";
+import { startWorkers, type Workers } from "./isolates/workers.ts";
 
 /**
  * A proxy built from a configuration and not listening: the edge's request handler over a real context
@@ -84,6 +86,9 @@ const stdio: Output = {
   err: (line) => writeLine(Deno.stderr, line),
 };
 
+/** A worker isolate prints nothing: the first isolate speaks for the process. */
+const quiet: Output = { out: () => {}, err: () => {} };
+
 /** Every `model_aliases` target of the config file must be servable (exit 2 naming the field otherwise). */
 function checkAliases(cfg: LoadedConfig<ProviderSpec>, backends: string[]): void {
   for (const [name, target] of Object.entries(cfg.file?.model_aliases ?? {})) {
@@ -129,11 +134,13 @@ function startupDetail(
 
 /**
  * Build the proxy from a loaded configuration without listening: keys, logging, backends, store, shared
- * state, the request handler. Throws ConfigError for bad configuration.
+ * state, the request handler. Throws ConfigError for bad configuration. `seat`: this isolate's place among
+ * the `--workers` isolates (its log lines are tagged, and it is linked to the others).
  */
 export async function buildProxy(
   cfg: LoadedConfig<ProviderSpec>,
   output: Output = stdio,
+  seat?: Seat,
 ): Promise<BuiltProxy> {
   const s = cfg.settings;
   const secrets = [...Object.values(cfg.pools).flat(), ...cfg.clientKeys].map((k) => k.value);
@@ -158,7 +165,8 @@ export async function buildProxy(
     generatedNote = `generated key in ${g.path}`;
   }
   const scrub = createScrubber(secrets);
-  await setupLogging({ file: s.log, level: s.logLevel, scrub }).catch((e) => {
+  const tag = seat && `[isolate ${seat.index}]`;
+  await setupLogging({ file: s.log, level: s.logLevel, scrub, tag }).catch((e) => {
     throw new ConfigError(`${cfg.where("log")}: cannot open ${s.log} (${(e as Error).name})`);
   });
 
@@ -239,6 +247,8 @@ export async function buildProxy(
     initialFile: cfg.file,
     options: cfg.options,
   });
+  // With --workers, what this isolate changes reaches the others, and what they change reaches it.
+  const joined = seat && joinIsolates({ registry, routes, settings, persistence: shared, metrics }, seat);
   const ctx: ProxyContext = proxyContext({
     settings,
     registry,
@@ -248,7 +258,7 @@ export async function buildProxy(
     scrub,
     kv,
     usage,
-    persistence: shared,
+    persistence: joined?.persistence ?? shared,
     sessions: new SessionStore(kv, (message) => log.warn("{message}", { message })),
     deadlines: new Deadlines(),
     stop: new StopSwitch(),
@@ -278,6 +288,7 @@ export async function buildProxy(
       closed ??= (async () => {
         ctx.stop.stop();
         ctx.deadlines.close();
+        joined?.link.close();
         await shared.close();
         await usage.close();
         await registry.settle();
@@ -291,25 +302,46 @@ export async function buildProxy(
   };
 }
 
-/** Start the proxy from a loaded configuration: build it and serve it. Throws ConfigError for bad configuration. */
+/** Where a `--workers` isolate started by another serves: its seat and the port already bound. */
+export interface WorkerSeat extends Seat {
+  port: number;
+}
+
+/**
+ * Start the proxy from a loaded configuration: build it and serve it. Throws ConfigError for bad configuration.
+ * With `--workers N` above 1 this isolate is the first of N and starts the others (`src/isolates/`); `worker`
+ * is given in those.
+ */
 export async function startProxy(
   cfg: LoadedConfig<ProviderSpec>,
   output: Output = stdio,
+  worker?: WorkerSeat,
 ): Promise<RunningProxy> {
   const s = cfg.settings;
-  const proxy = await buildProxy(cfg, output);
+  if (s.workers > 1 && kvLocation(s.kv, cfg.dataDir) === ":memory:") {
+    throw new ConfigError(
+      `${cfg.where("workers")}: ${s.workers} isolates need a store they share, and ${
+        cfg.where("kv")
+      } is :memory: (one per isolate): give a file`,
+    );
+  }
+  const seat: Seat | undefined = worker ??
+    (s.workers > 1 ? { index: 0, count: s.workers, token: crypto.randomUUID() } : undefined);
+  const proxy = await buildProxy(cfg, worker ? quiet : output, seat);
   const { ctx } = proxy;
   let server: Edge;
+  let workers: Workers | undefined;
   try {
     server = serveEdge({
       hostname: s.host,
-      port: s.port,
+      port: worker?.port ?? s.port,
       headTimeoutMs: s.timeout * 1000,
       onError: (e) => {
         log.error("unexpected error in the HTTP server: {error}", { error: ctx.scrub(String(e)) });
         return errorResponse(internalError("-"));
       },
-    }, proxy.handler);
+      reusePort: seat !== undefined,
+    }, seat ? tagIsolate(proxy.handler, seat.index) : proxy.handler);
   } catch (e) {
     await proxy.close();
     throw new ConfigError(
@@ -318,15 +350,29 @@ export async function startProxy(
       } and ${cfg.where("port")}`,
     );
   }
+  if (seat && !worker) {
+    try {
+      workers = await startWorkers(
+        { argv: cfg.argv, env: cfg.env, cwd: cfg.cwd, port: server.addr.port },
+        seat,
+      );
+    } catch (e) {
+      await server.close(0);
+      await proxy.close();
+      throw new Error(`cannot start the worker isolates: ${(e as Error).message}`);
+    }
+  }
   proxy.warmUp();
   const addr = server.addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   const url = `http://${host}:${addr.port}`;
-  output.out(
-    `${NAME} ${VERSION} listening on ${url}/v1 · ${proxy.authText} · backends: ${proxy.backendsText} · default: ${
-      ctx.defaultBackend ?? "none"
-    } · store: ${kvLocation(s.kv, cfg.dataDir)}`,
-  );
+  if (!worker) {
+    output.out(
+      `${NAME} ${VERSION} listening on ${url}/v1 · ${proxy.authText} · backends: ${proxy.backendsText} · default: ${
+        ctx.defaultBackend ?? "none"
+      } · store: ${kvLocation(s.kv, cfg.dataDir)}${seat ? ` · ${seat.count} isolates` : ""}`,
+    );
+  }
   log.info("started {url}: {auth}; backends {backends}", {
     url,
     auth: proxy.authText,
@@ -341,10 +387,13 @@ export async function startProxy(
     kv: proxy.kv,
     close(graceMs = s.shutdownGrace * 1000) {
       closed ??= (async () => {
-        await server.close(graceMs, () => {
-          log.warn("shutdown grace over: ending {n} request(s) still in flight", { n: ctx.stop.size });
-          ctx.stop.stop();
-        });
+        await Promise.all([
+          server.close(graceMs, () => {
+            log.warn("shutdown grace over: ending {n} request(s) still in flight", { n: ctx.stop.size });
+            ctx.stop.stop();
+          }),
+          workers?.close(graceMs),
+        ]);
         await proxy.close();
       })();
       return closed;

@@ -9,7 +9,10 @@ export interface InProcessProxy {
   close(): Promise<void>;
 }
 
-/** Start a proxy with these extra flags and environment (HOME points at a fresh temp dir). */
+/**
+ * Start a proxy with these extra flags and environment (HOME points at a fresh temp dir). With `--workers`, its
+ * other isolates are Web Workers of this process.
+ */
 export async function startInProcess(args: string[], env: Record<string, string>): Promise<InProcessProxy> {
   const dir = await Deno.makeTempDir({ prefix: "llmproxy-bench-" });
   const base = [
@@ -17,7 +20,8 @@ export async function startInProcess(args: string[], env: Record<string, string>
     "--port",
     "0",
     "--kv",
-    ":memory:",
+    // `--workers` isolates share a file store (a :memory: store is one per isolate)
+    args.includes("--workers") ? `${dir}/store.kv` : ":memory:",
     "--data-dir",
     dir,
     "--log",

@@ -17,6 +17,7 @@ for (const name of wanted) {
       windows: 4,
       concurrency: 6,
       remainingHeaders: true,
+      workers: 1,
     });
     printPooling(r);
     ok &&= r.ok;

@@ -5,7 +5,10 @@
  * Targets: ≥ 95 %, 0, ≤ 1.
  *
  *   deno run -A scripts/bench/pooling.ts [--keys 3] [--limit 5] [--window-ms 2000] [--windows 4]
- *     [--concurrency 6] [--no-remaining-headers]
+ *     [--concurrency 6] [--no-remaining-headers] [--workers 1]
+ *
+ * With `--workers N` the proxy's isolates each keep their own view of announced budgets; cool-downs reach
+ * the others at once. (d) counts every upstream 429: what splitting the pool over isolates costs.
  */
 import { parseArgs } from "node:util";
 import { startInProcess } from "./in_process.ts";
@@ -20,6 +23,8 @@ export interface PoolingOptions {
   concurrency: number;
   /** Whether the mock announces X-RateLimit-Remaining on successes (OpenRouter does). */
   remainingHeaders: boolean;
+  /** The proxy's `--workers` (isolates sharing the port; 1 = one isolate). */
+  workers: number;
 }
 
 /** Result figures of one pooling run (with its setup). */
@@ -30,6 +35,8 @@ export interface PoolingResult extends PoolingOptions {
   client429WithCapacity: number;
   client429: number;
   maxUpstream429PerKeyWindow: number;
+  /** Every 429 the upstream sent. */
+  upstream429: number;
   ok: boolean;
 }
 
@@ -43,7 +50,11 @@ export async function runPooling(opts: PoolingOptions): Promise<PoolingResult> {
   for (let i = 1; i <= opts.keys; i++) {
     env[`OPENROUTER_API_KEY_${i}`] = `sk-or-v1-${String(i).padStart(64, "0")}`;
   }
-  const running = await startInProcess(["--max-wait", String(opts.windowMs / 1000 + 1)], env);
+  const running = await startInProcess([
+    "--max-wait",
+    String(opts.windowMs / 1000 + 1),
+    ...(opts.workers > 1 ? ["--workers", String(opts.workers)] : []),
+  ], env);
   const proxy = running.proxy;
 
   // Start at a window boundary so exactly `windows` windows are offered.
@@ -86,6 +97,7 @@ export async function runPooling(opts: PoolingOptions): Promise<PoolingResult> {
     client429,
     client429WithCapacity,
     maxUpstream429PerKeyWindow: maxUpstream429,
+    upstream429: limiter.stats.rejected,
     ok: servedShare >= 0.95 && client429WithCapacity === 0 && maxUpstream429 <= 1,
   };
 }
@@ -96,7 +108,7 @@ export function printPooling(r: PoolingResult): void {
     [
       "setup",
       `${r.keys} keys × ${r.limit} req / ${r.windowMs} ms, ${r.windows} windows, ${r.concurrency} clients`,
-      r.remainingHeaders ? "remaining announced" : "429s only",
+      `${r.remainingHeaders ? "remaining announced" : "429s only"}; --workers ${r.workers}`,
     ],
     [
       "(a) pooled capacity served",
@@ -105,6 +117,7 @@ export function printPooling(r: PoolingResult): void {
     ],
     ["(b) client 429s while a key had capacity", `${r.client429WithCapacity} (of ${r.client429} 429s)`, "0"],
     ["(c) upstream 429s per key per window (max)", String(r.maxUpstream429PerKeyWindow), "≤ 1"],
+    ["(d) upstream 429s in all", String(r.upstream429), ""],
   ];
   // deno-lint-ignore no-console
   console.log(rows.map(([a, b, c]) => `${a.padEnd(44)} ${b.padEnd(40)} ${c}`).join("\n"));
@@ -122,6 +135,7 @@ if (import.meta.main) {
       windows: { type: "string", default: "4" },
       concurrency: { type: "string", default: "6" },
       "no-remaining-headers": { type: "boolean", default: false },
+      workers: { type: "string", default: "1" },
     },
   });
   const r = await runPooling({
@@ -131,6 +145,7 @@ if (import.meta.main) {
     windows: Number(values.windows),
     concurrency: Number(values.concurrency),
     remainingHeaders: !values["no-remaining-headers"],
+    workers: Number(values.workers),
   });
   printPooling(r);
   Deno.exit(r.ok ? 0 : 1);

@@ -1,7 +1,10 @@
 /**
- * Side-by-side benchmark (issue 8): the mock upstream directly, the floor (bare Deno pass-through) and
- * llmproxy (usage recording and redaction on, auth off), measured interleaved in one run, plus llmproxy with
- * recording off for the recording-cost figure. Needs `wrk` (Debian package `wrk`) for the throughput rows.
+ * Side-by-side benchmark (issue 8): the mock upstream directly, the floor (bare Deno pass-through), the JS-hop
+ * floor (the floor with every chunk pumped through one JS stream, `floor.ts js,byob`: the runtime's price of
+ * looking at a stream after its commit, issue 19), llmproxy (usage recording and redaction on, auth off) and
+ * llmproxy `--workers 2`, measured interleaved in one run, plus llmproxy with recording off for the
+ * recording-cost figure. Each target row says met, missed, or missed where the JS-hop floor misses it too.
+ * Needs `wrk` (Debian package `wrk`) for the throughput rows.
  */
 import { NAME } from "../../src/core/version.ts";
 
@@ -221,13 +224,42 @@ async function extraStreamTtfb(t: Target, body: unknown, load: Promise<unknown>)
   return out;
 }
 
+/**
+ * A row's verdict: met; missed; or missed where the JS-hop floor (the bare floor that pumps every chunk
+ * through one JS stream, as llmproxy must to see usage and in-band errors after the commit) misses it too —
+ * a miss the runtime's price explains.
+ */
+export type Verdict = "met" | "missed" | "explained";
+
+/** One row of the table: figure, measured values, target, verdict (none for context rows). */
+export type Row = [string, string, string, Verdict | undefined];
+
 /** All figures of one side-by-side run. */
 export interface SideBySide {
-  rows: [string, string, string, boolean | undefined][];
+  rows: Row[];
+  /** Every row met or explained by the JS-hop floor. */
   ok: boolean;
+  /** The load average when the run ended (1, 5, 15 min): the machine is shared. */
+  load: string;
 }
 
-/** Run the side-by-side benchmark. */
+/** The verdict of `ours` against a target, given whether the JS-hop floor met the same target. */
+function verdict(ours: boolean, jsFloor?: boolean): Verdict {
+  return ours ? "met" : jsFloor === false ? "explained" : "missed";
+}
+
+/** The names of the targets in the table. */
+const DIRECT = "direct";
+const FLOOR = "floor";
+const JS_FLOOR = "floor js";
+const PROXY = "llmproxy";
+const PROXY2 = "llmproxy w2";
+const NO_RECORD = "llmproxy (recording off)";
+
+/**
+ * Run the side-by-side benchmark: direct, the floor, the JS-hop floor (`floor.ts js,byob`), llmproxy and
+ * llmproxy `--workers 2`, interleaved round by round.
+ */
 export async function runSideBySide(opts: { rounds: number; seconds: number }): Promise<SideBySide> {
   const dir = await Deno.makeTempDir({ prefix: "llmproxy-bench-" });
   const children: Deno.ChildProcess[] = [];
@@ -239,6 +271,9 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
     const floorChild = spawn(["scripts/bench/floor.ts", upstream]);
     children.push(floorChild);
     const floorPort = Number(await firstLine(floorChild));
+    const jsFloorChild = spawn(["scripts/bench/floor.ts", upstream, "js,byob"]);
+    children.push(jsFloorChild);
+    const jsFloorPort = Number(await firstLine(jsFloorChild));
 
     const starts: number[] = [];
     let proxy!: Target & { startMs: number };
@@ -251,32 +286,36 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
       starts.push(proxy.startMs);
     }
     children.push(proxy.child!);
+    const proxy2 = await startProxy(upstream, dir, ["--workers", "2"]);
+    children.push(proxy2.child!);
+    proxy2.name = PROXY2;
     const noRecord = await startProxy(upstream, dir, ["--disable-usage-log"]);
     children.push(noRecord.child!);
-    noRecord.name = "llmproxy (recording off)";
+    noRecord.name = NO_RECORD;
     await new Promise((r) => setTimeout(r, 500));
     const rssIdle = rssMb(proxy.child!.pid);
 
-    const direct: Target = { name: "direct", base: upstream, model: "bench" };
-    const floor: Target = { name: "floor", base: `http://127.0.0.1:${floorPort}/v1`, model: "bench" };
-    const trio = [direct, floor, proxy];
+    const direct: Target = { name: DIRECT, base: upstream, model: "bench" };
+    const floor: Target = { name: FLOOR, base: `http://127.0.0.1:${floorPort}/v1`, model: "bench" };
+    const jsFloor: Target = { name: JS_FLOOR, base: `http://127.0.0.1:${jsFloorPort}/v1`, model: "bench" };
+    const all = [direct, floor, jsFloor, proxy, proxy2];
+    const pids: Record<string, number> = {
+      [FLOOR]: floorChild.pid,
+      [JS_FLOOR]: jsFloorChild.pid,
+      [PROXY]: proxy.child!.pid,
+      [PROXY2]: proxy2.child!.pid,
+    };
 
     // warm-up
-    for (const t of [...trio, noRecord]) await sequentialLatency([t], 1, 50);
+    for (const t of [...all, noRecord]) await sequentialLatency([t], 1, 50);
 
-    const seq = await sequentialLatency(trio, opts.rounds, 200);
+    const seq = await sequentialLatency(all, opts.rounds, 200);
     const nonStreamBody = (t: Target) => ({ model: t.model, messages: [{ role: "user", content: "hi" }] });
-    const rps: Record<string, number[]> = {
-      direct: [],
-      floor: [],
-      llmproxy: [],
-      "llmproxy (recording off)": [],
-    };
-    // CPU µs per request of the floor and llmproxy processes during the throughput runs (less noisy than req/s).
-    const cpu: Record<string, number[]> = { floor: [], llmproxy: [] };
-    const pids: Record<string, number> = { floor: floorChild.pid, llmproxy: proxy.child!.pid };
+    const rps: Record<string, number[]> = Object.fromEntries([...all, noRecord].map((t) => [t.name, []]));
+    // CPU µs per request of each process during the throughput runs (less noisy than req/s).
+    const cpu: Record<string, number[]> = Object.fromEntries(Object.keys(pids).map((n) => [n, []]));
     for (let r = 0; r < opts.rounds; r++) {
-      for (const t of [...trio, noRecord]) {
+      for (const t of [...all, noRecord]) {
         const pid = pids[t.name];
         const before = pid ? cpuMs(pid) : 0;
         const n = await wrk(t.base, nonStreamBody(t), 32, opts.seconds, dir);
@@ -284,7 +323,7 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
         if (pid) cpu[t.name].push((cpuMs(pid) - before) * 1000 / (n * opts.seconds));
       }
     }
-    const st = await streamTimings(trio, opts.rounds, 30, 10, 10);
+    const st = await streamTimings(all, opts.rounds, 30, 10, 10);
     const streamBody = (t: Target) => ({
       model: t.model,
       messages: [{ role: "user", content: "hi" }],
@@ -293,110 +332,134 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
       bench_chunks: 20,
       bench_spacing_ms: 10,
     });
-    const srps: Record<string, number[]> = { direct: [], floor: [], llmproxy: [] };
-    const underLoad: Record<string, number[]> = { direct: [], floor: [], llmproxy: [] };
+    const srps: Record<string, number[]> = Object.fromEntries(all.map((t) => [t.name, []]));
+    const underLoad: Record<string, number[]> = Object.fromEntries(all.map((t) => [t.name, []]));
+    const rssLoaded: Record<string, number> = {};
+    // Share of one core each process used during the streaming load (above 100 %: more than one core).
+    const cores: Record<string, number[]> = Object.fromEntries(Object.keys(pids).map((n) => [n, []]));
     for (let r = 0; r < opts.rounds; r++) {
-      for (const t of trio) {
+      for (const t of all) {
+        const pid = pids[t.name];
+        const cpu0 = pid ? cpuMs(pid) : 0;
+        const t0 = performance.now();
         const load = wrk(t.base, streamBody(t), 200, opts.seconds, dir);
         const probes = await extraStreamTtfb(t, streamBody(t), load);
         srps[t.name].push(await load);
         underLoad[t.name].push(...probes);
+        if (pid) {
+          cores[t.name].push((cpuMs(pid) - cpu0) / (performance.now() - t0) * 100);
+          rssLoaded[t.name] = Math.max(rssLoaded[t.name] ?? 0, rssMb(pid));
+        }
       }
     }
-    const rssLoaded = rssMb(proxy.child!.pid);
-    const floorRss = rssMb(floorChild.pid);
 
     const m = (xs: number[]) => median(xs);
-    const addedSeq = seq.llmproxy.median - seq.direct.median;
-    const floorSeq = seq.floor.median - seq.direct.median;
-    const nsShare = m(rps.llmproxy) / m(rps.floor);
-    const recCost = 1 - m(rps.llmproxy) / m(rps["llmproxy (recording off)"]);
-    const ttfbAdded = st.llmproxy.ttfb - st.direct.ttfb;
-    const ttfbFloor = st.floor.ttfb - st.direct.ttfb;
-    const gapAdded = st.llmproxy.gapP99 - st.direct.gapP99;
-    const sShare = m(srps.llmproxy) / m(srps.direct);
+    const f = (x: number | undefined, d = 2) => x === undefined || Number.isNaN(x) ? "n/a" : x.toFixed(d);
+    const added = (name: string) => seq[name].median - seq.direct.median;
+    const floorSeq = added(FLOOR);
+    const nsShare = (name: string) => m(rps[name]) / m(rps[FLOOR]);
+    const recCost = 1 - m(rps[PROXY]) / m(rps[NO_RECORD]);
+    const ttfb = (name: string) => st[name].ttfb - st.direct.ttfb;
+    const sShare = (name: string) => m(srps[name]) / m(srps.direct);
     const busy = (name: string) => m(underLoad[name]);
-    const f = (x: number, d = 2) => x.toFixed(d);
-    const rows: SideBySide["rows"] = [
+    /** `floor … · floor js … · llmproxy … · w2 …` for one figure. */
+    const line = (fig: (name: string) => string, names = [FLOOR, JS_FLOOR, PROXY, PROXY2]) =>
+      names.map((n) => `${n === PROXY2 ? "w2" : n} ${fig(n)}`).join(" · ");
+    /** A target row for llmproxy and its `--workers 2` sub-row, each judged against the JS-hop floor. */
+    const targetRows = (
+      label: string,
+      values: string,
+      target: string,
+      meets: (name: string) => boolean,
+      judge: (name: string) => string,
+    ): Row[] => [
+      [
+        label,
+        values,
+        `${target}: ${judge(PROXY)} (floor js ${judge(JS_FLOOR)})`,
+        verdict(meets(PROXY), meets(JS_FLOOR)),
+      ],
+      ["  with --workers 2", "", `${target}: ${judge(PROXY2)}`, verdict(meets(PROXY2), meets(JS_FLOOR))],
+    ];
+    const rows: Row[] = [
       [
         "sequential latency, median of round medians (ms)",
-        `direct ${f(seq.direct.median, 3)} · floor ${f(seq.floor.median, 3)} · llmproxy ${
-          f(seq.llmproxy.median, 3)
-        }`,
+        `direct ${f(seq.direct.median, 3)} · ${line((n) => f(seq[n].median, 3))}`,
         "",
         undefined,
       ],
-      [
+      ...targetRows(
         "  added latency (ms)",
-        `floor +${f(floorSeq, 3)} · llmproxy +${f(addedSeq, 3)}`,
+        line((n) => `+${f(added(n), 3)}`),
         `≤ floor + 0.15 = ${f(floorSeq + 0.15, 3)}`,
-        addedSeq <= floorSeq + 0.15,
-      ],
-      [
-        "  p99 (ms)",
-        `direct ${f(seq.direct.p99)} · floor ${f(seq.floor.p99)} · llmproxy ${f(seq.llmproxy.p99)}`,
-        "",
-        undefined,
-      ],
-      [
+        (n) => added(n) <= floorSeq + 0.15,
+        (n) => `+${f(added(n), 3)}`,
+      ),
+      ["  p99 (ms)", `direct ${f(seq.direct.p99)} · ${line((n) => f(seq[n].p99))}`, "", undefined],
+      ...targetRows(
         "non-stream throughput @32 conns (req/s)",
-        `direct ${f(m(rps.direct), 0)} · floor ${f(m(rps.floor), 0)} · llmproxy ${f(m(rps.llmproxy), 0)}`,
-        `≥ 80 % of floor: ${f(nsShare * 100, 1)} %`,
-        nsShare >= 0.8,
-      ],
-      [
-        "  CPU per request (µs, process user + system)",
-        `floor ${f(m(cpu.floor), 0)} · llmproxy ${f(m(cpu.llmproxy), 0)}`,
-        "",
-        undefined,
-      ],
+        `direct ${f(m(rps.direct), 0)} · ${line((n) => f(m(rps[n]), 0))}`,
+        "≥ 80 % of floor",
+        (n) => nsShare(n) >= 0.8,
+        (n) => `${f(nsShare(n) * 100, 1)} %`,
+      ),
+      ["  CPU per request (µs, process user + system)", line((n) => f(m(cpu[n]), 0)), "", undefined],
       [
         "usage recording cost (throughput, on vs off)",
-        `on ${f(m(rps.llmproxy), 0)} · off ${f(m(rps["llmproxy (recording off)"]), 0)} req/s`,
+        `on ${f(m(rps[PROXY]), 0)} · off ${f(m(rps[NO_RECORD]), 0)} req/s`,
         `≤ 5 %: ${f(recCost * 100, 1)} %`,
-        recCost <= 0.05,
+        recCost <= 0.05 ? "met" : "missed",
       ],
-      [
+      ...targetRows(
         "stream TTFB added (ms, median)",
-        `floor +${f(ttfbFloor, 3)} · llmproxy +${f(ttfbAdded, 3)}`,
-        `≤ floor + 0.5 = ${f(ttfbFloor + 0.5, 3)}`,
-        ttfbAdded <= ttfbFloor + 0.5,
-      ],
+        line((n) => `+${f(ttfb(n), 3)}`),
+        `≤ floor + 0.5 = ${f(ttfb(FLOOR) + 0.5, 3)}`,
+        (n) => ttfb(n) <= ttfb(FLOOR) + 0.5,
+        (n) => `+${f(ttfb(n), 3)}`,
+      ),
       [
         "stream inter-chunk gap p99 (ms, 10 ms spacing)",
-        `direct ${f(st.direct.gapP99)} · floor ${f(st.floor.gapP99)} · llmproxy ${f(st.llmproxy.gapP99)}`,
-        `added ${f(gapAdded)}`,
+        `direct ${f(st.direct.gapP99)} · ${line((n) => f(st[n].gapP99))}`,
+        "",
         undefined,
       ],
-      [
+      ...targetRows(
         "stream throughput @200 streams (req/s)",
-        `direct ${f(m(srps.direct), 0)} · floor ${f(m(srps.floor), 0)} · llmproxy ${f(m(srps.llmproxy), 0)}`,
-        `≥ 95 % of direct: ${f(sShare * 100, 1)} %`,
-        sShare >= 0.95,
-      ],
-      [
+        `direct ${f(m(srps.direct), 0)} · ${line((n) => f(m(srps[n]), 0))}`,
+        "≥ 95 % of direct",
+        (n) => sShare(n) >= 0.95,
+        (n) => `${f(sShare(n) * 100, 1)} %`,
+      ),
+      ...targetRows(
         "  extra stream's TTFB under that load (ms, p50)",
-        `direct ${f(busy("direct"))} · floor ${f(busy("floor"))} · llmproxy ${
-          f(busy("llmproxy"))
-        } (n=${underLoad.llmproxy.length})`,
-        `≤ floor + 5 = ${f(busy("floor") + 5)}`,
-        busy("llmproxy") <= busy("floor") + 5,
-      ],
-      ["RSS idle (MB)", f(rssIdle, 1), "≤ 60", rssIdle <= 60],
+        `direct ${f(busy(DIRECT))} · ${line((n) => f(busy(n)))} (n=${underLoad[PROXY].length})`,
+        `≤ floor + 5 = ${f(busy(FLOOR) + 5)}`,
+        (n) => busy(n) <= busy(FLOOR) + 5,
+        (n) => f(busy(n)),
+      ),
       [
-        "RSS after the streaming load (MB)",
-        `${f(rssLoaded, 1)} (floor ${f(floorRss, 1)})`,
-        "≤ 160",
-        rssLoaded <= 160,
+        "  CPU during that load (% of one core, median)",
+        line((n) => f(m(cores[n]), 0)),
+        "",
+        undefined,
       ],
+      ["RSS idle (MB)", f(rssIdle, 1), "≤ 60", rssIdle <= 60 ? "met" : "missed"],
+      ...targetRows(
+        "RSS after the streaming load (MB, max of rounds)",
+        line((n) => f(rssLoaded[n], 1)),
+        "≤ 160",
+        (n) => rssLoaded[n] <= 160,
+        (n) => f(rssLoaded[n], 1),
+      ),
       [
         "start → listening (ms, median of 3)",
         starts.map((x) => f(x, 0)).join(" / "),
         "≤ 500",
-        median(starts) <= 500,
+        median(starts) <= 500 ? "met" : "missed",
       ],
     ];
-    return { rows, ok: rows.every((r) => r[3] !== false) };
+    const load = Deno.loadavg().map((x) => f(x)).join(" ");
+    return { rows, ok: rows.every((r) => r[3] !== "missed"), load };
   } finally {
     for (const c of children) {
       try {
@@ -408,10 +471,20 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
   }
 }
 
+const VERDICT_TEXT: Record<Verdict, string> = {
+  met: "✓ met",
+  missed: "✗ MISSED",
+  explained: "✗ missed: the JS-hop floor misses it too",
+};
+
 /** Print the side-by-side table. */
 export function printSideBySide(r: SideBySide): void {
-  const lines = r.rows.map(([a, b, c, ok]) =>
-    `${a.padEnd(50)} ${b.padEnd(62)} ${c}${ok === undefined ? "" : ok ? "  ✓" : "  ✗ MISSED"}`
+  const lines = r.rows.map(([a, b, c, v]) =>
+    `${a.padEnd(50)} ${b.padEnd(96)} ${c.padEnd(52)}${v === undefined ? "" : ` ${VERDICT_TEXT[v]}`}`
+  );
+  lines.push(
+    `(floor js = floor.ts js,byob: every chunk through one JS stream, as llmproxy reads a stream after its commit;`,
+    ` w2 = llmproxy --workers 2; load average at the end: ${r.load}; ${navigator.hardwareConcurrency} cores)`,
   );
   // deno-lint-ignore no-console
   console.log(lines.join("\n"));

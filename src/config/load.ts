@@ -70,6 +70,9 @@ export interface LoadedConfig<P extends ProviderConfig = ProviderConfig> {
   dataDir: string;
   /** Merged environment (real env over `.env`). */
   env: Record<string, string>;
+  /** The command line and directory it was read from (what a `--workers` isolate reads again). */
+  argv: readonly string[];
+  cwd: string;
 }
 
 const BOOL_TRUE = new Set(["true", "1", "yes", "on"]);
@@ -361,5 +364,7 @@ export async function loadConfig<P extends ProviderConfig>(
     extraBackends,
     dataDir: s.dataDir ?? defaultDataDir(env),
     env,
+    argv,
+    cwd,
   };
 }

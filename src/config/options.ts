@@ -74,6 +74,7 @@ export interface Settings {
   forceModel: string | undefined;
   maxWait: number;
   shutdownGrace: number;
+  workers: number;
   maxAttempts: number;
   keyStrategy: "round-robin" | "fill-first";
   maxBodyMb: number;
@@ -256,6 +257,16 @@ export const OPTIONS: readonly OptionSpec<keyof Settings>[] = [
     default: 10,
     arg: "SECONDS",
     help: "On SIGTERM/SIGINT, how long in-flight requests may finish before they are ended (503).",
+  },
+  {
+    key: "workers",
+    flag: "workers",
+    kind: "int",
+    min: 1,
+    max: 64,
+    default: 1,
+    arg: "N",
+    help: "Isolates serving the port (Web Workers sharing it with SO_REUSEPORT, Linux): every core.",
   },
   {
     key: "maxAttempts",

@@ -19,8 +19,15 @@ export const log: Logger = getLogger(["llmproxy"]);
 
 const LEVELS: Record<string, LogLevel> = { debug: "debug", info: "info", warn: "warning", error: "error" };
 
-/** Configure the sinks once at start-up. */
-export async function setupLogging(opts: { file?: string; level: string; scrub: Scrubber }): Promise<void> {
+/** Lines of one `--workers` isolate start with its tag (`[isolate 1]`), so logs say which served what. */
+function tagged(format: (r: LogRecord) => string, tag: string | undefined): (r: LogRecord) => string {
+  return tag ? (r) => `${tag} ${format(r)}` : format;
+}
+
+/** Configure the sinks once at start-up (`tag` starts every line). */
+export async function setupLogging(
+  opts: { file?: string; level: string; scrub: Scrubber; tag?: string },
+): Promise<void> {
   const write = opts.file ? await fileWriter(opts.file) : stderrWriter;
   // Each value is scrubbed before it is cut, so a cut never leaves half a key for a scrub to miss; the
   // message templates are the proxy's own text.
@@ -28,7 +35,7 @@ export async function setupLogging(opts: { file?: string; level: string; scrub: 
     clip(oneLine(opts.scrub(typeof v === "string" ? v : JSON.stringify(v) ?? String(v))));
   await configure({
     reset: true,
-    sinks: { main: batchingSink(getTextFormatter({ value }), write) },
+    sinks: { main: batchingSink(tagged(getTextFormatter({ value }), opts.tag), write) },
     loggers: [
       { category: ["llmproxy"], lowestLevel: LEVELS[opts.level] ?? "info", sinks: ["main"] },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["main"] },

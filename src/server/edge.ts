@@ -25,6 +25,11 @@ export interface EdgeOptions {
   headTimeoutMs: number;
   /** The answer when the handler throws (it should not: the app turns errors into responses). */
   onError: (error: unknown) => Response;
+  /**
+   * Bind with SO_REUSEPORT (Linux), so that other isolates serve the same port and the kernel spreads new
+   * connections among them (`--workers`).
+   */
+  reusePort?: boolean;
 }
 
 /** A running edge. */
@@ -106,7 +111,11 @@ class AcceptLoop implements Edge {
     private readonly handler: EdgeHandler,
     private readonly serveOn: ServeOnConnection,
   ) {
-    this.#listener = Deno.listen({ hostname: opts.hostname, port: opts.port });
+    this.#listener = Deno.listen({
+      hostname: opts.hostname,
+      port: opts.port,
+      ...(opts.reusePort ? { reusePort: true } : {}),
+    });
     this.addr = this.#listener.addr;
     this.#loop = this.#accept();
     this.#armSweep();
@@ -235,7 +244,13 @@ class RestartingServe implements Edge {
 
   #listen(port: number): Deno.HttpServer<Deno.NetAddr> {
     const server = Deno.serve(
-      { hostname: this.opts.hostname, port, onListen: () => {}, onError: this.opts.onError },
+      {
+        hostname: this.opts.hostname,
+        port,
+        onListen: () => {},
+        onError: this.opts.onError,
+        ...(this.opts.reusePort ? { reusePort: true } : {}),
+      },
       this.handler,
     );
     server.finished.catch((e) => {

@@ -60,6 +60,17 @@ export interface DisabledRecord {
   since: number;
 }
 
+/**
+ * A change to a budget the upstream announced: one unit spent (`announced` absent) or an announced budget
+ * learned from an answer (what other isolates of the process adopt, `--workers`).
+ */
+export interface BudgetUse {
+  backend: string;
+  label: string;
+  model: string;
+  announced?: { remaining: number; until: number };
+}
+
 /** Why a key cannot be used for a model now: until when (`Infinity` when disabled), and whether for auth. */
 export interface KeyBlock {
   until: number;
@@ -95,6 +106,8 @@ export class KeyPool {
   readonly keyCooled = new Listeners<CooldownRecord>();
   /** Every key disabled here (the store writes it through). */
   readonly keyDisabled = new Listeners<DisabledRecord>();
+  /** Every unit spent of a known budget and every budget announced here. */
+  readonly budgetUsed = new Listeners<BudgetUse>();
 
   constructor(
     readonly backend: string,
@@ -119,15 +132,29 @@ export class KeyPool {
   /** A request is about to use this key: spend one unit of a known budget. */
   reserve(label: string, model: string): void {
     const b = this.#budget.get(this.#budgetId(label, model));
-    if (b) b.remaining--;
+    if (!b) return;
+    b.remaining--;
+    this.budgetUsed.emit({ backend: this.backend, label, model });
   }
 
   /** Learn the budget a successful answer announced; never trust it above what we already spent. */
   note(label: string, model: string, remaining: number, until: number): void {
+    this.#note(label, model, remaining, until);
+    this.budgetUsed.emit({ backend: this.backend, label, model, announced: { remaining, until } });
+  }
+
+  #note(label: string, model: string, remaining: number, until: number): void {
     const id = this.#budgetId(label, model);
     const b = this.#budget.get(id);
     if (b && b.until === until) b.remaining = Math.min(b.remaining, remaining);
     else this.#budget.set(id, { remaining, until });
+  }
+
+  /** Adopt a budget change made elsewhere (another isolate of this process), without announcing it again. */
+  adoptBudget(use: BudgetUse): void {
+    if (use.announced) return this.#note(use.label, use.model, use.announced.remaining, use.announced.until);
+    const b = this.#budget.get(this.#budgetId(use.label, use.model));
+    if (b) b.remaining--;
   }
 
   /** When `label` may be used for `model` again (`Infinity` while disabled), or undefined when it is free now. */

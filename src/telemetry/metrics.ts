@@ -141,6 +141,7 @@ export class Metrics {
       help: "Seconds until a key is usable again (its longest cool-down; +Inf while disabled; 0 when ready).",
       labelNames: ["backend", "key"],
       registers,
+      aggregator: "max", // isolates share key states: every isolate reads the same
       collect() {
         this.reset();
         const t = now();
@@ -157,11 +158,13 @@ export class Metrics {
       help: "Always 1; the version is the label.",
       labelNames: ["version"],
       registers,
+      aggregator: "first",
     }).set({ version }, 1);
     new client.Gauge({
       name: "process_resident_memory_bytes",
       help: "Resident memory size in bytes.",
       registers,
+      aggregator: "first", // the process's, whichever isolate reads it
       collect() {
         this.set(Deno.memoryUsage().rss);
       },
@@ -189,10 +192,29 @@ export class Metrics {
     return this.#registry.contentType;
   }
 
-  /** The metrics in Prometheus text format. */
-  text(): Promise<string> {
-    return this.#registry.metrics();
+  /**
+   * The metrics in Prometheus text format: this registry's, or, once {@link gatherPeers} is set (isolates of
+   * `--workers`), the sum over this registry and the peers' (gauges of the process or of shared state taken
+   * once).
+   */
+  async text(): Promise<string> {
+    if (!this.gatherPeers) return this.#registry.metrics();
+    const all = [
+      await this.json(),
+      ...(await this.gatherPeers()) as client.MetricObjectWithValues<
+        client.MetricValue<string>
+      >[][],
+    ];
+    return client.AggregatorRegistry.aggregate(all).metrics();
   }
+
+  /** This registry's metrics as prom-client JSON (what a peer isolate sums). */
+  json(): Promise<client.MetricObjectWithValues<client.MetricValue<string>>[]> {
+    return this.#registry.getMetricsAsJSON();
+  }
+
+  /** The other isolates' metrics (prom-client JSON), when several isolates serve one port. */
+  gatherPeers: (() => Promise<unknown[]>) | undefined;
 
   /** The requests in flight now, oldest first. */
   flights(): Flight[] {
