@@ -11,6 +11,7 @@ import { ChatRenderer } from "./stream.ts";
 import { SSE_HEADERS } from "../../openai/sse.ts";
 import { ProxyError } from "../../core/errors.ts";
 import type { Outcome } from "../../pipeline/conversation.ts";
+import { textResponse } from "../../core/response.ts";
 
 /** The Chat Completions response for an outcome of `body`. */
 export function renderChat(outcome: Outcome, body: ChatRequest): Response {
@@ -45,12 +46,12 @@ export function renderChat(outcome: Outcome, body: ChatRequest): Response {
       return new Response(completionToSse(outcome.completion, includeUsage), { status: 200, headers });
     }
     headers.set("content-type", "application/json");
-    return new Response(JSON.stringify(outcome.completion), { status: 200, headers });
+    return textResponse(JSON.stringify(outcome.completion), 200, headers);
   }
   if (body.stream === true) {
     sse();
     return new Response(completionToSse(JSON.parse(outcome.text), includeUsage), { status: 200, headers });
   }
   headers.set("content-type", "application/json");
-  return new Response(outcome.text, { status: outcome.status, headers });
+  return textResponse(outcome.text, outcome.status, headers);
 }

@@ -17,6 +17,7 @@ import { GeminiRenderer, jsonArrayFraming, sseDataEvents } from "./stream.ts";
 import { chatSseEvents } from "../../model/chat_sse.ts";
 import { renderEvents } from "../../model/render.ts";
 import type { Obj } from "./fields.ts";
+import { textResponse } from "../../core/response.ts";
 
 /** How the client asked for the answer. */
 export interface RenderOptions {
@@ -113,5 +114,5 @@ export function renderGemini(outcome: Outcome, o: RenderOptions): Response {
     return new Response(oneEvent(line, o.sse), { status: 200, headers });
   }
   headers.set("content-type", "application/json; charset=UTF-8");
-  return new Response(json, { status: outcome.kind === "local" ? 200 : outcome.status, headers });
+  return textResponse(json, outcome.kind === "local" ? 200 : outcome.status, headers);
 }
