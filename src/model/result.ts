@@ -87,8 +87,9 @@ function textOf(content: unknown): string {
   return content.map((p) => (typeof p?.text === "string" ? p.text : "")).join("");
 }
 
-/** A `chat.completion` object (a Chat upstream's JSON answer) as a {@link ModelResult}. */
-export function completionResult(c: Obj): ModelResult {
+/** A `chat.completion` object (a Chat upstream's JSON answer) as a {@link ModelResult}; what is not one reads as no choices. */
+export function completionResult(json: unknown): ModelResult {
+  const c = (json && typeof json === "object" && !Array.isArray(json) ? json : {}) as Obj;
   const choices = (Array.isArray(c.choices) ? c.choices as Obj[] : []).map((ch, i): ResultChoice => {
     const m = (ch?.message ?? {}) as Obj;
     const reasoning = typeof m.reasoning_content === "string" ? m.reasoning_content : m.reasoning;
