@@ -8,8 +8,8 @@
  *   spend the same budget (two sends in the same instant still may: scripts/bench/RESULTS.md measures it);
  * - routes and global settings a command changed: the isolate that saved the change sends the result, and
  *   the command answers only once every other isolate adopted it (or after {@link ACK_MS});
- * - metrics: `/metrics` in any isolate gathers every isolate's numbers and sums them (prom-client's
- *   cluster aggregation), so a scrape sees the process, not the one isolate it landed in.
+ * - metrics: `/metrics` in any isolate gathers every isolate's snapshot and combines them
+ *   (`telemetry/aggregate.ts`), so a scrape sees the process, not the one isolate it landed in.
  */
 import type { BudgetUse, CooldownRecord, DisabledRecord, KeyPools } from "../state/keys.ts";
 import type { Route } from "../state/routes.ts";
@@ -43,8 +43,8 @@ export interface LinkedIsolate {
   pools: KeyPools;
   /** Adopt routes and settings another isolate saved. */
   adopt(snapshot: SharedSnapshot): void;
-  /** This isolate's metrics as prom-client JSON (`registry.getMetricsAsJSON()`). */
-  metrics(): Promise<unknown>;
+  /** This isolate's metrics as plain data (`Metrics.snapshot()`). */
+  metrics(): unknown;
 }
 
 /** The channel's name for this process (isolates of one process share it; tests run several proxies). */
@@ -60,7 +60,7 @@ export class IsolateLink {
 
   constructor(token: string, private readonly isolate: LinkedIsolate) {
     this.#channel = new BroadcastChannel(channelName(token));
-    this.#channel.onmessage = (e: MessageEvent<Message>) => void this.#receive(e.data);
+    this.#channel.onmessage = (e: MessageEvent<Message>) => this.#receive(e.data);
     for (const pool of isolate.pools.pools()) {
       this.#unsubscribe.push(
         pool.keyCooled.subscribe((record) => this.#send({ t: "cooled", record })),
@@ -74,7 +74,7 @@ export class IsolateLink {
     this.#channel.postMessage(m);
   }
 
-  async #receive(m: Message): Promise<void> {
+  #receive(m: Message): void {
     const { pools } = this.isolate;
     switch (m.t) {
       case "cooled":
@@ -93,7 +93,7 @@ export class IsolateLink {
         this.isolate.adopt(m.snapshot);
         return this.#send({ t: "reply", id: m.id });
       case "metrics?":
-        return this.#send({ t: "reply", id: m.id, value: await this.isolate.metrics() });
+        return this.#send({ t: "reply", id: m.id, value: this.isolate.metrics() });
       case "reply": {
         const w = this.#waiting.get(m.id);
         if (!w) return;

@@ -51,7 +51,7 @@ export function joinIsolates(
       routes.replaceAll(snap.routes);
       settings.set(snap.settings);
     },
-    metrics: () => metrics.json(),
+    metrics: () => metrics.snapshot(),
   });
   metrics.gatherPeers = () => link.peerMetrics();
   return {
