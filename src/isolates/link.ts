@@ -9,7 +9,8 @@
  * - routes and global settings a command changed: the isolate that saved the change sends the result, and
  *   the command answers only once every other isolate adopted it (or after {@link ACK_MS});
  * - metrics: `/metrics` in any isolate gathers every isolate's snapshot and combines them
- *   (`telemetry/aggregate.ts`), so a scrape sees the process, not the one isolate it landed in.
+ *   (`telemetry/aggregate.ts`), so a scrape sees the process, not the one isolate it landed in;
+ * - the console: `/ui/api/state` in any isolate gathers every isolate's requests in flight and sessions.
  */
 import type { BudgetUse, CooldownRecord, DisabledRecord, KeyPools } from "../state/keys.ts";
 import type { Route } from "../state/routes.ts";
@@ -32,6 +33,7 @@ type Message =
   | { t: "reset"; backends: string[] }
   | { t: "changed"; id: string; snapshot: SharedSnapshot }
   | { t: "metrics?"; id: string }
+  | { t: "console?"; id: string }
   | { t: "reply"; id: string; value?: unknown };
 
 /** What the link reads and changes of the isolate it serves. */
@@ -45,6 +47,8 @@ export interface LinkedIsolate {
   adopt(snapshot: SharedSnapshot): void;
   /** This isolate's metrics as plain data (`Metrics.snapshot()`). */
   metrics(): unknown;
+  /** This isolate's own part of the console's data (in-flight requests, sessions), as plain data. */
+  console(): unknown;
 }
 
 /** The channel's name for this process (isolates of one process share it; tests run several proxies). */
@@ -94,6 +98,8 @@ export class IsolateLink {
         return this.#send({ t: "reply", id: m.id });
       case "metrics?":
         return this.#send({ t: "reply", id: m.id, value: this.isolate.metrics() });
+      case "console?":
+        return this.#send({ t: "reply", id: m.id, value: this.isolate.console() });
       case "reply": {
         const w = this.#waiting.get(m.id);
         if (!w) return;
@@ -132,6 +138,11 @@ export class IsolateLink {
   /** The metrics of every other isolate that answered within {@link ACK_MS}. */
   peerMetrics(): Promise<unknown[]> {
     return this.#ask({ t: "metrics?", id: crypto.randomUUID() });
+  }
+
+  /** The console views of every other isolate that answered within {@link ACK_MS}. */
+  peerConsoles(): Promise<unknown[]> {
+    return this.#ask({ t: "console?", id: crypto.randomUUID() });
   }
 
   /** Stop sending and receiving. */
