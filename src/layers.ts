@@ -23,6 +23,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["config"], // options, config file, help
   ["log"], // logging (telemetry that config and state need)
   ["security"], // secret patterns, scrubbing, redaction
-  ["openai"], // Chat Completions types and SSE (today's conversation model)
+  ["model"], // the conversation model's answer: typed events and their meta, results, usage, ids, Chat SSE → events
+  ["openai"], // the Chat Completions wire format: request types, SSE, chunk and completion builders
   ["core"], // values and pure helpers: errors, caller, version, … — imports nothing of ours
 ];

@@ -4,7 +4,8 @@
  * block, or a native `attempt_completion` tool call); and the interactive-mode banner.
  */
 import type { ChatRequest } from "../openai/types.ts";
-import { completion, completionChoice, newCompletionMeta, toolCallId, zeroUsage } from "../openai/build.ts";
+import { completion, completionChoice, zeroUsage } from "../openai/build.ts";
+import { newStreamMeta, toolCallId } from "../model/ids.ts";
 import type { CommandContext } from "./context.ts";
 import { replyShape } from "../sessions/agents.ts";
 import { NAME, VERSION } from "../core/version.ts";
@@ -50,5 +51,5 @@ export function localCompletion(body: ChatRequest, content: string, model: strin
       refusal: null,
     };
   const finish = shape === "tool-call" ? "tool_calls" : "stop";
-  return completion(newCompletionMeta(model), [completionChoice(0, message, finish)], { usage: zeroUsage() });
+  return completion(newStreamMeta(model), [completionChoice(0, message, finish)], { usage: zeroUsage() });
 }

@@ -1,6 +1,6 @@
 /**
- * The one place `chat.completion` objects and `chat.completion.chunk` SSE events are built, with their
- * `chatcmpl-…` ids: every answer the proxy writes itself (translated Gemini answers, Gemini CLI runs, local
+ * The one place `chat.completion` objects and `chat.completion.chunk` SSE events are built (their ids and
+ * times come from `model/ids.ts`): every answer the proxy writes itself (translated Gemini answers, Gemini CLI runs, local
  * replies, JSON answers turned into streams) has the same field order and shape. Pure.
  */
 import { SSE_DONE, sseData } from "./sse.ts";
@@ -8,36 +8,11 @@ import type { Usage } from "./types.ts";
 
 export { SSE_DONE };
 
-/** What a completion and every chunk of it share: id, created time (unix s) and the model reported. */
+/** What a completion and every chunk of it share: id, created time (unix s) and the model reported (`model/events.ts` `StreamMeta`). */
 export interface CompletionMeta {
   id: string;
   created: number;
   model: string;
-}
-
-/** 32 random hex digits (a UUID without its dashes). */
-function randomHex(): string {
-  return crypto.randomUUID().replaceAll("-", "");
-}
-
-/** A fresh completion id: `chatcmpl-` and 32 random hex digits. */
-export function completionId(): string {
-  return `chatcmpl-${randomHex()}`;
-}
-
-/** A fresh tool-call id: `call_` and 24 random hex digits. */
-export function toolCallId(): string {
-  return `call_${randomHex().slice(0, 24)}`;
-}
-
-/** The current time in unix seconds, as `created` carries it. */
-export function unixNow(): number {
-  return Math.floor(Date.now() / 1000);
-}
-
-/** Meta for a completion made now, with a fresh id. */
-export function newCompletionMeta(model: string): CompletionMeta {
-  return { id: completionId(), created: unixNow(), model };
 }
 
 /** One choice of a chunk: a delta and, on the last chunk of the choice, its finish reason. */

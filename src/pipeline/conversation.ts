@@ -7,6 +7,7 @@
  */
 import type { ChatRequest } from "../openai/types.ts";
 import type { NativeRequest, WireProtocol } from "../core/protocol.ts";
+import type { ModelEvent, StreamMeta } from "../model/events.ts";
 import { dispatch, type DispatchResult } from "../routing/dispatch.ts";
 import { redactBody, type TextRedactor } from "../security/redact.ts";
 import { redactPatterns } from "../security/patterns.ts";
@@ -45,6 +46,8 @@ export type Outcome =
     | { kind: "json"; status: number; text: string; protocol: WireProtocol }
     /** The upstream's stream, past its commit, as SSE bytes in `protocol`. */
     | { kind: "stream"; stream: ReadableStream<Uint8Array>; protocol: WireProtocol }
+    /** A translated upstream's stream, past its commit, as the conversation model's events (`meta` read as they come). */
+    | { kind: "events"; events: ReadableStream<ModelEvent>; meta: StreamMeta }
   );
 
 /** What the server logs about a chat request. */
@@ -190,7 +193,7 @@ export async function runConversation(
   } finally {
     log.upstreamMs = performance.now() - dispatched;
   }
-  if (result.ok && result.value.kind === "stream") result.value.done.then(link.release, link.release);
+  if (result.ok && result.value.kind !== "json") result.value.done.then(link.release, link.release);
   else link.release();
   if (!result.ok && link.signal.reason === SHUTDOWN) result = { ...result, error: shuttingDown() };
   noteRedactions();
@@ -225,7 +228,7 @@ export async function runConversation(
 
   const value = result.value;
   const protocol = value.protocol ?? "chat";
-  if (value.kind === "stream") {
+  if (value.kind !== "json") {
     log.streamDone = value.done;
     value.done.then((s) => {
       if (s.error && s.error !== "client disconnected") {
@@ -235,7 +238,20 @@ export async function runConversation(
         });
       }
     });
-    return { kind: "stream", stream: recorded ?? value.stream, protocol, headers };
+    if (value.kind === "events") {
+      return {
+        kind: "events",
+        events: (recorded as ReadableStream<ModelEvent>) ?? value.events,
+        meta: value.meta,
+        headers,
+      };
+    }
+    return {
+      kind: "stream",
+      stream: (recorded as ReadableStream<Uint8Array>) ?? value.stream,
+      protocol,
+      headers,
+    };
   }
   return { kind: "json", status: value.status, text: value.text, protocol, headers };
 }

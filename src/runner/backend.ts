@@ -6,6 +6,7 @@ import type { KeyEntry } from "../config/load.ts";
 import type { ChatRequest, Usage } from "../openai/types.ts";
 import type { Cooldown } from "../state/keys.ts";
 import type { NativeRequest, WireProtocol } from "../core/protocol.ts";
+import type { ModelEvent, StreamMeta } from "../model/events.ts";
 
 /** What the attempt engine does after a failed attempt (SPEC §5.2). */
 export type FailureAction = "next-key" | "next-element" | "return";
@@ -58,11 +59,15 @@ export interface StreamSummary {
   finished?: boolean;
 }
 
-/** A successful attempt: a JSON body, or a stream already past the commit point (SPEC §7). */
+/**
+ * A successful attempt: a JSON body, or a stream already past the commit point (SPEC §7) — as bytes (a Chat
+ * upstream's, or one passed through in `protocol`) or as the conversation model's events (a translated one).
+ */
 export type AttemptSuccess =
   & (
     | { kind: "json"; status: number; text: string; usage?: Usage; model?: string }
     | { kind: "stream"; stream: ReadableStream<Uint8Array>; done: Promise<StreamSummary> }
+    | { kind: "events"; events: ReadableStream<ModelEvent>; meta: StreamMeta; done: Promise<StreamSummary> }
   )
   & {
     rateLimit?: RateLimitInfo;

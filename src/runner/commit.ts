@@ -4,13 +4,17 @@
  * engine can fail over) on anything before that; afterwards pass bytes through untouched, looking only at
  * events that carry an `"error"` or `"usage"` marker. What an event means is the protocol's
  * {@link StreamDialect}: Chat Completions chunks by default; a provider passing a client's own protocol
- * through (SPEC §17) brings that protocol's dialect.
+ * through (SPEC §17) brings that protocol's dialect. A translated provider's stream of the model's typed events
+ * goes through the same rule in `commit_events.ts`: what an event means before the commit is decided in one
+ * place (`model/events.ts` `eventVerdict`, which the Chat dialect asks too), and the failures are made here.
  */
 import type { AttemptInput, AttemptResult, StreamSummary, UpstreamFailure } from "./backend.ts";
 import { answerTooLarge, type Posted } from "./http.ts";
 import type { IdleTimer } from "./idle.ts";
 import { type ChunkReader, readChunks } from "./chunk_reader.ts";
 import type { Usage } from "../openai/types.ts";
+import { eventVerdict } from "../model/events.ts";
+import { ChatChunkReader } from "../model/chat_chunks.ts";
 import {
   bytesToText,
   concatBytes,
@@ -98,17 +102,13 @@ interface Chunk {
   error?: unknown;
   model?: string;
   usage?: Usage | null;
-  choices?: {
-    delta?: { content?: unknown; tool_calls?: unknown[]; reasoning?: unknown; reasoning_content?: unknown };
-    finish_reason?: string | null;
-  }[];
+  choices?: { finish_reason?: string | null }[];
 }
 
-function nonEmpty(v: unknown): boolean {
-  return typeof v === "string" ? v !== "" : Array.isArray(v) ? v.length > 0 : false;
-}
-
-/** Decide what one pre-commit event means; `seen` gets the parsed event (so it is parsed once). */
+/**
+ * Decide what one pre-commit Chat event means; `seen` gets the parsed event (so it is parsed once). The chunk
+ * is read as the model's events, and the first that is not held decides ({@link eventVerdict}).
+ */
 export function inspectEvent(data: string | undefined, seen?: (chunk: Chunk) => void): Verdict {
   if (data === undefined) return "hold";
   if (data.trim() === "[DONE]") return "commit";
@@ -124,22 +124,14 @@ export function inspectEvent(data: string | undefined, seen?: (chunk: Chunk) => 
     };
   }
   seen?.(chunk);
-  if (chunk.error) return { error: chunk.error };
-  const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
-  if (choices.some((c) => c?.finish_reason === "error")) {
-    return { error: { message: "the upstream ended the stream with an error", code: "upstream_error" } };
+  if (chunk.error) return { error: chunk.error }; // as the upstream said it, for the failure classifier
+  let verdict: Verdict = "hold";
+  for (const ev of new ChatChunkReader().chunk(chunk as Record<string, unknown>)) {
+    const v = eventVerdict(ev);
+    if (typeof v === "object") return v;
+    if (v === "commit") verdict = v;
   }
-  for (const c of choices) {
-    const d = c?.delta ?? {};
-    if (
-      nonEmpty(d.content) || nonEmpty(d.tool_calls) || nonEmpty(d.reasoning) || nonEmpty(d.reasoning_content)
-    ) {
-      return "commit";
-    }
-    if (c?.finish_reason) return "commit";
-  }
-  if (chunk.usage && choices.length === 0) return "commit";
-  return "hold";
+  return verdict;
 }
 
 /** Chat Completions chunks: the default dialect. */
@@ -161,6 +153,30 @@ export const CHAT_DIALECT: StreamDialect = {
     "The upstream closed the stream before its end (no finish reason, no [DONE]); the answer is cut off.",
   endedIn: (tail) => /^data:[ \t]*\[DONE\]/m.test(tail) || /"finish_reason"[ \t]*:[ \t]*"/.test(tail),
 };
+
+/** The upstream ended the stream before the commit. */
+export function emptyStream(): UpstreamFailure {
+  return {
+    action: "next-key",
+    status: 502,
+    type: "api_error",
+    code: "upstream_error",
+    message: "The upstream ended the stream before sending any content.",
+    outcome: "empty_stream",
+  };
+}
+
+/** The stream had not committed by the request's deadline: keep-alives do not hold forever. */
+export function noContentByDeadline(): UpstreamFailure {
+  return {
+    action: "next-key",
+    status: 504,
+    type: "api_error",
+    code: "upstream_timeout",
+    message: "The upstream sent no content (only keep-alives) before the request's deadline.",
+    outcome: "timeout",
+  };
+}
 
 /** The upstream closed a committed stream before its protocol's terminal event. */
 function cutOff(message: string): UpstreamFailure {
@@ -204,7 +220,8 @@ function aborted(e: unknown): boolean {
     e.message !== "The signal has been aborted";
 }
 
-function readFailure(opts: CommitOptions, e: unknown): UpstreamFailure {
+/** Why reading the upstream failed: the --timeout watchdog fired, the stream was ended, or the connection failed. */
+export function readFailure(opts: { timer: IdleTimer }, e: unknown): UpstreamFailure {
   if (opts.timer.fired) {
     return {
       action: "next-key",
@@ -270,26 +287,10 @@ export async function commitStream(
     }
     if (r.done) {
       if (opts.timer.fired) return fail(readFailure(opts, undefined));
-      return fail({
-        action: "next-key",
-        status: 502,
-        type: "api_error",
-        code: "upstream_error",
-        message: "The upstream ended the stream before sending any content.",
-        outcome: "empty_stream",
-      });
+      return fail(emptyStream());
     }
     opts.timer.touch();
-    if (opts.commitBy !== undefined && Date.now() > opts.commitBy) {
-      return fail({
-        action: "next-key",
-        status: 504,
-        type: "api_error",
-        code: "upstream_timeout",
-        message: "The upstream sent no content (only keep-alives) before the request's deadline.",
-        outcome: "timeout",
-      });
-    }
+    if (opts.commitBy !== undefined && Date.now() > opts.commitBy) return fail(noContentByDeadline());
     const complete = pending.push(r.value);
     if (pending.size + heldBytes > maxEventBytes(opts)) return fail(tooLarge(opts));
     if (!complete) continue;
@@ -521,25 +522,26 @@ function passThrough(
   return { kind: "stream", stream, done };
 }
 
-/** What {@link commitPosted} takes beyond what the posted request and the attempt already say. */
-export type PostedCommitOptions = Omit<CommitOptions, "timer" | "signal" | "cancelUpstream" | "commitBy">;
+/** What a commit rule gets of a posted request: its watchdog, how to stop it, and the attempt's deadline. */
+export interface PostedControls {
+  timer: IdleTimer;
+  cancelUpstream: () => void;
+  commitBy?: number;
+}
 
 /**
- * Run the stream of an answer `postUpstream` got through the commit rule, wired to that request: its watchdog,
- * the client's signal, the attempt's deadline, and an abort of the request as the way to stop the upstream. The
- * request's controls are released on a failure before the commit, and unlinked when a committed stream ends.
+ * Run `commit` (the rule over bytes or over events) wired to the request `postUpstream` made: its watchdog,
+ * the attempt's deadline, and an abort of the request as the way to stop the upstream. The request's controls
+ * are released on a failure before the commit, and unlinked when a committed stream ends.
  */
-export async function commitPosted(
+export async function commitWithPosted(
   posted: Extract<Posted, { ok: true }>,
-  body: ReadableStream<Uint8Array>,
   input: AttemptInput,
-  options: PostedCommitOptions,
+  commit: (controls: PostedControls) => Promise<AttemptResult>,
 ): Promise<AttemptResult> {
   const { ctl, timer, unlink, done } = posted;
-  const result = await commitStream(body, {
-    ...options,
+  const result = await commit({
     timer,
-    signal: input.signal,
     cancelUpstream: () => {
       unlink();
       ctl.abort();
@@ -547,6 +549,23 @@ export async function commitPosted(
     commitBy: input.deadline,
   });
   if (!result.ok) done();
-  else if (result.value.kind === "stream") result.value.done.finally(unlink);
+  else if (result.value.kind !== "json") result.value.done.finally(unlink);
   return result;
+}
+
+/** What {@link commitPosted} takes beyond what the posted request and the attempt already say. */
+export type PostedCommitOptions = Omit<CommitOptions, "timer" | "signal" | "cancelUpstream" | "commitBy">;
+
+/** Run the stream of an answer `postUpstream` got through the commit rule (see {@link commitWithPosted}). */
+export async function commitPosted(
+  posted: Extract<Posted, { ok: true }>,
+  body: ReadableStream<Uint8Array>,
+  input: AttemptInput,
+  options: PostedCommitOptions,
+): Promise<AttemptResult> {
+  return await commitWithPosted(
+    posted,
+    input,
+    (controls) => commitStream(body, { ...options, ...controls, signal: input.signal }),
+  );
 }

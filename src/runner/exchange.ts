@@ -12,7 +12,9 @@ import { commitPosted, type StreamDialect } from "./commit.ts";
 import { type Posted, postUpstream, readAnswer } from "./http.ts";
 import { badAnswer, completionAnswer, refusal, scrubbedFailure } from "./results.ts";
 import type { BackendDeps } from "./spec.ts";
-import { commitTranslated } from "./translated.ts";
+import { commitTranslatedEvents } from "./translated.ts";
+import type { ModelEvent, StreamMeta } from "../model/events.ts";
+import { newStreamMeta } from "../model/ids.ts";
 import { rateLimitInfo } from "../core/cooldown.ts";
 import type { HeaderReader } from "../core/headers.ts";
 import type { NativeRequest, WireProtocol } from "../core/protocol.ts";
@@ -49,17 +51,18 @@ export type AnswerReading =
   | { kind: "error"; error: unknown };
 
 /**
- * The upstream's SSE bytes as Chat SSE bytes (`touch` on every upstream chunk: the watchdog; an event over
- * `maxEventBytes` ends the output with an in-band error of code `too_large`).
+ * The upstream's SSE bytes as the conversation model's events (`meta`: the stream's, whose model the translator
+ * updates; `touch` on every upstream chunk: the watchdog; an event over `maxEventBytes` ends the events with an
+ * error of code `too_large`).
  */
 export type StreamTranslator = (
   body: ReadableStream<Uint8Array>,
-  input: AttemptInput,
+  meta: StreamMeta,
   touch: () => void,
   maxEventBytes: number,
-) => ReadableStream<Uint8Array>;
+) => ReadableStream<ModelEvent>;
 
-/** How a way's stream is read: translated into Chat SSE, or passed through as bytes judged by a dialect. */
+/** How a way's stream is read: translated into the model's events, or passed through as bytes judged by a dialect. */
 export type StreamReading = { translate: StreamTranslator } | { dialect: StreamDialect };
 
 /** One way of calling the upstream: its call, how its JSON answer reads, how its stream reads. */
@@ -144,7 +147,7 @@ export function runExchange<T>(x: HttpExchange<T>, deps: BackendDeps): ExchangeR
     }
   };
 
-  /** Commit a stream: translated into Chat SSE, or passed through under its dialect. */
+  /** Commit a stream: translated into the model's events, or passed through under its dialect. */
   const commit = (
     posted: Extract<Posted, { ok: true }>,
     reading: StreamReading,
@@ -154,8 +157,14 @@ export function runExchange<T>(x: HttpExchange<T>, deps: BackendDeps): ExchangeR
     const label = input.key?.label;
     const classifyInBand = (e: unknown) => x.classifyInBand(e, label);
     if ("translate" in reading) {
-      const sse = reading.translate(posted.res.body, input, () => posted.timer.touch(), client.maxBodyBytes);
-      return commitTranslated(posted, sse, input, {
+      const meta = newStreamMeta(input.model);
+      const events = reading.translate(
+        posted.res.body,
+        meta,
+        () => posted.timer.touch(),
+        client.maxBodyBytes,
+      );
+      return commitTranslatedEvents(posted, events, meta, input, {
         name,
         scrub,
         maxBodyBytes: client.maxBodyBytes,

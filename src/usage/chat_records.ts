@@ -6,6 +6,7 @@ import type { ChatRequest, Usage } from "../openai/types.ts";
 import { contentText } from "../openai/types.ts";
 import { MAX_VALUE_CHARS, type UsageRecord, type UsageRecorder } from "./recorder.ts";
 import { costUsd, tokenCount } from "../core/clamp.ts";
+import type { ModelEvent } from "../model/events.ts";
 
 /** Who and what a chat request was, for its records. */
 export interface RequestMeta {
@@ -48,7 +49,8 @@ export type DispatchLog =
       ok: true;
       value:
         | { kind: "json"; text: string; usage?: Usage }
-        | { kind: "stream"; stream: ReadableStream<Uint8Array>; done: Promise<StreamEnd> };
+        | { kind: "stream"; stream: ReadableStream<Uint8Array>; done: Promise<StreamEnd> }
+        | { kind: "events"; events: ReadableStream<ModelEvent>; done: Promise<StreamEnd> };
     }
     | { ok: false }
   );
@@ -66,7 +68,8 @@ function usageFields(u: Usage | undefined): Partial<UsageRecord> {
 const CONTENT_LIMIT = Math.floor(MAX_VALUE_CHARS / 3);
 
 /**
- * Record every attempt of a dispatch. Returns the stream to send (wrapped only to capture audit content).
+ * Record every attempt of a dispatch. Returns the stream (bytes or events, as the answer is) to send, wrapped
+ * only to capture audit content.
  * `scrub` removes key values from recorded content (the prompt is not redacted when redaction is off).
  */
 export function recordDispatch(
@@ -76,7 +79,7 @@ export function recordDispatch(
   result: DispatchLog,
   auditContent: boolean,
   scrub: (text: string) => string = (t) => t,
-): ReadableStream<Uint8Array> | undefined {
+): ReadableStream<Uint8Array> | ReadableStream<ModelEvent> | undefined {
   const base = {
     requestId: meta.requestId,
     clientKey: meta.clientKey,
@@ -126,9 +129,22 @@ export function recordDispatch(
         outcome: summary.error ? "stream_error" : "ok",
         ...usageFields(summary.usage),
       });
-      if (prompt !== undefined) auditContentEvent(usage, meta, scrub(prompt), scrub(streamText(captured)));
+      if (prompt !== undefined) {
+        const response = value.kind === "events" ? captured.slice(0, CONTENT_LIMIT) : streamText(captured);
+        auditContentEvent(usage, meta, scrub(prompt), scrub(response));
+      }
     });
     if (!capture) return undefined;
+    if (value.kind === "events") {
+      return value.events.pipeThrough(
+        new TransformStream<ModelEvent, ModelEvent>({
+          transform(ev, c) {
+            if (ev.type === "text" && ev.choice === 0 && captured.length < CONTENT_LIMIT) captured += ev.text;
+            c.enqueue(ev);
+          },
+        }),
+      );
+    }
     return value.stream.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, c) {

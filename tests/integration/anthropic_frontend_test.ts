@@ -906,3 +906,122 @@ Deno.test("messages → anthropic: thinking the proxy marked unsigned is never s
     assert.doesNotMatch(JSON.stringify(sent), /llmproxy:unsigned/);
   });
 });
+
+Deno.test("messages → anthropic, translated (a command beside the text): thinking with its signature and redacted thinking reach the client intact, in order", async () => {
+  await withAnthropic(async (p, mock) => {
+    mock.onMessages = () =>
+      sseResponse([
+        event("message_start", {
+          message: {
+            id: "msg_up",
+            type: "message",
+            role: "assistant",
+            model: "claude-sonnet-4-5",
+            content: [],
+          },
+        }),
+        event("content_block_start", {
+          index: 0,
+          content_block: { type: "thinking", thinking: "", signature: "" },
+        }),
+        event("content_block_delta", { index: 0, delta: { type: "thinking_delta", thinking: "Let me " } }),
+        event("content_block_delta", { index: 0, delta: { type: "thinking_delta", thinking: "think." } }),
+        event("content_block_delta", {
+          index: 0,
+          delta: { type: "signature_delta", signature: "EqQBsig==" },
+        }),
+        event("content_block_stop", { index: 0 }),
+        event("content_block_start", {
+          index: 1,
+          content_block: { type: "redacted_thinking", data: "ENCRYPTED" },
+        }),
+        event("content_block_stop", { index: 1 }),
+        event("content_block_start", { index: 2, content_block: { type: "text", text: "" } }),
+        event("content_block_delta", { index: 2, delta: { type: "text_delta", text: "Answer." } }),
+        event("content_block_stop", { index: 2 }),
+        event("message_delta", { delta: { stop_reason: "end_turn" }, usage: { output_tokens: 7 } }),
+        event("message_stop", {}),
+      ]);
+    const res = await post(p, {
+      model: "anthropic:claude-sonnet-4-5",
+      max_tokens: 3000,
+      thinking: { type: "enabled", budget_tokens: 2000 },
+      messages: [{ role: "user", content: "!/set(interactive=off) think first" }],
+      stream: true,
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("x-llmproxy-commands") ?? "", /interactive/);
+    const events = parseMessagesSse(await res.text());
+    // Translated, not passed through: the command was cut from what went upstream.
+    assert.doesNotMatch(JSON.stringify(mock.requests.at(-1)!.body), /!\/set/);
+    const s = checkMessagesGrammar(events);
+    assert.deepEqual(s.blocks, [
+      { type: "thinking", thinking: "Let me think.", signature: "EqQBsig==" },
+      { type: "redacted_thinking", data: "ENCRYPTED" },
+      { type: "text", text: "Answer." },
+    ]);
+    const deltas = events.filter((e) => e.type === "content_block_delta" && e.index === 0)
+      .map((e) => (e.delta as { type: string }).type);
+    assert.deepEqual(
+      deltas,
+      ["thinking_delta", "thinking_delta", "signature_delta"],
+      "the signature closes it",
+    );
+    assert.equal(s.stopReason, "end_turn");
+  });
+});
+
+Deno.test("messages → anthropic, translated (a command beside the text): the turns' signed thinking goes back first, Anthropic's own only; a Chat upstream never sees it", async () => {
+  const signed = { type: "thinking", thinking: "I should read it.", signature: "EqQBCkYIBxgCKkDreal" };
+  const redacted = { type: "redacted_thinking", data: "ENCRYPTED" };
+  const messages = [
+    { role: "user", content: "read a.txt" },
+    {
+      role: "assistant",
+      content: [signed, redacted, { type: "tool_use", id: "toolu_1", name: "Read", input: { p: "a.txt" } }],
+    },
+    { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "hello" }] },
+    {
+      role: "assistant",
+      content: [{ type: "thinking", thinking: "gemini's", signature: "llmproxy:unsigned" }, {
+        type: "text",
+        text: "It says hello.",
+      }],
+    },
+    { role: "user", content: "!/set(interactive=off) and now?" },
+  ];
+  const tools = [{ name: "Read", input_schema: { type: "object", properties: { p: { type: "string" } } } }];
+  await withAnthropic(async (p, mock) => {
+    const res = await post(p, {
+      model: "anthropic:claude-sonnet-4-5",
+      max_tokens: 3000,
+      thinking: { type: "enabled", budget_tokens: 2000 },
+      tools,
+      messages,
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("x-llmproxy-commands") ?? "", /interactive/);
+    await res.body?.cancel();
+    const sent = mock.requests.at(-1)!.body!;
+    assert.doesNotMatch(JSON.stringify(sent), /!\/set/, "translated, not passed through");
+    assert.ok(sent.thinking, "thinking is on");
+    const turns = sent.messages as { role: string; content: Record<string, unknown>[] }[];
+    assert.deepEqual(
+      turns[1].content.slice(0, 2),
+      [signed, redacted],
+      "the signed turn starts with its thinking",
+    );
+    assert.equal(turns[1].content[2].type, "tool_use");
+    assert.doesNotMatch(
+      JSON.stringify(sent),
+      /llmproxy:unsigned|gemini's/,
+      "unsigned thinking is never sent",
+    );
+  });
+  await withProxy(async ({ p, or }) => {
+    const res = await post(p, { model: MODEL, max_tokens: 3000, tools, messages });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.doesNotMatch(JSON.stringify(or.chats.at(-1)!.body), /EqQBCkYIBxgCKkDreal|ENCRYPTED/);
+  });
+});

@@ -3,6 +3,7 @@
  * name the field path; plus the wildcard alias lookup and the thinking filter for the pass-through.
  */
 import assert from "node:assert/strict";
+import { withReasoning } from "../../src/model/reasoning.ts";
 import { parseMessagesBody } from "../../src/frontends/anthropic/parse.ts";
 import { withoutForeignThinking } from "../../src/frontends/anthropic/thinking.ts";
 import { UNSIGNED_THINKING } from "../../src/frontends/anthropic/shapes.ts";
@@ -92,14 +93,15 @@ Deno.test("anthropic parse: tool results become tool messages before the rest of
     ],
   });
   assert.deepEqual(c.messages.slice(1), [
-    {
+    // The signed thinking rides along for the provider that can verify it (model/reasoning.ts).
+    withReasoning({
       role: "assistant",
       content: "Running.",
       tool_calls: [
         { id: "toolu_1", type: "function", function: { name: "Bash", arguments: '{"command":"ls"}' } },
         { id: "toolu_2", type: "function", function: { name: "Read", arguments: '{"file_path":"/a"}' } },
       ],
-    },
+    }, [{ kind: "thinking", text: "hmm", signature: "sig" }]),
     { role: "tool", tool_call_id: "toolu_1", content: "Error: command not found" },
     { role: "tool", tool_call_id: "toolu_2", content: "line1" },
     {

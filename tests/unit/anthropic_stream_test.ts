@@ -1,19 +1,22 @@
 /**
- * The Chat chunk stream → Messages event grammar translator (SPEC §17.1) on the shapes upstreams really send:
+ * A Chat chunk stream → the model's events (`model/chat_sse.ts`) → the Messages event grammar
+ * (`frontends/anthropic/stream.ts`, SPEC §17.1) on the shapes upstreams really send:
  * several whole tool calls in one delta (Gemini), tool calls without `index`, reasoning before text, a stream
  * cut off before its finish, usage after the finish.
  */
 import assert from "node:assert/strict";
-import { ChatToMessages } from "../../src/frontends/anthropic/stream.ts";
+import { MessagesRenderer } from "../../src/frontends/anthropic/stream.ts";
+import { chatSseEvents } from "../../src/model/chat_sse.ts";
+import { renderEvents } from "../../src/model/render.ts";
 import { checkMessagesGrammar, parseMessagesSse } from "../support/messages_grammar.ts";
 
-function run(deltas: (Record<string, unknown> | string)[]): ReturnType<typeof checkMessagesGrammar> {
-  const t = new ChatToMessages("requested");
-  let out = "";
-  for (const d of deltas) {
-    out += t.push(typeof d === "string" ? d : JSON.stringify(d));
-  }
-  out += t.end();
+async function run(
+  deltas: (Record<string, unknown> | string)[],
+): Promise<ReturnType<typeof checkMessagesGrammar>> {
+  const sse = deltas.map((d) => `data: ${typeof d === "string" ? d : JSON.stringify(d)}\n\n`).join("");
+  const meta = { id: "", created: 0, model: "requested" };
+  const events = chatSseEvents(ReadableStream.from([new TextEncoder().encode(sse)]), meta);
+  const out = await new Response(renderEvents(events, new MessagesRenderer(meta))).text();
   return checkMessagesGrammar(parseMessagesSse(out));
 }
 
@@ -22,8 +25,8 @@ const chunk = (delta: Record<string, unknown>, finish: string | null = null) => 
   choices: [{ index: 0, delta, finish_reason: finish }],
 });
 
-Deno.test("anthropic stream: two whole tool calls in one delta become two tool_use blocks in order", () => {
-  const s = run([
+Deno.test("anthropic stream: two whole tool calls in one delta become two tool_use blocks in order", async () => {
+  const s = await run([
     chunk({ role: "assistant", content: "" }),
     chunk({
       tool_calls: [
@@ -48,8 +51,8 @@ Deno.test("anthropic stream: two whole tool calls in one delta become two tool_u
   });
 });
 
-Deno.test("anthropic stream: tool-call deltas without index follow their id", () => {
-  const s = run([
+Deno.test("anthropic stream: tool-call deltas without index follow their id", async () => {
+  const s = await run([
     chunk({ tool_calls: [{ id: "a", function: { name: "Read", arguments: '{"p"' } }] }),
     chunk({ tool_calls: [{ function: { arguments: ":1}" } }] }),
     chunk({ tool_calls: [{ id: "b", function: { name: "Bash", arguments: "{}" } }] }),
@@ -62,8 +65,8 @@ Deno.test("anthropic stream: tool-call deltas without index follow their id", ()
   ]);
 });
 
-Deno.test("anthropic stream: reasoning, then text; a signature from the provider is kept", () => {
-  const s = run([
+Deno.test("anthropic stream: reasoning, then text; a signature from the provider is kept", async () => {
+  const s = await run([
     chunk({ reasoning: "hm" }),
     chunk({ reasoning_signature: "EqQBsig" }),
     chunk({ content: "ok" }),
@@ -77,11 +80,11 @@ Deno.test("anthropic stream: reasoning, then text; a signature from the provider
   assert.equal(s.stopReason, "end_turn");
 });
 
-Deno.test("anthropic stream: cut off before the finish ends with an error event; a finish without [DONE] completes", () => {
-  assert.equal(run([chunk({ content: "half" })]).error?.type, "api_error");
-  const done = run([chunk({ content: "all" }), chunk({}, "length")]);
+Deno.test("anthropic stream: cut off before the finish ends with an error event; a finish without [DONE] completes", async () => {
+  assert.equal((await run([chunk({ content: "half" })])).error?.type, "api_error");
+  const done = await run([chunk({ content: "all" }), chunk({}, "length")]);
   assert.equal(done.error, undefined);
   assert.equal(done.stopReason, "max_tokens");
-  const bad = run([chunk({ content: "x" }), "{not json"]);
+  const bad = await run([chunk({ content: "x" }), "{not json"]);
   assert.equal(bad.error?.type, "api_error");
 });

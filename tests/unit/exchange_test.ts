@@ -4,12 +4,15 @@
  * upstream answer and what the attempt must make of it.
  */
 import assert from "node:assert/strict";
-import type { AttemptInput, AttemptResult, UpstreamFailure } from "../../src/runner/backend.ts";
+import type { AttemptResult, UpstreamFailure } from "../../src/runner/backend.ts";
 import { CHAT_DIALECT } from "../../src/runner/commit.ts";
 import { type HttpExchange, runExchange } from "../../src/runner/exchange.ts";
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from "../../src/runner/upstream_client.ts";
 import { createScrubber, REDACTED } from "../../src/security/scrub.ts";
 import type { ChatRequest } from "../../src/openai/types.ts";
+import type { ModelEvent, StreamMeta } from "../../src/model/events.ts";
+import { renderEvents } from "../../src/model/render.ts";
+import { ChatRenderer } from "../../src/frontends/chat/stream.ts";
 
 const KEY = "toy-secret-key-0123456789abcdef";
 const enc = new TextEncoder();
@@ -73,40 +76,32 @@ function toyFailure(status: number, text: string, label: string | undefined): Up
 }
 
 /**
- * The toy upstream's stream translation: each `{"t":…}` event becomes a Chat chunk, `{"err":…}` an in-band
- * error, `{"u":n}` the usage; `[DONE]` at the end.
+ * The toy upstream's stream translation into the model's events: each `{"t":…}` event becomes text, `{"err":…}`
+ * an in-band error, `{"u":n}` the usage; the end finishes the answer.
  */
-function toyTranslate(body: ReadableStream<Uint8Array>, _input: AttemptInput, touch: () => void) {
+function toyTranslate(body: ReadableStream<Uint8Array>, _meta: StreamMeta, touch: () => void) {
   let rest = "";
-  const chunk = (delta: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-    `data: ${
-      JSON.stringify({ object: "chat.completion.chunk", choices: [{ index: 0, delta }], ...extra })
-    }\n\n`;
   return body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
+    new TransformStream<Uint8Array, ModelEvent>({
       transform(bytes, c) {
         touch();
         rest += dec.decode(bytes, { stream: true });
         const events = rest.split("\n\n");
         rest = events.pop()!;
-        let out = "";
         for (const e of events) {
           const ev = JSON.parse(e.replace(/^data: /, ""));
-          if (ev.t !== undefined) out += chunk({ content: ev.t });
-          if (ev.err !== undefined) out += `data: ${JSON.stringify({ error: { message: ev.err } })}\n\n`;
+          if (ev.t !== undefined) c.enqueue({ type: "text", choice: 0, text: ev.t });
+          if (ev.err !== undefined) c.enqueue({ type: "error", error: { message: ev.err } });
           if (ev.u !== undefined) {
-            out += `data: ${
-              JSON.stringify({
-                choices: [],
-                usage: { prompt_tokens: ev.u, completion_tokens: 1, total_tokens: ev.u + 1 },
-              })
-            }\n\n`;
+            c.enqueue({
+              type: "usage",
+              usage: { promptTokens: ev.u, completionTokens: 1, totalTokens: ev.u + 1 },
+            });
           }
         }
-        if (out) c.enqueue(enc.encode(out));
       },
       flush(c) {
-        c.enqueue(enc.encode("data: [DONE]\n\n"));
+        c.enqueue({ type: "finish", choice: 0, reason: "stop" });
       },
     }),
   );
@@ -203,8 +198,15 @@ async function attempt(
       ? { native: { protocol: "responses", body: NATIVE_BODY, headers: { "x-native": "yes" } } }
       : {}),
   });
-  const text = result.ok && result.value.kind === "stream"
+  // A translated stream as the Chat front end renders it; a passed-through one as its bytes.
+  const text = !result.ok
+    ? undefined
+    : result.value.kind === "stream"
     ? await new Response(result.value.stream).text()
+    : result.value.kind === "events"
+    ? await new Response(
+      renderEvents(result.value.events, new ChatRenderer(result.value.meta, o.includeUsage === true)),
+    ).text()
     : undefined;
   return { result, fake, text };
 }
@@ -349,17 +351,19 @@ Deno.test("runner: what each upstream answer makes of an attempt", async (t) => 
       },
     },
     {
-      name: "a stream translated is committed: the client gets Chat SSE, the record the usage",
+      name:
+        "a stream translated is committed: the model's events (a Chat client gets Chat SSE), the record the usage",
       run: async () => {
         const { result, text } = await attempt(() => sse('{"t":"Hel"}', '{"t":"lo"}', '{"u":4}'), {
           stream: true,
         });
-        assert.ok(result.ok && result.value.kind === "stream");
+        assert.ok(result.ok && result.value.kind === "events");
+        assert.equal(result.value.meta.model, "toy-1");
         assert.equal(result.value.protocol, undefined);
         const contents = text!.split("\n\n").filter((e) => e.includes('"content"')).map((e) =>
           JSON.parse(e.slice(6)).choices[0].delta.content
         );
-        assert.deepEqual(contents, ["Hel", "lo"]);
+        assert.deepEqual(contents, ["", "Hel", "lo"], "the role chunk, then the text");
         assert.ok(!text!.includes('"usage"'), "the client did not ask for usage");
         assert.ok(text!.endsWith("data: [DONE]\n\n"));
         const summary = await result.value.done;

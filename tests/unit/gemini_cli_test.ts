@@ -6,7 +6,7 @@ import {
   unsupportedReason,
 } from "../../src/providers/gemini_cli/prompt.ts";
 import {
-  ChunkEncoder,
+  outputEvents,
   statsToUsage,
   stderrMessage,
   StreamJsonReader,
@@ -23,6 +23,7 @@ import { Limiter } from "../../src/providers/gemini_cli/limiter.ts";
 import { createGeminiCli } from "../../src/providers/gemini_cli/backend.ts";
 import { createScrubber } from "../../src/security/scrub.ts";
 import type { ChatRequest } from "../../src/openai/types.ts";
+import { ChatRenderer } from "../../src/frontends/chat/stream.ts";
 
 const req = (messages: unknown[], extra: Record<string, unknown> = {}) =>
   ({ model: "m", messages, ...extra }) as ChatRequest;
@@ -98,9 +99,8 @@ Deno.test("sampling parameters map to generateContentConfig; a junk value is a 4
   assert.equal(unsupportedReason(req(user, { temperature: null, stop: null })), undefined);
 });
 
-Deno.test("stream-json: assistant deltas become chunks, the first with the role; result stats become usage", () => {
+Deno.test("stream-json: assistant deltas become text events, result stats usage; a Chat client gets role, text, finish, usage", () => {
   const r = new StreamJsonReader();
-  const enc = new ChunkEncoder({ id: "chatcmpl-1", created: 1, model: "gemini-2.5-flash" });
   const lines = [
     '{"type":"init","session_id":"s","model":"gemini-2.5-flash"}',
     '{"type":"message","role":"user","content":"hi"}',
@@ -122,15 +122,31 @@ Deno.test("stream-json: assistant deltas become chunks, the first with the role;
       completion_tokens_details: { reasoning_tokens: 4 },
     },
   });
-  const sse = [...outs, end].map((o) => enc.encode(o)).join("");
+  const modelEvents = [...outs, end].flatMap(outputEvents);
+  assert.deepEqual(modelEvents.slice(0, 3), [
+    { type: "text", choice: 0, text: "Hel" },
+    { type: "text", choice: 0, text: "lo" },
+    { type: "finish", choice: 0, reason: "stop" },
+  ]);
+  assert.deepEqual(modelEvents[3], {
+    type: "usage",
+    usage: { promptTokens: 3, completionTokens: 6, totalTokens: 9, reasoningTokens: 4 },
+  });
+  const chat = new ChatRenderer({ id: "chatcmpl-1", created: 1, model: "gemini-2.5-flash" }, true);
+  const sse = modelEvents.map((ev) => chat.event(ev)).join("") + chat.end();
   const events = sse.split("\n\n").filter(Boolean).map((e) => e.slice(6));
   assert.equal(events.at(-1), "[DONE]");
   const chunks = events.slice(0, -1).map((e) => JSON.parse(e));
-  assert.deepEqual(chunks[0].choices[0].delta, { role: "assistant", content: "Hel" });
-  assert.deepEqual(chunks[1].choices[0].delta, { content: "lo" });
-  assert.equal(chunks[2].choices[0].finish_reason, "stop");
-  assert.equal(chunks[3].usage.total_tokens, 9);
-  assert.deepEqual(chunks[3].choices, []);
+  assert.deepEqual(chunks[0].choices[0].delta, { role: "assistant", content: "" });
+  assert.deepEqual(chunks[1].choices[0].delta, { content: "Hel" });
+  assert.deepEqual(chunks[2].choices[0].delta, { content: "lo" });
+  assert.equal(chunks[3].choices[0].finish_reason, "stop");
+  assert.deepEqual(
+    chunks[4].usage,
+    end.kind === "finish" ? end.usage : undefined,
+    "the run's usage, as it was",
+  );
+  assert.deepEqual(chunks[4].choices, []);
 });
 
 Deno.test("stream-json: a safety block (error event, exit 0) is content_filter; a failed run is an error with its exit code", () => {

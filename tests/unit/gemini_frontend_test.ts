@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { parseGenerateContent } from "../../src/frontends/gemini/parse.ts";
 import { completionToGemini } from "../../src/frontends/gemini/render.ts";
-import { chatSseToGeminiBytes, jsonArrayFraming, sseDataEvents } from "../../src/frontends/gemini/stream.ts";
+import { GeminiRenderer, jsonArrayFraming, sseDataEvents } from "../../src/frontends/gemini/stream.ts";
+import { chatSseEvents } from "../../src/model/chat_sse.ts";
+import { renderEvents } from "../../src/model/render.ts";
 import { GEMINI_DIALECT } from "../../src/providers/gemini/dialect.ts";
 import { geminiFinishReason, geminiUsage, mapUsage } from "../../src/providers/gemini/mappings.ts";
 import { withSignature } from "../../src/providers/gemini/ids.ts";
@@ -10,11 +12,17 @@ import { googleErrorEvent } from "../../src/providers/gemini/google_error.ts";
 
 const text = (t: string) => ({ contents: [{ role: "user", parts: [{ text: t }] }] });
 
+/** Chat SSE bytes → the model's events (`model/chat_sse.ts`) → the Gemini front end's stream, as text. */
+function chatSseToGemini(inputs: Uint8Array[], sse: boolean): Promise<string> {
+  const meta = { id: "", created: 0, model: "" };
+  const events = chatSseEvents(ReadableStream.from(inputs), meta);
+  return new Response(renderEvents(events, new GeminiRenderer(meta, sse))).text();
+}
+
 /** Chat event data → Chat SSE bytes → the Gemini front end's SSE stream → the data of each Gemini event. */
 async function geminiEvents(datas: string[]): Promise<string[]> {
   const enc = new TextEncoder();
-  const out = (await through(datas.map((d) => enc.encode(`data: ${d}\n\n`)), chatSseToGeminiBytes(true)))
-    .map((b) => new TextDecoder().decode(b)).join("");
+  const out = await chatSseToGemini(datas.map((d) => enc.encode(`data: ${d}\n\n`)), true);
   return out.split("\n\n").filter((e) => e).map((e) => e.replace(/^data: /, ""));
 }
 
@@ -164,15 +172,13 @@ Deno.test("stream: Chat chunks become Gemini events; tool calls go out whole wit
     "[DONE]",
   ]);
   const events = out.map((e) => JSON.parse(e));
-  assert.deepEqual(events.slice(0, 2).map((e) => e.candidates), [
+  assert.deepEqual(events.slice(0, 3).map((e) => e.candidates), [
     [{ content: { role: "model", parts: [{ text: "hmm", thought: true }] }, index: 0 }],
-    [
-      { content: { role: "model", parts: [{ text: "Hi" }] }, index: 0 },
-      { content: { role: "model", parts: [{ text: "Yo" }] }, index: 1 },
-    ],
+    [{ content: { role: "model", parts: [{ text: "Hi" }] }, index: 0 }],
+    [{ content: { role: "model", parts: [{ text: "Yo" }] }, index: 1 }],
   ]);
-  assert.equal(events.length, 3, "tool-call fragments and the finish are held for the last event");
-  assert.deepEqual(events[2], {
+  assert.equal(events.length, 4, "tool-call fragments and the finish are held for the last event");
+  assert.deepEqual(events[3], {
     candidates: [
       {
         content: {
@@ -229,12 +235,12 @@ Deno.test("stream framing: SSE data events from any line endings and chunking; S
   assert.equal((await through(['{"a":1}', '{"b":2}'], jsonArrayFraming())).join(""), '[{"a":1},\r\n{"b":2}]');
   assert.equal((await through([], jsonArrayFraming())).join(""), "[]");
   // The translated stream framed as Google's JSON array, whole, in one transform.
-  const array = (await through(
+  const array = await chatSseToGemini(
     [enc.encode(
       `data: ${chunk([{ index: 0, delta: { content: "x" }, finish_reason: "stop" }])}\n\ndata: [DONE]\n\n`,
     )],
-    chatSseToGeminiBytes(false),
-  )).map((b) => new TextDecoder().decode(b)).join("");
+    false,
+  );
   assert.equal(JSON.parse(array)[0].candidates[0].content.parts[0].text, "x");
 });
 

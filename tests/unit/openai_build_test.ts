@@ -1,20 +1,18 @@
-/** The builders of ids, chunks and completions (src/openai/build.ts): the wire format, byte for byte. */
+/** The builders of ids (src/model/ids.ts), chunks and completions (src/openai/build.ts): the wire format, byte for byte. */
 import assert from "node:assert/strict";
 import {
   chunk,
   completion,
   completionChoice,
-  completionId,
   deltaSse,
-  newCompletionMeta,
   roleDelta,
   SSE_DONE,
   toolCallDeltas,
-  toolCallId,
   usageSse,
   zeroUsage,
 } from "../../src/openai/build.ts";
-import { completionToSse } from "../../src/openai/convert.ts";
+import { completionId, newStreamMeta, toolCallId } from "../../src/model/ids.ts";
+import { completionToSse } from "../../src/frontends/chat/completion_sse.ts";
 
 const META = { id: "chatcmpl-x", created: 7, model: "m" };
 
@@ -22,7 +20,7 @@ Deno.test("ids: chatcmpl- with 32 hex digits, call_ with 24, fresh each time", (
   assert.match(completionId(), /^chatcmpl-[0-9a-f]{32}$/);
   assert.match(toolCallId(), /^call_[0-9a-f]{24}$/);
   assert.notEqual(completionId(), completionId());
-  const meta = newCompletionMeta("gemini-2.5-flash");
+  const meta = newStreamMeta("gemini-2.5-flash");
   assert.match(meta.id, /^chatcmpl-[0-9a-f]{32}$/);
   assert.equal(meta.model, "gemini-2.5-flash");
   assert.ok(Math.abs(meta.created - Date.now() / 1000) < 5);

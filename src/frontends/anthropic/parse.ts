@@ -7,6 +7,8 @@
  */
 import { badRequest } from "../../core/errors.ts";
 import type { ChatRequest, ContentPart, Message, ToolCall } from "../../openai/types.ts";
+import { type ReasoningPart, withReasoning } from "../../model/reasoning.ts";
+import { verifiable } from "./thinking.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -135,11 +137,16 @@ function userMessages(content: unknown, path: string): Message[] {
   return rest.length ? [...tools, { role: "user", content: rest }] : tools;
 }
 
-/** An assistant turn → one assistant message (text and tool calls; thinking stays with its provider). */
+/**
+ * An assistant turn → one assistant message: text and tool calls, and the thinking Anthropic can verify as the
+ * message's reasoning (`model/reasoning.ts`: only the anthropic provider writes it back; thinking the proxy
+ * marked unsigned is dropped, as before a pass-through).
+ */
 function assistantMessage(content: unknown, path: string): Message | undefined {
   if (typeof content === "string") return { role: "assistant", content };
   let text = "";
   const calls: ToolCall[] = [];
+  const reasoning: ReasoningPart[] = [];
   for (const [j, b] of blocks(content, `${path}.content`).entries()) {
     const at = `${path}.content.${j}`;
     if (b.type === "text") text += str(b.text, `${at}.text`);
@@ -156,11 +163,24 @@ function assistantMessage(content: unknown, path: string): Message | undefined {
       });
     } else if (b.type === "image" || b.type === "tool_result") {
       invalid(`${at}.type`, `${b.type} blocks belong in user messages`);
+    } else if ((b.type === "thinking" || b.type === "redacted_thinking") && verifiable(b)) {
+      reasoning.push(
+        b.type === "thinking"
+          ? {
+            kind: "thinking",
+            text: typeof b.thinking === "string" ? b.thinking : "",
+            signature: b.signature as string,
+          }
+          : { kind: "redacted", data: b.data as string },
+      );
     }
-    // thinking / redacted_thinking and server-tool blocks: only their own provider can use them.
+    // server-tool blocks: only their own provider can use them.
   }
   if (!text && !calls.length) return undefined;
-  return { role: "assistant", content: text || null, ...(calls.length ? { tool_calls: calls } : {}) };
+  return withReasoning<Message>(
+    { role: "assistant", content: text || null, ...(calls.length ? { tool_calls: calls } : {}) },
+    reasoning,
+  );
 }
 
 /** `system`: a string or text blocks (joined by newlines). */

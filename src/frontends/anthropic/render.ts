@@ -1,14 +1,18 @@
 /**
  * Rendering the pipeline's {@link Outcome} as Anthropic Messages (SPEC §17.1): an answer already in Messages
  * (the anthropic provider passed the body through) as it came; a Chat completion as a `message` object; a
- * Chat chunk stream, a local reply or a whole answer to a streaming request as the Messages event stream.
+ * translated provider's events, a Chat chunk stream (read as events by `model/chat_sse.ts`), a local reply or a
+ * whole answer to a streaming request as the Messages event stream, all through one renderer (`stream.ts`).
  */
-import { completionToSse } from "../../openai/convert.ts";
 import { SSE_HEADERS } from "../../openai/sse.ts";
+import type { ModelEvent, StreamMeta } from "../../model/events.ts";
+import { chatSseEvents } from "../../model/chat_sse.ts";
+import { eventsOf, renderEvents } from "../../model/render.ts";
+import { completionResult, resultEvents } from "../../model/result.ts";
 import type { Usage } from "../../openai/types.ts";
 import { ProxyError } from "../../core/errors.ts";
 import type { Outcome } from "../../pipeline/conversation.ts";
-import { chatSseToMessages } from "./stream.ts";
+import { MessagesRenderer } from "./stream.ts";
 import { messageAsEvents } from "./replay.ts";
 import { messageId, messagesUsage, stopReason, toolUseId, UNSIGNED_THINKING } from "./shapes.ts";
 
@@ -71,6 +75,20 @@ export function completionToMessage(c: ChatCompletion, model: string): Obj {
   };
 }
 
+/** Events (with their meta) as the Messages event stream. */
+function messagesStream(events: ReadableStream<ModelEvent>, meta: StreamMeta): ReadableStream<Uint8Array> {
+  return renderEvents(events, new MessagesRenderer(meta));
+}
+
+/** A whole `chat.completion` as the Messages event stream (the completion's model, else `model`). */
+function completionStream(completion: Record<string, unknown>, model: string): ReadableStream<Uint8Array> {
+  const result = completionResult(completion);
+  return messagesStream(eventsOf(resultEvents(result)), {
+    ...result.meta,
+    model: result.meta.model || model,
+  });
+}
+
 /** A whole answer's SSE text as a stream of bytes. */
 function textStream(text: string): ReadableStream<Uint8Array> {
   const bytes = new TextEncoder().encode(text);
@@ -94,9 +112,10 @@ export function renderMessages(outcome: Outcome, stream: boolean, model: string)
     return new Response(body, { status, headers });
   };
   if (outcome.kind === "local") {
-    if (stream) return sse(chatSseToMessages(textStream(completionToSse(outcome.completion, true)), model));
+    if (stream) return sse(completionStream(outcome.completion, model));
     return json(JSON.stringify(completionToMessage(outcome.completion, model)));
   }
+  if (outcome.kind === "events") return sse(messagesStream(outcome.events, outcome.meta));
   if (outcome.protocol === "anthropic") {
     if (outcome.kind === "stream") return sse(outcome.stream);
     // An upstream that answered a stream request with one JSON message: the client still gets its stream.
@@ -111,15 +130,11 @@ export function renderMessages(outcome: Outcome, stream: boolean, model: string)
       `a ${outcome.protocol} answer reached the Anthropic Messages front end`,
     );
   }
-  if (outcome.kind === "stream") return sse(chatSseToMessages(outcome.stream, model));
-  const completion = JSON.parse(outcome.text) as ChatCompletion;
-  if (stream) {
-    return sse(
-      chatSseToMessages(
-        textStream(completionToSse(completion as Parameters<typeof completionToSse>[0], true)),
-        model,
-      ),
-    );
+  if (outcome.kind === "stream") {
+    const meta = { id: "", created: 0, model };
+    return sse(messagesStream(chatSseEvents(outcome.stream, meta), meta));
   }
+  const completion = JSON.parse(outcome.text) as ChatCompletion;
+  if (stream) return sse(completionStream(completion as Record<string, unknown>, model));
   return json(JSON.stringify(completionToMessage(completion, model)), outcome.status);
 }

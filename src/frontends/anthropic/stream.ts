@@ -1,32 +1,25 @@
 /**
- * A Chat Completions chunk stream (SSE, past the commit) → the Messages event grammar (SPEC §17.1):
+ * The conversation model's events → the Messages event grammar (SPEC §17.1):
  * `message_start`; for each block in order — thinking, text, each tool call — `content_block_start`, its
  * deltas (`thinking_delta`/`signature_delta`, `text_delta`, `input_json_delta` fragments) and
- * `content_block_stop`, indexes from 0 without gaps; then `message_delta` (stop reason, usage) and
- * `message_stop`. An error event of the Chat stream ends it with `event: error`. Only choice 0 is read (a
- * Messages answer has one). {@link ChatToMessages} is the pure state machine; {@link chatSseToMessages} the
- * `TransformStream` around it.
+ * `content_block_stop`, indexes from 0 without gaps (a `redacted_thinking` block whole); then `message_delta`
+ * (stop reason, usage) and `message_stop`. An error event ends it with `event: error`. Only choice 0 is read (a
+ * Messages answer has one). {@link MessagesRenderer} is the pure state machine; `model/render.ts` drives it.
  */
-import { createParser } from "eventsource-parser";
 import type { Usage } from "../../openai/types.ts";
 import { anthropicErrorType } from "../../core/anthropic_error.ts";
+import { CUT_OFF_MESSAGE, type ModelEvent, type StreamMeta } from "../../model/events.ts";
+import type { EventRenderer } from "../../model/render.ts";
+import { chatUsage } from "../../model/usage.ts";
 import { messageId, messagesUsage, namedEvent, stopReason, toolUseId, UNSIGNED_THINKING } from "./shapes.ts";
 
 type Obj = Record<string, unknown>;
 
-interface ChatDelta {
-  content?: unknown;
-  refusal?: unknown;
-  reasoning?: unknown;
-  reasoning_content?: unknown;
-  reasoning_signature?: unknown;
-  tool_calls?: { index?: number; id?: string; function?: { name?: string; arguments?: string } }[];
-}
-
 type Open =
   | { kind: "text" }
   | { kind: "thinking"; signed: boolean }
-  | { kind: "tool"; call: number };
+  | { kind: "tool"; call: number }
+  | { kind: "redacted" };
 
 /** The Messages `error` event for a failure (its type from the proxy's error type and code). */
 function errorEvent(e: { message?: unknown; type?: unknown; code?: unknown }): string {
@@ -38,28 +31,21 @@ function errorEvent(e: { message?: unknown; type?: unknown; code?: unknown }): s
   return namedEvent("error", { error: { type, message } });
 }
 
-/** Turns Chat chunk events into Messages events. One instance per stream. */
-export class ChatToMessages {
-  #model: string;
+/** Writes one answer's events as Messages events. One instance per stream. */
+export class MessagesRenderer implements EventRenderer {
   #id = messageId();
   #started = false;
-  #ended = false;
   #index = -1;
   #open: Open | undefined;
-  /** Chat tool-call indexes whose block was opened, with the id each came with. */
-  #calls = new Map<number, string | undefined>();
+  /** Tool calls (by their index) whose block was opened. */
+  #calls = new Set<number>();
   #finish: string | null = null;
   #usage: Usage | undefined;
-
-  /** `model` is reported until a chunk names the upstream's. */
-  constructor(model: string) {
-    this.#model = model;
-  }
-
   /** True once the stream has ended (message_stop or an error event). */
-  get ended(): boolean {
-    return this.#ended;
-  }
+  ended = false;
+
+  /** `meta.model` is reported in `message_start` (read at the first event). */
+  constructor(private readonly meta: StreamMeta) {}
 
   #start(out: string[]): void {
     if (this.#started) return;
@@ -69,7 +55,7 @@ export class ChatToMessages {
         id: this.#id,
         type: "message",
         role: "assistant",
-        model: this.#model,
+        model: this.meta.model,
         content: [],
         stop_reason: null,
         stop_sequence: null,
@@ -112,7 +98,7 @@ export class ChatToMessages {
   }
 
   #thinking(out: string[], thinking: string): void {
-    if (this.#open?.kind !== "thinking") {
+    if (this.#open?.kind !== "thinking" || this.#open.signed) {
       this.#begin(out, { kind: "thinking", signed: false }, {
         type: "thinking",
         thinking: "",
@@ -122,74 +108,65 @@ export class ChatToMessages {
     out.push(this.#stringDelta("thinking_delta", "thinking", thinking));
   }
 
-  #toolCalls(out: string[], calls: NonNullable<ChatDelta["tool_calls"]>): void {
-    for (const tc of calls) {
-      const call = this.#callIndex(tc);
-      if (!this.#calls.has(call)) {
-        this.#calls.set(call, tc.id);
-        this.#begin(out, { kind: "tool", call }, {
-          type: "tool_use",
-          id: typeof tc.id === "string" && tc.id ? tc.id : toolUseId(),
-          name: tc.function?.name ?? "",
-          input: {},
-        });
-      }
-      const args = tc.function?.arguments;
-      // Fragments of a call whose block is already closed cannot be placed (Chat upstreams send calls in order).
-      if (typeof args === "string" && args && this.#open?.kind === "tool" && this.#open.call === call) {
-        out.push(this.#stringDelta("input_json_delta", "partial_json", args));
-      }
+  #signature(out: string[], signature: string): void {
+    if (this.#open?.kind !== "thinking" || this.#open.signed) return; // a signature of no thinking: nothing to sign
+    this.#open.signed = true;
+    out.push(this.#delta({ type: "signature_delta", signature }));
+  }
+
+  #toolCall(out: string[], index: number, id: string, name: string): void {
+    if (this.#calls.has(index)) return;
+    this.#calls.add(index);
+    this.#begin(out, { kind: "tool", call: index }, {
+      type: "tool_use",
+      id: id || toolUseId(),
+      name,
+      input: {},
+    });
+  }
+
+  #toolArgs(out: string[], index: number, args: string): void {
+    // Fragments of a call whose block is already closed cannot be placed (upstreams send calls in order).
+    if (this.#open?.kind === "tool" && this.#open.call === index) {
+      out.push(this.#stringDelta("input_json_delta", "partial_json", args));
     }
   }
 
-  /**
-   * The Chat index of a tool-call delta. Some upstreams leave `index` out: a new id then starts the next call,
-   * and a fragment without one belongs to the call in progress.
-   */
-  #callIndex(tc: NonNullable<ChatDelta["tool_calls"]>[number]): number {
-    if (typeof tc?.index === "number") return tc.index;
-    const open = this.#open?.kind === "tool" ? this.#open.call : undefined;
-    if (open !== undefined && (!tc?.id || this.#calls.get(open) === tc.id)) return open;
-    for (const [index, id] of this.#calls) if (tc?.id && id === tc.id) return index;
-    return this.#calls.size ? Math.max(...this.#calls.keys()) + 1 : 0;
-  }
-
-  /** Translate one Chat event's data into Messages events (as SSE text). */
-  push(data: string): string {
-    if (this.#ended) return "";
-    if (data.trim() === "[DONE]") return this.#stop();
-    let chunk: Obj;
-    try {
-      chunk = JSON.parse(data);
-    } catch {
-      return this.fail("The upstream sent a stream event that is not JSON.");
-    }
-    if (!chunk || typeof chunk !== "object") {
-      return this.fail("The upstream sent a stream event that is not an object.");
-    }
-    if (chunk.error) return this.fail(chunk.error);
+  /** The Messages events (as SSE text) for one event. */
+  event(ev: ModelEvent): string {
+    if (this.ended) return "";
+    if (ev.type === "error") return this.fail(ev.error);
+    if ("choice" in ev && ev.choice !== 0) return "";
     const out: string[] = [];
-    if (typeof chunk.model === "string" && chunk.model && !this.#started) this.#model = chunk.model;
     this.#start(out);
-    if (chunk.usage && typeof chunk.usage === "object") this.#usage = chunk.usage as Usage;
-    const choices = Array.isArray(chunk.choices) ? chunk.choices as Obj[] : [];
-    const choice = choices.find((c) => (c?.index ?? 0) === 0);
-    if (!choice) return out.join("");
-    const d = (choice.delta ?? {}) as ChatDelta;
-    const reasoning = typeof d.reasoning_content === "string" ? d.reasoning_content : d.reasoning;
-    if (typeof reasoning === "string" && reasoning) this.#thinking(out, reasoning);
-    if (
-      typeof d.reasoning_signature === "string" && d.reasoning_signature && this.#open?.kind === "thinking"
-    ) {
-      this.#open.signed = true;
-      out.push(this.#delta({ type: "signature_delta", signature: d.reasoning_signature }));
-    }
-    if (typeof d.content === "string" && d.content) this.#text(out, d.content);
-    if (typeof d.refusal === "string" && d.refusal) this.#text(out, d.refusal);
-    if (Array.isArray(d.tool_calls) && d.tool_calls.length) this.#toolCalls(out, d.tool_calls);
-    if (typeof choice.finish_reason === "string" && choice.finish_reason) {
-      this.#finish = choice.finish_reason;
-      this.#close(out);
+    switch (ev.type) {
+      case "reasoning":
+        if (ev.text) this.#thinking(out, ev.text);
+        break;
+      case "reasoning_signature":
+        this.#signature(out, ev.signature);
+        break;
+      case "redacted_reasoning":
+        this.#begin(out, { kind: "redacted" }, { type: "redacted_thinking", data: ev.data });
+        this.#close(out);
+        break;
+      case "text":
+      case "refusal":
+        if (ev.text) this.#text(out, ev.text);
+        break;
+      case "tool_call":
+        this.#toolCall(out, ev.index, ev.id, ev.name);
+        break;
+      case "tool_args":
+        if (ev.arguments) this.#toolArgs(out, ev.index, ev.arguments);
+        break;
+      case "finish":
+        this.#finish = ev.reason;
+        this.#close(out);
+        break;
+      case "usage":
+        this.#usage = chatUsage(ev.usage);
+        break;
     }
     return out.join("");
   }
@@ -204,75 +181,21 @@ export class ChatToMessages {
       usage: messagesUsage(this.#usage),
     }));
     out.push(namedEvent("message_stop", {}));
-    this.#ended = true;
+    this.ended = true;
     return out.join("");
   }
 
-  /** End the stream with an `error` event (`error` is the Chat error object or a message). */
-  fail(error: unknown): string {
-    if (this.#ended) return "";
-    this.#ended = true;
-    return errorEvent(typeof error === "string" ? { message: error } : (error as Obj));
+  /** End the stream with an `error` event. */
+  fail(error: { message?: unknown; type?: unknown; code?: unknown }): string {
+    if (this.ended) return "";
+    this.ended = true;
+    return errorEvent(error);
   }
 
-  /** The Chat stream closed: finish a finished answer; an unfinished one ends with an error. */
+  /** The events ended: finish a finished answer; an unfinished one ends with an error. */
   end(): string {
-    if (this.#ended) return "";
+    if (this.ended) return "";
     if (this.#finish !== null) return this.#stop();
-    return this.fail({
-      message: "The upstream ended the stream before the answer finished; it may be cut off.",
-      type: "api_error",
-      code: "upstream_error",
-    });
+    return this.fail({ message: CUT_OFF_MESSAGE, type: "api_error", code: "upstream_error" });
   }
-}
-
-/** Read a stream to its end, ignoring what it says. */
-async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-  try {
-    while (!(await reader.read()).done) { /* past the answer's end */ }
-  } catch { /* the upstream failed after the answer ended: nothing to tell */ }
-}
-
-/**
- * Chat SSE bytes read through {@link ChatToMessages}; `model` is reported until the upstream names one. One
- * stream that pulls from `body` itself (no pipe stages: each costs a hop per chunk on the hot path);
- * cancelling it cancels `body`.
- */
-export function chatSseToMessages(
-  body: ReadableStream<Uint8Array>,
-  model: string,
-): ReadableStream<Uint8Array> {
-  const translator = new ChatToMessages(model);
-  const encoder = new TextEncoder();
-  const decoder = new TextDecoder();
-  const reader = body.getReader();
-  let pending = "";
-  const parser = createParser({ onEvent: (ev) => (pending += translator.push(ev.data)) });
-  return new ReadableStream<Uint8Array>({
-    async pull(c) {
-      // Loop until something is enqueued: a pull that enqueues nothing would not be called again.
-      for (;;) {
-        const r = await reader.read();
-        if (r.done) {
-          parser.feed(decoder.decode());
-          if (!translator.ended) pending += translator.end();
-        } else parser.feed(decoder.decode(r.value, { stream: true }));
-        const out = pending;
-        pending = "";
-        if (out) c.enqueue(encoder.encode(out));
-        if (r.done || translator.ended) {
-          c.close();
-          // The rest (the upstream's end after [DONE]) is read, not cancelled: cancelling would abort the
-          // upstream request and cost its kept-alive connection.
-          if (!r.done) void drain(reader);
-          return;
-        }
-        if (out) return;
-      }
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
 }

@@ -12,7 +12,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** True for a block Anthropic could verify: redacted thinking, or thinking with a signature not the proxy's. */
-function verifiable(b: Obj): boolean {
+export function verifiable(b: Obj): boolean {
   if (b.type === "redacted_thinking") return typeof b.data === "string" && b.data !== "";
   return typeof b.signature === "string" && b.signature !== "" && b.signature !== UNSIGNED_THINKING;
 }

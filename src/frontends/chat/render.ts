@@ -1,10 +1,13 @@
 /**
  * Rendering the pipeline's {@link Outcome} as Chat Completions: the upstream's JSON or stream as it came (it
- * is already Chat Completions), a local reply as a `chat.completion`, and — when the client asked for a stream
- * but got a whole answer — that answer as `chat.completion.chunk` events.
+ * is already Chat Completions), a translated upstream's events as chunks (`stream.ts`), a local reply as a
+ * `chat.completion`, and — when the client asked for a stream but got a whole answer — that answer as
+ * `chat.completion.chunk` events.
  */
 import type { ChatRequest } from "../../openai/types.ts";
-import { completionToSse } from "../../openai/convert.ts";
+import { completionToSse } from "./completion_sse.ts";
+import { renderEvents } from "../../model/render.ts";
+import { ChatRenderer } from "./stream.ts";
 import { SSE_HEADERS } from "../../openai/sse.ts";
 import { ProxyError } from "../../core/errors.ts";
 import type { Outcome } from "../../pipeline/conversation.ts";
@@ -15,6 +18,14 @@ export function renderChat(outcome: Outcome, body: ChatRequest): Response {
   const sse = () => {
     for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v);
   };
+  const includeUsage = body.stream_options?.include_usage === true;
+  if (outcome.kind === "events") {
+    sse();
+    return new Response(renderEvents(outcome.events, new ChatRenderer(outcome.meta, includeUsage)), {
+      status: 200,
+      headers,
+    });
+  }
   if (outcome.kind !== "local" && outcome.protocol !== "chat") {
     // A provider answers in another protocol only when asked to pass a body of that protocol through.
     throw new ProxyError(
@@ -28,7 +39,6 @@ export function renderChat(outcome: Outcome, body: ChatRequest): Response {
     sse();
     return new Response(outcome.stream, { status: 200, headers });
   }
-  const includeUsage = body.stream_options?.include_usage === true;
   if (outcome.kind === "local") {
     if (body.stream === true) {
       sse();

@@ -2,7 +2,8 @@
  * The pipeline's {@link Outcome} as Gemini's protocol (SPEC §17.3): a `GenerateContentResponse` for
  * `generateContent`; for `streamGenerateContent`, SSE of `GenerateContentResponse` events (`?alt=sse`, no
  * `[DONE]`) or the JSON array Google sends without it. A passed-through Gemini answer goes out as it came; a
- * Chat completion (another provider, a local reply) is rendered here, a Chat stream by `stream.ts`.
+ * Chat completion (another provider, a local reply) is rendered here, a stream of events (a translated
+ * provider's, or a Chat upstream's read by `model/chat_sse.ts`) by `stream.ts`.
  */
 import { ProxyError } from "../../core/errors.ts";
 import { headerValue } from "../../core/headers.ts";
@@ -12,7 +13,9 @@ import type { Outcome } from "../../pipeline/conversation.ts";
 import { geminiFinishReason, geminiUsage } from "../../providers/gemini/mappings.ts";
 import type { GeminiPart } from "../../providers/gemini/types.ts";
 import { functionCallPart, reasoningText } from "./parts.ts";
-import { chatSseToGeminiBytes, jsonArrayFraming, sseDataEvents } from "./stream.ts";
+import { GeminiRenderer, jsonArrayFraming, sseDataEvents } from "./stream.ts";
+import { chatSseEvents } from "../../model/chat_sse.ts";
+import { renderEvents } from "../../model/render.ts";
 import type { Obj } from "./fields.ts";
 
 /** How the client asked for the answer. */
@@ -63,7 +66,8 @@ function oneEvent(json: string, sse: boolean): string {
 /** The Gemini response for an outcome. */
 export function renderGemini(outcome: Outcome, o: RenderOptions): Response {
   const headers = outcome.headers;
-  const passedThrough = outcome.kind !== "local" && outcome.protocol === "gemini";
+  const passedThrough = (outcome.kind === "json" || outcome.kind === "stream") &&
+    outcome.protocol === "gemini";
   if (o.droppedTools.length && !passedThrough) {
     headers.set("x-llmproxy-dropped-tools", headerValue(o.droppedTools.join(", ")));
   }
@@ -71,6 +75,13 @@ export function renderGemini(outcome: Outcome, o: RenderOptions): Response {
     if (o.sse) { for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v); }
     else headers.set("content-type", "application/json; charset=UTF-8");
   };
+  if (outcome.kind === "events") {
+    streamed();
+    return new Response(renderEvents(outcome.events, new GeminiRenderer(outcome.meta, o.sse)), {
+      status: 200,
+      headers,
+    });
+  }
   if (outcome.kind !== "local" && outcome.protocol !== "chat" && outcome.protocol !== "gemini") {
     throw new ProxyError(
       500,
@@ -82,7 +93,9 @@ export function renderGemini(outcome: Outcome, o: RenderOptions): Response {
   if (outcome.kind === "stream") {
     streamed();
     if (outcome.protocol === "chat") {
-      return new Response(outcome.stream.pipeThrough(chatSseToGeminiBytes(o.sse)), { status: 200, headers });
+      const meta = { id: "", created: 0, model: "" };
+      const events = chatSseEvents(outcome.stream, meta);
+      return new Response(renderEvents(events, new GeminiRenderer(meta, o.sse)), { status: 200, headers });
     }
     if (o.sse) return new Response(outcome.stream, { status: 200, headers });
     const framed = outcome.stream.pipeThrough(sseDataEvents()).pipeThrough(jsonArrayFraming());

@@ -5,7 +5,7 @@
  */
 import type { ResponsesBody } from "./parse.ts";
 import type { FunctionNames } from "./names.ts";
-import { toolCallId } from "../../openai/build.ts";
+import { toolCallId } from "../../model/ids.ts";
 
 /** A fresh id: `prefix_` and 32 random hex digits. */
 export function newId(prefix: "resp" | "msg" | "fc" | "rs"): string {

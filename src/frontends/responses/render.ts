@@ -1,11 +1,15 @@
 /**
  * Rendering the pipeline's {@link Outcome} for a Responses client (SPEC §17.2): a Chat answer (JSON, stream,
- * or a local reply) becomes a response object or the Responses event stream; an answer already in the
+ * or a local reply) or a translated provider's events become a response object or the Responses event stream
+ * (every stream through the one renderer of events, `stream.ts`); an answer already in the
  * Responses protocol (a provider passed the body through, built-in tools included) goes out as it came.
  * Built-in tools that were dropped for a translated answer are named in `x-llmproxy-dropped-tools`.
  */
-import { completionToSse } from "../../openai/convert.ts";
 import { SSE_HEADERS, textToBytes } from "../../openai/sse.ts";
+import type { ModelEvent, StreamMeta } from "../../model/events.ts";
+import { chatSseEvents } from "../../model/chat_sse.ts";
+import { eventsOf, renderEvents } from "../../model/render.ts";
+import { completionResult, resultEvents } from "../../model/result.ts";
 import { headerValue } from "../../core/headers.ts";
 import { ProxyError } from "../../core/errors.ts";
 import type { Outcome } from "../../pipeline/conversation.ts";
@@ -13,7 +17,7 @@ import { completionToResponse, type ResponseMeta } from "./build.ts";
 import type { FunctionNames } from "./names.ts";
 import type { ResponsesBody } from "./parse.ts";
 import { responseAsEvents } from "./replay.ts";
-import { responsesStream } from "./stream.ts";
+import { ResponsesRenderer } from "./stream.ts";
 
 /** The response header naming the built-in tools the model could not be given. */
 export const DROPPED_TOOLS_HEADER = "x-llmproxy-dropped-tools";
@@ -40,7 +44,8 @@ function textStream(text: string): ReadableStream<Uint8Array> {
 /** The Responses answer for an outcome. */
 export async function renderResponses(outcome: Outcome, input: RenderInput): Promise<Response> {
   const headers = outcome.headers;
-  const passedThrough = outcome.kind !== "local" && outcome.protocol === "responses";
+  const passedThrough = (outcome.kind === "json" || outcome.kind === "stream") &&
+    outcome.protocol === "responses";
   if (input.dropped.length && !passedThrough) {
     headers.set(DROPPED_TOOLS_HEADER, headerValue(input.dropped.join(", ")));
   }
@@ -55,19 +60,20 @@ export async function renderResponses(outcome: Outcome, input: RenderInput): Pro
     headers.set("content-type", "application/json");
     return new Response(JSON.stringify(response), { status: 200, headers });
   };
-  const translate = (chatSse: ReadableStream<Uint8Array>) => sse(chatSse.pipeThrough(responsesStream(input)));
+  const render = (events: ReadableStream<ModelEvent>, meta: StreamMeta, responseMeta = input.meta) =>
+    sse(renderEvents(events, new ResponsesRenderer({ ...input, meta: responseMeta, stream: meta })));
+  /** A whole `chat.completion` as the event stream. */
+  const whole = (completion: Record<string, unknown>, responseMeta = input.meta) => {
+    const result = completionResult(completion);
+    return render(eventsOf(resultEvents(result)), result.meta, responseMeta);
+  };
 
   if (outcome.kind === "local") {
     const meta = { ...input.meta, model: String(outcome.completion.model ?? input.meta.model) };
-    if (stream) {
-      return sse(
-        textStream(completionToSse(outcome.completion, true)).pipeThrough(
-          responsesStream({ ...input, meta }),
-        ),
-      );
-    }
+    if (stream) return whole(outcome.completion, meta);
     return await json(outcome.completion);
   }
+  if (outcome.kind === "events") return render(outcome.events, outcome.meta);
   if (outcome.protocol === "responses") {
     if (outcome.kind === "stream") return sse(outcome.stream);
     // An upstream that answered a stream request with one JSON response: the client still gets its stream.
@@ -83,8 +89,11 @@ export async function renderResponses(outcome: Outcome, input: RenderInput): Pro
       `a ${outcome.protocol} answer reached the Responses front end`,
     );
   }
-  if (outcome.kind === "stream") return translate(outcome.stream);
+  if (outcome.kind === "stream") {
+    const meta = { id: "", created: 0, model: "" };
+    return render(chatSseEvents(outcome.stream, meta), meta);
+  }
   const completion = JSON.parse(outcome.text) as Record<string, unknown>;
-  if (stream) return translate(textStream(completionToSse(completion, true)));
+  if (stream) return whole(completion);
   return await json(completion);
 }

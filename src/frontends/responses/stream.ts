@@ -1,14 +1,16 @@
 /**
- * Chat Completions SSE (`chat.completion.chunk` events ending in `[DONE]`, a post-commit failure as
- * `data: {"error":…}`) → the Responses event stream (SPEC §17.2), one `TransformStream`: `response.created`,
+ * The conversation model's events → the Responses event stream (SPEC §17.2): `response.created`,
  * `response.in_progress`, then per output item `response.output_item.added` … `response.output_item.done`
  * (text through `content_part` and `output_text` events, reasoning through `reasoning_summary_*` events,
  * function calls through `function_call_arguments` events), and `response.completed` (or
  * `response.incomplete` on a length or content-filter stop) carrying the whole response; a failure ends the
- * stream with `response.failed`. Every event has an increasing `sequence_number`.
+ * stream with `response.failed`. Every event has an increasing `sequence_number`. Only choice 0 is read.
+ * {@link ResponsesRenderer} is the state machine; `model/render.ts` drives it.
  */
-import { bytesToText, EventBuffer, eventData, splitEvents, textToBytes } from "../../openai/sse.ts";
-import { toolCallId } from "../../openai/build.ts";
+import type { ModelEvent, StreamMeta } from "../../model/events.ts";
+import type { EventRenderer } from "../../model/render.ts";
+import { chatUsage } from "../../model/usage.ts";
+import { toolCallId } from "../../model/ids.ts";
 import type { FunctionNames } from "./names.ts";
 import type { ResponsesBody } from "./parse.ts";
 import {
@@ -33,6 +35,8 @@ export interface ResponsesStreamOptions {
   names: FunctionNames;
   /** Gets the final response (completed or incomplete) before its last event goes out (to store it). */
   onFinal?: (response: Record<string, unknown>) => Promise<void>;
+  /** The events' meta: its model, once the first event came, is the response's. */
+  stream?: StreamMeta;
 }
 
 interface OpenText {
@@ -49,15 +53,8 @@ interface OpenCall {
   args: string;
 }
 
-interface Delta {
-  content?: unknown;
-  reasoning?: unknown;
-  reasoning_content?: unknown;
-  tool_calls?: { index?: number; id?: string; function?: { name?: string; arguments?: string } }[];
-}
-
-/** The translation state of one stream; `take()` returns the event text written since the last call. */
-class ResponsesWriter {
+/** Writes one answer's events as Responses events. One instance per stream. */
+export class ResponsesRenderer implements EventRenderer {
   #seq = 0;
   #out = "";
   #output: Record<string, unknown>[] = [];
@@ -67,7 +64,7 @@ class ResponsesWriter {
   #usage: unknown;
   #finish: string | null | undefined;
   #model: string | undefined;
-  /** True once `[DONE]` or a finish reason arrived. */
+  /** True once a finish reason arrived. */
   finished = false;
   /** True once the last event was written. */
   ended = false;
@@ -107,7 +104,7 @@ class ResponsesWriter {
     return out;
   }
 
-  start(): void {
+  #begin(): void {
     const response = this.#responseJson({ status: "in_progress", output: [], usage: null });
     this.#emitResponse("response.created", response);
     this.#emitResponse("response.in_progress", response);
@@ -193,49 +190,79 @@ class ResponsesWriter {
     this.#done(r.index, reasoningItem(r.id, r.text));
   }
 
-  #callDelta(tc: NonNullable<Delta["tool_calls"]>[number]): void {
-    const key = typeof tc.index === "number" ? tc.index : this.#calls.size;
-    let call = this.#calls.get(key);
-    if (!call) {
-      this.#closeText();
-      this.#closeReasoning();
-      const id = newId("fc");
-      const callId = tc.id || toolCallId();
-      const name = tc.function?.name ?? "";
-      const item = functionCallItem(id, callId, name, "", "in_progress", this.opts.names);
-      call = { index: this.#add(item), id, callId, name, args: "" };
-      this.#calls.set(key, call);
-    }
-    const piece = tc.function?.arguments;
-    if (typeof piece === "string" && piece !== "") {
-      call.args += piece;
-      this.#emit("response.function_call_arguments.delta", {
-        item_id: call.id,
-        output_index: call.index,
-        delta: piece,
-      });
-    }
+  #callStart(index: number, callId: string, name: string): void {
+    if (this.#calls.has(index)) return;
+    this.#closeText();
+    this.#closeReasoning();
+    const id = newId("fc");
+    const cid = callId || toolCallId();
+    const item = functionCallItem(id, cid, name, "", "in_progress", this.opts.names);
+    this.#calls.set(index, { index: this.#add(item), id, callId: cid, name, args: "" });
   }
 
-  /** One parsed Chat chunk. */
-  chunk(c: Record<string, unknown>): void {
-    if (c.error) return this.fail(c.error);
-    if (typeof c.model === "string" && c.model) this.#model ??= c.model;
-    if (c.usage && typeof c.usage === "object") this.#usage = c.usage;
-    const choices = Array.isArray(c.choices) ? c.choices : [];
-    const choice = choices.find((ch) => (ch?.index ?? 0) === 0) as
-      | { delta?: Delta; finish_reason?: string | null }
-      | undefined;
-    if (!choice) return;
-    const d = choice.delta ?? {};
-    const thought = d.reasoning_content ?? d.reasoning;
-    if (typeof thought === "string" && thought !== "") this.#reasoningDelta(thought);
-    if (typeof d.content === "string" && d.content !== "") this.#textDelta(d.content);
-    if (Array.isArray(d.tool_calls)) { for (const tc of d.tool_calls) if (tc) this.#callDelta(tc); }
-    if (choice.finish_reason) {
-      this.#finish = choice.finish_reason;
-      this.finished = true;
+  #callArgs(index: number, piece: string): void {
+    const call = this.#calls.get(index);
+    if (!call || piece === "") return;
+    call.args += piece;
+    this.#emit("response.function_call_arguments.delta", {
+      item_id: call.id,
+      output_index: call.index,
+      delta: piece,
+    });
+  }
+
+  start(): string {
+    this.#begin();
+    return this.take();
+  }
+
+  /** The Responses events (as SSE text) for one event. */
+  event(ev: ModelEvent): string {
+    if (this.ended) return "";
+    if (this.#model === undefined && this.opts.stream?.model) this.#model = this.opts.stream.model;
+    if (ev.type === "error") {
+      this.fail(ev.error);
+      return this.take();
     }
+    if ("choice" in ev && ev.choice !== 0) return "";
+    switch (ev.type) {
+      case "reasoning":
+        if (ev.text !== "") this.#reasoningDelta(ev.text);
+        break;
+      case "text":
+        if (ev.text !== "") this.#textDelta(ev.text);
+        break;
+      case "tool_call":
+        this.#callStart(ev.index, ev.id, ev.name);
+        break;
+      case "tool_args":
+        this.#callArgs(ev.index, ev.arguments);
+        break;
+      case "finish":
+        this.#finish = ev.reason;
+        this.finished = true;
+        break;
+      case "usage":
+        this.#usage = chatUsage(ev.usage);
+        break;
+    }
+    return this.take();
+  }
+
+  /** The events ended: the final response (stored first, through `onFinal`), or a failure when unfinished. */
+  end(): string | Promise<string> {
+    if (this.ended) return "";
+    if (!this.finished) {
+      this.fail({ code: "upstream_error", message: "The upstream ended the stream before it finished." });
+      return this.take();
+    }
+    this.finalResponse();
+    const complete = () => {
+      this.complete();
+      return this.take();
+    };
+    const saving = this.opts.onFinal?.(this.finalObject());
+    return saving ? saving.then(complete) : complete();
   }
 
   /** Close every open item and settle the final state. */
@@ -278,71 +305,4 @@ class ResponsesWriter {
     );
     this.ended = true;
   }
-}
-
-/**
- * The transform from Chat SSE bytes to Responses SSE bytes. Synchronous per chunk (no promise per event); only
- * the end waits, for `onFinal`.
- */
-export function responsesStream(opts: ResponsesStreamOptions): TransformStream<Uint8Array, Uint8Array> {
-  const w = new ResponsesWriter(opts);
-  const pending = new EventBuffer();
-  let done = false; // [DONE] arrived
-  const out = (ctl: TransformStreamDefaultController<Uint8Array>) => {
-    const text = w.take();
-    if (text) ctl.enqueue(textToBytes(text));
-  };
-  const finish = (ctl: TransformStreamDefaultController<Uint8Array>): Promise<void> | void => {
-    w.finalResponse();
-    const complete = () => {
-      w.complete();
-      out(ctl);
-    };
-    const saving = opts.onFinal?.(w.finalObject());
-    return saving ? saving.then(complete) : complete();
-  };
-  /** Translate complete events; true when `[DONE]` ended them. */
-  const handle = (bytes: Uint8Array): boolean => {
-    for (const ev of splitEvents(bytesToText(bytes))) {
-      if (w.ended) return false;
-      const data = eventData(ev);
-      if (data === undefined) continue;
-      if (data.trim() === "[DONE]") return true;
-      let chunk: unknown;
-      try {
-        chunk = JSON.parse(data);
-      } catch {
-        continue; // the commit rule already vetted the stream; a stray non-JSON event carries nothing
-      }
-      if (chunk && typeof chunk === "object" && !Array.isArray(chunk)) {
-        w.chunk(chunk as Record<string, unknown>);
-      }
-    }
-    return false;
-  };
-  return new TransformStream<Uint8Array, Uint8Array>({
-    start(ctl) {
-      w.start();
-      out(ctl);
-    },
-    transform(bytes, ctl) {
-      if (w.ended || done) return;
-      const complete = pending.push(bytes);
-      done = complete !== undefined && handle(complete);
-      out(ctl);
-      if (done && !w.ended) return finish(ctl);
-    },
-    flush(ctl) {
-      if (w.ended) return;
-      if (!done) {
-        const rest = pending.take();
-        done = rest.length > 0 && handle(rest);
-        out(ctl);
-      }
-      if (w.ended) return;
-      if (done || w.finished) return finish(ctl);
-      w.fail({ code: "upstream_error", message: "The upstream ended the stream before it finished." });
-      out(ctl);
-    },
-  });
 }

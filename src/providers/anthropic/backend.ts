@@ -6,7 +6,7 @@
  */
 import { missingKeyProblem } from "../../config/providers.ts";
 import type { KeyEntry } from "../../config/load.ts";
-import { newCompletionMeta } from "../../openai/build.ts";
+import { newStreamMeta } from "../../model/ids.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import type { AnswerReading, HttpExchange } from "../../runner/exchange.ts";
 import { runExchange } from "../../runner/exchange.ts";
@@ -76,11 +76,10 @@ function anthropicExchange(name: string, base: string): HttpExchange<Record<stri
       answer: (json, input) =>
         readMessage(json, (r) => ({
           kind: "completion",
-          completion: toOpenAICompletion(r, newCompletionMeta(input.model)),
+          completion: toOpenAICompletion(r, newStreamMeta(input.model)),
         })),
       stream: {
-        translate: (body, input, touch, max) =>
-          translateAnthropicSse(body, newCompletionMeta(input.model), touch, max),
+        translate: translateAnthropicSse,
       },
     },
     /**

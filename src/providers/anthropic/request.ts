@@ -1,9 +1,11 @@
 /**
  * Chat Completions request → Anthropic Messages request (SPEC §3.4). Pure: system and developer messages
  * become `system`, user/assistant text and images become content blocks, tools and tool calls become
- * `tools`/`tool_use`/`tool_result`, and the sampling fields are renamed. Problems name the field path.
+ * `tools`/`tool_use`/`tool_result`, and the sampling fields are renamed; with thinking on, an assistant turn's
+ * signed reasoning (`model/reasoning.ts`) goes back first as its thinking blocks. Problems name the field path.
  */
 import type { ChatRequest, ContentPart, Message } from "../../openai/types.ts";
+import { reasoningOf } from "../../model/reasoning.ts";
 
 /** `max_tokens` sent when the client gives none (Anthropic requires it). */
 export const DEFAULT_MAX_TOKENS = 4096;
@@ -83,6 +85,15 @@ function toolInput(args: string | undefined, at: string): unknown {
   }
 }
 
+/** An assistant message's reasoning as Anthropic's blocks (`thinking` with its signature, `redacted_thinking`). */
+function reasoningBlocks(m: Message): Block[] {
+  return (reasoningOf(m) ?? []).map((r) =>
+    r.kind === "thinking"
+      ? { type: "thinking", thinking: r.text, signature: r.signature }
+      : { type: "redacted_thinking", data: r.data }
+  );
+}
+
 /** Append blocks for `role`, merging consecutive turns of one role (Anthropic alternates them). */
 function push(out: AnthropicMessage[], role: "user" | "assistant", blocks: Block[]): void {
   if (!blocks.length) return;
@@ -122,6 +133,8 @@ function mapToolChoice(choice: unknown): Record<string, unknown> | undefined {
 export function translateRequest(body: ChatRequest): Record<string, unknown> {
   const system: string[] = [];
   const messages: AnthropicMessage[] = [];
+  // Thinking blocks go back only when thinking is on (Anthropic refuses them in a last turn without it).
+  const thinking = typeof body.reasoning_effort === "string" && body.reasoning_effort !== "none";
   for (const [i, m] of body.messages.entries()) {
     const at = `messages.${i}`;
     if (m.role === "system" || m.role === "developer") {
@@ -129,7 +142,7 @@ export function translateRequest(body: ChatRequest): Record<string, unknown> {
     } else if (m.role === "user") {
       push(messages, "user", contentBlocks(m.content, at));
     } else if (m.role === "assistant") {
-      const blocks = contentBlocks(m.content, at);
+      const blocks = [...(thinking ? reasoningBlocks(m) : []), ...contentBlocks(m.content, at)];
       for (const [j, tc] of (m.tool_calls ?? []).entries()) {
         blocks.push({
           type: "tool_use",

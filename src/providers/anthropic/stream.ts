@@ -1,18 +1,18 @@
 /**
- * Anthropic Messages SSE → `chat.completion.chunk` SSE, event by event (SPEC §3.4, §7):
+ * Anthropic Messages SSE → the conversation model's events, event by event (SPEC §3.4, §7):
  * `message_start` (model, input usage), `content_block_start/delta/stop` (text, `tool_use` with
- * `input_json_delta`, `thinking` with its signature), `message_delta` (stop reason, output usage),
- * `message_stop`, `ping` and `error`. {@link AnthropicStreamTranslator} is the pure state machine; the output
- * goes through `commitStream` like any OpenAI-format stream.
+ * `input_json_delta`, `thinking` with its signature, `redacted_thinking`), `message_delta` (stop reason, output
+ * usage), `message_stop`, `ping` and `error`. {@link AnthropicStreamTranslator} is the pure state machine; the
+ * events go through the commit rule (`runner/commit_events.ts`).
  */
 import { pipeSseThrough } from "../../runner/sse_translation.ts";
-import { sseData } from "../../openai/sse.ts";
-import { type CompletionMeta, deltaSse, roleDelta, SSE_DONE, usageSse } from "../../openai/build.ts";
+import type { ModelEvent, StreamMeta } from "../../model/events.ts";
+import { modelUsage } from "../../model/usage.ts";
 import { type AnthropicUsage, mapStopReason, mapUsage } from "./response.ts";
 
-/** Turns Anthropic stream events into OpenAI chunk events. One instance per stream. */
+/** Turns Anthropic stream events into the model's events. One instance per stream. */
 export class AnthropicStreamTranslator {
-  #meta: CompletionMeta;
+  #meta: StreamMeta;
   #started = false;
   #stopped = false;
   #finished = false;
@@ -20,9 +20,9 @@ export class AnthropicStreamTranslator {
   /** Anthropic block index → tool-call index of the chunk deltas. */
   #tools = new Map<number, number>();
 
-  /** `meta` gives the id and created time shared by every chunk. */
-  constructor(meta: CompletionMeta) {
-    this.#meta = { ...meta };
+  /** `meta` is the stream's: the model Anthropic names (`message_start`) is written into it. */
+  constructor(meta: StreamMeta) {
+    this.#meta = meta;
   }
 
   /** True after an error event was produced: nothing more should be read. */
@@ -31,21 +31,21 @@ export class AnthropicStreamTranslator {
   }
 
   /** End the stream with an error event. */
-  fail(message: string, code = "bad_stream", extra: Record<string, unknown> = {}): string {
-    if (this.#stopped) return "";
+  fail(message: string, code = "bad_stream", extra: Record<string, unknown> = {}): ModelEvent[] {
+    if (this.#stopped) return [];
     this.#stopped = true;
-    return sseData({ error: { message, code, ...extra } });
+    return [{ type: "error", error: { message, code, ...extra } }];
   }
 
-  #delta(delta: Record<string, unknown>, finish: string | null = null): string {
-    const first = this.#started ? "" : deltaSse(this.#meta, 0, roleDelta());
+  /** One event of the answer (its only choice). */
+  #one(ev: ModelEvent): ModelEvent[] {
     this.#started = true;
-    return first + deltaSse(this.#meta, 0, delta, finish);
+    return [ev];
   }
 
-  /** Translate one upstream event (its `data`) into zero or more SSE events (as text). */
-  push(data: string): string {
-    if (this.#stopped) return "";
+  /** Translate one upstream event (its `data`) into zero or more events. */
+  push(data: string): ModelEvent[] {
+    if (this.#stopped) return [];
     let ev: Record<string, unknown>;
     try {
       ev = JSON.parse(data);
@@ -60,7 +60,7 @@ export class AnthropicStreamTranslator {
         const m = (ev.message ?? {}) as { model?: unknown; usage?: AnthropicUsage };
         if (typeof m.model === "string") this.#meta.model = m.model;
         this.#usage = { ...m.usage };
-        return "";
+        return [];
       }
       case "content_block_start": {
         const index = ev.index as number;
@@ -69,37 +69,44 @@ export class AnthropicStreamTranslator {
           id?: string;
           name?: string;
           text?: string;
+          data?: string;
         };
         if (block.type === "tool_use") {
           const n = this.#tools.size;
           this.#tools.set(index, n);
-          return this.#delta({
-            tool_calls: [{
-              index: n,
-              id: block.id,
-              type: "function",
-              function: { name: block.name, arguments: "" },
-            }],
+          return this.#one({
+            type: "tool_call",
+            choice: 0,
+            index: n,
+            id: block.id ?? "",
+            name: block.name ?? "",
           });
         }
-        if (block.type === "text" && block.text) return this.#delta({ content: block.text });
-        return "";
+        if (block.type === "text" && block.text) {
+          return this.#one({ type: "text", choice: 0, text: block.text });
+        }
+        if (block.type === "redacted_thinking" && typeof block.data === "string") {
+          return this.#one({ type: "redacted_reasoning", choice: 0, data: block.data });
+        }
+        return [];
       }
       case "content_block_delta": {
         const d = (ev.delta ?? {}) as Record<string, string | undefined>;
-        if (d.type === "text_delta" && d.text) return this.#delta({ content: d.text });
-        if (d.type === "thinking_delta" && d.thinking) return this.#delta({ reasoning_content: d.thinking });
+        if (d.type === "text_delta" && d.text) return this.#one({ type: "text", choice: 0, text: d.text });
+        if (d.type === "thinking_delta" && d.thinking) {
+          return this.#one({ type: "reasoning", choice: 0, text: d.thinking });
+        }
         if (d.type === "signature_delta" && d.signature) {
-          return this.#delta({ reasoning_signature: d.signature });
+          return this.#one({ type: "reasoning_signature", choice: 0, signature: d.signature });
         }
         if (d.type === "input_json_delta" && d.partial_json) {
           const n = this.#tools.get(ev.index as number);
           if (n === undefined) {
             return this.fail("Anthropic sent tool input for a block that is not a tool_use.");
           }
-          return this.#delta({ tool_calls: [{ index: n, function: { arguments: d.partial_json } }] });
+          return this.#one({ type: "tool_args", choice: 0, index: n, arguments: d.partial_json });
         }
-        return "";
+        return [];
       }
       case "message_delta": {
         const d = (ev.delta ?? {}) as { stop_reason?: string | null };
@@ -107,9 +114,9 @@ export class AnthropicStreamTranslator {
         for (const [k, v] of Object.entries(u)) {
           if (typeof v === "number") this.#usage[k as keyof AnthropicUsage] = v;
         }
-        if (d.stop_reason === undefined || d.stop_reason === null) return "";
+        if (d.stop_reason === undefined || d.stop_reason === null) return [];
         this.#finished = true;
-        return this.#delta({}, mapStopReason(d.stop_reason));
+        return this.#one({ type: "finish", choice: 0, reason: mapStopReason(d.stop_reason) });
       }
       case "error": {
         const e = (ev.error ?? {}) as { type?: unknown; message?: unknown };
@@ -120,21 +127,21 @@ export class AnthropicStreamTranslator {
         );
       }
       default: // ping, content_block_stop, message_stop, and event types added later
-        return "";
+        return [];
     }
   }
 
   /**
-   * The upstream closed: the usage chunk (commitStream drops it when the client did not ask) and `[DONE]`;
-   * nothing for a stream that said nothing (the commit rule fails over); an error when it was cut off.
+   * The upstream closed: the usage (the Chat front end shows it only when the client asked); nothing for a
+   * stream that said nothing (the commit rule fails over); an error when it was cut off.
    */
-  end(): string {
-    if (this.#stopped) return "";
-    if (!this.#started && !this.#finished) return "";
+  end(): ModelEvent[] {
+    if (this.#stopped) return [];
+    if (!this.#started && !this.#finished) return [];
     if (!this.#finished) {
       return this.fail("Anthropic ended the stream without a stop reason; the answer may be cut off.");
     }
-    return usageSse(this.#meta, mapUsage(this.#usage)) + SSE_DONE;
+    return [{ type: "usage", usage: modelUsage(mapUsage(this.#usage)) }];
   }
 }
 
@@ -144,10 +151,10 @@ export class AnthropicStreamTranslator {
  */
 export function translateAnthropicSse(
   body: ReadableStream<Uint8Array>,
-  meta: CompletionMeta,
+  meta: StreamMeta,
   onBytes: () => void,
   maxEventBytes: number,
-): ReadableStream<Uint8Array> {
+): ReadableStream<ModelEvent> {
   return pipeSseThrough(body, new AnthropicStreamTranslator(meta), {
     provider: "Anthropic",
     onBytes,

@@ -18,7 +18,7 @@ import type { UpstreamClient } from "../../runner/upstream_client.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { classifyGeminiFailure, classifyGeminiInBand } from "./errors.ts";
 import { forModel, translateRequest, type Translation, TranslationError } from "./request.ts";
-import { newCompletionMeta } from "../../openai/build.ts";
+import { newStreamMeta } from "../../model/ids.ts";
 import { malformedResponse, toOpenAICompletion } from "./response.ts";
 import { translateGeminiSse } from "./stream.ts";
 import { countGeminiTokens } from "./count_tokens.ts";
@@ -108,7 +108,7 @@ function readResponse(json: unknown, ok: (r: GeminiResponse) => AnswerReading): 
 function translatedAnswer(r: GeminiResponse, input: AttemptInput): AnswerReading {
   let completion;
   try {
-    completion = toOpenAICompletion(r, newCompletionMeta(input.model));
+    completion = toOpenAICompletion(r, newStreamMeta(input.model));
   } catch (e) { // a shape no check foresaw
     return {
       kind: "bad",
@@ -130,8 +130,7 @@ function geminiExchange(opts: GeminiOptions, root: string): HttpExchange<Transla
       call: (input, t) => generateCall(root, input, forModel(t, input.model)),
       answer: (json, input) => readResponse(json, (r) => translatedAnswer(r, input)),
       stream: {
-        translate: (body, input, touch, max) =>
-          translateGeminiSse(body, newCompletionMeta(input.model), touch, max),
+        translate: translateGeminiSse,
       },
     },
     native: {

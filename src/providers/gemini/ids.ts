@@ -4,7 +4,7 @@
  * the id itself (`call_<random>__ts_<base64url signature>`) and comes back with the client's next request.
  */
 
-import { toolCallId } from "../../openai/build.ts";
+import { toolCallId } from "../../model/ids.ts";
 
 const SIG_MARK = "__ts_";
 

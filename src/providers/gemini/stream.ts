@@ -1,20 +1,12 @@
 /**
- * Gemini `streamGenerateContent?alt=sse` → OpenAI `chat.completion.chunk` SSE, event by event as they arrive
+ * Gemini `streamGenerateContent?alt=sse` → the conversation model's events, event by event as they arrive
  * (SPEC §3.2, §7). {@link GeminiStreamTranslator} is the pure state machine; {@link translateGeminiSse} wires
- * it to the upstream bytes with `eventsource-parser`. The output goes through `commitStream` like any
- * OpenAI-format stream, so the commit rule and the --timeout watchdog apply unchanged.
+ * it to the upstream bytes with `eventsource-parser`. The events go through the commit rule
+ * (`runner/commit_events.ts`), so the rule and the --timeout watchdog apply unchanged.
  */
 import { pipeSseThrough } from "../../runner/sse_translation.ts";
-import { sseData } from "../../openai/sse.ts";
-import {
-  type CompletionMeta,
-  deltaSse,
-  roleDelta,
-  SSE_DONE,
-  toolCallDeltas,
-  usageSse,
-} from "../../openai/build.ts";
-import type { Usage } from "../../openai/types.ts";
+import type { ModelEvent, ModelUsage, StreamMeta } from "../../model/events.ts";
+import { modelUsage } from "../../model/usage.ts";
 import {
   blockRefusal,
   candidateIndex,
@@ -33,16 +25,16 @@ interface CandidateState {
   finished: boolean;
 }
 
-/** Turns Gemini stream events into OpenAI chunk events. One instance per stream. */
+/** Turns Gemini stream events into the model's events. One instance per stream. */
 export class GeminiStreamTranslator {
-  #meta: CompletionMeta;
+  #meta: StreamMeta;
   #candidates = new Map<number, CandidateState>();
-  #usage: Usage | undefined;
+  #usage: ModelUsage | undefined;
   #stopped = false;
 
-  /** `meta` gives the id and created time shared by every chunk. */
-  constructor(meta: CompletionMeta) {
-    this.#meta = { ...meta };
+  /** `meta` is the stream's: the model Gemini names (`modelVersion`) is written into it. */
+  constructor(meta: StreamMeta) {
+    this.#meta = meta;
   }
 
   /** True after an error event was produced: nothing more should be read. */
@@ -51,28 +43,27 @@ export class GeminiStreamTranslator {
   }
 
   /** End the stream with an error event (`code` defaults to bad_stream). */
-  fail(message: string, code = "bad_stream"): string {
-    return this.#stopped ? "" : this.#error(message, code);
+  fail(message: string, code = "bad_stream"): ModelEvent[] {
+    return this.#stopped ? [] : this.#error(message, code);
   }
 
-  #error(message: string, code: string, extra: Record<string, unknown> = {}): string {
+  #error(message: string, code: string, extra: Record<string, unknown> = {}): ModelEvent[] {
     this.#stopped = true;
-    return sseData({ error: { message, code, ...extra } });
+    return [{ type: "error", error: { message, code, ...extra } }];
   }
 
-  #state(index: number, out: string[]): CandidateState {
+  #state(index: number): CandidateState {
     let s = this.#candidates.get(index);
     if (!s) {
       s = { toolCalls: 0, finished: false };
       this.#candidates.set(index, s);
-      out.push(deltaSse(this.#meta, index, roleDelta()));
     }
     return s;
   }
 
-  /** Translate one upstream event's `data` into zero or more SSE events (as text). */
-  push(data: string): string {
-    if (this.#stopped) return "";
+  /** Translate one upstream event's `data` into zero or more events. */
+  push(data: string): ModelEvent[] {
+    if (this.#stopped) return [];
     let r: GeminiResponse;
     try {
       r = JSON.parse(data);
@@ -96,48 +87,49 @@ export class GeminiStreamTranslator {
     const malformed = malformedResponse(r);
     if (malformed) return this.#error(`Gemini sent a malformed stream event (${malformed}).`, "bad_stream");
     if (r.modelVersion) this.#meta.model = r.modelVersion;
-    if (r.usageMetadata) this.#usage = mapUsage(r.usageMetadata);
-    const out: string[] = [];
+    if (r.usageMetadata) this.#usage = modelUsage(mapUsage(r.usageMetadata));
+    const out: ModelEvent[] = [];
     for (const [i, c] of (r.candidates ?? []).entries()) {
-      const index = candidateIndex(c, i);
-      const s = this.#state(index, out);
+      const choice = candidateIndex(c, i);
+      const s = this.#state(choice);
       if (s.finished) continue;
       const { text, toolCalls } = candidateOutput(c);
-      if (text) out.push(deltaSse(this.#meta, index, { content: text }));
-      if (toolCalls.length) {
-        out.push(deltaSse(this.#meta, index, { tool_calls: toolCallDeltas(toolCalls, s.toolCalls) }));
-        s.toolCalls += toolCalls.length;
+      if (text) out.push({ type: "text", choice, text });
+      for (const tc of toolCalls) {
+        const index = s.toolCalls++;
+        out.push({ type: "tool_call", choice, index, id: tc.id, name: tc.function.name });
+        out.push({ type: "tool_args", choice, index, arguments: tc.function.arguments });
       }
       if (c.finishReason) {
         s.finished = true;
-        const finish = mapFinishReason(c.finishReason, s.toolCalls > 0);
-        out.push(deltaSse(this.#meta, index, {}, finish));
+        const reason = mapFinishReason(c.finishReason, s.toolCalls > 0);
+        if (reason) out.push({ type: "finish", choice, reason });
       }
     }
     if (!r.candidates?.length && r.promptFeedback?.blockReason && !this.#candidates.size) {
-      const s = this.#state(0, out);
+      const s = this.#state(0);
       s.finished = true;
-      out.push(deltaSse(this.#meta, 0, { refusal: blockRefusal(r.promptFeedback) }));
-      out.push(deltaSse(this.#meta, 0, {}, "content_filter"));
+      out.push({ type: "refusal", choice: 0, text: blockRefusal(r.promptFeedback) });
+      out.push({ type: "finish", choice: 0, reason: "content_filter" });
     }
-    return out.join("");
+    return out;
   }
 
   /**
-   * The upstream closed: the usage chunk (always; commitStream drops it when the client did not ask) and
-   * `[DONE]` — or nothing for an empty stream (so the commit rule fails over), or an error when a started
-   * answer never got a finish reason (it was cut off).
+   * The upstream closed: the usage (always; the Chat front end shows it only when the client asked) — or
+   * nothing for an empty stream (so the commit rule fails over), or an error when a started answer never got a
+   * finish reason (it was cut off).
    */
-  end(): string {
-    if (this.#stopped) return "";
-    if (!this.#candidates.size) return "";
+  end(): ModelEvent[] {
+    if (this.#stopped) return [];
+    if (!this.#candidates.size) return [];
     if ([...this.#candidates.values()].some((s) => !s.finished)) {
       return this.#error(
         "Gemini ended the stream without a finish reason; the answer may be cut off.",
         "bad_stream",
       );
     }
-    return (this.#usage ? usageSse(this.#meta, this.#usage) : "") + SSE_DONE;
+    return this.#usage ? [{ type: "usage", usage: this.#usage }] : [];
   }
 }
 
@@ -149,10 +141,10 @@ export class GeminiStreamTranslator {
  */
 export function translateGeminiSse(
   body: ReadableStream<Uint8Array>,
-  meta: CompletionMeta,
+  meta: StreamMeta,
   onBytes: () => void = () => {},
   maxEventBytes = MAX_EVENT_BYTES,
-): ReadableStream<Uint8Array> {
+): ReadableStream<ModelEvent> {
   return pipeSseThrough(body, new GeminiStreamTranslator(meta), {
     provider: "Gemini",
     onBytes,

@@ -1,6 +1,6 @@
 /**
  * The `gemini-cli-direct` backend (SPEC §3.3): each attempt runs the real `gemini` program in a fresh
- * workspace, streams its stream-json output as OpenAI chunks through the shared commit rule (commit.ts),
+ * workspace, streams its stream-json output as the model's events through the shared commit rule (commit_events.ts),
  * or assembles them into one completion. Keyless: the CLI uses the user's own login.
  */
 import type {
@@ -10,7 +10,8 @@ import type {
   ModelInfo,
   UpstreamFailure,
 } from "../../runner/backend.ts";
-import { commitStream } from "../../runner/commit.ts";
+import { commitEvents } from "../../runner/commit_events.ts";
+import type { ModelEvent } from "../../model/events.ts";
 import { completionAnswer, refusal, scrubbedFailure } from "../../runner/results.ts";
 import { IdleTimer } from "../../runner/idle.ts";
 import type { Scrubber } from "../../security/scrub.ts";
@@ -22,8 +23,8 @@ import {
   sweepLeftoverLock,
   type Workspace,
 } from "./workspace.ts";
-import { assembleCompletion, ChunkEncoder, type CliOutput, StreamJsonReader } from "./events.ts";
-import { newCompletionMeta } from "../../openai/build.ts";
+import { assembleCompletion, type CliOutput, outputEvents, StreamJsonReader } from "./events.ts";
+import { newStreamMeta } from "../../model/ids.ts";
 import { BACKEND, exitFailure, timeoutFailure } from "./errors.ts";
 import { Limiter } from "./limiter.ts";
 import { TranslationError } from "../gemini/parts.ts";
@@ -210,7 +211,7 @@ export function createGeminiCli(opts: GeminiCliOptions): GeminiCliBackend {
     const onAbort = () => proc.kill();
     input.signal.addEventListener("abort", onAbort, { once: true });
     const unlink = () => input.signal.removeEventListener("abort", onAbort);
-    const meta = newCompletionMeta(input.model);
+    const meta = newStreamMeta(input.model);
     const reader = new StreamJsonReader();
     const scrubOut = (
       o: CliOutput,
@@ -253,10 +254,8 @@ export function createGeminiCli(opts: GeminiCliOptions): GeminiCliBackend {
       return completionAnswer(assembleCompletion(meta, text, end), end.usage);
     }
 
-    const encoder = new ChunkEncoder(meta);
-    const bytes = new TextEncoder();
     let ended = false;
-    const sse = new ReadableStream<Uint8Array>({
+    const events = new ReadableStream<ModelEvent>({
       async pull(c) {
         for (;;) {
           if (ended) return c.close();
@@ -266,7 +265,7 @@ export function createGeminiCli(opts: GeminiCliOptions): GeminiCliBackend {
           } catch {
             proc.kill();
             ended = true;
-            c.enqueue(bytes.encode(encoder.encode(overlong)));
+            for (const ev of outputEvents(overlong)) c.enqueue(ev);
             return;
           }
           if (lines === null) {
@@ -274,13 +273,18 @@ export function createGeminiCli(opts: GeminiCliOptions): GeminiCliBackend {
             const st = await proc.status;
             // A kill by the watchdog or a disconnect: the commit rule reports the timeout itself.
             if (timer.fired || input.signal.aborted) return c.close();
-            c.enqueue(bytes.encode(encoder.encode(scrubOut(reader.end(st.code, proc.stderr())))));
+            for (const ev of outputEvents(scrubOut(reader.end(st.code, proc.stderr())))) c.enqueue(ev);
             return;
           }
           timer.touch();
-          let out = "";
-          for (const l of lines) for (const o of reader.line(l)) out += encoder.encode(o);
-          if (out) return c.enqueue(bytes.encode(out));
+          let sent = false;
+          for (const l of lines) {
+            for (const o of reader.line(l)) {
+              for (const ev of outputEvents(o)) c.enqueue(ev);
+              sent = true;
+            }
+          }
+          if (sent) return;
         }
       },
       async cancel() {
@@ -289,9 +293,9 @@ export function createGeminiCli(opts: GeminiCliOptions): GeminiCliBackend {
       },
     }, { highWaterMark: 0 });
 
-    const result = await commitStream(sse, {
+    const result = await commitEvents(events, {
       timer,
-      signal: input.signal,
+      meta,
       cancelUpstream: () => proc.kill(),
       classifyInBand: (e) => {
         if (timer.fired) return timeoutFailure();
@@ -301,7 +305,6 @@ export function createGeminiCli(opts: GeminiCliOptions): GeminiCliBackend {
           typeof err.message === "string" ? err.message : "the Gemini CLI failed",
         );
       },
-      dropUsageChunks: input.body.stream_options?.include_usage !== true,
       commitBy: input.deadline,
       scrub: opts.scrub,
     });
@@ -312,13 +315,12 @@ export function createGeminiCli(opts: GeminiCliOptions): GeminiCliBackend {
       if (input.signal.aborted) return clientGone();
       return result;
     }
-    if (result.value.kind !== "stream") return result;
+    if (result.value.kind !== "events") return result;
     const value = result.value;
     return {
       ok: true,
       value: {
-        kind: "stream",
-        stream: value.stream,
+        ...value,
         done: value.done.then(async (summary) => {
           await exited;
           unlink();

@@ -1,22 +1,14 @@
 /**
  * Pure translation of the Gemini CLI's `--output-format stream-json` lines (reference/backends.md §1) into
- * OpenAI `chat.completion.chunk` SSE text: each assistant `message` delta becomes a content chunk as it
- * arrives, `result.stats` becomes usage, an `error` event in a successful run (a safety block) becomes
- * `finish_reason: "content_filter"`, and a failed run becomes one `{"error":…}` event carrying the exit
- * code (classified by errors.ts). Non-streaming responses assemble the same outputs.
+ * the conversation model's events: each assistant `message` delta becomes a text event as it arrives,
+ * `result.stats` becomes usage, an `error` event in a successful run (a safety block) becomes the finish
+ * `content_filter`, and a failed run becomes one error event carrying the exit code (classified by
+ * errors.ts). Non-streaming responses assemble the same outputs.
  */
 import type { Usage } from "../../openai/types.ts";
-import { sseData } from "../../openai/sse.ts";
-import {
-  completion,
-  completionChoice,
-  type CompletionMeta,
-  deltaSse,
-  roleDelta,
-  SSE_DONE,
-  usageSse,
-  zeroUsage,
-} from "../../openai/build.ts";
+import { completion, completionChoice, type CompletionMeta, zeroUsage } from "../../openai/build.ts";
+import type { ModelEvent } from "../../model/events.ts";
+import { modelUsage } from "../../model/usage.ts";
 import { tokenCount } from "../../core/clamp.ts";
 
 /** What one CLI run produced, in order. */
@@ -125,28 +117,17 @@ export function stderrMessage(stderr: string): string | undefined {
   return text.length > 500 ? text.slice(text.length - 500) : text;
 }
 
-/** Encodes outputs as OpenAI chunk SSE text; the first content chunk carries the assistant role. */
-export class ChunkEncoder {
-  #first = true;
-  constructor(readonly meta: CompletionMeta) {}
-
-  /** SSE text for one output (a finish also carries the usage chunk and `[DONE]`). */
-  encode(out: CliOutput): string {
-    if (out.kind === "delta") {
-      const delta = this.#first ? roleDelta(out.text) : { content: out.text };
-      this.#first = false;
-      return deltaSse(this.meta, 0, delta);
-    }
-    if (out.kind === "error") {
-      return sseData({
-        error: { message: out.message, type: "api_error", code: "upstream_error", exit_code: out.exitCode },
-      });
-    }
-    const delta = this.#first ? roleDelta() : {};
-    this.#first = false;
-    const text = deltaSse(this.meta, 0, delta, out.reason);
-    return text + (out.usage ? usageSse(this.meta, out.usage) : "") + SSE_DONE;
+/** The model's events for one output of a run (a finish also carries the usage, when the run reported it). */
+export function outputEvents(out: CliOutput): ModelEvent[] {
+  if (out.kind === "delta") return [{ type: "text", choice: 0, text: out.text }];
+  if (out.kind === "error") {
+    return [{
+      type: "error",
+      error: { message: out.message, type: "api_error", code: "upstream_error", exit_code: out.exitCode },
+    }];
   }
+  const finish: ModelEvent = { type: "finish", choice: 0, reason: out.reason };
+  return out.usage ? [finish, { type: "usage", usage: modelUsage(out.usage) }] : [finish];
 }
 
 /** A `chat.completion` assembled from a finished run's text and finish. */

@@ -1,14 +1,16 @@
-/** Turn a complete `chat.completion` into the `chat.completion.chunk` SSE events a streaming client expects. */
+/**
+ * Turn a complete `chat.completion` into the `chat.completion.chunk` SSE events a streaming Chat client
+ * expects (Chat to Chat: the completion's own fields, chunk by chunk, without a detour through events).
+ */
 import {
-  completionId,
   type CompletionMeta,
   deltaSse,
   roleDelta,
   SSE_DONE,
   toolCallDeltas,
-  unixNow,
   usageSse,
-} from "./build.ts";
+} from "../../openai/build.ts";
+import { completionId, unixNow } from "../../model/ids.ts";
 
 interface Completion {
   id?: string;
