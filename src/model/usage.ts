@@ -3,7 +3,7 @@
  * reasoning tokens in `completion_tokens_details`): usage records and Chat clients read the Chat shape; a
  * detail is written only when the upstream reported it. Pure.
  */
-import type { Usage } from "../openai/types.ts";
+import type { Usage } from "./request.ts";
 import { costUsd, tokenCount } from "../core/clamp.ts";
 import type { ModelUsage } from "./events.ts";
 
@@ -29,6 +29,11 @@ export function modelUsage(u: Usage | Obj): ModelUsage {
   const cost = costUsd(u.cost);
   if (cost !== undefined) out.cost = cost;
   return out;
+}
+
+/** Zero usage (local replies, runs that reported none). */
+export function zeroModelUsage(): ModelUsage {
+  return { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
 }
 
 /** {@link ModelUsage} as a Chat `usage` object. */

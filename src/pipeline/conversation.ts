@@ -1,13 +1,14 @@
 /**
  * The conversation pipeline (SPEC §2), the same for every front end: the front end has parsed its protocol
- * into the conversation model (a Chat Completions request, `openai/types.ts`) and, for pass-through, kept its
+ * into the conversation model (a Chat Completions request, `model/request.ts`) and, for pass-through, kept its
  * own body; here come sessions, commands, the target, redaction and the attempt plan. The answer is an
  * {@link Outcome} — a local reply, or the upstream's JSON or committed stream in a named protocol — with the
  * `x-llmproxy-*` headers; the front end renders it in its protocol.
  */
-import type { ChatRequest } from "../openai/types.ts";
+import type { ChatRequest } from "../model/request.ts";
 import type { NativeRequest, WireProtocol } from "../core/protocol.ts";
 import type { ModelEvent, StreamMeta } from "../model/events.ts";
+import type { ModelResult } from "../model/result.ts";
 import { dispatch, type DispatchResult } from "../routing/dispatch.ts";
 import { redactBody, type TextRedactor } from "../security/redact.ts";
 import { redactPatterns } from "../security/patterns.ts";
@@ -40,8 +41,8 @@ export interface Conversation {
 export type Outcome =
   & { headers: Headers }
   & (
-    /** A local reply (commands): a `chat.completion` object with zero usage. */
-    | { kind: "local"; completion: Record<string, unknown> }
+    /** A whole answer in the conversation model: a local reply (commands, zero usage) or a translated provider's. */
+    | { kind: "result"; result: ModelResult }
     /** The upstream's JSON answer, in `protocol`. */
     | { kind: "json"; status: number; text: string; protocol: WireProtocol }
     /** The upstream's stream, past its commit, as SSE bytes in `protocol`. */
@@ -148,7 +149,7 @@ export async function runConversation(
       latencyMs: Date.now() - started,
       local: true,
     });
-    return { kind: "local", completion: step.completion, headers: step.headers };
+    return { kind: "result", result: step.result, headers: step.headers };
   }
   const headers = new Headers();
   if (step.kind === "forward") {
@@ -193,7 +194,7 @@ export async function runConversation(
   } finally {
     log.upstreamMs = performance.now() - dispatched;
   }
-  if (result.ok && result.value.kind !== "json") result.value.done.then(link.release, link.release);
+  if (result.ok && "done" in result.value) result.value.done.then(link.release, link.release);
   else link.release();
   if (!result.ok && link.signal.reason === SHUTDOWN) result = { ...result, error: shuttingDown() };
   noteRedactions();
@@ -227,6 +228,7 @@ export async function runConversation(
   if (result.route) headers.set("x-llmproxy-route", headerValue(result.route));
 
   const value = result.value;
+  if (value.kind === "result") return { kind: "result", result: value.result, headers };
   const protocol = value.protocol ?? "chat";
   if (value.kind !== "json") {
     log.streamDone = value.done;

@@ -3,7 +3,7 @@
  * message fields including unknown ones, `tool_call_id`, `metadata`, `user`, strings nested in any other
  * field, and object keys — with secrets replaced. Only `model` is left to the model-name check (chat.ts).
  */
-import type { ChatRequest } from "../openai/types.ts";
+import type { ChatRequest } from "../model/request.ts";
 
 /**
  * Replaces secrets in one text and counts them. `binary` is true for image/audio/file payloads (data URLs,
