@@ -1,7 +1,8 @@
 /**
  * A watchdog for "no byte for N ms" (SPEC §7 `--timeout`): `touch()` on the hot path costs one clock read, and
  * the watchdogs of one delay share one timer instead of a `setTimeout` each (every upstream attempt has one,
- * and a timer's objects and its clear were a visible share of a short request's own CPU). The shared timer is
+ * and a timer's objects and its clear were a visible share of a short request's own CPU under load; with no
+ * other request in flight the shared timer is still armed and cleared once per request). The shared timer is
  * armed for the earliest moment a watchdog could be due; when it fires, the due ones fire and it is armed again
  * for the earliest of the rest, so each fires when its `ms` of silence have passed, as with a timer of its own.
  */
