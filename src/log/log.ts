@@ -35,13 +35,32 @@ export async function setupLogging(
     clip(oneLine(opts.scrub(typeof v === "string" ? v : JSON.stringify(v) ?? String(v))));
   await configure({
     reset: true,
-    sinks: { main: batchingSink(tagged(getTextFormatter({ value }), opts.tag), write) },
+    sinks: {
+      main: batchingSink(tagged(getTextFormatter({ value, timestamp: utcTimestamp }), opts.tag), write),
+    },
     loggers: [
       { category: ["llmproxy"], lowestLevel: LEVELS[opts.level] ?? "info", sinks: ["main"] },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["main"] },
     ],
   });
 }
+
+/**
+ * A record's time as LogTape's default text formatter writes it (`2026-12-03 15:04:17.344 +00:00`, UTC), with
+ * the text up to the second kept from the previous record: most lines of a busy second share it, and building
+ * it (a `Date` and six padded parts) was a visible share of a request's log line.
+ */
+export function utcTimestamp(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== stampSecond) {
+    stampSecond = second;
+    stampPrefix = new Date(second * 1000).toISOString().slice(0, 19).replace("T", " ") + ".";
+  }
+  const frac = ms - second * 1000;
+  return `${stampPrefix}${frac < 10 ? "00" : frac < 100 ? "0" : ""}${frac} +00:00`;
+}
+let stampSecond = NaN;
+let stampPrefix = "";
 
 /** Where log lines go: a write of a batch, and a close at the end. */
 export interface LineWriter {
@@ -65,6 +84,9 @@ const stderrWriter: LineWriter = {
   close: () => {},
 };
 
+/** LogTape's mark of a sink whose records need no snapshot (see {@link batchingSink}). */
+const NO_SNAPSHOT = Symbol.for("LogTape.sinkSnapshotPolicy.immediate");
+
 /** Most lines held before a write starts at once; otherwise lines wait at most FLUSH_MS. */
 const BATCH_LINES = 256;
 const FLUSH_MS = 50;
@@ -73,6 +95,12 @@ const FLUSH_MS = 50;
  * A non-blocking LogTape sink: records are formatted and written in one write per batch, at most FLUSH_MS
  * later, instead of one write per record, so a request pays only for creating its record. (Logged values are
  * strings and numbers, so formatting later reads what was logged.) Disposing flushes.
+ *
+ * For that reason it is also marked as a sink LogTape need not snapshot: LogTape otherwise copies every
+ * record it hands to a sink it does not know to be immediate (`Object.getOwnPropertyDescriptors` and
+ * `defineProperties`, about half of a request's log call), to freeze lazy properties that no caller here uses.
+ * The mark is LogTape's own registered symbol (`markSinkAsImmediate` in its sink module, not exported); a
+ * LogTape without it only copies again.
  */
 export function batchingSink(format: (r: LogRecord) => string, out: LineWriter): Sink & AsyncDisposable {
   let records: LogRecord[] = [];
@@ -93,6 +121,7 @@ export function batchingSink(format: (r: LogRecord) => string, out: LineWriter):
     if (records.length >= BATCH_LINES) void flush();
     else timer ??= setTimeout(flush, FLUSH_MS);
   };
+  Object.defineProperty(sink, NO_SNAPSHOT, { value: true });
   return Object.assign(sink, {
     [Symbol.asyncDispose]: async () => {
       await flush();

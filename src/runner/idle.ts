@@ -1,16 +1,24 @@
 /**
- * A watchdog for "no byte for N ms" (SPEC §7 `--timeout`): one lazily re-armed timer per stream instead
- * of a timer per chunk, so `touch()` on the hot path costs one clock read.
+ * A watchdog for "no byte for N ms" (SPEC §7 `--timeout`): `touch()` on the hot path costs one clock read, and
+ * the watchdogs of one delay share one timer instead of a `setTimeout` each (every upstream attempt has one,
+ * and a timer's objects and its clear were a visible share of a short request's own CPU under load; with no
+ * other request in flight the shared timer is still armed and cleared once per request). The shared timer is
+ * armed for the earliest moment a watchdog could be due; when it fires, the due ones fire and it is armed again
+ * for the earliest of the rest, so each fires when its `ms` of silence have passed, as with a timer of its own.
  */
 export class IdleTimer {
-  #last = Date.now();
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When it was last touched (ms epoch). */
+  last = Date.now();
   #fired = false;
   #onFire: (() => void)[] = [];
+  #watch: Watch;
 
   /** Start watching; `onIdle` runs once if `ms` pass without a `touch()`. */
-  constructor(private readonly ms: number, private readonly onIdle: () => void) {
-    this.#arm(ms);
+  constructor(readonly ms: number, private readonly onIdle: () => void) {
+    let watch = WATCHES.get(ms);
+    if (!watch) WATCHES.set(ms, watch = new Watch(ms));
+    this.#watch = watch;
+    watch.add(this);
   }
 
   /** True once the timer has fired. */
@@ -25,27 +33,73 @@ export class IdleTimer {
 
   /** Record activity. */
   touch(): void {
-    this.#last = Date.now();
+    this.last = Date.now();
   }
 
   /** Stop watching (idempotent). */
   stop(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#watch.delete(this);
   }
 
-  #arm(delay: number): void {
-    this.#timer = setTimeout(() => {
-      const idle = Date.now() - this.#last;
-      if (idle >= this.ms) {
-        this.#timer = undefined;
-        this.#fired = true;
-        this.onIdle();
-        for (const fn of this.#onFire) fn();
-      } else this.#arm(this.ms - idle);
-    }, Math.min(delay, MAX_TIMER_MS));
+  /** Called by its watch once `ms` have passed since the last touch. */
+  fire(): void {
+    this.#fired = true;
+    this.onIdle();
+    for (const fn of this.#onFire) fn();
   }
 }
 
 /** Longest delay setTimeout honours (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The running watchdogs of one delay and their one timer. */
+class Watch {
+  #timers = new Set<IdleTimer>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the armed timer fires (ms epoch). */
+  #at = Infinity;
+
+  constructor(private readonly ms: number) {}
+
+  add(t: IdleTimer): void {
+    this.#timers.add(t);
+    // A new watchdog is due no earlier than any running one could be, unless none is armed.
+    if (this.#timer === undefined) this.#arm(t.last + this.ms);
+  }
+
+  delete(t: IdleTimer): void {
+    this.#timers.delete(t);
+    if (this.#timers.size === 0 && this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#at = Infinity;
+    }
+  }
+
+  #arm(at: number): void {
+    this.#at = at;
+    this.#timer = setTimeout(() => this.#expire(), Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS));
+  }
+
+  #expire(): void {
+    this.#timer = undefined;
+    this.#at = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const t of this.#timers) {
+      const due = t.last + this.ms;
+      if (due <= now) {
+        this.#timers.delete(t);
+        t.fire();
+      } else if (due < next) next = due;
+    }
+    // A watchdog added by a callback above armed the timer already (for no later than its own moment).
+    if (next !== Infinity && (this.#timer === undefined || next < this.#at)) {
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#arm(next);
+    }
+  }
+}
+
+/** The watches by delay (a changed `--timeout` gets its own). */
+const WATCHES = new Map<number, Watch>();

@@ -17,6 +17,7 @@ import type { Outcome } from "../../pipeline/conversation.ts";
 import { MessagesRenderer } from "./stream.ts";
 import { messageAsEvents } from "./replay.ts";
 import { messageId, messagesUsage, stopReason, toolUseId, UNSIGNED_THINKING } from "./shapes.ts";
+import { textResponse } from "../../core/response.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -93,7 +94,7 @@ export function renderMessages(outcome: Outcome, stream: boolean, model: string)
   };
   const json = (body: string, status = 200) => {
     headers.set("content-type", "application/json");
-    return new Response(body, { status, headers });
+    return textResponse(body, status, headers);
   };
   /** A whole answer as the client asked for it. */
   const whole = (r: ModelResult, status = 200) =>

@@ -12,6 +12,7 @@ import { ChatRenderer } from "./stream.ts";
 import { SSE_HEADERS } from "../../openai/sse.ts";
 import { ProxyError } from "../../core/errors.ts";
 import type { Outcome } from "../../pipeline/conversation.ts";
+import { textResponse } from "../../core/response.ts";
 
 /** The Chat Completions response for an outcome of `body`. */
 export function renderChat(outcome: Outcome, body: ChatRequest): Response {
@@ -34,7 +35,7 @@ export function renderChat(outcome: Outcome, body: ChatRequest): Response {
       return new Response(completionToSse(completion, includeUsage), { status: 200, headers });
     }
     headers.set("content-type", "application/json");
-    return new Response(JSON.stringify(completion), { status: 200, headers });
+    return textResponse(JSON.stringify(completion), 200, headers);
   }
   if (outcome.protocol !== "chat") {
     // A provider answers in another protocol only when asked to pass a body of that protocol through.
@@ -54,5 +55,5 @@ export function renderChat(outcome: Outcome, body: ChatRequest): Response {
     return new Response(completionToSse(JSON.parse(outcome.text), includeUsage), { status: 200, headers });
   }
   headers.set("content-type", "application/json");
-  return new Response(outcome.text, { status: outcome.status, headers });
+  return textResponse(outcome.text, outcome.status, headers);
 }

@@ -19,6 +19,7 @@ import { renderEvents } from "../../model/render.ts";
 import { completionResult, type ModelResult, reasoningText } from "../../model/result.ts";
 import { chatUsage } from "../../model/usage.ts";
 import type { Obj } from "./fields.ts";
+import { textResponse } from "../../core/response.ts";
 
 /** How the client asked for the answer. */
 export interface RenderOptions {
@@ -107,5 +108,5 @@ export function renderGemini(outcome: Outcome, o: RenderOptions): Response {
     return new Response(oneEvent(line, o.sse), { status: 200, headers });
   }
   headers.set("content-type", "application/json; charset=UTF-8");
-  return new Response(json, { status: outcome.kind === "result" ? 200 : outcome.status, headers });
+  return textResponse(json, outcome.kind === "result" ? 200 : outcome.status, headers);
 }

@@ -19,6 +19,7 @@ import type { FunctionNames } from "./names.ts";
 import type { ResponsesBody } from "./parse.ts";
 import { responseAsEvents } from "./replay.ts";
 import { ResponsesRenderer } from "./stream.ts";
+import { textResponse } from "../../core/response.ts";
 
 /** The response header naming the built-in tools the model could not be given. */
 export const DROPPED_TOOLS_HEADER = "x-llmproxy-dropped-tools";
@@ -59,7 +60,7 @@ export async function renderResponses(outcome: Outcome, input: RenderInput): Pro
     const response = resultToResponse(result, input.body, input.meta, input.names);
     await input.onFinal?.(response);
     headers.set("content-type", "application/json");
-    return new Response(JSON.stringify(response), { status: 200, headers });
+    return textResponse(JSON.stringify(response), 200, headers);
   };
   const render = (events: ReadableStream<ModelEvent>, meta: StreamMeta, responseMeta = input.meta) =>
     sse(renderEvents(events, new ResponsesRenderer({ ...input, meta: responseMeta, stream: meta })));
@@ -77,7 +78,7 @@ export async function renderResponses(outcome: Outcome, input: RenderInput): Pro
     // An upstream that answered a stream request with one JSON response: the client still gets its stream.
     if (stream && outcome.status === 200) return sse(textStream(responseAsEvents(JSON.parse(outcome.text))));
     headers.set("content-type", "application/json");
-    return new Response(outcome.text, { status: outcome.status, headers });
+    return textResponse(outcome.text, outcome.status, headers);
   }
   if (outcome.protocol !== "chat") {
     throw new ProxyError(
