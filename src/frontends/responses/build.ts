@@ -57,6 +57,11 @@ export function textPart(text: string): Record<string, unknown> {
   return { type: "output_text", text, annotations: [], logprobs: [] };
 }
 
+/** A refusal part (the model declined; Chat's `refusal`). */
+export function refusalPart(refusal: string): Record<string, unknown> {
+  return { type: "refusal", refusal };
+}
+
 /** An assistant message item. */
 export function messageItem(
   id: string,
@@ -192,7 +197,7 @@ export function completionToResponse(
   const parts: Record<string, unknown>[] = [];
   if (typeof msg.content === "string" && msg.content !== "") parts.push(textPart(msg.content));
   if (typeof msg.refusal === "string" && msg.refusal !== "") {
-    parts.push({ type: "refusal", refusal: msg.refusal });
+    parts.push(refusalPart(msg.refusal));
   }
   if (parts.length) output.push(messageItem(newId("msg"), parts, "completed"));
   for (const tc of msg.tool_calls ?? []) {

@@ -1,0 +1,56 @@
+/**
+ * An adversarial review of the day's merged work (typed events, the Chat `[DONE]` rule, carried reasoning,
+ * `--workers`), through the real surface: what a hostile or unusual upstream, client or operator found.
+ */
+import assert from "node:assert/strict";
+import { startTestProxy } from "../helpers.ts";
+import { MockOpenAI, sseResponse } from "../mocks/openai_upstream.ts";
+
+const OR_KEY = "sk-or-v1-" + "7".repeat(64);
+
+/** One Chat chunk event (`data:` line) of choice 0. */
+function chunk(delta: Record<string, unknown>, finish: string | null = null): string {
+  return `data: ${
+    JSON.stringify({
+      id: "chatcmpl-r",
+      object: "chat.completion.chunk",
+      model: "up-model",
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    })
+  }`;
+}
+
+Deno.test("responses ← Chat upstream: a streamed refusal reaches the Responses client as a refusal part (SDK), as the JSON answer has it", async () => {
+  // The Responses renderer had no case for refusal events: the stream completed with an empty output, so a
+  // Codex-style client saw nothing at all where the model refused.
+  const mock = MockOpenAI.start();
+  mock.onChat = () =>
+    sseResponse([
+      chunk({ role: "assistant", refusal: "I can't " }),
+      chunk({ refusal: "help with that." }),
+      chunk({}, "stop"),
+      "data: [DONE]",
+    ]);
+  const p = await startTestProxy(["--disable-auth"], {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY: OR_KEY,
+  });
+  try {
+    const stream = p.client().responses.stream({ model: "m", input: "hi" });
+    const types: string[] = [];
+    for await (const ev of stream) types.push(ev.type);
+    const final = await stream.finalResponse();
+    assert.equal(final.status, "completed");
+    const message = final.output.find((o) => o.type === "message");
+    assert.ok(message && message.type === "message", `a message item: ${JSON.stringify(final.output)}`);
+    assert.deepEqual(
+      message.content.map((c) => c.type === "refusal" ? { type: c.type, refusal: c.refusal } : c),
+      [{ type: "refusal", refusal: "I can't help with that." }],
+    );
+    assert.ok(types.includes("response.refusal.delta"), types.join(","));
+    assert.ok(types.includes("response.refusal.done"), types.join(","));
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+});
