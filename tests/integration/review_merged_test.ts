@@ -54,3 +54,60 @@ Deno.test("responses ← Chat upstream: a streamed refusal reaches the Responses
     await mock.close();
   }
 });
+
+Deno.test("chat [DONE] rule: a finished answer followed by usage and trailing empty chunks, closed without [DONE], is not flagged as cut off", async () => {
+  // The close was judged from the last two chunks read: a finish reason three reads back (finish, usage, an
+  // empty chunk, a keep-alive) was not seen, so a whole answer got a cut-off error after it — in the Chat
+  // client's SDK, and through the Chat-SSE transform as an error event to an Anthropic client.
+  const mock = MockOpenAI.start();
+  const usage = `data: ${
+    JSON.stringify({
+      id: "chatcmpl-r",
+      object: "chat.completion.chunk",
+      model: "up-model",
+      choices: [],
+      usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+    })
+  }`;
+  // Paced like a server that writes each event as it goes, so the proxy reads them one by one.
+  mock.onChat = () =>
+    sseResponse([
+      chunk({ role: "assistant", content: "whole answer" }),
+      chunk({}, "stop"),
+      usage,
+      chunk({}),
+      ": bye",
+    ], 15);
+  const p = await startTestProxy(["--disable-auth"], {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY: OR_KEY,
+  });
+  try {
+    const stream = await p.client().chat.completions.create({
+      model: "m",
+      stream: true,
+      messages: [{ role: "user", content: "hi" }],
+    });
+    let text = "";
+    for await (const c of stream) text += c.choices[0]?.delta?.content ?? "";
+    assert.equal(text, "whole answer");
+
+    const res = await p.fetch("/v1/messages", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "m",
+        max_tokens: 10,
+        stream: true,
+        messages: [{ role: "user", content: "hi" }],
+      }),
+    });
+    const raw = await res.text();
+    assert.doesNotMatch(raw, /event: error/, raw);
+    assert.match(raw, /"stop_reason":"end_turn"/);
+    assert.match(raw, /event: message_stop/);
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+});
