@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { startTestProxy } from "../helpers.ts";
 import { MockOpenAI, sseResponse } from "../mocks/openai_upstream.ts";
+import { MockAnthropic } from "../mocks/anthropic_upstream.ts";
 
 const OR_KEY = "sk-or-v1-" + "7".repeat(64);
 
@@ -106,6 +107,52 @@ Deno.test("chat [DONE] rule: a finished answer followed by usage and trailing em
     assert.doesNotMatch(raw, /event: error/, raw);
     assert.match(raw, /"stop_reason":"end_turn"/);
     assert.match(raw, /event: message_stop/);
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+});
+
+Deno.test("no leak: a key inside a carried thinking block is redacted on the translated way too (a command beside the text), as on the pass-through", async () => {
+  // The carried reasoning rides on the assistant message under a symbol key; the redactor walked string keys
+  // only, so the anthropic provider wrote the thinking back upstream with the key in it.
+  const mock = MockAnthropic.start();
+  const GOOGLE = "AIza" + "Q".repeat(35);
+  const p = await startTestProxy(["--disable-auth"], {
+    ANTHROPIC_API_BASE_URL: mock.url,
+    ANTHROPIC_API_KEY: "sk-ant-api03-" + "k".repeat(80),
+    OPENROUTER_API_KEY: OR_KEY,
+  });
+  try {
+    for (const typed of ["!/set(project=x) go on", "go on"]) {
+      const res = await p.fetch("/v1/messages", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "anthropic:claude-sonnet-4-5",
+          max_tokens: 2000,
+          thinking: { type: "enabled", budget_tokens: 1024 },
+          messages: [
+            { role: "user", content: "first" },
+            {
+              role: "assistant",
+              content: [
+                { type: "thinking", thinking: `the keys are ${OR_KEY} and ${GOOGLE}`, signature: "sig-1" },
+                { type: "text", text: "ok" },
+              ],
+            },
+            { role: "user", content: typed },
+          ],
+        }),
+      });
+      assert.equal(res.status, 200, typed);
+      assert.equal(res.headers.get("x-llmproxy-redactions"), "2", typed);
+      await res.body?.cancel();
+      const sent = JSON.stringify(mock.messages.at(-1)?.body);
+      assert.match(sent, /"type":"thinking"/, `${typed}: the thinking block still goes back`);
+      assert.ok(!sent.includes(OR_KEY), `${typed}: the configured key is redacted`);
+      assert.ok(!sent.includes(GOOGLE), `${typed}: the secret shape is redacted`);
+    }
   } finally {
     await p.close();
     await mock.close();
