@@ -3,7 +3,7 @@
  * `--workers`), through the real surface: what a hostile or unusual upstream, client or operator found.
  */
 import assert from "node:assert/strict";
-import { startTestProxy } from "../helpers.ts";
+import { runCli, spawnProxy, startTestProxy } from "../helpers.ts";
 import { MockOpenAI, sseResponse } from "../mocks/openai_upstream.ts";
 import { MockAnthropic } from "../mocks/anthropic_upstream.ts";
 
@@ -156,5 +156,27 @@ Deno.test("no leak: a key inside a carried thinking block is redacted on the tra
   } finally {
     await p.close();
     await mock.close();
+  }
+});
+
+Deno.test("--workers: a second llmproxy --workers on a port already served fails with exit 2 and says so, instead of sharing it through SO_REUSEPORT", async () => {
+  const dir = await Deno.makeTempDir();
+  const first = await spawnProxy(["--disable-auth", "--workers", "2", "--data-dir", `${dir}/a`], {
+    env: { HOME: dir },
+  });
+  try {
+    const second = await runCli(
+      ["--disable-auth", "--workers", "2", "--port", String(first.port), "--data-dir", `${dir}/b`],
+      { env: { HOME: dir }, timeoutMs: 25_000 },
+    );
+    assert.equal(second.code, 2, `the second process must not serve: ${second.stdout}${second.stderr}`);
+    assert.match(second.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${first.port}.*in use`, "i"));
+    // The first still serves.
+    const res = await fetch(`http://127.0.0.1:${first.port}/health`);
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  } finally {
+    await first.kill();
+    await Deno.remove(dir, { recursive: true });
   }
 });
