@@ -3,6 +3,7 @@
  * `--workers`), through the real surface: what a hostile or unusual upstream, client or operator found.
  */
 import assert from "node:assert/strict";
+import Anthropic from "@anthropic-ai/sdk";
 import { runCli, spawnProxy, startTestProxy } from "../helpers.ts";
 import { MockOpenAI, sseResponse } from "../mocks/openai_upstream.ts";
 import { MockAnthropic } from "../mocks/anthropic_upstream.ts";
@@ -178,5 +179,52 @@ Deno.test("--workers: a second llmproxy --workers on a port already served fails
   } finally {
     await first.kill();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("messages ← Chat upstream: parallel tool calls whose argument fragments interleave reach the Anthropic SDK with whole inputs", async () => {
+  // Messages blocks cannot interleave: a fragment of the first call that came after the second call started
+  // was dropped, so the SDK got `{"path":` as the first tool's input (and failed to parse it).
+  const mock = MockOpenAI.start();
+  const call = (index: number, id: string, name: string) => ({
+    index,
+    id,
+    type: "function",
+    function: { name, arguments: "" },
+  });
+  const args = (index: number, piece: string) => ({ index, function: { arguments: piece } });
+  mock.onChat = () =>
+    sseResponse([
+      chunk({ role: "assistant", content: null, tool_calls: [call(0, "call_a", "read")] }),
+      chunk({ tool_calls: [args(0, '{"path":')] }),
+      chunk({ tool_calls: [call(1, "call_b", "list")] }),
+      chunk({ tool_calls: [args(1, '{"dir":')] }),
+      chunk({ tool_calls: [args(0, '"a.txt"}')] }),
+      chunk({ tool_calls: [args(1, '"src"}')] }),
+      chunk({}, "tool_calls"),
+      "data: [DONE]",
+    ]);
+  const p = await startTestProxy(["--disable-auth"], {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY: OR_KEY,
+  });
+  try {
+    const client = new Anthropic({ apiKey: "unused", baseURL: p.url, maxRetries: 0 });
+    const message = await client.messages.stream({
+      model: "m",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "go" }],
+    }).finalMessage();
+    assert.equal(message.stop_reason, "tool_use");
+    assert.deepEqual(
+      message.content.map((b) => b.type === "tool_use" ? { id: b.id, name: b.name, input: b.input } : b),
+      [
+        { id: "call_a", name: "read", input: { path: "a.txt" } },
+        { id: "call_b", name: "list", input: { dir: "src" } },
+      ],
+    );
+  } finally {
+    await p.close();
+    await mock.close();
   }
 });
