@@ -228,3 +228,67 @@ Deno.test("messages ← Chat upstream: parallel tool calls whose argument fragme
     await mock.close();
   }
 });
+
+Deno.test("no leak: a key typed as the model name (or the session id) of a token count is refused like a completion's, never sent to the counting backend", async () => {
+  // Completions refuse a secret in 'model' (SPEC §19); the token counts (Messages count_tokens, and the Gemini
+  // front end's :countTokens, which asks the backend's own count since today) sent it to Google or Anthropic,
+  // in the URL and the body.
+  const seen: string[] = [];
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    seen.push(`${req.url} ${await req.text()} ${[...req.headers.values()].join(" ")}`);
+    if (req.method === "GET") {
+      return Response.json({
+        data: [{ id: "claude-x", type: "model" }],
+        models: [{ name: "models/gem", supportedGenerationMethods: ["generateContent"] }],
+      });
+    }
+    return Response.json({ totalTokens: 42, input_tokens: 42 });
+  });
+  const base = `http://127.0.0.1:${upstream.addr.port}`;
+  const h = { "content-type": "application/json" };
+  try {
+    for (const backend of ["gemini", "anthropic"]) {
+      const p = await startTestProxy(["--disable-auth", "--default-backend", backend], {
+        GEMINI_API_BASE_URL: `${base}/v1beta`,
+        GEMINI_API_KEY: "AIza" + "B".repeat(35),
+        ANTHROPIC_API_BASE_URL: `${base}/v1`,
+        ANTHROPIC_API_KEY: "sk-ant-api03-" + "k".repeat(80),
+        OPENROUTER_API_KEY: OR_KEY,
+      });
+      try {
+        const contents = JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] });
+        const messages = (model: string) =>
+          JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] });
+        const asks: [string, RequestInit][] = [
+          [`/v1beta/models/${OR_KEY}:countTokens`, { method: "POST", headers: h, body: contents }],
+          ["/v1/messages/count_tokens", { method: "POST", headers: h, body: messages(OR_KEY) }],
+          ["/v1/messages/count_tokens", {
+            method: "POST",
+            headers: h,
+            body: messages(`${backend}:${OR_KEY}`),
+          }],
+          ["/v1/messages/count_tokens", {
+            method: "POST",
+            headers: { ...h, "x-session-id": OR_KEY },
+            body: messages(`${backend}:gem`),
+          }],
+        ];
+        for (const [path, init] of asks) {
+          const res = await p.fetch(path, init);
+          const text = await res.text();
+          assert.equal(res.status, 400, `${backend} ${path}: ${text}`);
+          assert.ok(!text.includes(OR_KEY), `${backend} ${path}: the answer does not repeat it`);
+        }
+        assert.deepEqual(
+          seen.filter((s) => s.includes(OR_KEY)),
+          [],
+          `${backend}: no upstream call carries the key`,
+        );
+      } finally {
+        await p.close();
+      }
+    }
+  } finally {
+    await upstream.shutdown();
+  }
+});
