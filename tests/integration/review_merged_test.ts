@@ -292,3 +292,63 @@ Deno.test("no leak: a key typed as the model name (or the session id) of a token
     await upstream.shutdown();
   }
 });
+
+Deno.test("chat and responses ← anthropic stream: a tool call without parameters has arguments {} (as the JSON answer has), not an empty string", async () => {
+  // Anthropic streams no input for a tool without parameters (one empty partial_json); the translated stream
+  // gave "" as the arguments, which a client's JSON.parse (the OpenAI SDK's tool runner, Codex) fails on.
+  const enc = new TextEncoder();
+  const ev = (type: string, data: Record<string, unknown>) =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    await req.text();
+    if (req.method === "GET") return Response.json({ data: [{ id: "claude-x", type: "model" }] });
+    const events = [
+      ev("message_start", {
+        message: {
+          id: "msg_1",
+          type: "message",
+          role: "assistant",
+          model: "claude-x",
+          content: [],
+          usage: { input_tokens: 1, output_tokens: 0 },
+        },
+      }),
+      ev("content_block_start", {
+        index: 0,
+        content_block: { type: "tool_use", id: "toolu_1", name: "now", input: {} },
+      }),
+      ev("content_block_delta", { index: 0, delta: { type: "input_json_delta", partial_json: "" } }),
+      ev("content_block_stop", { index: 0 }),
+      ev("message_delta", { delta: { stop_reason: "tool_use" }, usage: { output_tokens: 5 } }),
+      ev("message_stop", {}),
+    ];
+    return new Response(enc.encode(events.join("")), { headers: { "content-type": "text/event-stream" } });
+  });
+  const p = await startTestProxy(["--disable-auth"], {
+    ANTHROPIC_API_BASE_URL: `http://127.0.0.1:${upstream.addr.port}/v1`,
+    ANTHROPIC_API_KEY: "sk-ant-api03-" + "k".repeat(80),
+  });
+  try {
+    const client = p.client();
+    const parameters = { type: "object", properties: {} };
+    const chat = await client.chat.completions.stream({
+      model: "anthropic:claude-x",
+      tools: [{ type: "function", function: { name: "now", parameters } }],
+      messages: [{ role: "user", content: "time?" }],
+    }).finalChatCompletion();
+    assert.equal(chat.choices[0].message.tool_calls?.[0]?.type, "function");
+    const call = chat.choices[0].message.tool_calls![0];
+    assert.equal(call.type === "function" ? call.function.arguments : undefined, "{}");
+
+    const response = await client.responses.stream({
+      model: "anthropic:claude-x",
+      tools: [{ type: "function", name: "now", parameters, strict: false }],
+      input: "time?",
+    }).finalResponse();
+    const fc = response.output.find((o) => o.type === "function_call");
+    assert.equal(fc?.type === "function_call" ? fc.arguments : undefined, "{}");
+  } finally {
+    await p.close();
+    await upstream.shutdown();
+  }
+});
