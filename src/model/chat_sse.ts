@@ -3,17 +3,30 @@
  * {@link ModelEvent}s, so each non-Chat front end renders from events only. `[DONE]` ends the events (a
  * choice that never finished is finished `stop` then); an error event ends them with that error; a stream
  * that closes before anything finished ends with a cut-off error. What follows `[DONE]` is read to its end,
- * not cancelled (cancelling would abort the upstream request and cost its kept-alive connection).
+ * not cancelled (cancelling would abort the upstream request and cost its kept-alive connection), unless it
+ * goes on past a short grace.
  */
 import { createParser } from "eventsource-parser";
 import { CUT_OFF_MESSAGE, type ModelEvent, type StreamMeta } from "./events.ts";
 import { ChatChunkReader } from "./chat_chunks.ts";
 
-/** Read a stream to its end, ignoring what it says. */
+/** How long an upstream may go on after the answer's end before its stream is cancelled. */
+export const AFTER_END_GRACE_MS = 1000;
+
+/**
+ * Read a stream to its end, ignoring what it says; cancel it if it has not ended within
+ * {@link AFTER_END_GRACE_MS} (an upstream that keeps sending keep-alives after `[DONE]` would otherwise hold
+ * its request, and the proxy's record of it, open for ever).
+ */
 async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  const timer = setTimeout(() => void reader.cancel().catch(() => {}), AFTER_END_GRACE_MS);
   try {
     while (!(await reader.read()).done) { /* past the answer's end */ }
-  } catch { /* the upstream failed after the answer ended: nothing to tell */ }
+  } catch {
+    /* the upstream failed after the answer ended: nothing to tell */
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Chat SSE bytes → events; `meta` gets the model and id the chunks name. Cancelling it cancels `body`. */

@@ -352,3 +352,61 @@ Deno.test("chat and responses ← anthropic stream: a tool call without paramete
     await upstream.shutdown();
   }
 });
+
+Deno.test("messages, responses, gemini ← Chat upstream that keeps its stream open after [DONE]: the client has its answer, and the upstream request is ended soon after", async () => {
+  // The Chat-SSE transform read what follows [DONE] to its end (to keep the connection): an upstream that
+  // went on sending keep-alives held its request, and the proxy's in-flight record of it, open for ever.
+  const mock = MockOpenAI.start();
+  const enc = new TextEncoder();
+  let cancelled = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  mock.onChat = () => {
+    const answer = [chunk({ role: "assistant", content: "hello" }), chunk({}, "stop"), "data: [DONE]"];
+    let i = 0;
+    return new Response(
+      new ReadableStream({
+        async pull(c) {
+          if (i < answer.length) return c.enqueue(enc.encode(answer[i++] + "\n\n"));
+          await new Promise((r) => (timer = setTimeout(r, 50)));
+          c.enqueue(enc.encode(": still here\n\n"));
+        },
+        cancel() {
+          clearTimeout(timer);
+          cancelled++;
+        },
+      }),
+      { headers: { "content-type": "text/event-stream" } },
+    );
+  };
+  const p = await startTestProxy(["--disable-auth"], {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY: OR_KEY,
+  });
+  const h = { "content-type": "application/json" };
+  const messages = [{ role: "user", content: "hi" }];
+  const asks: [string, string, RegExp][] = [
+    [
+      "/v1/messages",
+      JSON.stringify({ model: "m", max_tokens: 9, stream: true, messages }),
+      /event: message_stop/,
+    ],
+    ["/v1/responses", JSON.stringify({ model: "m", stream: true, input: "hi" }), /response\.completed/],
+    [
+      "/v1beta/models/m:streamGenerateContent?alt=sse",
+      JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }),
+      /"finishReason":"STOP"/,
+    ],
+  ];
+  try {
+    for (const [i, [path, body, end]] of asks.entries()) {
+      const res = await p.fetch(path, { method: "POST", headers: h, body });
+      assert.match(await res.text(), end, path);
+      // Bounded polling: the upstream request must end within a few seconds, not never.
+      for (let k = 0; k < 100 && cancelled <= i; k++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(cancelled, i + 1, `${path}: the upstream request was ended`);
+    }
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+});
