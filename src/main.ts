@@ -248,7 +248,9 @@ export async function buildProxy(
     options: cfg.options,
   });
   // With --workers, what this isolate changes reaches the others, and what they change reaches it.
-  const joined = seat && joinIsolates({ registry, routes, settings, persistence: shared, metrics }, seat);
+  const sessions = new SessionStore(kv, (message) => log.warn("{message}", { message }));
+  const joined = seat &&
+    joinIsolates({ registry, routes, settings, persistence: shared, metrics, sessions }, seat);
   const ctx: ProxyContext = proxyContext({
     settings,
     registry,
@@ -259,10 +261,11 @@ export async function buildProxy(
     kv,
     usage,
     persistence: joined?.persistence ?? shared,
-    sessions: new SessionStore(kv, (message) => log.warn("{message}", { message })),
+    sessions,
     deadlines: new Deadlines(),
     stop: new StopSwitch(),
     metrics,
+    peers: joined?.peers,
   });
   await shared.start();
 

@@ -2,8 +2,8 @@
  * Side-by-side benchmark (issue 8): the mock upstream directly, the floor (bare Deno pass-through), the JS-hop
  * floor (the floor with every chunk pumped through one JS stream, `floor.ts js,byob`: the runtime's price of
  * looking at a stream after its commit, issue 19), llmproxy (usage recording and redaction on, auth off) and
- * llmproxy `--workers 2`, measured interleaved in one run, plus llmproxy with recording off for the
- * recording-cost figure. Each target row says met, missed, or missed where the JS-hop floor misses it too.
+ * llmproxy `--workers 2` (or, with `BENCH_BASELINE=DIR`, llmproxy of the checkout DIR: an A/B in one run),
+ * measured interleaved in one run, plus llmproxy with recording off for the recording-cost figure. Each target row says met, missed, or missed where the JS-hop floor misses it too.
  * Needs `wrk` (Debian package `wrk`) for the throughput rows.
  */
 import { NAME } from "../../src/core/version.ts";
@@ -254,6 +254,27 @@ const FLOOR = "floor";
 const JS_FLOOR = "floor js";
 const PROXY = "llmproxy";
 const PROXY2 = "llmproxy w2";
+
+/**
+ * The second llmproxy column: `--workers 2` of this checkout, or with `BENCH_BASELINE=DIR` llmproxy from the
+ * checkout DIR (an older commit in a git worktree: the A/B of a change, every figure in one interleaved run).
+ */
+const BASELINE = Deno.env.get("BENCH_BASELINE");
+const SECOND = BASELINE
+  ? {
+    short: "base",
+    row: "  baseline checkout",
+    args: [] as string[],
+    checkout: BASELINE,
+    legend: `base = llmproxy of ${BASELINE}`,
+  }
+  : {
+    short: "w2",
+    row: "  with --workers 2",
+    args: ["--workers", "2"],
+    checkout: ROOT,
+    legend: "w2 = llmproxy --workers 2",
+  };
 const NO_RECORD = "llmproxy (recording off)";
 
 /**
@@ -286,7 +307,7 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
       starts.push(proxy.startMs);
     }
     children.push(proxy.child!);
-    const proxy2 = await startProxy(upstream, dir, ["--workers", "2"]);
+    const proxy2 = await startProxy(upstream, dir, SECOND.args, SECOND.checkout);
     children.push(proxy2.child!);
     proxy2.name = PROXY2;
     const noRecord = await startProxy(upstream, dir, ["--disable-usage-log"]);
@@ -364,7 +385,7 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
     const busy = (name: string) => m(underLoad[name]);
     /** `floor … · floor js … · llmproxy … · w2 …` for one figure. */
     const line = (fig: (name: string) => string, names = [FLOOR, JS_FLOOR, PROXY, PROXY2]) =>
-      names.map((n) => `${n === PROXY2 ? "w2" : n} ${fig(n)}`).join(" · ");
+      names.map((n) => `${n === PROXY2 ? SECOND.short : n} ${fig(n)}`).join(" · ");
     /** A target row for llmproxy and its `--workers 2` sub-row, each judged against the JS-hop floor. */
     const targetRows = (
       label: string,
@@ -379,7 +400,7 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
         `${target}: ${judge(PROXY)} (floor js ${judge(JS_FLOOR)})`,
         verdict(meets(PROXY), meets(JS_FLOOR)),
       ],
-      ["  with --workers 2", "", `${target}: ${judge(PROXY2)}`, verdict(meets(PROXY2), meets(JS_FLOOR))],
+      [SECOND.row, "", `${target}: ${judge(PROXY2)}`, verdict(meets(PROXY2), meets(JS_FLOOR))],
     ];
     const rows: Row[] = [
       [
@@ -484,7 +505,7 @@ export function printSideBySide(r: SideBySide): void {
   );
   lines.push(
     `(floor js = floor.ts js,byob: every chunk through one JS stream, as llmproxy reads a stream after its commit;`,
-    ` w2 = llmproxy --workers 2; load average at the end: ${r.load}; ${navigator.hardwareConcurrency} cores)`,
+    ` ${SECOND.legend}; load average at the end: ${r.load}; ${navigator.hardwareConcurrency} cores)`,
   );
   // deno-lint-ignore no-console
   console.log(lines.join("\n"));

@@ -1,11 +1,12 @@
 /**
- * Local replies (SPEC §8.3, §9): a `chat.completion` (the front end renders it, as JSON or a stream), with a
- * unique id, zero usage and the effective model, shaped for the request (plain text, the XML `attempt_completion`
+ * Local replies (SPEC §8.3, §9): a whole answer of the conversation model (`ModelResult`: the front end
+ * renders it in its protocol, as JSON or a stream), with a unique id, zero usage and the effective model, shaped for the request (plain text, the XML `attempt_completion`
  * block, or a native `attempt_completion` tool call); and the interactive-mode banner.
  */
 import type { ChatRequest } from "../openai/types.ts";
-import { completion, completionChoice, zeroUsage } from "../openai/build.ts";
 import { newStreamMeta, toolCallId } from "../model/ids.ts";
+import { type ModelResult, resultChoice } from "../model/result.ts";
+import { zeroModelUsage } from "../model/usage.ts";
 import type { CommandContext } from "./context.ts";
 import { replyShape } from "../sessions/agents.ts";
 import { NAME, VERSION } from "../core/version.ts";
@@ -30,26 +31,21 @@ export function bannerLines(
   ];
 }
 
-/** The `chat.completion` body of a local reply. */
-export function localCompletion(body: ChatRequest, content: string, model: string): Record<string, unknown> {
+/** The answer of a local reply saying `content`, by `model`, shaped for `body`'s client. */
+export function localResult(body: ChatRequest, content: string, model: string): ModelResult {
   const shape = replyShape(body);
-  const message = shape === "tool-call"
-    ? {
-      role: "assistant",
-      content: null,
-      tool_calls: [{
+  const choice = shape === "tool-call"
+    ? resultChoice(0, "tool_calls", {
+      toolCalls: [{
         id: toolCallId(),
-        type: "function",
-        function: { name: "attempt_completion", arguments: JSON.stringify({ result: content }) },
+        name: "attempt_completion",
+        arguments: JSON.stringify({ result: content }),
       }],
-    }
-    : {
-      role: "assistant",
-      content: shape === "xml"
+    })
+    : resultChoice(0, "stop", {
+      text: shape === "xml"
         ? `<attempt_completion>\n<result>\n${content}\n</result>\n</attempt_completion>`
         : content,
-      refusal: null,
-    };
-  const finish = shape === "tool-call" ? "tool_calls" : "stop";
-  return completion(newStreamMeta(model), [completionChoice(0, message, finish)], { usage: zeroUsage() });
+    });
+  return { meta: newStreamMeta(model), choices: [choice], usage: zeroModelUsage() };
 }

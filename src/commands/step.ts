@@ -5,6 +5,7 @@
  * the `x-llmproxy-commands` header.
  */
 import type { ChatRequest } from "../openai/types.ts";
+import type { ModelResult } from "../model/result.ts";
 import { contentText } from "../openai/types.ts";
 import type { CommandContext } from "./context.ts";
 import { effectiveModelString } from "../routing/target.ts";
@@ -15,15 +16,15 @@ import type { Session } from "../sessions/store.ts";
 import type { CommandArg } from "./parse.ts";
 import { isCommandName } from "./catalogue.ts";
 import { scanLatestUserMessage } from "./message.ts";
-import { bannerLines, localCompletion } from "./reply.ts";
+import { bannerLines, localResult } from "./reply.ts";
 import { runCommands } from "./run.ts";
 import type { Changeset } from "./changeset.ts";
 
 /** What the pipeline does next. */
 export type CommandStep =
   | { kind: "none" }
-  /** A local reply: the `chat.completion` (zero usage) the front end renders, and the commands header. */
-  | { kind: "local"; completion: Record<string, unknown>; headers: Headers; ran: CommandsRun }
+  /** A local reply: the answer (zero usage) the front end renders, and the commands header. */
+  | { kind: "local"; result: ModelResult; headers: Headers; ran: CommandsRun }
   | { kind: "forward"; body: ChatRequest; confirmations: string[]; ran: CommandsRun };
 
 /** What ran, for the audit trail: command names and their confirmations, or the error. */
@@ -102,7 +103,7 @@ export async function commandStep(
     const model = replyModel(ctx, session, body);
     return {
       kind: "local",
-      completion: localCompletion(body, text, model),
+      result: localResult(body, text, model),
       headers,
       ran: { commands: names, lines: [], error: result.error, model },
     };
@@ -133,7 +134,7 @@ export async function commandStep(
   const model = replyModel(ctx, session, body);
   return {
     kind: "local",
-    completion: localCompletion(body, text, model),
+    result: localResult(body, text, model),
     headers,
     ran: { commands: names, lines: result.lines, model, change: result.changeset },
   };

@@ -8,8 +8,9 @@
  *   spend the same budget (two sends in the same instant still may: scripts/bench/RESULTS.md measures it);
  * - routes and global settings a command changed: the isolate that saved the change sends the result, and
  *   the command answers only once every other isolate adopted it (or after {@link ACK_MS});
- * - metrics: `/metrics` in any isolate gathers every isolate's numbers and sums them (prom-client's
- *   cluster aggregation), so a scrape sees the process, not the one isolate it landed in.
+ * - metrics: `/metrics` in any isolate gathers every isolate's snapshot and combines them
+ *   (`telemetry/aggregate.ts`), so a scrape sees the process, not the one isolate it landed in;
+ * - the console: `/ui/api/state` in any isolate gathers every isolate's requests in flight and sessions.
  */
 import type { BudgetUse, CooldownRecord, DisabledRecord, KeyPools } from "../state/keys.ts";
 import type { Route } from "../state/routes.ts";
@@ -32,6 +33,7 @@ type Message =
   | { t: "reset"; backends: string[] }
   | { t: "changed"; id: string; snapshot: SharedSnapshot }
   | { t: "metrics?"; id: string }
+  | { t: "console?"; id: string }
   | { t: "reply"; id: string; value?: unknown };
 
 /** What the link reads and changes of the isolate it serves. */
@@ -43,8 +45,10 @@ export interface LinkedIsolate {
   pools: KeyPools;
   /** Adopt routes and settings another isolate saved. */
   adopt(snapshot: SharedSnapshot): void;
-  /** This isolate's metrics as prom-client JSON (`registry.getMetricsAsJSON()`). */
-  metrics(): Promise<unknown>;
+  /** This isolate's metrics as plain data (`Metrics.snapshot()`). */
+  metrics(): unknown;
+  /** This isolate's own part of the console's data (in-flight requests, sessions), as plain data. */
+  console(): unknown;
 }
 
 /** The channel's name for this process (isolates of one process share it; tests run several proxies). */
@@ -60,7 +64,7 @@ export class IsolateLink {
 
   constructor(token: string, private readonly isolate: LinkedIsolate) {
     this.#channel = new BroadcastChannel(channelName(token));
-    this.#channel.onmessage = (e: MessageEvent<Message>) => void this.#receive(e.data);
+    this.#channel.onmessage = (e: MessageEvent<Message>) => this.#receive(e.data);
     for (const pool of isolate.pools.pools()) {
       this.#unsubscribe.push(
         pool.keyCooled.subscribe((record) => this.#send({ t: "cooled", record })),
@@ -74,7 +78,7 @@ export class IsolateLink {
     this.#channel.postMessage(m);
   }
 
-  async #receive(m: Message): Promise<void> {
+  #receive(m: Message): void {
     const { pools } = this.isolate;
     switch (m.t) {
       case "cooled":
@@ -93,7 +97,9 @@ export class IsolateLink {
         this.isolate.adopt(m.snapshot);
         return this.#send({ t: "reply", id: m.id });
       case "metrics?":
-        return this.#send({ t: "reply", id: m.id, value: await this.isolate.metrics() });
+        return this.#send({ t: "reply", id: m.id, value: this.isolate.metrics() });
+      case "console?":
+        return this.#send({ t: "reply", id: m.id, value: this.isolate.console() });
       case "reply": {
         const w = this.#waiting.get(m.id);
         if (!w) return;
@@ -132,6 +138,11 @@ export class IsolateLink {
   /** The metrics of every other isolate that answered within {@link ACK_MS}. */
   peerMetrics(): Promise<unknown[]> {
     return this.#ask({ t: "metrics?", id: crypto.randomUUID() });
+  }
+
+  /** The console views of every other isolate that answered within {@link ACK_MS}. */
+  peerConsoles(): Promise<unknown[]> {
+    return this.#ask({ t: "console?", id: crypto.randomUUID() });
   }
 
   /** Stop sending and receiving. */

@@ -3,7 +3,8 @@
  * parts the proxy is built from (key pools, routes, settings, persistence, metrics), and the response header
  * naming it.
  */
-import type { ProxyParts } from "../pipeline/context.ts";
+import type { IsolatePeers, ProxyParts } from "../pipeline/context.ts";
+import { isolateConsoleView } from "../console/state.ts";
 import type { EdgeHandler } from "../server/edge.ts";
 import { RUNTIME_SETTINGS } from "../state/settings.ts";
 import { IsolateLink, type SharedSnapshot } from "./link.ts";
@@ -22,12 +23,16 @@ export interface Seat {
 export const ISOLATE_HEADER = "x-llmproxy-isolate";
 
 /** What joining reads and wraps of the proxy's parts. */
-export type JoinedParts = Pick<ProxyParts, "registry" | "routes" | "settings" | "persistence" | "metrics">;
+export type JoinedParts = Pick<
+  ProxyParts,
+  "registry" | "routes" | "settings" | "persistence" | "metrics" | "sessions"
+>;
 
 /**
  * Join the other isolates: key states, resets and command changes made here reach them (a command answers
- * once they adopted it), theirs are adopted here, and `/metrics` sums every isolate. Returns the link and the
- * persistence to build the context with (the given one, followed by the hand-over to the other isolates).
+ * once they adopted it), theirs are adopted here, `/metrics` sums every isolate and the console lists every
+ * isolate's requests in flight and sessions. Returns the link, the persistence to build the context with (the
+ * given one, followed by the hand-over to the other isolates) and the peers the console asks.
  *
  * Routes and settings arrive whole from the isolate that saved them; the store's refresh then finds the same
  * values. (A refresh of this isolate that read the store before that save and ends after the message may
@@ -37,8 +42,8 @@ export type JoinedParts = Pick<ProxyParts, "registry" | "routes" | "settings" | 
 export function joinIsolates(
   parts: JoinedParts,
   seat: Seat,
-): { link: IsolateLink; persistence: ProxyParts["persistence"] } {
-  const { routes, settings, persistence, metrics } = parts;
+): { link: IsolateLink; persistence: ProxyParts["persistence"]; peers: IsolatePeers } {
+  const { routes, settings, persistence, metrics, sessions } = parts;
   const snapshot = (): SharedSnapshot => ({
     routes: routes.list(),
     settings: Object.fromEntries(RUNTIME_SETTINGS.map((key) => [key, settings.values[key]])),
@@ -51,11 +56,13 @@ export function joinIsolates(
       routes.replaceAll(snap.routes);
       settings.set(snap.settings);
     },
-    metrics: () => metrics.json(),
+    metrics: () => metrics.snapshot(),
+    console: () => isolateConsoleView({ metrics, sessions }, Date.now()),
   });
   metrics.gatherPeers = () => link.peerMetrics();
   return {
     link,
+    peers: { consoleViews: () => link.peerConsoles() },
     persistence: {
       async apply(change) {
         await persistence.apply(change);

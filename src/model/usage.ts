@@ -31,6 +31,11 @@ export function modelUsage(u: Usage | Obj): ModelUsage {
   return out;
 }
 
+/** Zero usage (local replies, runs that reported none). */
+export function zeroModelUsage(): ModelUsage {
+  return { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+}
+
 /** {@link ModelUsage} as a Chat `usage` object. */
 export function chatUsage(m: ModelUsage): Usage {
   const u: Usage = {

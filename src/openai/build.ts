@@ -1,10 +1,10 @@
 /**
  * The one place `chat.completion` objects and `chat.completion.chunk` SSE events are built (their ids and
- * times come from `model/ids.ts`): every answer the proxy writes itself (translated Gemini answers, Gemini CLI runs, local
- * replies, JSON answers turned into streams) has the same field order and shape. Pure.
+ * times come from `model/ids.ts`): every answer the proxy writes itself (a whole answer of the model for a Chat
+ * client — translated, or a local reply — its events as chunks, JSON answers turned into streams) has the same
+ * field order and shape. Pure.
  */
 import { SSE_DONE, sseData } from "./sse.ts";
-import type { Usage } from "./types.ts";
 
 export { SSE_DONE };
 
@@ -74,11 +74,6 @@ export interface CompletionChoice<M = Record<string, unknown>> {
 /** A completion choice: `message` for choice `index`, finished for `finish`. */
 export function completionChoice<M>(index: number, message: M, finish: string): CompletionChoice<M> {
   return { index, message, finish_reason: finish, logprobs: null };
-}
-
-/** Zero usage (local replies, runs that reported none). */
-export function zeroUsage(): Usage {
-  return { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
 }
 
 /**

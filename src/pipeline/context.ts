@@ -20,6 +20,15 @@ import type { SessionContext } from "../sessions/context.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import type { ApplyTarget } from "./apply.ts";
 
+/** The other isolates serving this proxy's port (`--workers N`), asked for what only each of them holds. */
+export interface IsolatePeers {
+  /**
+   * Each other isolate's own part of the console's data (its requests in flight and the sessions in its
+   * memory, as `console/state.ts` makes it), from those that answered in time.
+   */
+  consoleViews(): Promise<unknown[]>;
+}
+
 /** The stores and services a proxy is made of (what `proxyContext` composes). */
 export interface ProxyParts {
   /** The runtime settings and their start-up values. */
@@ -48,6 +57,8 @@ export interface ProxyParts {
   stop: StopSwitch;
   /** Prometheus metrics (SPEC §18), in memory. */
   metrics: Metrics;
+  /** The other isolates of the process, with `--workers` above 1. */
+  peers?: IsolatePeers;
 }
 
 /**
@@ -76,6 +87,8 @@ export interface ProxyContext extends CommandContext, SessionContext, ApplyTarge
   readonly stop: StopSwitch;
   /** Prometheus metrics (SPEC §18), in memory. */
   readonly metrics: Metrics;
+  /** The other isolates of the process, with `--workers` above 1. */
+  readonly peers?: IsolatePeers;
 }
 
 /** The context of a proxy made of these parts: built once, frozen; settings and default backend are read live. */
@@ -94,6 +107,7 @@ export function proxyContext(parts: ProxyParts): ProxyContext {
     deadlines: parts.deadlines,
     stop: parts.stop,
     metrics: parts.metrics,
+    peers: parts.peers,
     get settings() {
       return settings.values;
     },

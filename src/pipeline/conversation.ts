@@ -8,6 +8,7 @@
 import type { ChatRequest } from "../openai/types.ts";
 import type { NativeRequest, WireProtocol } from "../core/protocol.ts";
 import type { ModelEvent, StreamMeta } from "../model/events.ts";
+import type { ModelResult } from "../model/result.ts";
 import { dispatch, type DispatchResult } from "../routing/dispatch.ts";
 import { redactBody, type TextRedactor } from "../security/redact.ts";
 import { ProxyError } from "../core/errors.ts";
@@ -38,8 +39,8 @@ export interface Conversation {
 export type Outcome =
   & { headers: Headers }
   & (
-    /** A local reply (commands): a `chat.completion` object with zero usage. */
-    | { kind: "local"; completion: Record<string, unknown> }
+    /** A whole answer in the conversation model: a local reply (commands, zero usage) or a translated provider's. */
+    | { kind: "result"; result: ModelResult }
     /** The upstream's JSON answer, in `protocol`. */
     | { kind: "json"; status: number; text: string; protocol: WireProtocol }
     /** The upstream's stream, past its commit, as SSE bytes in `protocol`. */
@@ -123,7 +124,7 @@ export async function runConversation(
       latencyMs: Date.now() - started,
       local: true,
     });
-    return { kind: "local", completion: step.completion, headers: step.headers };
+    return { kind: "result", result: step.result, headers: step.headers };
   }
   const headers = new Headers();
   if (step.kind === "forward") {
@@ -168,7 +169,7 @@ export async function runConversation(
   } finally {
     log.upstreamMs = performance.now() - dispatched;
   }
-  if (result.ok && result.value.kind !== "json") result.value.done.then(link.release, link.release);
+  if (result.ok && "done" in result.value) result.value.done.then(link.release, link.release);
   else link.release();
   if (!result.ok && link.signal.reason === SHUTDOWN) result = { ...result, error: shuttingDown() };
   noteRedactions();
@@ -202,6 +203,7 @@ export async function runConversation(
   if (result.route) headers.set("x-llmproxy-route", headerValue(result.route));
 
   const value = result.value;
+  if (value.kind === "result") return { kind: "result", result: value.result, headers };
   const protocol = value.protocol ?? "chat";
   if (value.kind !== "json") {
     log.streamDone = value.done;

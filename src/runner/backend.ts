@@ -6,7 +6,8 @@ import type { KeyEntry } from "../config/load.ts";
 import type { ChatRequest, Usage } from "../openai/types.ts";
 import type { Cooldown } from "../state/keys.ts";
 import type { NativeRequest, WireProtocol } from "../core/protocol.ts";
-import type { ModelEvent, StreamMeta } from "../model/events.ts";
+import type { ModelEvent, ModelUsage, StreamMeta } from "../model/events.ts";
+import type { ModelResult } from "../model/result.ts";
 
 /** What the attempt engine does after a failed attempt (SPEC §5.2). */
 export type FailureAction = "next-key" | "next-element" | "return";
@@ -60,12 +61,16 @@ export interface StreamSummary {
 }
 
 /**
- * A successful attempt: a JSON body, or a stream already past the commit point (SPEC §7) — as bytes (a Chat
- * upstream's, or one passed through in `protocol`) or as the conversation model's events (a translated one).
+ * A successful attempt: a JSON body (a Chat upstream's, or one passed through in `protocol`), a whole answer a
+ * translating provider read into the conversation model, or a stream already past the commit point (SPEC §7) —
+ * as bytes (a Chat upstream's, or one passed through in `protocol`) or as the conversation model's events (a
+ * translated one).
  */
 export type AttemptSuccess =
   & (
     | { kind: "json"; status: number; text: string; usage?: Usage; model?: string }
+    /** A translated whole answer; `usage` is what the usage record reads (the result's, unless it reported none). */
+    | { kind: "result"; result: ModelResult; usage?: ModelUsage }
     | { kind: "stream"; stream: ReadableStream<Uint8Array>; done: Promise<StreamSummary> }
     | { kind: "events"; events: ReadableStream<ModelEvent>; meta: StreamMeta; done: Promise<StreamSummary> }
   )

@@ -569,7 +569,7 @@ export async function commitWithPosted(
     commitBy: input.deadline,
   });
   if (!result.ok) done();
-  else if (result.value.kind !== "json") result.value.done.finally(unlink);
+  else if ("done" in result.value) result.value.done.finally(unlink);
   return result;
 }
 

@@ -10,11 +10,12 @@
 import type { AttemptInput, AttemptResult, AttemptSuccess, UpstreamFailure } from "./backend.ts";
 import { commitPosted, type StreamDialect } from "./commit.ts";
 import { type Posted, postUpstream, readAnswer } from "./http.ts";
-import { badAnswer, completionAnswer, refusal, scrubbedFailure } from "./results.ts";
+import { badAnswer, refusal, resultAnswer, scrubbedFailure } from "./results.ts";
 import type { BackendDeps } from "./spec.ts";
 import { commitTranslatedEvents } from "./translated.ts";
 import type { ModelEvent, StreamMeta } from "../model/events.ts";
 import { newStreamMeta } from "../model/ids.ts";
+import type { ModelResult } from "../model/result.ts";
 import { rateLimitInfo } from "../core/cooldown.ts";
 import type { HeaderReader } from "../core/headers.ts";
 import type { NativeRequest, WireProtocol } from "../core/protocol.ts";
@@ -41,8 +42,8 @@ export interface CallRefused {
 
 /** What a provider read in a 2xx JSON answer. */
 export type AnswerReading =
-  /** Translated into a `chat.completion` (its usage and model go to the usage record). */
-  | { kind: "completion"; completion: { usage?: Usage; model?: string } }
+  /** Translated into the conversation model (its usage goes to the usage record). */
+  | { kind: "result"; result: ModelResult }
   /** Good as it came: the upstream's text goes to the client, in the way's protocol. */
   | { kind: "passed"; usage?: Usage; model?: string }
   /** Not an answer the provider can read: `what` completes "NAME answered 200 …" (the next key may do better). */
@@ -86,7 +87,7 @@ export interface HttpExchange<T> {
   translate(body: ChatRequest): T;
   /** The error class of `translate` meaning "cannot send this request" (any other error is a bug and throws). */
   readonly refusal?: new (...args: never[]) => Error;
-  /** The translated way (answers as Chat Completions). */
+  /** The translated way (answers read into the conversation model). */
   readonly chat: ExchangeWay<T>;
   /** The pass-through way: a client of `protocol` has its own body sent, and gets the answer as it came. */
   readonly native?: ExchangeWay<NativeRequest> & { readonly protocol: WireProtocol };
@@ -132,8 +133,8 @@ export function runExchange<T>(x: HttpExchange<T>, deps: BackendDeps): ExchangeR
   /** A 2xx JSON answer as the provider read it. */
   const jsonResult = (reading: AnswerReading, text: string, label: string | undefined): AttemptResult => {
     switch (reading.kind) {
-      case "completion":
-        return completionAnswer(reading.completion);
+      case "result":
+        return resultAnswer(reading.result);
       case "passed": {
         const value: AttemptSuccess = { kind: "json", status: 200, text };
         if (reading.usage) value.usage = reading.usage;

@@ -1,10 +1,11 @@
 /**
  * The attempt results every backend builds the same way: a failure with key values scrubbed from its message,
  * a request the backend cannot send (400), a 200 it cannot read ("bad answer"), and a whole answer translated
- * into a `chat.completion`.
+ * into the conversation model's {@link ModelResult}.
  */
 import type { AttemptResult, UpstreamFailure } from "./backend.ts";
-import type { Usage } from "../openai/types.ts";
+import type { ModelUsage } from "../model/events.ts";
+import type { ModelResult } from "../model/result.ts";
 
 /** A failed attempt whose message has key values scrubbed. */
 export function scrubbedFailure(f: UpstreamFailure, scrub: (text: string) => string): AttemptResult {
@@ -39,15 +40,12 @@ export function badAnswer(backend: string, what: string, scrub: (text: string) =
 }
 
 /**
- * A whole answer the backend translated into a `chat.completion`. The usage record reads its usage, unless
- * `usage` says otherwise (an upstream that reported none: the client's body shows zeros, the record none).
+ * A whole answer the backend translated into a {@link ModelResult}. The usage record reads its usage, unless
+ * `usage` says otherwise (an upstream that reported none: the client's answer shows zeros, the record none).
  */
-export function completionAnswer(
-  completion: { usage?: Usage; model?: string },
-  usage: Usage | undefined = completion.usage,
+export function resultAnswer(
+  result: ModelResult,
+  usage: ModelUsage | undefined = result.usage,
 ): AttemptResult {
-  return {
-    ok: true,
-    value: { kind: "json", status: 200, text: JSON.stringify(completion), usage, model: completion.model },
-  };
+  return { ok: true, value: { kind: "result", result, ...(usage ? { usage } : {}) } };
 }

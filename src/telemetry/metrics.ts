@@ -1,13 +1,15 @@
 /**
- * Prometheus metrics (SPEC §18), kept in memory and rendered on scrape by `prom-client` (the exposition format
- * is the library's, not ours). Updates are a label lookup and an add: no I/O, no timers. Each running proxy
- * has its own registry (tests run many in one process).
+ * Prometheus metrics (SPEC §18): the proxy's families (`families.ts`), kept in memory and rendered on scrape
+ * (`exposition.ts`). Updates are a label lookup and an add: no I/O, no timers. Each running proxy has its own
+ * registry (tests run many in one process).
  *
  * Label values are bounded: backends, front ends and key labels come from the configuration and the code;
  * statuses and attempt outcomes, which come from upstreams, are capped at {@link MAX_LABEL_VALUES} distinct
  * values per label (later ones count as "other"); no model name, session id or key value is ever a label.
  */
-import client from "prom-client";
+import { type Counter, type FamilySnapshot, type Histogram, MetricRegistry } from "./families.ts";
+import { EXPOSITION_CONTENT_TYPE, renderExposition } from "./exposition.ts";
+import { mergeSnapshots } from "./aggregate.ts";
 import type { KeyPools } from "../state/keys.ts";
 import { keyStatuses } from "./key_status.ts";
 
@@ -78,106 +80,88 @@ class BoundedLabel {
   }
 }
 
-/** The proxy's metrics registry. */
+/** The proxy's metrics. */
 export class Metrics {
-  readonly #registry = new client.Registry();
-  readonly #requests: client.Counter<"frontend" | "backend" | "status">;
-  readonly #duration: client.Histogram<"frontend" | "backend">;
-  readonly #ttfb: client.Histogram<"backend">;
-  readonly #attempts: client.Counter<"backend" | "key" | "outcome">;
-  readonly #tokens: client.Counter<"backend" | "kind">;
+  readonly #registry = new MetricRegistry();
+  readonly #requests: Counter;
+  readonly #duration: Histogram;
+  readonly #ttfb: Histogram;
+  readonly #attempts: Counter;
+  readonly #tokens: Counter;
   readonly #status = new BoundedLabel();
   readonly #outcome = new BoundedLabel();
   readonly #inFlight = new Set<Flight>();
 
   /** `pools`: the key pools the cool-down gauge reads at scrape time; `now`: the clock (ms epoch). */
   constructor(version: string, pools: KeyPools, now: () => number = Date.now) {
-    const registers = [this.#registry];
-    this.#requests = new client.Counter({
+    const r = this.#registry;
+    this.#requests = r.counter({
       name: "llmproxy_requests_total",
       help:
         "Proxied requests answered, by front end, backend of the last attempt (none: no attempt) and status.",
       labelNames: ["frontend", "backend", "status"],
-      registers,
     });
-    this.#duration = new client.Histogram({
+    this.#duration = r.histogram({
       name: "llmproxy_request_duration_seconds",
       help: "Time from a proxied request's arrival to the end of its answer (a stream's last byte).",
       labelNames: ["frontend", "backend"],
       buckets: DURATION_BUCKETS,
-      registers,
     });
-    this.#ttfb = new client.Histogram({
+    this.#ttfb = r.histogram({
       name: "llmproxy_time_to_first_byte_seconds",
       help:
         "Time from sending an upstream attempt to its answer's commit (first streamed content or the whole body).",
       labelNames: ["backend"],
       buckets: TTFB_BUCKETS,
-      registers,
     });
-    this.#attempts = new client.Counter({
+    this.#attempts = r.counter({
       name: "llmproxy_upstream_attempts_total",
       help: "Upstream attempts by backend, key label and outcome (ok, an HTTP status, or an error class).",
       labelNames: ["backend", "key", "outcome"],
-      registers,
     });
-    this.#tokens = new client.Counter({
+    this.#tokens = r.counter({
       name: "llmproxy_tokens_total",
       help: "Tokens the upstreams reported, by backend and kind (prompt, completion).",
       labelNames: ["backend", "kind"],
-      registers,
     });
-    const inFlight = () => this.#inFlight.size;
-    new client.Gauge({
+    r.gauge({
       name: "llmproxy_active_requests",
       help: "Proxied requests in flight (streams until their last byte).",
-      registers,
-      collect() {
-        this.set(inFlight());
-      },
+      read: () => [[[], this.#inFlight.size]],
     });
-    new client.Gauge({
+    r.gauge({
       name: "llmproxy_key_cooldown_seconds",
       help: "Seconds until a key is usable again (its longest cool-down; +Inf while disabled; 0 when ready).",
       labelNames: ["backend", "key"],
-      registers,
-      aggregator: "max", // isolates share key states: every isolate reads the same
-      collect() {
-        this.reset();
+      aggregation: "max", // isolates share key states: every isolate reads the same
+      read: () => {
         const t = now();
-        for (const k of keyStatuses(pools, t)) {
-          this.set(
-            { backend: k.backend, key: k.key },
-            k.until === undefined ? 0 : Math.max(0, (k.until - t) / 1000),
-          );
-        }
+        return keyStatuses(pools, t).map((k) => [
+          [k.backend, k.key],
+          k.until === undefined ? 0 : Math.max(0, (k.until - t) / 1000),
+        ]);
       },
     });
-    new client.Gauge({
+    r.gauge({
       name: "llmproxy_build_info",
       help: "Always 1; the version is the label.",
       labelNames: ["version"],
-      registers,
-      aggregator: "first",
-    }).set({ version }, 1);
-    new client.Gauge({
+      aggregation: "first",
+      read: () => [[[version], 1]],
+    });
+    r.gauge({
       name: "process_resident_memory_bytes",
       help: "Resident memory size in bytes.",
-      registers,
-      aggregator: "first", // the process's, whichever isolate reads it
-      collect() {
-        this.set(Deno.memoryUsage().rss);
-      },
+      aggregation: "first", // the process's, whichever isolate reads it
+      read: () => [[[], Deno.memoryUsage().rss]],
     });
-    new client.Gauge({
+    r.gauge({
       name: "process_heap_bytes",
       help: "JavaScript heap in bytes: used and total.",
       labelNames: ["kind"],
-      registers,
-      collect() {
+      read: () => {
         const m = Deno.memoryUsage();
-        this.set({ kind: "used" }, m.heapUsed);
-        this.set({ kind: "total" }, m.heapTotal);
+        return [[["used"], m.heapUsed], [["total"], m.heapTotal]];
       },
     });
   }
@@ -189,31 +173,26 @@ export class Metrics {
 
   /** The exposition's content type. */
   get contentType(): string {
-    return this.#registry.contentType;
+    return EXPOSITION_CONTENT_TYPE;
   }
 
   /**
-   * The metrics in Prometheus text format: this registry's, or, once {@link gatherPeers} is set (isolates of
-   * `--workers`), the sum over this registry and the peers' (gauges of the process or of shared state taken
-   * once).
+   * The metrics in Prometheus text format: this isolate's, or, once {@link gatherPeers} is set (isolates of
+   * `--workers`), combined with the peers' (`aggregate.ts`: summed; gauges of the process or of shared state
+   * taken once).
    */
   async text(): Promise<string> {
-    if (!this.gatherPeers) return this.#registry.metrics();
-    const all = [
-      await this.json(),
-      ...(await this.gatherPeers()) as client.MetricObjectWithValues<
-        client.MetricValue<string>
-      >[][],
-    ];
-    return client.AggregatorRegistry.aggregate(all).metrics();
+    if (!this.gatherPeers) return renderExposition(this.snapshot());
+    const peers = (await this.gatherPeers()).filter(Array.isArray) as FamilySnapshot[][];
+    return renderExposition(mergeSnapshots([this.snapshot(), ...peers]));
   }
 
-  /** This registry's metrics as prom-client JSON (what a peer isolate sums). */
-  json(): Promise<client.MetricObjectWithValues<client.MetricValue<string>>[]> {
-    return this.#registry.getMetricsAsJSON();
+  /** This isolate's metrics as plain data (what a peer isolate combines with its own), gauges read now. */
+  snapshot(): FamilySnapshot[] {
+    return this.#registry.snapshot();
   }
 
-  /** The other isolates' metrics (prom-client JSON), when several isolates serve one port. */
+  /** The other isolates' snapshots, when several isolates serve one port. */
   gatherPeers: (() => Promise<unknown[]>) | undefined;
 
   /** The requests in flight now, oldest first. */
@@ -227,20 +206,13 @@ export class Metrics {
     let open = true;
     return {
       answered: (o) => {
-        this.#requests.inc({
-          frontend: o.frontend,
-          backend: o.backend ?? "none",
-          status: this.#status.value(String(o.status)),
-        });
+        this.#requests.inc([o.frontend, o.backend ?? "none", this.#status.value(String(o.status))]);
       },
       ended: (o, durationMs) => {
         if (!open) return;
         open = false;
         this.#inFlight.delete(flight);
-        this.#duration.observe(
-          { frontend: o.frontend, backend: o.backend ?? "none" },
-          durationMs / 1000,
-        );
+        this.#duration.observe([o.frontend, o.backend ?? "none"], durationMs / 1000);
       },
     };
   }
@@ -249,13 +221,9 @@ export class Metrics {
   attempt(o: AttemptObservation): void {
     if (o.local || !o.backend) return;
     const backend = o.backend;
-    this.#attempts.inc({
-      backend,
-      key: o.keyLabel ?? "none",
-      outcome: this.#outcome.value(o.outcome),
-    });
-    if (o.ttfbMs !== undefined) this.#ttfb.observe({ backend }, o.ttfbMs / 1000);
-    if (o.promptTokens) this.#tokens.inc({ backend, kind: "prompt" }, o.promptTokens);
-    if (o.completionTokens) this.#tokens.inc({ backend, kind: "completion" }, o.completionTokens);
+    this.#attempts.inc([backend, o.keyLabel ?? "none", this.#outcome.value(o.outcome)]);
+    if (o.ttfbMs !== undefined) this.#ttfb.observe([backend], o.ttfbMs / 1000);
+    if (o.promptTokens) this.#tokens.inc([backend, "prompt"], o.promptTokens);
+    if (o.completionTokens) this.#tokens.inc([backend, "completion"], o.completionTokens);
   }
 }

@@ -6,7 +6,8 @@ import type { ChatRequest, Usage } from "../openai/types.ts";
 import { contentText } from "../openai/types.ts";
 import { MAX_VALUE_CHARS, type UsageRecord, type UsageRecorder } from "./recorder.ts";
 import { costUsd, tokenCount } from "../core/clamp.ts";
-import type { ModelEvent } from "../model/events.ts";
+import type { ModelEvent, ModelUsage } from "../model/events.ts";
+import { firstChoice, type ModelResult } from "../model/result.ts";
 
 /** Who and what a chat request was, for its records. */
 export interface RequestMeta {
@@ -49,6 +50,7 @@ export type DispatchLog =
       ok: true;
       value:
         | { kind: "json"; text: string; usage?: Usage }
+        | { kind: "result"; result: ModelResult; usage?: ModelUsage }
         | { kind: "stream"; stream: ReadableStream<Uint8Array>; done: Promise<StreamEnd> }
         | { kind: "events"; events: ReadableStream<ModelEvent>; done: Promise<StreamEnd> };
     }
@@ -62,6 +64,17 @@ function usageFields(u: Usage | undefined): Partial<UsageRecord> {
     completionTokens: tokenCount(u.completion_tokens),
     totalTokens: tokenCount(u.total_tokens),
     cost: costUsd(u.cost),
+  };
+}
+
+/** A translated answer's usage (already clamped) as record fields. */
+function modelUsageFields(u: ModelUsage | undefined): Partial<UsageRecord> {
+  if (!u) return {};
+  return {
+    promptTokens: u.promptTokens,
+    completionTokens: u.completionTokens,
+    totalTokens: u.totalTokens,
+    cost: u.cost,
   };
 }
 
@@ -116,6 +129,14 @@ export function recordDispatch(
       usage.add({ ...record, ttfbMs: a.latencyMs, ...usageFields(value.usage) });
       if (prompt !== undefined) {
         auditContentEvent(usage, meta, scrub(prompt), scrub(responseText(value.text)));
+      }
+      return undefined;
+    }
+    if (value.kind === "result") {
+      usage.add({ ...record, ttfbMs: a.latencyMs, ...modelUsageFields(value.usage) });
+      if (prompt !== undefined) {
+        const text = (firstChoice(value.result)?.text ?? "").slice(0, CONTENT_LIMIT);
+        auditContentEvent(usage, meta, scrub(prompt), scrub(text));
       }
       return undefined;
     }

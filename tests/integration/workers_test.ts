@@ -153,6 +153,74 @@ for (const where of ["the store", "a --config file"]) {
   });
 }
 
+Deno.test("--workers 2: the console's state lists the requests in flight and the sessions of both isolates", async () => {
+  await withProxy([], twoKeys, async (_p, mock, url) => {
+    const release = Promise.withResolvers<void>();
+    mock.onChat = () => {
+      const enc = new TextEncoder();
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          async start(c) {
+            c.enqueue(enc.encode(`${chunkEvent("a")}\n\n`));
+            await release.promise;
+            c.enqueue(enc.encode(`${chunkEvent("b", "stop")}\n\ndata: [DONE]\n\n`));
+            c.close();
+          },
+        }),
+        { headers: { "content-type": "text/event-stream" } },
+      );
+    };
+    // Open held streams, each on its own connection, until each isolate holds at least one.
+    const clients: Deno.HttpClient[] = [];
+    const open: Response[] = [];
+    const isolates = new Set<string>();
+    try {
+      while (open.length < TRIES && isolates.size < 2) {
+        const client = Deno.createHttpClient({});
+        clients.push(client);
+        const n = open.length;
+        const res = await fetch(`${url}/v1/chat/completions`, {
+          client,
+          method: "POST",
+          headers: { "content-type": "application/json", "x-session-id": `console-${n}` },
+          body: JSON.stringify({ model: `m-${n}`, stream: true, messages: [{ role: "user", content: "q" }] }),
+        });
+        assert.equal(res.status, 200);
+        open.push(res);
+        isolates.add(res.headers.get("x-llmproxy-isolate")!);
+      }
+      assert.equal(isolates.size, 2, `streams held in both isolates (${open.length} opened)`);
+      const models = open.map((_, n) => `m-${n}`).sort();
+      const sessions = open.map((_, n) => `console-${n}`).sort();
+      // Whichever isolate the page lands on, it shows the process.
+      for (const isolate of ["0", "1"]) {
+        const res = await landOn(isolate, () => onNewConnection(`${url}/ui/api/state`));
+        assert.equal(res.status, 200);
+        const state = await res.json() as {
+          active_requests: number;
+          in_flight: { requested_model: string; seconds: number }[];
+          sessions: { id: string; requests: number }[];
+        };
+        assert.deepEqual(
+          state.in_flight.map((f) => f.requested_model).sort(),
+          models,
+          `from isolate ${isolate}`,
+        );
+        assert.equal(state.active_requests, open.length);
+        assert.deepEqual(
+          state.sessions.map((s) => s.id).filter((id) => id.startsWith("console-")).sort(),
+          sessions,
+          `from isolate ${isolate}`,
+        );
+      }
+    } finally {
+      release.resolve();
+      for (const res of open) await res.body?.cancel().catch(() => {});
+      for (const client of clients) client.close();
+    }
+  });
+});
+
 Deno.test("--workers 2: SIGTERM lets a stream in either isolate finish, then the process exits 0", async () => {
   await withProxy([], twoKeys, async (p, mock, url) => {
     const release = Promise.withResolvers<void>();

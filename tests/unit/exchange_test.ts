@@ -12,6 +12,7 @@ import { createScrubber, REDACTED } from "../../src/security/scrub.ts";
 import type { ChatRequest } from "../../src/openai/types.ts";
 import type { ModelEvent, StreamMeta } from "../../src/model/events.ts";
 import { renderEvents } from "../../src/model/render.ts";
+import { resultChoice } from "../../src/model/result.ts";
 import { ChatRenderer } from "../../src/frontends/chat/stream.ts";
 
 const KEY = "toy-secret-key-0123456789abcdef";
@@ -130,15 +131,14 @@ const TOY: HttpExchange<{ prompt: string }> = {
       const r = j as { output?: unknown; error?: unknown; tokens?: number } | null;
       if (r?.error) return { kind: "error", error: r.error };
       if (typeof r?.output !== "string") return { kind: "bad", what: "without an output" };
-      const usage = { prompt_tokens: r.tokens ?? 0, completion_tokens: 1, total_tokens: (r.tokens ?? 0) + 1 };
+      const usage = { promptTokens: r.tokens ?? 0, completionTokens: 1, totalTokens: (r.tokens ?? 0) + 1 };
       return {
-        kind: "completion",
-        completion: {
-          object: "chat.completion",
-          model: "toy-1",
-          choices: [{ message: r.output }],
+        kind: "result",
+        result: {
+          meta: { id: "toy-answer", created: 1, model: "toy-1" },
+          choices: [resultChoice(0, "stop", { text: r.output })],
           usage,
-        } as never,
+        },
       };
     },
     stream: { translate: toyTranslate },
@@ -309,7 +309,7 @@ Deno.test("runner: what each upstream answer makes of an attempt", async (t) => 
       },
     },
     {
-      name: "a JSON answer translated is a chat.completion with its usage and model, and the key's budget",
+      name: "a JSON answer translated is the model's result, its usage for the record, and the key's budget",
       run: async () => {
         const { result } = await attempt(() =>
           json(200, { output: "hi there", tokens: 7 }, {
@@ -317,11 +317,11 @@ Deno.test("runner: what each upstream answer makes of an attempt", async (t) => 
             "x-ratelimit-reset": "60",
           })
         );
-        assert.ok(result.ok && result.value.kind === "json");
+        assert.ok(result.ok && result.value.kind === "result");
         const v = result.value;
-        assert.deepEqual(JSON.parse(v.text).choices, [{ message: "hi there" }]);
-        assert.deepEqual(v.usage, { prompt_tokens: 7, completion_tokens: 1, total_tokens: 8 });
-        assert.equal(v.model, "toy-1");
+        assert.deepEqual(v.result.choices.map((c) => [c.text, c.finish]), [["hi there", "stop"]]);
+        assert.equal(v.result.meta.model, "toy-1");
+        assert.deepEqual(v.usage, { promptTokens: 7, completionTokens: 1, totalTokens: 8 });
         assert.equal(v.protocol, undefined);
         assert.equal(v.rateLimit?.remaining, 9);
       },

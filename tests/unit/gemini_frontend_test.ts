@@ -1,7 +1,8 @@
 /** The Gemini front end's pure pieces (SPEC §17.3): parsing, rendering, the stream transforms, the dialect. */
 import assert from "node:assert/strict";
 import { parseGenerateContent } from "../../src/frontends/gemini/parse.ts";
-import { completionToGemini } from "../../src/frontends/gemini/render.ts";
+import { resultToGemini } from "../../src/frontends/gemini/render.ts";
+import { completionResult } from "../../src/model/result.ts";
 import { GeminiRenderer, jsonArrayFraming, sseDataEvents } from "../../src/frontends/gemini/stream.ts";
 import { chatSseEvents } from "../../src/model/chat_sse.ts";
 import { renderEvents } from "../../src/model/render.ts";
@@ -117,7 +118,7 @@ Deno.test("parse: function responses match their calls by id, else by name in or
 });
 
 Deno.test("render: a tool call's id that carries a thought signature comes back as the part's thoughtSignature", () => {
-  const r = completionToGemini({
+  const r = resultToGemini(completionResult({
     id: "chatcmpl-1",
     model: "m",
     choices: [{
@@ -133,7 +134,7 @@ Deno.test("render: a tool call's id that carries a thought signature comes back 
       },
       finish_reason: "length",
     }],
-  });
+  }));
   assert.deepEqual(r.candidates, [{
     content: {
       role: "model",

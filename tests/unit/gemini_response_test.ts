@@ -1,9 +1,29 @@
 import assert from "node:assert/strict";
-import { mapFinishReason, mapUsage, toOpenAICompletion } from "../../src/providers/gemini/response.ts";
+import { mapFinishReason, mapUsage, toModelResult } from "../../src/providers/gemini/response.ts";
 import { signatureFromToolCallId } from "../../src/providers/gemini/ids.ts";
 import type { GeminiResponse } from "../../src/providers/gemini/types.ts";
+import { resultCompletion } from "../../src/frontends/chat/completion.ts";
 
 const META = { id: "chatcmpl-test", created: 1732680000, model: "gemini-2.5-flash" };
+
+/** A `chat.completion` as the tests read it. */
+interface Completion {
+  model: string;
+  usage?: { prompt_tokens: number };
+  choices: {
+    index: number;
+    message: {
+      content: string | null;
+      tool_calls?: { id: string; type: string; function: { name: string; arguments: string } }[];
+    };
+    finish_reason: string;
+  }[];
+}
+
+/** What a Chat client gets for a whole Gemini answer: the provider's result, rendered by the Chat front end. */
+function toCompletion(r: GeminiResponse, meta = META): Completion {
+  return resultCompletion(toModelResult(r, meta)) as unknown as Completion;
+}
 
 const finishTable: [string | undefined, boolean, string | null][] = [
   ["STOP", false, "stop"],
@@ -68,7 +88,7 @@ Deno.test("gemini text answer → chat.completion (thought parts dropped, modelV
     usageMetadata: { promptTokenCount: 11, candidatesTokenCount: 2, totalTokenCount: 13 },
     modelVersion: "gemini-2.5-flash-001",
   };
-  assert.deepEqual(toOpenAICompletion(r, META), {
+  assert.deepEqual(toCompletion(r, META), {
     id: "chatcmpl-test",
     object: "chat.completion",
     created: 1732680000,
@@ -86,7 +106,6 @@ Deno.test("gemini text answer → chat.completion (thought parts dropped, modelV
       prompt_tokens_details: { cached_tokens: 0 },
       completion_tokens_details: { reasoning_tokens: 0 },
     },
-    system_fingerprint: null,
   });
 });
 
@@ -103,7 +122,7 @@ Deno.test("gemini functionCall parts → tool_calls with ids carrying the though
       finishReason: "STOP",
     }],
   };
-  const c = toOpenAICompletion(r, META);
+  const c = toCompletion(r, META);
   const msg = c.choices[0].message;
   assert.equal(c.choices[0].finish_reason, "tool_calls");
   assert.equal(msg.content, null);
@@ -128,7 +147,7 @@ Deno.test("several gemini candidates → several choices, ordered by index", () 
       { content: { parts: [{ text: "A" }] }, finishReason: "STOP", index: 0 },
     ],
   };
-  const c = toOpenAICompletion(r, META);
+  const c = toCompletion(r, META);
   assert.deepEqual(
     c.choices.map((ch) => [ch.index, ch.message.content, ch.finish_reason]),
     [[0, "A", "stop"], [1, "B", "length"]],
@@ -139,19 +158,19 @@ Deno.test("gemini safety-stopped candidate → content_filter with the partial t
   const r: GeminiResponse = {
     candidates: [{ content: { parts: [{ text: "Par" }] }, finishReason: "SAFETY" }],
   };
-  const c = toOpenAICompletion(r, META);
+  const c = toCompletion(r, META);
   assert.equal(c.choices[0].finish_reason, "content_filter");
   assert.equal(c.choices[0].message.content, "Par");
 });
 
 Deno.test("gemini candidate without content (finishReason SAFETY) → empty content_filter choice", () => {
-  const c = toOpenAICompletion({ candidates: [{ finishReason: "PROHIBITED_CONTENT" }] }, META);
+  const c = toCompletion({ candidates: [{ finishReason: "PROHIBITED_CONTENT" }] }, META);
   assert.deepEqual(c.choices[0].message, { role: "assistant", content: "", refusal: null });
   assert.equal(c.choices[0].finish_reason, "content_filter");
 });
 
 Deno.test("gemini promptFeedback.blockReason without candidates → content_filter with a refusal", () => {
-  const c = toOpenAICompletion({
+  const c = toCompletion({
     promptFeedback: { blockReason: "SAFETY", blockReasonMessage: "harassment" },
     usageMetadata: { promptTokenCount: 9, totalTokenCount: 9 },
   }, META);
@@ -165,5 +184,5 @@ Deno.test("gemini promptFeedback.blockReason without candidates → content_filt
 });
 
 Deno.test("gemini response with neither candidates nor a block reason → no choices", () => {
-  assert.deepEqual(toOpenAICompletion({ usageMetadata: {} }, META).choices, []);
+  assert.deepEqual(toModelResult({ usageMetadata: {} }, META).choices, []);
 });

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { FunctionNames } from "../../src/frontends/responses/names.ts";
 import { parseResponsesBody, toChatRequest } from "../../src/frontends/responses/parse.ts";
-import { completionToResponse, newResponseMeta } from "../../src/frontends/responses/build.ts";
+import { newResponseMeta, resultToResponse } from "../../src/frontends/responses/build.ts";
+import { completionResult } from "../../src/model/result.ts";
 import { chatUsageOf, RESPONSES_DIALECT } from "../../src/providers/openai/responses_dialect.ts";
 
 Deno.test("namespace functions whose names clash with a declared function get a unique flat name and are named back", () => {
@@ -36,8 +37,8 @@ Deno.test("namespace functions whose names clash with a declared function get a 
     type: "allowed_tools",
     allowed_tools: { mode: "required", tools: [{ type: "function", function: { name: "spawn_agent" } }] },
   });
-  const response = completionToResponse(
-    {
+  const response = resultToResponse(
+    completionResult({
       model: "m",
       choices: [{
         index: 0,
@@ -51,7 +52,7 @@ Deno.test("namespace functions whose names clash with a declared function get a 
         },
         finish_reason: "tool_calls",
       }],
-    },
+    }),
     { model: "m" },
     newResponseMeta("m"),
     names,

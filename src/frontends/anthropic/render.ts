@@ -1,15 +1,17 @@
 /**
  * Rendering the pipeline's {@link Outcome} as Anthropic Messages (SPEC §17.1): an answer already in Messages
- * (the anthropic provider passed the body through) as it came; a Chat completion as a `message` object; a
- * translated provider's events, a Chat chunk stream (read as events by `model/chat_sse.ts`), a local reply or a
- * whole answer to a streaming request as the Messages event stream, all through one renderer (`stream.ts`).
+ * (the anthropic provider passed the body through) as it came; a whole answer of the model (a translated
+ * provider's, a local reply, a Chat upstream's JSON read by `model/result.ts`) as a `message` object, thinking
+ * blocks with their signatures and redacted thinking in order; a translated provider's events, a Chat chunk
+ * stream (read as events by `model/chat_sse.ts`) or a whole answer to a streaming request as the Messages
+ * event stream, all through one renderer (`stream.ts`).
  */
 import { SSE_HEADERS } from "../../openai/sse.ts";
 import type { ModelEvent, StreamMeta } from "../../model/events.ts";
 import { chatSseEvents } from "../../model/chat_sse.ts";
 import { eventsOf, renderEvents } from "../../model/render.ts";
-import { completionResult, resultEvents } from "../../model/result.ts";
-import type { Usage } from "../../openai/types.ts";
+import { completionResult, firstChoice, type ModelResult, resultEvents } from "../../model/result.ts";
+import { chatUsage } from "../../model/usage.ts";
 import { ProxyError } from "../../core/errors.ts";
 import type { Outcome } from "../../pipeline/conversation.ts";
 import { MessagesRenderer } from "./stream.ts";
@@ -18,15 +20,9 @@ import { messageId, messagesUsage, stopReason, toolUseId, UNSIGNED_THINKING } fr
 
 type Obj = Record<string, unknown>;
 
-interface ChatCompletion {
-  model?: string;
-  choices?: { index?: number; message?: Obj; finish_reason?: string | null }[];
-  usage?: Usage;
-}
-
 /** A tool call's JSON arguments as the object `tool_use.input` needs (`{}` when they are not an object). */
-function toolInput(args: unknown): Obj {
-  if (typeof args !== "string" || !args) return {};
+function toolInput(args: string): Obj {
+  if (!args) return {};
   try {
     const v = JSON.parse(args);
     return v && typeof v === "object" && !Array.isArray(v) ? v : {};
@@ -35,43 +31,35 @@ function toolInput(args: unknown): Obj {
   }
 }
 
-/** A `chat.completion` as a Messages `message` (choice 0). */
-export function completionToMessage(c: ChatCompletion, model: string): Obj {
-  const choice = c.choices?.find((x) => (x.index ?? 0) === 0) ?? c.choices?.[0];
-  const m = choice?.message ?? {};
+/** A whole answer as a Messages `message` (choice 0; the answer's model, else `model`). */
+export function resultToMessage(r: ModelResult, model: string): Obj {
+  const choice = firstChoice(r);
   const content: Obj[] = [];
-  const reasoning = typeof m.reasoning_content === "string" ? m.reasoning_content : m.reasoning;
-  if (typeof reasoning === "string" && reasoning) {
-    const signature = typeof m.reasoning_signature === "string" && m.reasoning_signature
-      ? m.reasoning_signature
-      : UNSIGNED_THINKING;
-    content.push({ type: "thinking", thinking: reasoning, signature });
+  for (const part of choice?.reasoning ?? []) {
+    if (part.kind === "redacted") content.push({ type: "redacted_thinking", data: part.data });
+    else if (part.text || part.signature) {
+      content.push({ type: "thinking", thinking: part.text, signature: part.signature || UNSIGNED_THINKING });
+    }
   }
-  const text = typeof m.content === "string"
-    ? m.content
-    : Array.isArray(m.content)
-    ? m.content.map((p) => (typeof p?.text === "string" ? p.text : "")).join("")
-    : "";
-  if (text) content.push({ type: "text", text });
-  if (typeof m.refusal === "string" && m.refusal) content.push({ type: "text", text: m.refusal });
-  for (const tc of Array.isArray(m.tool_calls) ? m.tool_calls as Obj[] : []) {
-    const fn = (tc.function ?? {}) as Obj;
+  if (choice?.text) content.push({ type: "text", text: choice.text });
+  if (choice?.refusal) content.push({ type: "text", text: choice.refusal });
+  for (const tc of choice?.toolCalls ?? []) {
     content.push({
       type: "tool_use",
-      id: typeof tc.id === "string" && tc.id ? tc.id : toolUseId(),
-      name: typeof fn.name === "string" ? fn.name : "",
-      input: toolInput(fn.arguments),
+      id: tc.id || toolUseId(),
+      name: tc.name,
+      input: toolInput(tc.arguments),
     });
   }
   return {
     id: messageId(),
     type: "message",
     role: "assistant",
-    model: c.model || model,
+    model: r.meta.model || model,
     content,
-    stop_reason: stopReason(choice?.finish_reason),
+    stop_reason: stopReason(choice?.finish),
     stop_sequence: null,
-    usage: messagesUsage(c.usage),
+    usage: messagesUsage(r.usage && chatUsage(r.usage)),
   };
 }
 
@@ -80,13 +68,9 @@ function messagesStream(events: ReadableStream<ModelEvent>, meta: StreamMeta): R
   return renderEvents(events, new MessagesRenderer(meta));
 }
 
-/** A whole `chat.completion` as the Messages event stream (the completion's model, else `model`). */
-function completionStream(completion: Record<string, unknown>, model: string): ReadableStream<Uint8Array> {
-  const result = completionResult(completion);
-  return messagesStream(eventsOf(resultEvents(result)), {
-    ...result.meta,
-    model: result.meta.model || model,
-  });
+/** A whole answer as the Messages event stream (the answer's model, else `model`). */
+function resultStream(r: ModelResult, model: string): ReadableStream<Uint8Array> {
+  return messagesStream(eventsOf(resultEvents(r)), { ...r.meta, model: r.meta.model || model });
 }
 
 /** A whole answer's SSE text as a stream of bytes. */
@@ -111,10 +95,10 @@ export function renderMessages(outcome: Outcome, stream: boolean, model: string)
     headers.set("content-type", "application/json");
     return new Response(body, { status, headers });
   };
-  if (outcome.kind === "local") {
-    if (stream) return sse(completionStream(outcome.completion, model));
-    return json(JSON.stringify(completionToMessage(outcome.completion, model)));
-  }
+  /** A whole answer as the client asked for it. */
+  const whole = (r: ModelResult, status = 200) =>
+    stream ? sse(resultStream(r, model)) : json(JSON.stringify(resultToMessage(r, model)), status);
+  if (outcome.kind === "result") return whole(outcome.result);
   if (outcome.kind === "events") return sse(messagesStream(outcome.events, outcome.meta));
   if (outcome.protocol === "anthropic") {
     if (outcome.kind === "stream") return sse(outcome.stream);
@@ -134,7 +118,5 @@ export function renderMessages(outcome: Outcome, stream: boolean, model: string)
     const meta = { id: "", created: 0, model };
     return sse(messagesStream(chatSseEvents(outcome.stream, meta), meta));
   }
-  const completion = JSON.parse(outcome.text) as ChatCompletion;
-  if (stream) return sse(completionStream(completion as Record<string, unknown>, model));
-  return json(JSON.stringify(completionToMessage(completion, model)), outcome.status);
+  return whole(completionResult(JSON.parse(outcome.text)), outcome.status);
 }

@@ -1,11 +1,12 @@
 /**
  * Rendering the pipeline's {@link Outcome} as Chat Completions: the upstream's JSON or stream as it came (it
- * is already Chat Completions), a translated upstream's events as chunks (`stream.ts`), a local reply as a
- * `chat.completion`, and — when the client asked for a stream but got a whole answer — that answer as
- * `chat.completion.chunk` events.
+ * is already Chat Completions), a translated upstream's events as chunks (`stream.ts`), a whole answer of the
+ * model (a translated provider's, a local reply) as a `chat.completion` (`completion.ts`), and — when the
+ * client asked for a stream but got a whole answer — that answer as `chat.completion.chunk` events.
  */
 import type { ChatRequest } from "../../openai/types.ts";
 import { completionToSse } from "./completion_sse.ts";
+import { resultCompletion } from "./completion.ts";
 import { renderEvents } from "../../model/render.ts";
 import { ChatRenderer } from "./stream.ts";
 import { SSE_HEADERS } from "../../openai/sse.ts";
@@ -26,7 +27,16 @@ export function renderChat(outcome: Outcome, body: ChatRequest): Response {
       headers,
     });
   }
-  if (outcome.kind !== "local" && outcome.protocol !== "chat") {
+  if (outcome.kind === "result") {
+    const completion = resultCompletion(outcome.result);
+    if (body.stream === true) {
+      sse();
+      return new Response(completionToSse(completion, includeUsage), { status: 200, headers });
+    }
+    headers.set("content-type", "application/json");
+    return new Response(JSON.stringify(completion), { status: 200, headers });
+  }
+  if (outcome.protocol !== "chat") {
     // A provider answers in another protocol only when asked to pass a body of that protocol through.
     throw new ProxyError(
       500,
@@ -38,14 +48,6 @@ export function renderChat(outcome: Outcome, body: ChatRequest): Response {
   if (outcome.kind === "stream") {
     sse();
     return new Response(outcome.stream, { status: 200, headers });
-  }
-  if (outcome.kind === "local") {
-    if (body.stream === true) {
-      sse();
-      return new Response(completionToSse(outcome.completion, includeUsage), { status: 200, headers });
-    }
-    headers.set("content-type", "application/json");
-    return new Response(JSON.stringify(outcome.completion), { status: 200, headers });
   }
   if (body.stream === true) {
     sse();

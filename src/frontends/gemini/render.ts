@@ -2,20 +2,22 @@
  * The pipeline's {@link Outcome} as Gemini's protocol (SPEC §17.3): a `GenerateContentResponse` for
  * `generateContent`; for `streamGenerateContent`, SSE of `GenerateContentResponse` events (`?alt=sse`, no
  * `[DONE]`) or the JSON array Google sends without it. A passed-through Gemini answer goes out as it came; a
- * Chat completion (another provider, a local reply) is rendered here, a stream of events (a translated
- * provider's, or a Chat upstream's read by `model/chat_sse.ts`) by `stream.ts`.
+ * whole answer of the model (a translated provider's, a local reply, a Chat upstream's JSON read by
+ * `model/result.ts`) is rendered here, a stream of events (a translated provider's, or a Chat upstream's read
+ * by `model/chat_sse.ts`) by `stream.ts`.
  */
 import { ProxyError } from "../../core/errors.ts";
 import { headerValue } from "../../core/headers.ts";
 import { SSE_HEADERS } from "../../openai/sse.ts";
-import { contentText, type Message, type Usage } from "../../openai/types.ts";
 import type { Outcome } from "../../pipeline/conversation.ts";
 import { geminiFinishReason, geminiUsage } from "../../providers/gemini/mappings.ts";
 import type { GeminiPart } from "../../providers/gemini/types.ts";
-import { functionCallPart, reasoningText } from "./parts.ts";
+import { functionCallPart } from "./parts.ts";
 import { GeminiRenderer, jsonArrayFraming, sseDataEvents } from "./stream.ts";
 import { chatSseEvents } from "../../model/chat_sse.ts";
 import { renderEvents } from "../../model/render.ts";
+import { completionResult, type ModelResult, reasoningText } from "../../model/result.ts";
+import { chatUsage } from "../../model/usage.ts";
 import type { Obj } from "./fields.ts";
 
 /** How the client asked for the answer. */
@@ -27,34 +29,26 @@ export interface RenderOptions {
   droppedTools: readonly string[];
 }
 
-/** A `chat.completion` as a `GenerateContentResponse`. */
-export function completionToGemini(completion: Obj): Obj {
-  const choices = Array.isArray(completion.choices) ? completion.choices as Obj[] : [];
-  const candidates = choices.map((choice, i) => {
-    const m = (choice.message ?? {}) as Obj;
+/** A whole answer of the model as a `GenerateContentResponse`. */
+export function resultToGemini(r: ModelResult): Obj {
+  const candidates = r.choices.map((choice) => {
     const parts: GeminiPart[] = [];
-    const reasoning = reasoningText(m);
+    const reasoning = reasoningText(choice);
     if (reasoning) parts.push({ text: reasoning, thought: true });
-    const text = contentText(m.content as Message["content"]) ||
-      (typeof m.refusal === "string" ? m.refusal : "");
+    const text = choice.text || choice.refusal || "";
     if (text) parts.push({ text });
-    for (const tc of Array.isArray(m.tool_calls) ? m.tool_calls as Obj[] : []) {
-      const fn = (tc.function ?? {}) as Obj;
-      parts.push(functionCallPart(tc.id, String(fn.name ?? ""), fn.arguments));
-    }
+    for (const tc of choice.toolCalls) parts.push(functionCallPart(tc.id, tc.name, tc.arguments));
     return {
       content: { role: "model", parts },
-      finishReason: geminiFinishReason(String(choice.finish_reason ?? "stop")),
-      index: typeof choice.index === "number" ? choice.index : i,
+      finishReason: geminiFinishReason(choice.finish),
+      index: choice.index,
     };
   });
   return {
     candidates,
-    ...(completion.usage && typeof completion.usage === "object"
-      ? { usageMetadata: geminiUsage(completion.usage as Usage) }
-      : {}),
-    ...(typeof completion.model === "string" ? { modelVersion: completion.model } : {}),
-    ...(typeof completion.id === "string" ? { responseId: completion.id } : {}),
+    ...(r.usage ? { usageMetadata: geminiUsage(chatUsage(r.usage)) } : {}),
+    modelVersion: r.meta.model,
+    responseId: r.meta.id,
   };
 }
 
@@ -82,7 +76,7 @@ export function renderGemini(outcome: Outcome, o: RenderOptions): Response {
       headers,
     });
   }
-  if (outcome.kind !== "local" && outcome.protocol !== "chat" && outcome.protocol !== "gemini") {
+  if (outcome.kind !== "result" && outcome.protocol !== "chat" && outcome.protocol !== "gemini") {
     throw new ProxyError(
       500,
       "server_error",
@@ -101,11 +95,11 @@ export function renderGemini(outcome: Outcome, o: RenderOptions): Response {
     const framed = outcome.stream.pipeThrough(sseDataEvents()).pipeThrough(jsonArrayFraming());
     return new Response(framed.pipeThrough(new TextEncoderStream()), { status: 200, headers });
   }
-  const json = outcome.kind === "local"
-    ? JSON.stringify(completionToGemini(outcome.completion))
+  const json = outcome.kind === "result"
+    ? JSON.stringify(resultToGemini(outcome.result))
     : outcome.protocol === "gemini"
     ? outcome.text
-    : JSON.stringify(completionToGemini(JSON.parse(outcome.text)));
+    : JSON.stringify(resultToGemini(completionResult(JSON.parse(outcome.text))));
   if (o.stream) {
     streamed();
     // SSE data is one line: a passed-through answer is re-serialised compactly.
@@ -113,5 +107,5 @@ export function renderGemini(outcome: Outcome, o: RenderOptions): Response {
     return new Response(oneEvent(line, o.sse), { status: 200, headers });
   }
   headers.set("content-type", "application/json; charset=UTF-8");
-  return new Response(json, { status: outcome.kind === "local" ? 200 : outcome.status, headers });
+  return new Response(json, { status: outcome.kind === "result" ? 200 : outcome.status, headers });
 }

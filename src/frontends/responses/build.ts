@@ -1,11 +1,13 @@
 /**
  * The one place Responses objects are built (SPEC §17.2): ids (`resp_…`, `msg_…`, `fc_…`, `rs_…`), output
- * items, usage in Responses' names, and the response object with the request's settings echoed, so a JSON
- * answer, the last event of a stream, a local reply and a stored response have the same shape. Pure.
+ * items, usage in Responses' names, and the response object with the request's settings echoed (a whole
+ * answer of the model as one: {@link resultToResponse}), so a JSON answer, the last event of a stream, a local reply and a stored response have the same shape. Pure.
  */
 import type { ResponsesBody } from "./parse.ts";
 import type { FunctionNames } from "./names.ts";
 import { toolCallId } from "../../model/ids.ts";
+import { firstChoice, type ModelResult, reasoningText } from "../../model/result.ts";
+import { chatUsage } from "../../model/usage.ts";
 
 /** A fresh id: `prefix_` and 32 random hex digits. */
 export function newId(prefix: "resp" | "msg" | "fc" | "rs"): string {
@@ -165,58 +167,29 @@ export function responseObject(
   return { ...responseCore(meta, state), ...requestEcho(body) };
 }
 
-/** One Chat choice's message. */
-interface ChatMessage {
-  content?: unknown;
-  refusal?: unknown;
-  reasoning?: unknown;
-  reasoning_content?: unknown;
-  tool_calls?: { id?: string; function?: { name?: string; arguments?: string } }[] | null;
-}
-
-/** The text a Chat message reasons with (`reasoning_content` or `reasoning`), if any. */
-export function reasoningText(m: { reasoning?: unknown; reasoning_content?: unknown }): string {
-  const r = m.reasoning_content ?? m.reasoning;
-  return typeof r === "string" ? r : "";
-}
-
-/** A `chat.completion` → the Responses response (first choice). */
-export function completionToResponse(
-  completion: Record<string, unknown>,
+/** A whole answer of the model → the Responses response (choice 0; the answer's model, else `meta`'s). */
+export function resultToResponse(
+  r: ModelResult,
   body: ResponsesBody,
   meta: ResponseMeta,
   names: FunctionNames,
 ): Record<string, unknown> {
-  const choice = (Array.isArray(completion.choices) ? completion.choices[0] : undefined) as
-    | { message?: ChatMessage; finish_reason?: string | null }
-    | undefined;
-  const msg = choice?.message ?? {};
+  const choice = firstChoice(r);
   const output: Record<string, unknown>[] = [];
-  const thought = reasoningText(msg);
+  const thought = choice ? reasoningText(choice) : "";
   if (thought) output.push(reasoningItem(newId("rs"), thought));
   const parts: Record<string, unknown>[] = [];
-  if (typeof msg.content === "string" && msg.content !== "") parts.push(textPart(msg.content));
-  if (typeof msg.refusal === "string" && msg.refusal !== "") {
-    parts.push(refusalPart(msg.refusal));
-  }
+  if (choice?.text) parts.push(textPart(choice.text));
+  if (choice?.refusal) parts.push(refusalPart(choice.refusal));
   if (parts.length) output.push(messageItem(newId("msg"), parts, "completed"));
-  for (const tc of msg.tool_calls ?? []) {
+  for (const tc of choice?.toolCalls ?? []) {
     output.push(
-      functionCallItem(
-        newId("fc"),
-        tc.id ?? toolCallId(),
-        tc.function?.name ?? "",
-        tc.function?.arguments ?? "",
-        "completed",
-        names,
-      ),
+      functionCallItem(newId("fc"), tc.id || toolCallId(), tc.name, tc.arguments, "completed", names),
     );
   }
-  const end = endOf(choice?.finish_reason);
-  const model = typeof completion.model === "string" && completion.model ? completion.model : meta.model;
-  return responseObject({ ...meta, model }, body, {
-    ...end,
+  return responseObject({ ...meta, model: r.meta.model || meta.model }, body, {
+    ...endOf(choice?.finish),
     output,
-    usage: responsesUsage(completion.usage),
+    usage: responsesUsage(r.usage && chatUsage(r.usage)),
   });
 }

@@ -1,6 +1,7 @@
 /**
- * Rendering the pipeline's {@link Outcome} for a Responses client (SPEC §17.2): a Chat answer (JSON, stream,
- * or a local reply) or a translated provider's events become a response object or the Responses event stream
+ * Rendering the pipeline's {@link Outcome} for a Responses client (SPEC §17.2): a whole answer of the model (a
+ * translated provider's, a local reply, a Chat upstream's JSON read by `model/result.ts`), a Chat stream or a
+ * translated provider's events become a response object or the Responses event stream
  * (every stream through the one renderer of events, `stream.ts`); an answer already in the
  * Responses protocol (a provider passed the body through, built-in tools included) goes out as it came.
  * Built-in tools that were dropped for a translated answer are named in `x-llmproxy-dropped-tools`.
@@ -9,11 +10,11 @@ import { SSE_HEADERS, textToBytes } from "../../openai/sse.ts";
 import type { ModelEvent, StreamMeta } from "../../model/events.ts";
 import { chatSseEvents } from "../../model/chat_sse.ts";
 import { eventsOf, renderEvents } from "../../model/render.ts";
-import { completionResult, resultEvents } from "../../model/result.ts";
+import { completionResult, type ModelResult, resultEvents } from "../../model/result.ts";
 import { headerValue } from "../../core/headers.ts";
 import { ProxyError } from "../../core/errors.ts";
 import type { Outcome } from "../../pipeline/conversation.ts";
-import { completionToResponse, type ResponseMeta } from "./build.ts";
+import { type ResponseMeta, resultToResponse } from "./build.ts";
 import type { FunctionNames } from "./names.ts";
 import type { ResponsesBody } from "./parse.ts";
 import { responseAsEvents } from "./replay.ts";
@@ -54,25 +55,22 @@ export async function renderResponses(outcome: Outcome, input: RenderInput): Pro
     for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v);
     return new Response(body, { status: 200, headers });
   };
-  const json = async (completion: Record<string, unknown>) => {
-    const response = completionToResponse(completion, input.body, input.meta, input.names);
+  const json = async (result: ModelResult) => {
+    const response = resultToResponse(result, input.body, input.meta, input.names);
     await input.onFinal?.(response);
     headers.set("content-type", "application/json");
     return new Response(JSON.stringify(response), { status: 200, headers });
   };
   const render = (events: ReadableStream<ModelEvent>, meta: StreamMeta, responseMeta = input.meta) =>
     sse(renderEvents(events, new ResponsesRenderer({ ...input, meta: responseMeta, stream: meta })));
-  /** A whole `chat.completion` as the event stream. */
-  const whole = (completion: Record<string, unknown>, responseMeta = input.meta) => {
-    const result = completionResult(completion);
+  /** A whole answer as the client asked for it (streamed: under the answer's model, else the request's). */
+  const whole = async (result: ModelResult) => {
+    if (!stream) return await json(result);
+    const responseMeta = { ...input.meta, model: result.meta.model || input.meta.model };
     return render(eventsOf(resultEvents(result)), result.meta, responseMeta);
   };
 
-  if (outcome.kind === "local") {
-    const meta = { ...input.meta, model: String(outcome.completion.model ?? input.meta.model) };
-    if (stream) return whole(outcome.completion, meta);
-    return await json(outcome.completion);
-  }
+  if (outcome.kind === "result") return await whole(outcome.result);
   if (outcome.kind === "events") return render(outcome.events, outcome.meta);
   if (outcome.protocol === "responses") {
     if (outcome.kind === "stream") return sse(outcome.stream);
@@ -93,7 +91,5 @@ export async function renderResponses(outcome: Outcome, input: RenderInput): Pro
     const meta = { id: "", created: 0, model: "" };
     return render(chatSseEvents(outcome.stream, meta), meta);
   }
-  const completion = JSON.parse(outcome.text) as Record<string, unknown>;
-  if (stream) return whole(completion);
-  return await json(completion);
+  return await whole(completionResult(JSON.parse(outcome.text)));
 }

@@ -15,7 +15,7 @@ import { getListing, listedEntries } from "../../runner/listing.ts";
 import type { UpstreamClient } from "../../runner/upstream_client.ts";
 import { classifyAnthropicFailure, classifyAnthropicInBand } from "./errors.ts";
 import { AnthropicTranslationError, translateRequest } from "./request.ts";
-import { type AnthropicResponse, malformedResponse, mapUsage, toOpenAICompletion } from "./response.ts";
+import { type AnthropicResponse, malformedResponse, mapUsage, toModelResult } from "./response.ts";
 import { ANTHROPIC_DIALECT } from "./dialect.ts";
 import { countAnthropicTokens } from "./count_tokens.ts";
 import { translateAnthropicSse } from "./stream.ts";
@@ -74,10 +74,7 @@ function anthropicExchange(name: string, base: string): HttpExchange<Record<stri
         body: { model: input.model, ...t, ...(input.stream ? { stream: true } : {}) },
       }),
       answer: (json, input) =>
-        readMessage(json, (r) => ({
-          kind: "completion",
-          completion: toOpenAICompletion(r, newStreamMeta(input.model)),
-        })),
+        readMessage(json, (r) => ({ kind: "result", result: toModelResult(r, newStreamMeta(input.model)) })),
       stream: {
         translate: translateAnthropicSse,
       },

@@ -1,10 +1,17 @@
 /**
- * Anthropic Messages response → `chat.completion` (SPEC §3.4): text, `tool_use` → `tool_calls`, `thinking`
- * kept as `reasoning_content` with its signature (only this provider can verify it), stop reasons and usage
- * with cache tokens. Pure; the completion is built by `openai/build.ts`.
+ * Anthropic Messages response → the conversation model's {@link ModelResult} (SPEC §3.4): text, `tool_use` →
+ * tool calls, `thinking` blocks kept with their signatures and `redacted_thinking` with its data, in order
+ * (only this provider can verify them), stop reasons and usage with cache tokens. Pure.
  */
-import { completion, completionChoice, type CompletionMeta } from "../../openai/build.ts";
 import type { Usage } from "../../openai/types.ts";
+import type { StreamMeta } from "../../model/events.ts";
+import {
+  type ModelResult,
+  resultChoice,
+  type ResultReasoning,
+  type ResultToolCall,
+} from "../../model/result.ts";
+import { modelUsage } from "../../model/usage.ts";
 
 /** Anthropic's usage object. */
 export interface AnthropicUsage {
@@ -20,6 +27,8 @@ export interface AnswerBlock {
   text?: string;
   thinking?: string;
   signature?: string;
+  /** A `redacted_thinking` block's encrypted reasoning. */
+  data?: string;
   id?: string;
   name?: string;
   input?: unknown;
@@ -73,34 +82,32 @@ export function malformedResponse(r: unknown): string | undefined {
   return bad >= 0 ? `content.${bad}: not a block with a type` : undefined;
 }
 
-/** Translate a Messages response into a `chat.completion`. */
-export function toOpenAICompletion(r: AnthropicResponse, meta: CompletionMeta) {
+/** Translate a Messages response into a {@link ModelResult} (the response's model, else `meta`'s). */
+export function toModelResult(r: AnthropicResponse, meta: StreamMeta): ModelResult {
   let text = "";
-  let reasoning = "";
-  const signatures: string[] = [];
-  const toolCalls: Record<string, unknown>[] = [];
+  const reasoning: ResultReasoning[] = [];
+  const toolCalls: ResultToolCall[] = [];
   for (const b of r.content ?? []) {
     if (b.type === "text") text += b.text ?? "";
     else if (b.type === "thinking") {
-      reasoning += b.thinking ?? "";
-      if (b.signature) signatures.push(b.signature);
+      reasoning.push({
+        kind: "thinking",
+        text: b.thinking ?? "",
+        ...(b.signature ? { signature: b.signature } : {}),
+      });
+    } else if (b.type === "redacted_thinking" && typeof b.data === "string") {
+      reasoning.push({ kind: "redacted", data: b.data });
     } else if (b.type === "tool_use") {
       toolCalls.push({
-        id: b.id,
-        type: "function",
-        function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) },
+        id: typeof b.id === "string" ? b.id : "",
+        name: typeof b.name === "string" ? b.name : "",
+        arguments: JSON.stringify(b.input ?? {}),
       });
     }
   }
-  const message: Record<string, unknown> = {
-    role: "assistant",
-    content: text || (toolCalls.length ? null : ""),
+  return {
+    meta: { ...meta, model: r.model ?? meta.model },
+    choices: [resultChoice(0, mapStopReason(r.stop_reason), { text, reasoning, toolCalls })],
+    usage: modelUsage(mapUsage(r.usage ?? {})),
   };
-  if (reasoning) message.reasoning_content = reasoning;
-  if (signatures.length) message.reasoning_signature = signatures.join("");
-  if (toolCalls.length) message.tool_calls = toolCalls;
-  const usage = mapUsage(r.usage ?? {});
-  return completion({ ...meta, model: r.model ?? meta.model }, [
-    completionChoice(0, message, mapStopReason(r.stop_reason)),
-  ], { usage });
 }

@@ -19,7 +19,7 @@ import type { Scrubber } from "../../security/scrub.ts";
 import { classifyGeminiFailure, classifyGeminiInBand } from "./errors.ts";
 import { forModel, translateRequest, type Translation, TranslationError } from "./request.ts";
 import { newStreamMeta } from "../../model/ids.ts";
-import { malformedResponse, toOpenAICompletion } from "./response.ts";
+import { malformedResponse, toModelResult } from "./response.ts";
 import { translateGeminiSse } from "./stream.ts";
 import { countGeminiTokens } from "./count_tokens.ts";
 import type { GeminiResponse } from "./types.ts";
@@ -104,19 +104,19 @@ function readResponse(json: unknown, ok: (r: GeminiResponse) => AnswerReading): 
   return ok(r);
 }
 
-/** A checked answer translated into a `chat.completion`. */
+/** A checked answer translated into the conversation model. */
 function translatedAnswer(r: GeminiResponse, input: AttemptInput): AnswerReading {
-  let completion;
+  let result;
   try {
-    completion = toOpenAICompletion(r, newStreamMeta(input.model));
+    result = toModelResult(r, newStreamMeta(input.model));
   } catch (e) { // a shape no check foresaw
     return {
       kind: "bad",
       what: `with a GenerateContentResponse that could not be read (${(e as Error)?.name})`,
     };
   }
-  if (!completion.choices.length) return { kind: "bad", what: "without candidates" };
-  return { kind: "completion", completion };
+  if (!result.choices.length) return { kind: "bad", what: "without candidates" };
+  return { kind: "result", result };
 }
 
 /** The Gemini exchange: translated, or a Gemini client's own body passed through (SPEC §17.3). */

@@ -1,28 +1,18 @@
 /**
- * Gemini `GenerateContentResponse` → OpenAI `chat.completion` (SPEC §3.2, reference/backends.md §3): candidates
- * become choices, function calls become tool calls (their thought signature carried in the id), finish reasons
- * and usage are mapped. Pure; shared with the stream translator.
+ * Gemini `GenerateContentResponse` → the conversation model's {@link ModelResult} (SPEC §3.2,
+ * reference/backends.md §3): candidates become choices, function calls become tool calls (their thought
+ * signature carried in the id), finish reasons and usage are mapped. Thought parts are dropped, as the stream
+ * translator drops them. Pure; shared with the stream translator.
  */
-import type { Usage } from "../../openai/types.ts";
-import {
-  completion,
-  type CompletionChoice,
-  completionChoice,
-  type CompletionMeta,
-} from "../../openai/build.ts";
+import type { StreamMeta } from "../../model/events.ts";
+import { type ModelResult, resultChoice, type ResultToolCall } from "../../model/result.ts";
+import { modelUsage } from "../../model/usage.ts";
 import { makeToolCallId } from "./ids.ts";
 import { isObj } from "./parts.ts";
 import type { GeminiCandidate, GeminiResponse } from "./types.ts";
 import { mapFinishReason, mapUsage } from "./mappings.ts";
 
 export { mapFinishReason, mapUsage };
-
-/** An OpenAI tool call. */
-export interface ToolCall {
-  id: string;
-  type: "function";
-  function: { name: string; arguments: string };
-}
 
 /**
  * What makes a response unreadable (candidates or parts of the wrong shape), or undefined. A `null` part is
@@ -48,17 +38,17 @@ export function candidateIndex(c: GeminiCandidate, position: number): number {
 }
 
 /** The visible text and the tool calls of one candidate's parts (thought parts and non-objects are dropped). */
-export function candidateOutput(c: GeminiCandidate): { text: string; toolCalls: ToolCall[] } {
+export function candidateOutput(c: GeminiCandidate): { text: string; toolCalls: ResultToolCall[] } {
   let text = "";
-  const toolCalls: ToolCall[] = [];
+  const toolCalls: ResultToolCall[] = [];
   for (const p of c.content?.parts ?? []) {
     if (p === null || typeof p !== "object" || p.thought) continue;
     if (typeof p.text === "string") text += p.text;
     if (p.functionCall && typeof p.functionCall.name === "string") {
       toolCalls.push({
         id: makeToolCallId(p.thoughtSignature),
-        type: "function",
-        function: { name: p.functionCall.name, arguments: JSON.stringify(p.functionCall.args ?? {}) },
+        name: p.functionCall.name,
+        arguments: JSON.stringify(p.functionCall.args ?? {}),
       });
     }
   }
@@ -71,50 +61,27 @@ export function blockRefusal(feedback: GeminiResponse["promptFeedback"]): string
   return `Gemini blocked the prompt (${feedback?.blockReason ?? "unknown reason"})${why}.`;
 }
 
-/** An OpenAI `chat.completion`. */
-export interface Completion {
-  id: string;
-  object: "chat.completion";
-  created: number;
-  model: string;
-  choices: CompletionChoice<
-    { role: "assistant"; content: string | null; refusal: string | null; tool_calls?: ToolCall[] }
-  >[];
-  usage?: Usage;
-  system_fingerprint: null;
-}
-
 /**
  * Translate a whole response (checked with {@link malformedResponse} first). A blocked prompt (no candidates,
- * `promptFeedback.blockReason`) becomes one empty choice with `content_filter`; a response with neither
- * yields no choices (the caller rejects it).
+ * `promptFeedback.blockReason`) becomes one empty choice refused with `content_filter`; a response with
+ * neither yields no choices (the caller rejects it).
  */
-export function toOpenAICompletion(r: GeminiResponse, meta: CompletionMeta): Completion {
-  const choices: Completion["choices"] = [];
+export function toModelResult(r: GeminiResponse, meta: StreamMeta): ModelResult {
   const candidates = [...(r.candidates ?? [])].map((c, i) => ({ c, index: candidateIndex(c, i) }))
     .sort((a, b) => a.index - b.index);
-  for (const { c, index } of candidates) {
+  const choices = candidates.map(({ c, index }) => {
     const { text, toolCalls } = candidateOutput(c);
-    choices.push(completionChoice(
-      index,
-      {
-        role: "assistant",
-        content: text || (toolCalls.length ? null : ""),
-        refusal: null,
-        ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
-      },
-      mapFinishReason(c.finishReason ?? "STOP", toolCalls.length > 0)!,
-    ));
-  }
-  if (!choices.length && r.promptFeedback?.blockReason) {
-    choices.push(completionChoice(
-      0,
-      { role: "assistant", content: "", refusal: blockRefusal(r.promptFeedback) },
-      "content_filter",
-    ));
-  }
-  return completion({ ...meta, model: r.modelVersion ?? meta.model }, choices, {
-    ...(r.usageMetadata ? { usage: mapUsage(r.usageMetadata) } : {}),
-    system_fingerprint: null,
+    return resultChoice(index, mapFinishReason(c.finishReason ?? "STOP", toolCalls.length > 0)!, {
+      text,
+      toolCalls,
+    });
   });
+  if (!choices.length && r.promptFeedback?.blockReason) {
+    choices.push(resultChoice(0, "content_filter", { refusal: blockRefusal(r.promptFeedback) }));
+  }
+  return {
+    meta: { ...meta, model: r.modelVersion ?? meta.model },
+    choices,
+    ...(r.usageMetadata ? { usage: modelUsage(mapUsage(r.usageMetadata)) } : {}),
+  };
 }

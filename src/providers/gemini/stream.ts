@@ -97,8 +97,8 @@ export class GeminiStreamTranslator {
       if (text) out.push({ type: "text", choice, text });
       for (const tc of toolCalls) {
         const index = s.toolCalls++;
-        out.push({ type: "tool_call", choice, index, id: tc.id, name: tc.function.name });
-        out.push({ type: "tool_args", choice, index, arguments: tc.function.arguments });
+        out.push({ type: "tool_call", choice, index, id: tc.id, name: tc.name });
+        out.push({ type: "tool_args", choice, index, arguments: tc.arguments });
       }
       if (c.finishReason) {
         s.finished = true;

@@ -12,7 +12,7 @@ import type {
 } from "../../runner/backend.ts";
 import { commitEvents } from "../../runner/commit_events.ts";
 import type { ModelEvent } from "../../model/events.ts";
-import { completionAnswer, refusal, scrubbedFailure } from "../../runner/results.ts";
+import { refusal, resultAnswer, scrubbedFailure } from "../../runner/results.ts";
 import { IdleTimer } from "../../runner/idle.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 import { flattenConversation, unsupportedReason } from "./prompt.ts";
@@ -23,7 +23,7 @@ import {
   sweepLeftoverLock,
   type Workspace,
 } from "./workspace.ts";
-import { assembleCompletion, type CliOutput, outputEvents, StreamJsonReader } from "./events.ts";
+import { assembleResult, type CliOutput, outputEvents, StreamJsonReader } from "./events.ts";
 import { newStreamMeta } from "../../model/ids.ts";
 import { BACKEND, exitFailure, timeoutFailure } from "./errors.ts";
 import { Limiter } from "./limiter.ts";
@@ -251,7 +251,8 @@ export function createGeminiCli(opts: GeminiCliOptions): GeminiCliBackend {
         const e = end as Extract<CliOutput, { kind: "error" }>;
         return fail(exitFailure(e.exitCode, e.message));
       }
-      return completionAnswer(assembleCompletion(meta, text, end), end.usage);
+      const result = assembleResult(meta, text, end);
+      return resultAnswer(result, end.usage && result.usage);
     }
 
     let ended = false;

@@ -6,9 +6,9 @@
  * errors.ts). Non-streaming responses assemble the same outputs.
  */
 import type { Usage } from "../../openai/types.ts";
-import { completion, completionChoice, type CompletionMeta, zeroUsage } from "../../openai/build.ts";
-import type { ModelEvent } from "../../model/events.ts";
-import { modelUsage } from "../../model/usage.ts";
+import type { ModelEvent, StreamMeta } from "../../model/events.ts";
+import { type ModelResult, resultChoice } from "../../model/result.ts";
+import { modelUsage, zeroModelUsage } from "../../model/usage.ts";
 import { tokenCount } from "../../core/clamp.ts";
 
 /** What one CLI run produced, in order. */
@@ -130,14 +130,15 @@ export function outputEvents(out: CliOutput): ModelEvent[] {
   return out.usage ? [finish, { type: "usage", usage: modelUsage(out.usage) }] : [finish];
 }
 
-/** A `chat.completion` assembled from a finished run's text and finish. */
-export function assembleCompletion(
-  meta: CompletionMeta,
+/** The whole answer of a finished run: its text and finish, and its usage (zeros when the run reported none). */
+export function assembleResult(
+  meta: StreamMeta,
   text: string,
   finish: Extract<CliOutput, { kind: "finish" }>,
-): Record<string, unknown> {
-  const message = { role: "assistant", content: text, refusal: null };
-  return completion(meta, [completionChoice(0, message, finish.reason)], {
-    usage: finish.usage ?? zeroUsage(),
-  });
+): ModelResult {
+  return {
+    meta,
+    choices: [resultChoice(0, finish.reason, { text })],
+    usage: finish.usage ? modelUsage(finish.usage) : zeroModelUsage(),
+  };
 }
