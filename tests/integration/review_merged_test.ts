@@ -410,3 +410,42 @@ Deno.test("messages, responses, gemini ← Chat upstream that keeps its stream o
     await mock.close();
   }
 });
+
+Deno.test("gemini ← Chat upstream: a tool call with a huge index does not freeze the proxy", async () => {
+  // The Gemini renderer kept a choice's calls in an array at the upstream's index: index 4294967294 made the
+  // finish walk four billion holes, with the event loop (every other request) blocked for a minute and more.
+  const mock = MockOpenAI.start();
+  mock.onChat = () =>
+    sseResponse([
+      chunk({
+        role: "assistant",
+        tool_calls: [{
+          index: 4294967294,
+          id: "c1",
+          type: "function",
+          function: { name: "f", arguments: "{}" },
+        }],
+      }),
+      chunk({}, "tool_calls"),
+      "data: [DONE]",
+    ]);
+  const p = await startTestProxy(["--disable-auth"], {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY: OR_KEY,
+  });
+  try {
+    const started = performance.now();
+    const res = await p.fetch("/v1beta/models/m:streamGenerateContent?alt=sse", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }),
+    });
+    const raw = await res.text();
+    const ms = performance.now() - started;
+    assert.match(raw, /"functionCall":\{"name":"f","args":\{\},"id":"c1"\}/);
+    assert.ok(ms < 5000, `answered in ${Math.round(ms)} ms`);
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+});
