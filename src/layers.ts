@@ -23,7 +23,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["config"], // options, config file, help
   ["log"], // logging (telemetry that config and state need)
   ["security"], // secret patterns, scrubbing, redaction
-  ["model"], // the conversation model's answer: typed events and their meta, results, usage, ids, Chat SSE → events
-  ["openai"], // the Chat Completions wire format: request types, SSE, chunk and completion builders
+  ["model"], // the conversation model: its request, typed events and their meta, results, usage, ids, Chat SSE → events
+  ["openai"], // the Chat Completions wire format: SSE, chunk and completion builders
   ["core"], // values and pure helpers: errors, caller, version, … — imports nothing of ours
 ];

@@ -10,7 +10,7 @@ import { cliProxyEnv, geminiCliBinary, makeCliHome } from "../../tests/support/g
 import { cliEnv } from "../../src/providers/gemini_cli/spawn.ts";
 import { cliDataDir, createWorkspace, removeWorkspace } from "../../src/providers/gemini_cli/workspace.ts";
 import { flattenConversation } from "../../src/providers/gemini_cli/prompt.ts";
-import type { ChatRequest } from "../../src/openai/types.ts";
+import type { ChatRequest } from "../../src/model/request.ts";
 
 const runs = Number(Deno.args[0] ?? 5);
 const print = (s: string) => Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));

@@ -6,7 +6,7 @@
  * `<system-reminder>` blocks or pasted tool results); never in an agent's own request that quotes the typed
  * text (opencode's title generator), so a command runs once.
  */
-import type { Message } from "../openai/types.ts";
+import type { Message } from "../model/request.ts";
 import { type Agent, CLINE_FAMILY, quotesTypedText } from "../sessions/agents.ts";
 import { parseCommands, type ParsedCommand } from "./parse.ts";
 

@@ -3,7 +3,7 @@
  * renders it in its protocol, as JSON or a stream), with a unique id, zero usage and the effective model, shaped for the request (plain text, the XML `attempt_completion`
  * block, or a native `attempt_completion` tool call); and the interactive-mode banner.
  */
-import type { ChatRequest } from "../openai/types.ts";
+import type { ChatRequest } from "../model/request.ts";
 import { newStreamMeta, toolCallId } from "../model/ids.ts";
 import { type ModelResult, resultChoice } from "../model/result.ts";
 import { zeroModelUsage } from "../model/usage.ts";

@@ -4,9 +4,9 @@
  * a command error) or hand back the body with exactly the command tokens removed and the confirmations for
  * the `x-llmproxy-commands` header.
  */
-import type { ChatRequest } from "../openai/types.ts";
+import type { ChatRequest } from "../model/request.ts";
 import type { ModelResult } from "../model/result.ts";
-import { contentText } from "../openai/types.ts";
+import { contentText } from "../model/request.ts";
 import type { CommandContext } from "./context.ts";
 import { effectiveModelString } from "../routing/target.ts";
 import type { Caller } from "../core/caller.ts";

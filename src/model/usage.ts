@@ -3,7 +3,7 @@
  * reasoning tokens in `completion_tokens_details`): usage records and Chat clients read the Chat shape; a
  * detail is written only when the upstream reported it. Pure.
  */
-import type { Usage } from "../openai/types.ts";
+import type { Usage } from "./request.ts";
 import { costUsd, tokenCount } from "../core/clamp.ts";
 import type { ModelUsage } from "./events.ts";
 

@@ -1,11 +1,11 @@
 /**
  * The conversation pipeline (SPEC §2), the same for every front end: the front end has parsed its protocol
- * into the conversation model (a Chat Completions request, `openai/types.ts`) and, for pass-through, kept its
+ * into the conversation model (a Chat Completions request, `model/request.ts`) and, for pass-through, kept its
  * own body; here come sessions, commands, the target, redaction and the attempt plan. The answer is an
  * {@link Outcome} — a local reply, or the upstream's JSON or committed stream in a named protocol — with the
  * `x-llmproxy-*` headers; the front end renders it in its protocol.
  */
-import type { ChatRequest } from "../openai/types.ts";
+import type { ChatRequest } from "../model/request.ts";
 import type { NativeRequest, WireProtocol } from "../core/protocol.ts";
 import type { ModelEvent, StreamMeta } from "../model/events.ts";
 import type { ModelResult } from "../model/result.ts";

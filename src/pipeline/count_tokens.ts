@@ -7,7 +7,7 @@
  * is not cooling. Undefined when there is no such backend or the count fails: the front end then estimates.
  * Nothing is recorded (a count is not a completion).
  */
-import type { ChatRequest } from "../openai/types.ts";
+import type { ChatRequest } from "../model/request.ts";
 import type { NativeRequest } from "../core/protocol.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Target } from "../routing/target.ts";

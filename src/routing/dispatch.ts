@@ -6,7 +6,7 @@
 import type { AttemptResult, AttemptSuccess, UpstreamFailure } from "../runner/backend.ts";
 import type { Registry } from "../runner/registry.ts";
 import type { KeyEntry } from "../config/load.ts";
-import type { ChatRequest } from "../openai/types.ts";
+import type { ChatRequest } from "../model/request.ts";
 import type { NativeRequest } from "../core/protocol.ts";
 import { ProxyError } from "../core/errors.ts";
 import { type Clock, realClock } from "./clock.ts";

@@ -7,7 +7,7 @@
  */
 import type { Backend, UpstreamFailure } from "../runner/backend.ts";
 import type { KeyEntry } from "../config/load.ts";
-import type { ChatRequest } from "../openai/types.ts";
+import type { ChatRequest } from "../model/request.ts";
 import { ProxyError } from "../core/errors.ts";
 import type { KeyBlock } from "../state/keys.ts";
 import { type Element, parseElement, policyOrder, type Route } from "../state/routes.ts";

@@ -3,7 +3,7 @@
  * committed stream), and classify an upstream failure for the attempt engine.
  */
 import type { KeyEntry } from "../config/load.ts";
-import type { ChatRequest, Usage } from "../openai/types.ts";
+import type { ChatRequest, Usage } from "../model/request.ts";
 import type { Cooldown } from "../state/keys.ts";
 import type { NativeRequest, WireProtocol } from "../core/protocol.ts";
 import type { ModelEvent, ModelUsage, StreamMeta } from "../model/events.ts";

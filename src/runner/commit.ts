@@ -12,7 +12,7 @@ import type { AttemptInput, AttemptResult, StreamSummary, UpstreamFailure } from
 import { answerTooLarge, type Posted } from "./http.ts";
 import type { IdleTimer } from "./idle.ts";
 import { type ChunkReader, readChunks } from "./chunk_reader.ts";
-import type { Usage } from "../openai/types.ts";
+import type { Usage } from "../model/request.ts";
 import { eventVerdict } from "../model/events.ts";
 import { ChatChunkReader } from "../model/chat_chunks.ts";
 import {

@@ -19,7 +19,7 @@ import type { ModelResult } from "../model/result.ts";
 import { rateLimitInfo } from "../core/cooldown.ts";
 import type { HeaderReader } from "../core/headers.ts";
 import type { NativeRequest, WireProtocol } from "../core/protocol.ts";
-import type { ChatRequest, Usage } from "../openai/types.ts";
+import type { ChatRequest, Usage } from "../model/request.ts";
 
 /** One upstream call: where, with which headers (the key in them), and the JSON body. */
 export interface UpstreamCall {

@@ -4,7 +4,7 @@
  * field, object keys, and what rides under a symbol key (an assistant turn's carried reasoning) — with
  * secrets replaced. Only `model` is left to the model-name check (chat.ts).
  */
-import type { ChatRequest } from "../openai/types.ts";
+import type { ChatRequest } from "../model/request.ts";
 
 /**
  * Replaces secrets in one text and counts them. `binary` is true for image/audio/file payloads (data URLs,

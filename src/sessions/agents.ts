@@ -3,8 +3,8 @@
  * X-Title, HTTP-Referer) and the shape of the latest user message, and the reply shape a local reply must
  * take, which is decided by the request itself (declared tools, XML tool text), not by the agent's name.
  */
-import type { ChatRequest, Message } from "../openai/types.ts";
-import { contentText } from "../openai/types.ts";
+import type { ChatRequest, Message } from "../model/request.ts";
+import { contentText } from "../model/request.ts";
 
 /** Agents the proxy recognises. */
 export type Agent =

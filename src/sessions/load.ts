@@ -5,7 +5,7 @@
  */
 import { headerText } from "../core/headers.ts";
 import { aliasTarget } from "../config/aliases.ts";
-import { type ChatRequest, contentText } from "../openai/types.ts";
+import { type ChatRequest, contentText } from "../model/request.ts";
 import type { SessionContext } from "./context.ts";
 import type { Caller } from "../core/caller.ts";
 import { ProxyError } from "../core/errors.ts";

@@ -2,8 +2,8 @@
  * Turns one chat request's attempts into usage records (one per upstream attempt, SPEC §10.1) and, with
  * `--audit-content`, a content audit event. Streams are recorded when they end, from their summary.
  */
-import type { ChatRequest, Usage } from "../openai/types.ts";
-import { contentText } from "../openai/types.ts";
+import type { ChatRequest, Usage } from "../model/request.ts";
+import { contentText } from "../model/request.ts";
 import { MAX_VALUE_CHARS, type UsageRecord, type UsageRecorder } from "./recorder.ts";
 import { costUsd, tokenCount } from "../core/clamp.ts";
 import type { ModelEvent, ModelUsage } from "../model/events.ts";

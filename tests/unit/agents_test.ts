@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { detectAgent, replyShape } from "../../src/sessions/agents.ts";
-import type { ChatRequest } from "../../src/openai/types.ts";
+import type { ChatRequest } from "../../src/model/request.ts";
 import { clineTask, SYSTEM_OPENINGS, XML_ATTEMPT_COMPLETION } from "../fixtures/agents.ts";
 
 const req = (system: string | undefined, extra: Partial<ChatRequest> = {}): ChatRequest => ({

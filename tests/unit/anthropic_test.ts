@@ -3,7 +3,7 @@ import { classifyAnthropicFailure, ratelimitResetUntil } from "../../src/provide
 import { translateRequest } from "../../src/providers/anthropic/request.ts";
 import { AnthropicStreamTranslator } from "../../src/providers/anthropic/stream.ts";
 import { withReasoning } from "../../src/model/reasoning.ts";
-import type { ChatRequest, Message } from "../../src/openai/types.ts";
+import type { ChatRequest, Message } from "../../src/model/request.ts";
 
 const NOW = Date.parse("2026-01-01T00:00:00Z");
 

@@ -9,7 +9,7 @@ import { CHAT_DIALECT } from "../../src/runner/commit.ts";
 import { type HttpExchange, runExchange } from "../../src/runner/exchange.ts";
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from "../../src/runner/upstream_client.ts";
 import { createScrubber, REDACTED } from "../../src/security/scrub.ts";
-import type { ChatRequest } from "../../src/openai/types.ts";
+import type { ChatRequest } from "../../src/model/request.ts";
 import type { ModelEvent, StreamMeta } from "../../src/model/events.ts";
 import { renderEvents } from "../../src/model/render.ts";
 import { resultChoice } from "../../src/model/result.ts";

@@ -22,7 +22,7 @@ import {
 import { Limiter } from "../../src/providers/gemini_cli/limiter.ts";
 import { createGeminiCli } from "../../src/providers/gemini_cli/backend.ts";
 import { createScrubber } from "../../src/security/scrub.ts";
-import type { ChatRequest } from "../../src/openai/types.ts";
+import type { ChatRequest } from "../../src/model/request.ts";
 import { ChatRenderer } from "../../src/frontends/chat/stream.ts";
 
 const req = (messages: unknown[], extra: Record<string, unknown> = {}) =>

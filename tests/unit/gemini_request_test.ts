@@ -7,7 +7,7 @@ import {
   TranslationError,
 } from "../../src/providers/gemini/request.ts";
 import { makeToolCallId, signatureFromToolCallId, SKIP_SIGNATURE } from "../../src/providers/gemini/ids.ts";
-import type { ChatRequest } from "../../src/openai/types.ts";
+import type { ChatRequest } from "../../src/model/request.ts";
 
 const M = "gemini-2.5-flash";
 const tr = (body: Record<string, unknown>, model = M) => toGeminiRequest(body as ChatRequest, { model });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { scanLatestUserMessage, typedRanges } from "../../src/commands/message.ts";
-import type { Message } from "../../src/openai/types.ts";
+import type { Message } from "../../src/model/request.ts";
 import {
   cline2Task,
   clineFeedback,

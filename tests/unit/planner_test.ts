@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { AttemptInput, AttemptResult, Backend, UpstreamFailure } from "../../src/runner/backend.ts";
 import type { RoutePolicy } from "../../src/config/file.ts";
 import type { KeyEntry } from "../../src/config/load.ts";
-import type { ChatRequest } from "../../src/openai/types.ts";
+import type { ChatRequest } from "../../src/model/request.ts";
 import type { Clock } from "../../src/routing/clock.ts";
 import { dispatch, type DispatchDeps, type DispatchResult } from "../../src/routing/dispatch.ts";
 import { KeyPool } from "../../src/state/keys.ts";

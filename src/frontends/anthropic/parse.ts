@@ -6,7 +6,7 @@
  * tools) has no place in the model and is left out of it, never an error. Pure.
  */
 import { badRequest } from "../../core/errors.ts";
-import type { ChatRequest, ContentPart, Message, ToolCall } from "../../openai/types.ts";
+import type { ChatRequest, ContentPart, Message, ToolCall } from "../../model/request.ts";
 import { type ReasoningPart, withReasoning } from "../../model/reasoning.ts";
 import { verifiable } from "./thinking.ts";
 

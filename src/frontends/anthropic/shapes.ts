@@ -3,7 +3,7 @@
  * stop reason for a Chat finish reason, usage in Anthropic's fields, named SSE events, and the signature
  * given to reasoning that arrived unsigned. Pure.
  */
-import type { Usage } from "../../openai/types.ts";
+import type { Usage } from "../../model/request.ts";
 import { tokenCount } from "../../core/clamp.ts";
 
 /** A fresh message id: `msg_` and 24 random hex digits. */

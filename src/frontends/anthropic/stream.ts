@@ -8,7 +8,7 @@
  * (stop reason, usage) and `message_stop`. An error event ends it with `event: error`. Only choice 0 is read (a
  * Messages answer has one). {@link MessagesRenderer} is the pure state machine; `model/render.ts` drives it.
  */
-import type { Usage } from "../../openai/types.ts";
+import type { Usage } from "../../model/request.ts";
 import { anthropicErrorType } from "../../core/anthropic_error.ts";
 import { CUT_OFF_MESSAGE, type ModelEvent, type StreamMeta } from "../../model/events.ts";
 import type { EventRenderer } from "../../model/render.ts";

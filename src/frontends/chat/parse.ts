@@ -1,6 +1,6 @@
 /** Parsing a Chat Completions request body into the conversation model (which is its own shape). */
-import { checkChatRequest } from "../../openai/types.ts";
-import type { ChatRequest } from "../../openai/types.ts";
+import { checkChatRequest } from "../../model/request.ts";
+import type { ChatRequest } from "../../model/request.ts";
 import { badRequest } from "../../core/errors.ts";
 
 /** Parse and validate a chat request body (400s name the offending field). */

@@ -4,7 +4,7 @@
  * model (a translated provider's, a local reply) as a `chat.completion` (`completion.ts`), and — when the
  * client asked for a stream but got a whole answer — that answer as `chat.completion.chunk` events.
  */
-import type { ChatRequest } from "../../openai/types.ts";
+import type { ChatRequest } from "../../model/request.ts";
 import { completionToSse } from "./completion_sse.ts";
 import { resultCompletion } from "./completion.ts";
 import { renderEvents } from "../../model/render.ts";

@@ -5,7 +5,7 @@
  * text the model would read (system instruction, messages, tool declarations), 258 per image or file as
  * Gemini counts an image. Never 0 for a non-empty request; a tool or a system instruction raises it.
  */
-import type { ChatRequest } from "../../openai/types.ts";
+import type { ChatRequest } from "../../model/request.ts";
 import { parseGenerateContent } from "./parse.ts";
 import { backendTokenCount } from "../../pipeline/count_tokens.ts";
 import type { RouteEnv } from "../types.ts";

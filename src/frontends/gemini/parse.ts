@@ -7,7 +7,7 @@
  * which the `gemini` provider gets as it came; other providers go without it.
  */
 import { badRequest } from "../../core/errors.ts";
-import type { ChatRequest, ContentPart, Message, ToolCall } from "../../openai/types.ts";
+import type { ChatRequest, ContentPart, Message, ToolCall } from "../../model/request.ts";
 import { withSignature } from "../../providers/gemini/ids.ts";
 import { invalid, isObj, list, type Obj, obj, str } from "./fields.ts";
 import { functionTools, toolChoice } from "./tools.ts";

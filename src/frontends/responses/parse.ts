@@ -7,7 +7,7 @@
  * Pure.
  */
 import { badRequest } from "../../core/errors.ts";
-import type { ChatRequest, ContentPart, Message, ToolCall } from "../../openai/types.ts";
+import type { ChatRequest, ContentPart, Message, ToolCall } from "../../model/request.ts";
 import type { FunctionNames } from "./names.ts";
 
 /** A Responses input or output item as JSON (unknown fields kept). */

@@ -9,7 +9,7 @@
  */
 import type { StreamDialect } from "../../runner/commit.ts";
 import { textToBytes } from "../../openai/sse.ts";
-import type { Usage } from "../../openai/types.ts";
+import type { Usage } from "../../model/request.ts";
 import { anthropicErrorType } from "../../core/anthropic_error.ts";
 import { type AnthropicUsage, mapUsage } from "./response.ts";
 

@@ -4,7 +4,7 @@
  * `tools`/`tool_use`/`tool_result`, and the sampling fields are renamed; with thinking on, an assistant turn's
  * signed reasoning (`model/reasoning.ts`) goes back first as its thinking blocks. Problems name the field path.
  */
-import type { ChatRequest, ContentPart, Message } from "../../openai/types.ts";
+import type { ChatRequest, ContentPart, Message } from "../../model/request.ts";
 import { reasoningOf } from "../../model/reasoning.ts";
 
 /** `max_tokens` sent when the client gives none (Anthropic requires it). */

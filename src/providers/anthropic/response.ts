@@ -3,7 +3,7 @@
  * tool calls, `thinking` blocks kept with their signatures and `redacted_thinking` with its data, in order
  * (only this provider can verify them), stop reasons and usage with cache tokens. Pure.
  */
-import type { Usage } from "../../openai/types.ts";
+import type { Usage } from "../../model/request.ts";
 import type { StreamMeta } from "../../model/events.ts";
 import {
   type ModelResult,

@@ -3,7 +3,7 @@
  * one place: `finishReason` ⇄ `finish_reason` and `usageMetadata` ⇄ `usage` (SPEC §3.2, §17.3). The gemini
  * backend reads Gemini answers with them; the Gemini front end writes Gemini answers with them. Pure.
  */
-import type { Usage } from "../../openai/types.ts";
+import type { Usage } from "../../model/request.ts";
 import { tokenCount } from "../../core/clamp.ts";
 import type { GeminiUsage } from "./types.ts";
 

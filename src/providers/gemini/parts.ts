@@ -2,7 +2,7 @@
  * OpenAI message content → Gemini parts (text, inline data, file URIs), and the error for anything the
  * gemini backend cannot express. Pure.
  */
-import type { Message } from "../../openai/types.ts";
+import type { Message } from "../../model/request.ts";
 import type { GeminiPart } from "./types.ts";
 
 /** A request the Gemini backend cannot express; the client gets a 400 with this message. */

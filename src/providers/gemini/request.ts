@@ -4,7 +4,7 @@
  * done once per body ({@link translateRequest}, model-free); {@link forModel} then adds the little that
  * depends on the upstream model, so a check and every attempt of a request can share one translation.
  */
-import type { ChatRequest, Message } from "../../openai/types.ts";
+import type { ChatRequest, Message } from "../../model/request.ts";
 import { signatureFromToolCallId, SKIP_SIGNATURE } from "./ids.ts";
 import { generationConfig } from "./generation_config.ts";
 import { cleanSchema } from "./schema.ts";

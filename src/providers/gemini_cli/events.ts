@@ -5,7 +5,7 @@
  * `content_filter`, and a failed run becomes one error event carrying the exit code (classified by
  * errors.ts). Non-streaming responses assemble the same outputs.
  */
-import type { Usage } from "../../openai/types.ts";
+import type { Usage } from "../../model/request.ts";
 import type { ModelEvent, StreamMeta } from "../../model/events.ts";
 import { type ModelResult, resultChoice } from "../../model/result.ts";
 import { modelUsage, zeroModelUsage } from "../../model/usage.ts";

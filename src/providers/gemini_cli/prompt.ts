@@ -3,7 +3,7 @@
  * `GEMINI_SYSTEM_MD` file) and one prompt text (for stdin). The CLI has no message list, so earlier turns
  * are written out as a labelled transcript.
  */
-import type { ChatRequest, Message } from "../../openai/types.ts";
+import type { ChatRequest, Message } from "../../model/request.ts";
 import { samplingConfig } from "../gemini/generation_config.ts";
 import { TranslationError } from "../gemini/parts.ts";
 

@@ -6,7 +6,7 @@
  * `~/.gemini/history/<slug>/`, each marked by a `.project_root` file naming the workspace.
  */
 import { homedir } from "node:os";
-import type { ChatRequest } from "../../openai/types.ts";
+import type { ChatRequest } from "../../model/request.ts";
 import { samplingConfig } from "../gemini/generation_config.ts";
 
 /** A created workspace. */

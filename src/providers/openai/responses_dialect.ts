@@ -8,7 +8,7 @@
  * proxy adds, also for a stream closed before its end, is a `response.failed` event.
  */
 import type { StreamDialect, Verdict } from "../../runner/commit.ts";
-import type { Usage } from "../../openai/types.ts";
+import type { Usage } from "../../model/request.ts";
 import { textToBytes } from "../../openai/sse.ts";
 
 const HOLD = new Set([

@@ -11,7 +11,7 @@ import { CHAT_DIALECT } from "../../runner/commit.ts";
 import { type ExchangeWay, type HttpExchange, runExchange } from "../../runner/exchange.ts";
 import { getListing, listedEntries } from "../../runner/listing.ts";
 import type { UpstreamClient } from "../../runner/upstream_client.ts";
-import type { ChatRequest, Usage } from "../../openai/types.ts";
+import type { ChatRequest, Usage } from "../../model/request.ts";
 import { classifyInBandError, classifyOpenAIFailure, type OpenAIFailureClassifier } from "./errors.ts";
 import type { Scrubber } from "../../security/scrub.ts";
 

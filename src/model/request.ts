@@ -1,7 +1,10 @@
 /**
- * Wire types of the OpenAI chat API and the request check. Unknown fields pass through untouched
- * (SPEC §2): the check looks only at what the proxy itself reads. (Hand-written rather than zod: it runs on
- * every request and keeps zod's memory out of runs without a config file.)
+ * The conversation model's request (SPEC §2), in the Chat Completions shape every front end parses into and every
+ * provider reads: system and messages whose parts are text, images, tool calls and tool results (an assistant
+ * turn's thinking with its signature rides under a symbol key, `reasoning.ts`), tools, tool choice, sampling,
+ * limits, response format, stream; and the request check. Unknown fields pass through untouched (SPEC §2): the
+ * check looks only at what the proxy itself reads. (Hand-written rather than zod: it runs on every request and
+ * keeps zod's memory out of runs without a config file.)
  */
 
 /** One content part. */
