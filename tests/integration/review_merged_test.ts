@@ -449,3 +449,74 @@ Deno.test("gemini ← Chat upstream: a tool call with a huge index does not free
     await mock.close();
   }
 });
+
+Deno.test("chat ← anthropic stream that keeps sending pings after message_stop: the client gets its whole answer and [DONE] at once, and the upstream request is ended soon after", async () => {
+  // The translated events ended only when the upstream closed: an upstream that kept its stream open after
+  // message_stop (pings) left the client waiting for [DONE] for ever, its answer already whole.
+  const enc = new TextEncoder();
+  const ev = (type: string, data: Record<string, unknown>) =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+  let cancelled = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    await req.text();
+    if (req.method === "GET") return Response.json({ data: [{ id: "claude-x", type: "model" }] });
+    const answer = [
+      ev("message_start", {
+        message: {
+          id: "msg_1",
+          type: "message",
+          role: "assistant",
+          model: "claude-x",
+          content: [],
+          usage: { input_tokens: 3, output_tokens: 0 },
+        },
+      }),
+      ev("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+      ev("content_block_delta", { index: 0, delta: { type: "text_delta", text: "whole answer" } }),
+      ev("content_block_stop", { index: 0 }),
+      ev("message_delta", { delta: { stop_reason: "end_turn" }, usage: { output_tokens: 2 } }),
+      ev("message_stop", {}),
+    ];
+    let i = 0;
+    return new Response(
+      new ReadableStream({
+        async pull(c) {
+          if (i < answer.length) return c.enqueue(enc.encode(answer[i++]));
+          await new Promise((r) => (timer = setTimeout(r, 50)));
+          c.enqueue(enc.encode(ev("ping", {})));
+        },
+        cancel() {
+          clearTimeout(timer);
+          cancelled++;
+        },
+      }),
+      { headers: { "content-type": "text/event-stream" } },
+    );
+  });
+  const p = await startTestProxy(["--disable-auth"], {
+    ANTHROPIC_API_BASE_URL: `http://127.0.0.1:${upstream.addr.port}/v1`,
+    ANTHROPIC_API_KEY: "sk-ant-api03-" + "k".repeat(80),
+  });
+  try {
+    const stream = await p.client().chat.completions.create({
+      model: "anthropic:claude-x",
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: "user", content: "hi" }],
+    }, { signal: AbortSignal.timeout(5000) });
+    let text = "";
+    let usage: unknown;
+    for await (const c of stream) {
+      text += c.choices[0]?.delta?.content ?? "";
+      usage ??= c.usage ?? undefined;
+    }
+    assert.equal(text, "whole answer");
+    assert.deepEqual((usage as { completion_tokens?: number })?.completion_tokens, 2);
+    for (let k = 0; k < 100 && cancelled === 0; k++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(cancelled, 1, "the upstream request was ended");
+  } finally {
+    await p.close();
+    await upstream.shutdown();
+  }
+});

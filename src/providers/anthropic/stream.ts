@@ -32,6 +32,12 @@ export class AnthropicStreamTranslator {
     return this.#stopped;
   }
 
+  #complete = false;
+  /** True once `message_stop` came after the stop reason: the answer is whole, the upstream need not close first. */
+  get complete(): boolean {
+    return this.#complete;
+  }
+
   /** End the stream with an error event. */
   fail(message: string, code = "bad_stream", extra: Record<string, unknown> = {}): ModelEvent[] {
     if (this.#stopped) return [];
@@ -138,7 +144,10 @@ export class AnthropicStreamTranslator {
           { anthropic: e },
         );
       }
-      default: // ping, message_stop, and event types added later
+      case "message_stop":
+        this.#complete = this.#finished;
+        return [];
+      default: // ping, and event types added later
         return [];
     }
   }
