@@ -520,3 +520,48 @@ Deno.test("chat ← anthropic stream that keeps sending pings after message_stop
     await upstream.shutdown();
   }
 });
+
+Deno.test("messages ← Chat upstream: many tool calls without an index cost linear time, not quadratic", async () => {
+  // The Chat chunk reader numbered a call without `index` by the highest index so far (a spread over every call)
+  // and looked its id up by walking them all: 40,000 calls (4 MB of upstream) took some 20 s of CPU, in
+  // synchronous slices that held up every other request.
+  const N = 40_000;
+  const mock = MockOpenAI.start();
+  const events: string[] = [];
+  for (let i = 0; i < N; i += 1000) {
+    events.push(chunk({
+      tool_calls: Array.from({ length: 1000 }, (_, k) => ({
+        id: `c${i + k}`,
+        type: "function",
+        function: { name: "f", arguments: "{}" },
+      })),
+    }));
+  }
+  events.push(chunk({}, "tool_calls"), "data: [DONE]");
+  mock.onChat = () => sseResponse(events);
+  const p = await startTestProxy(["--disable-auth"], {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY: OR_KEY,
+  });
+  try {
+    const started = performance.now();
+    const res = await p.fetch("/v1/messages", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "m",
+        max_tokens: 9,
+        stream: true,
+        messages: [{ role: "user", content: "go" }],
+      }),
+    });
+    const raw = await res.text();
+    const ms = performance.now() - started;
+    assert.equal(raw.match(/"type":"tool_use"/g)?.length, N);
+    assert.match(raw, /"id":"c39999"/);
+    assert.ok(ms < 10_000, `answered in ${Math.round(ms)} ms`);
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+});
