@@ -30,7 +30,7 @@ import { errorResponse } from "./frontends/chat/errors.ts";
 import { NAME, VERSION } from "./core/version.ts";
 import { Metrics } from "./telemetry/metrics.ts";
 import { joinIsolates, type Seat, tagIsolate } from "./isolates/seat.ts";
-import { startWorkers, type Workers } from "./isolates/workers.ts";
+import { assertPortFree, startWorkers, type Workers } from "./isolates/workers.ts";
 
 /**
  * A proxy built from a configuration and not listening: the edge's request handler over a real context
@@ -335,6 +335,7 @@ export async function startProxy(
   let server: Edge;
   let workers: Workers | undefined;
   try {
+    if (seat && !worker) assertPortFree(s.host, s.port);
     server = serveEdge({
       hostname: s.host,
       port: worker?.port ?? s.port,

@@ -30,6 +30,17 @@ export interface Workers {
   close(graceMs: number): Promise<void>;
 }
 
+/**
+ * Throw (as `Deno.listen` does, "Address already in use") when something already listens on `hostname:port`.
+ * The isolates bind with SO_REUSEPORT, which the kernel grants to any process of the same user that asks for
+ * it too: without this check a second `llmproxy --workers N` on the same port started quietly and took half
+ * the first one's connections. Port 0 (a fresh port) needs no check.
+ */
+export function assertPortFree(hostname: string, port: number): void {
+  if (port === 0) return;
+  Deno.listen({ hostname, port }).close();
+}
+
 /** The next message of `w`, or a rejection when the worker failed. */
 function next(w: Worker): Promise<WorkerMessage> {
   return new Promise((resolve, reject) => {

@@ -27,8 +27,15 @@ function modelError(e: unknown): ModelError {
   return { message: typeof e === "string" ? e : FAILED };
 }
 
-/** One choice's tool calls so far: Chat index → the id it started with. */
-type Calls = Map<number, string>;
+/**
+ * One choice's tool calls so far: Chat index → the id it started with, the reverse, and the index after the
+ * highest (kept as calls come, so a stream of many calls costs no walk over those before).
+ */
+interface Calls {
+  ids: Map<number, string>;
+  byId: Map<string, number>;
+  next: number;
+}
 
 /** Reads one Chat stream's chunks; one instance per stream (tool calls are numbered across chunks). */
 export class ChatChunkReader {
@@ -77,12 +84,14 @@ export class ChatChunkReader {
 
   #tool(choice: number, tc: ToolDelta, out: ModelEvent[]): void {
     let calls = this.#calls.get(choice);
-    if (!calls) this.#calls.set(choice, calls = new Map());
+    if (!calls) this.#calls.set(choice, calls = { ids: new Map(), byId: new Map(), next: 0 });
     const id = typeof tc.id === "string" && tc.id ? tc.id : undefined;
     const index = this.#callIndex(choice, calls, tc, id);
-    if (!calls.has(index)) {
+    if (!calls.ids.has(index)) {
       const name = typeof tc.function?.name === "string" ? tc.function.name : "";
-      calls.set(index, id ?? "");
+      calls.ids.set(index, id ?? "");
+      if (id && !calls.byId.has(id)) calls.byId.set(id, index);
+      if (index >= calls.next) calls.next = index + 1;
       out.push({ type: "tool_call", choice, index, id: id ?? "", name });
     }
     this.#open.set(choice, index);
@@ -97,8 +106,8 @@ export class ChatChunkReader {
   #callIndex(choice: number, calls: Calls, tc: ToolDelta, id: string | undefined): number {
     if (typeof tc.index === "number") return tc.index;
     const open = this.#open.get(choice);
-    if (open !== undefined && (!id || calls.get(open) === id)) return open;
-    for (const [index, known] of calls) if (id && known === id) return index;
-    return calls.size ? Math.max(...calls.keys()) + 1 : 0;
+    if (open !== undefined && (!id || calls.ids.get(open) === id)) return open;
+    const known = id === undefined ? undefined : calls.byId.get(id);
+    return known ?? calls.next;
   }
 }

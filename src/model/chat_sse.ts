@@ -2,19 +2,13 @@
  * The one transform from a Chat Completions SSE byte stream (a Chat upstream's committed stream) to
  * {@link ModelEvent}s, so each non-Chat front end renders from events only. `[DONE]` ends the events (a
  * choice that never finished is finished `stop` then); an error event ends them with that error; a stream
- * that closes before anything finished ends with a cut-off error. What follows `[DONE]` is read to its end,
- * not cancelled (cancelling would abort the upstream request and cost its kept-alive connection).
+ * that closes before anything finished ends with a cut-off error. What follows `[DONE]` is read to its end
+ * within a short grace, not cancelled at once (`core/past_end.ts`).
  */
 import { createParser } from "eventsource-parser";
 import { CUT_OFF_MESSAGE, type ModelEvent, type StreamMeta } from "./events.ts";
 import { ChatChunkReader } from "./chat_chunks.ts";
-
-/** Read a stream to its end, ignoring what it says. */
-async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-  try {
-    while (!(await reader.read()).done) { /* past the answer's end */ }
-  } catch { /* the upstream failed after the answer ended: nothing to tell */ }
-}
+import { readPastEnd } from "../core/past_end.ts";
 
 /** Chat SSE bytes → events; `meta` gets the model and id the chunks name. Cancelling it cancels `body`. */
 export function chatSseEvents(
@@ -87,7 +81,7 @@ export function chatSseEvents(
         for (const ev of out) c.enqueue(ev);
         if (ended) {
           c.close();
-          if (!r.done) void drain(reader);
+          if (!r.done) void readPastEnd(reader);
           return;
         }
         if (out.length) return;

@@ -11,9 +11,7 @@ import type { ModelEvent, StreamMeta } from "../model/events.ts";
 import type { ModelResult } from "../model/result.ts";
 import { dispatch, type DispatchResult } from "../routing/dispatch.ts";
 import { redactBody, type TextRedactor } from "../security/redact.ts";
-import { redactPatterns } from "../security/patterns.ts";
-import { REDACTED } from "../security/scrub.ts";
-import { badRequest, ProxyError } from "../core/errors.ts";
+import { ProxyError } from "../core/errors.ts";
 import { headerText, headerValue } from "../core/headers.ts";
 import type { Caller } from "../core/caller.ts";
 import type { ProxyContext } from "./context.ts";
@@ -24,7 +22,7 @@ import { auditCommands } from "../usage/command_audit.ts";
 import { COMMANDS_HEADER, commandStep } from "../commands/step.ts";
 import { applyChangeset } from "./apply.ts";
 import { requestTarget } from "./target.ts";
-import { promptRedactor, redactedHeaders } from "./redaction.ts";
+import { promptRedactor, redactedHeaders, rejectSecrets } from "./redaction.ts";
 import { loadSession, recordUpstream, requireProject } from "../sessions/load.ts";
 
 /** A request as its front end parsed it. */
@@ -67,29 +65,6 @@ export interface ChatLog {
   upstreamMs?: number;
   /** Settles when a streamed answer has ended (its last byte, an error event, or the client leaving). */
   streamDone?: Promise<unknown>;
-}
-
-/**
- * A model name or session id holding a configured key value (or, unless the shapes are off, a secret shape) is
- * refused before it is used for anything: it would otherwise be stored in usage and session history (the
- * session id is part of a store key) and echoed in headers, replies and errors (SPEC §19). The 400 does not
- * repeat the value.
- */
-function rejectSecrets(model: string | undefined, sessionId: string | null, ctx: ProxyContext): void {
-  const holds = (v: string) =>
-    ctx.scrub.has(v) || (!ctx.settings.disableRedactSecretPatterns && redactPatterns(v, REDACTED).n > 0);
-  if (model !== undefined && holds(model)) {
-    throw badRequest(
-      "'model' contains an API key or another secret (not repeated here); it was not used. Send a model name, e.g. openrouter:openai/gpt-4o-mini.",
-      "model",
-    );
-  }
-  if (sessionId && holds(sessionId)) {
-    throw badRequest(
-      "X-Session-ID contains an API key or another secret (not repeated here); it was not used. Send a random id, e.g. a UUID.",
-      "X-Session-ID",
-    );
-  }
 }
 
 /** A client-supplied text that will be stored, with key values removed. */

@@ -3,8 +3,9 @@
  * count where it offers one"). The target is picked as for the request itself — session overrides, aliases,
  * a route's first element — and a backend that counts (Gemini's `countTokens`, Anthropic's
  * `messages/count_tokens`, which gets the client's own body when it came in Messages) is asked, with the prompt
- * redacted as any upstream call, under its first key that is not cooling. Undefined when there is no such
- * backend or the count fails: the front end then estimates. Nothing is recorded (a count is not a completion).
+ * redacted as any upstream call (a secret as the model or the session id is a 400), under its first key that
+ * is not cooling. Undefined when there is no such backend or the count fails: the front end then estimates.
+ * Nothing is recorded (a count is not a completion).
  */
 import type { ChatRequest } from "../model/request.ts";
 import type { NativeRequest } from "../core/protocol.ts";
@@ -15,7 +16,7 @@ import { redactBody } from "../security/redact.ts";
 import { loadSession } from "../sessions/load.ts";
 import type { ProxyContext } from "./context.ts";
 import { requestTarget } from "./target.ts";
-import { promptRedactor, redactedHeaders } from "./redaction.ts";
+import { promptRedactor, redactedHeaders, rejectSecrets } from "./redaction.ts";
 
 /** The backend and model a count asks: the target's, or a route's first element. */
 function countedElement(target: Target, ctx: ProxyContext): { backend: string; model: string } | undefined {
@@ -31,6 +32,8 @@ export async function backendTokenCount(
   ctx: ProxyContext,
   caller: Caller,
 ): Promise<number | undefined> {
+  // A secret typed as the model or the session id is refused as a completion refuses it (a 400), not sent on.
+  rejectSecrets(body.model, req.headers.get("x-session-id"), ctx);
   const { session } = await loadSession(req, body, ctx, caller);
   let target: Target;
   try {

@@ -1,12 +1,14 @@
 /**
  * The prompt redactor of the running settings (SPEC §10.4): configured key values always, and — unless the
  * shapes are switched off — high-confidence secret shapes in text (not in binary data). One definition for
- * everything the pipeline sends upstream: a request, and a token count asked of a backend.
+ * everything the pipeline sends upstream: a request, and a token count asked of a backend; and the refusal of
+ * a secret where a name belongs (the model, the session id).
  */
 import type { NativeRequest } from "../core/protocol.ts";
 import { redactBody, type TextRedactor } from "../security/redact.ts";
 import { redactPatterns } from "../security/patterns.ts";
 import { REDACTED } from "../security/scrub.ts";
+import { badRequest } from "../core/errors.ts";
 import type { ProxyContext } from "./context.ts";
 
 /** The redactor for outgoing prompts, or undefined when redaction is off. */
@@ -31,4 +33,27 @@ export function redactedHeaders(
 ): { headers: NativeRequest["headers"]; n: number } {
   const r = redactBody({ ...headers }, redactor);
   return { headers: r.body, n: r.n };
+}
+
+/**
+ * A model name or session id holding a configured key value (or, unless the shapes are off, a secret shape) is
+ * refused before it is used for anything: it would otherwise be stored in usage and session history (the
+ * session id is part of a store key), echoed in headers, replies and errors, and sent to the backend that
+ * answers or counts the request (SPEC §19). The 400 does not repeat the value.
+ */
+export function rejectSecrets(model: string | undefined, sessionId: string | null, ctx: ProxyContext): void {
+  const holds = (v: string) =>
+    ctx.scrub.has(v) || (!ctx.settings.disableRedactSecretPatterns && redactPatterns(v, REDACTED).n > 0);
+  if (model !== undefined && holds(model)) {
+    throw badRequest(
+      "'model' contains an API key or another secret (not repeated here); it was not used. Send a model name, e.g. openrouter:openai/gpt-4o-mini.",
+      "model",
+    );
+  }
+  if (sessionId && holds(sessionId)) {
+    throw badRequest(
+      "X-Session-ID contains an API key or another secret (not repeated here); it was not used. Send a random id, e.g. a UUID.",
+      "X-Session-ID",
+    );
+  }
 }

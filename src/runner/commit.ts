@@ -78,10 +78,15 @@ export interface StreamDialect {
   cutOff?: string;
   /**
    * For a protocol whose end shows in its last bytes rather than in an event `read` parses (Chat's `data:
-   * [DONE]`, or a chunk with a finish reason for upstreams that omit it): whether `tail`, the last chunks the
-   * upstream sent, holds that end. Read once, when the upstream closes a committed stream.
+   * [DONE]`): whether `tail`, the last chunks the upstream sent, holds that end. Read once, when the upstream
+   * closes a committed stream.
    */
   endedIn?(tail: string): boolean;
+  /**
+   * A quoted field name whose presence with a value other than `null` in any committed chunk means the answer
+   * finished (Chat's `"finish_reason"`): a byte search per chunk, no parse, the bytes untouched.
+   */
+  finishMarker?: Uint8Array;
   /** The text of the event that ends a committed stream with a failure (`status`: the HTTP status it maps to). */
   errorEvent(error: { message: string; type: string; code: string; status?: number }): string;
   /**
@@ -94,6 +99,8 @@ export interface StreamDialect {
 const MARK_ERROR = textToBytes('"error"');
 const MARK_USAGE = textToBytes('"usage"');
 const DEFAULT_MARKERS = [MARK_USAGE, MARK_ERROR];
+/** A Chat chunk with a finish reason (`"finish_reason":null` does not count, see {@link hasMarker}). */
+const MARK_FINISH = textToBytes('"finish_reason"');
 
 /** What one pre-commit event means: hold it, commit with it, or fail the attempt with its error. */
 export type Verdict = "hold" | "commit" | { error: unknown };
@@ -151,7 +158,11 @@ export const CHAT_DIALECT: StreamDialect = {
   errorEvent: ({ message, type, code }) => sseData({ error: { message, type, code } }),
   cutOff:
     "The upstream closed the stream before its end (no finish reason, no [DONE]); the answer is cut off.",
-  endedIn: (tail) => /^data:[ \t]*\[DONE\]/m.test(tail) || /"finish_reason"[ \t]*:[ \t]*"/.test(tail),
+  // A finish reason anywhere in the stream (found by its byte marker, nothing parsed) or `[DONE]` at its end:
+  // servers that omit `[DONE]` may still send usage, empty chunks or comments after the finish, so the finish
+  // is not looked for in the last chunks only.
+  finishMarker: MARK_FINISH,
+  endedIn: (tail) => /^data:[ \t]*\[DONE\]/m.test(tail),
 };
 
 /** The upstream ended the stream before the commit. */
@@ -431,6 +442,13 @@ function passThrough(
   let before: Uint8Array = new Uint8Array(0);
   let last = firstRaw;
   const dialect = opts.dialect ?? CHAT_DIALECT;
+  /** Notes a finish reason in `chunk` (the dialect's finish marker), until one was seen. */
+  const noteFinish = (chunk: Uint8Array) => {
+    if (!summary.finished && dialect.finishMarker && hasMarker(chunk, dialect.finishMarker)) {
+      summary.finished = true;
+    }
+  };
+  noteFinish(firstRaw);
   const { promise: done, resolve } = Promise.withResolvers<StreamSummary>();
   const finish = () => {
     if (finished) return;
@@ -469,6 +487,7 @@ function passThrough(
             // The last event without its blank line: judged like any other.
             before = last;
             last = pending.take();
+            noteFinish(last);
             const out = forward(last, opts, summary);
             if (out.bytes.length) controller.enqueue(out.bytes);
           }
@@ -497,6 +516,7 @@ function passThrough(
         if (!complete) continue;
         before = last;
         last = complete;
+        noteFinish(complete);
         const out = forward(complete, opts, summary);
         if (out.stop) {
           controller.enqueue(out.bytes);

@@ -3,11 +3,12 @@
  * → the backend's translator → the conversation model's events (`model/events.ts`), with no text built on the
  * way. Every upstream chunk touches the watchdog; an event over the size limit or one the translator cannot
  * read ends the stream with an error event (a bad answer, never a "connection failure"); after the translator
- * stops, the output ends.
+ * stops, or once it saw its protocol's terminal event, the output ends.
  */
 import { createParser, type ParseError } from "eventsource-parser";
 import { readChunks } from "./chunk_reader.ts";
 import type { ModelEvent } from "../model/events.ts";
+import { readPastEnd } from "../core/past_end.ts";
 
 /** Turns one upstream event's data into the model's events. */
 export interface SseTranslator {
@@ -17,6 +18,11 @@ export interface SseTranslator {
   /** What to send when the upstream stream ends (usage, or an error when it ended too early). */
   end(): ModelEvent[];
   readonly stopped: boolean;
+  /**
+   * True once the upstream sent its protocol's terminal event (Anthropic's `message_stop`): the answer is
+   * whole, so the events end there ({@link end} is asked then) without waiting for the upstream to close.
+   */
+  readonly complete?: boolean;
 }
 
 /** Pipe `body` through `translator`; `provider` names the upstream in error texts. */
@@ -81,6 +87,14 @@ export function pipeSseThrough(
         if (translator.stopped) {
           c.close();
           reader.cancel().catch(() => {});
+          return;
+        }
+        if (translator.complete) {
+          // What follows the terminal event is read for a short grace, then cancelled (core/past_end.ts).
+          add(translator.end());
+          flush(c);
+          c.close();
+          void readPastEnd(reader);
           return;
         }
         if (sent) return;

@@ -1,7 +1,8 @@
 /**
  * Redaction of outgoing requests (SPEC §10.4, §19): every string the client sent that goes upstream — all
  * message fields including unknown ones, `tool_call_id`, `metadata`, `user`, strings nested in any other
- * field, and object keys — with secrets replaced. Only `model` is left to the model-name check (chat.ts).
+ * field, object keys, and what rides under a symbol key (an assistant turn's carried reasoning) — with
+ * secrets replaced. Only `model` is left to the model-name check (chat.ts).
  */
 import type { ChatRequest } from "../model/request.ts";
 
@@ -77,6 +78,12 @@ export function redactBody<T extends object = ChatRequest>(
         delete node[key];
         put(node, k.text, v);
       }
+    }
+    // Values under symbol keys go upstream too: an assistant turn's carried reasoning (model/reasoning.ts)
+    // rides on its message under one, and the anthropic provider writes it back as thinking blocks.
+    for (const sym of Object.getOwnPropertySymbols(node)) {
+      const v = (node as Record<symbol, unknown>)[sym];
+      if (isContainer(v)) stack.push([v, undefined]);
     }
   }
   return { body, n: total };

@@ -2,7 +2,9 @@
  * The conversation model's events → the Messages event grammar (SPEC §17.1):
  * `message_start`; for each block in order — thinking, text, each tool call — `content_block_start`, its
  * deltas (`thinking_delta`/`signature_delta`, `text_delta`, `input_json_delta` fragments) and
- * `content_block_stop`, indexes from 0 without gaps (a `redacted_thinking` block whole); then `message_delta`
+ * `content_block_stop`, indexes from 0 without gaps (a `redacted_thinking` block whole; a tool call that starts
+ * while the open call's arguments are still incomplete — an upstream interleaving parallel calls — whole after
+ * the open block, at the finish); then `message_delta`
  * (stop reason, usage) and `message_stop`. An error event ends it with `event: error`. Only choice 0 is read (a
  * Messages answer has one). {@link MessagesRenderer} is the pure state machine; `model/render.ts` drives it.
  */
@@ -18,8 +20,18 @@ type Obj = Record<string, unknown>;
 type Open =
   | { kind: "text" }
   | { kind: "thinking"; signed: boolean }
-  | { kind: "tool"; call: number }
+  | { kind: "tool"; call: number; args: string }
   | { kind: "redacted" };
+
+/** Whether a call's arguments so far are a whole JSON value (so no fragment of it is still to come). */
+function wholeJson(args: string): boolean {
+  try {
+    JSON.parse(args);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** The Messages `error` event for a failure (its type from the proxy's error type and code). */
 function errorEvent(e: { message?: unknown; type?: unknown; code?: unknown }): string {
@@ -37,8 +49,14 @@ export class MessagesRenderer implements EventRenderer {
   #started = false;
   #index = -1;
   #open: Open | undefined;
-  /** Tool calls (by their index) whose block was opened. */
+  /** Tool calls (by their index) whose block was opened or deferred. */
   #calls = new Set<number>();
+  /**
+   * Calls that started while another call's arguments were still incomplete JSON (an upstream interleaving
+   * parallel calls' fragments): Messages blocks cannot interleave, so these wait, their fragments gathered,
+   * and go out whole after the open block closes at the finish.
+   */
+  #deferred = new Map<number, { id: string; name: string; args: string }>();
   #finish: string | null = null;
   #usage: Usage | undefined;
   /** True once the stream has ended (message_stop or an error event). */
@@ -117,7 +135,16 @@ export class MessagesRenderer implements EventRenderer {
   #toolCall(out: string[], index: number, id: string, name: string): void {
     if (this.#calls.has(index)) return;
     this.#calls.add(index);
-    this.#begin(out, { kind: "tool", call: index }, {
+    const open = this.#open;
+    if (this.#deferred.size || (open?.kind === "tool" && !wholeJson(open.args))) {
+      this.#deferred.set(index, { id, name, args: "" });
+      return;
+    }
+    this.#toolBlock(out, index, id, name);
+  }
+
+  #toolBlock(out: string[], index: number, id: string, name: string): void {
+    this.#begin(out, { kind: "tool", call: index, args: "" }, {
       type: "tool_use",
       id: id || toolUseId(),
       name,
@@ -126,10 +153,24 @@ export class MessagesRenderer implements EventRenderer {
   }
 
   #toolArgs(out: string[], index: number, args: string): void {
-    // Fragments of a call whose block is already closed cannot be placed (upstreams send calls in order).
-    if (this.#open?.kind === "tool" && this.#open.call === index) {
+    const open = this.#open;
+    if (open?.kind === "tool" && open.call === index) {
+      open.args += args;
       out.push(this.#stringDelta("input_json_delta", "partial_json", args));
+      return;
     }
+    const deferred = this.#deferred.get(index);
+    if (deferred) deferred.args += args;
+  }
+
+  /** The deferred calls, each a whole block, after the open block. */
+  #flushDeferred(out: string[]): void {
+    for (const [index, call] of this.#deferred) {
+      this.#toolBlock(out, index, call.id, call.name);
+      if (call.args) out.push(this.#stringDelta("input_json_delta", "partial_json", call.args));
+      this.#close(out);
+    }
+    this.#deferred.clear();
   }
 
   /** The Messages events (as SSE text) for one event. */
@@ -163,6 +204,7 @@ export class MessagesRenderer implements EventRenderer {
       case "finish":
         this.#finish = ev.reason;
         this.#close(out);
+        this.#flushDeferred(out);
         break;
       case "usage":
         this.#usage = chatUsage(ev.usage);
@@ -176,6 +218,7 @@ export class MessagesRenderer implements EventRenderer {
     const out: string[] = [];
     this.#start(out);
     this.#close(out);
+    this.#flushDeferred(out);
     out.push(namedEvent("message_delta", {
       delta: { stop_reason: stopReason(this.#finish), stop_sequence: null },
       usage: messagesUsage(this.#usage),

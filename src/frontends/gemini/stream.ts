@@ -63,7 +63,11 @@ interface CallDraft {
  * error object and ends the stream, and so do events that end before any finish: the answer may be cut off.
  */
 export class GeminiRenderer implements EventRenderer {
-  #calls = new Map<number, CallDraft[]>();
+  /**
+   * Each choice's tool calls by their index. A map, not an array: the index is the upstream's number, and an
+   * array at index 4294967294 made the finish walk four billion holes with the event loop blocked.
+   */
+  #calls = new Map<number, Map<number, CallDraft>>();
   #held: Obj[] = [];
   #usage: GeminiUsage | undefined;
   #finished = false;
@@ -112,22 +116,21 @@ export class GeminiRenderer implements EventRenderer {
       case "reasoning":
         return ev.text ? this.#part(ev.choice, { text: ev.text, thought: true }) : "";
       case "tool_call": {
-        const calls = this.#calls.get(ev.choice) ?? [];
+        const calls = this.#calls.get(ev.choice) ?? new Map<number, CallDraft>();
         this.#calls.set(ev.choice, calls);
-        calls[ev.index] = { id: ev.id, name: ev.name, args: "" };
+        calls.set(ev.index, { id: ev.id, name: ev.name, args: "" });
         return "";
       }
       case "tool_args": {
-        const draft = this.#calls.get(ev.choice)?.[ev.index];
+        const draft = this.#calls.get(ev.choice)?.get(ev.index);
         if (draft) draft.args += ev.arguments;
         return "";
       }
       case "finish": {
         this.#finished = true;
         const parts: GeminiPart[] = [];
-        for (const call of this.#calls.get(ev.choice) ?? []) {
-          if (call) parts.push(functionCallPart(call.id, call.name, call.args));
-        }
+        const calls = [...this.#calls.get(ev.choice) ?? []].sort(([a], [b]) => a - b);
+        for (const [, call] of calls) parts.push(functionCallPart(call.id, call.name, call.args));
         this.#calls.delete(ev.choice);
         this.#held.push({
           content: { role: "model", parts },

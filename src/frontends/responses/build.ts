@@ -59,6 +59,11 @@ export function textPart(text: string): Record<string, unknown> {
   return { type: "output_text", text, annotations: [], logprobs: [] };
 }
 
+/** A refusal part (the model declined; Chat's `refusal`). */
+export function refusalPart(refusal: string): Record<string, unknown> {
+  return { type: "refusal", refusal };
+}
+
 /** An assistant message item. */
 export function messageItem(
   id: string,
@@ -175,7 +180,7 @@ export function resultToResponse(
   if (thought) output.push(reasoningItem(newId("rs"), thought));
   const parts: Record<string, unknown>[] = [];
   if (choice?.text) parts.push(textPart(choice.text));
-  if (choice?.refusal) parts.push({ type: "refusal", refusal: choice.refusal });
+  if (choice?.refusal) parts.push(refusalPart(choice.refusal));
   if (parts.length) output.push(messageItem(newId("msg"), parts, "completed"));
   for (const tc of choice?.toolCalls ?? []) {
     output.push(

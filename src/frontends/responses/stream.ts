@@ -1,7 +1,7 @@
 /**
  * The conversation model's events → the Responses event stream (SPEC §17.2): `response.created`,
  * `response.in_progress`, then per output item `response.output_item.added` … `response.output_item.done`
- * (text through `content_part` and `output_text` events, reasoning through `reasoning_summary_*` events,
+ * (text through `content_part` and `output_text` events, a refusal through `content_part` and `refusal` events, reasoning through `reasoning_summary_*` events,
  * function calls through `function_call_arguments` events), and `response.completed` (or
  * `response.incomplete` on a length or content-filter stop) carrying the whole response; a failure ends the
  * stream with `response.failed`. Every event has an increasing `sequence_number`. Only choice 0 is read.
@@ -19,6 +19,7 @@ import {
   messageItem,
   newId,
   reasoningItem,
+  refusalPart,
   requestEcho,
   responseCore,
   type ResponseMeta,
@@ -45,6 +46,11 @@ interface OpenText {
   text: string;
 }
 
+/** An open message item: its one part is output text or a refusal. */
+interface OpenMessage extends OpenText {
+  refusal: boolean;
+}
+
 interface OpenCall {
   index: number;
   id: string;
@@ -58,7 +64,7 @@ export class ResponsesRenderer implements EventRenderer {
   #seq = 0;
   #out = "";
   #output: Record<string, unknown>[] = [];
-  #text: OpenText | undefined;
+  #text: OpenMessage | undefined;
   #reasoning: OpenText | undefined;
   #calls = new Map<number, OpenCall>();
   #usage: unknown;
@@ -122,27 +128,25 @@ export class ResponsesRenderer implements EventRenderer {
     this.#emit("response.output_item.done", { output_index: index, item });
   }
 
-  #textDelta(delta: string): void {
+  /** Text or a refusal: one message item per run of either, its one part streamed as it comes. */
+  #textDelta(delta: string, refusal = false): void {
     this.#closeReasoning();
+    if (this.#text && this.#text.refusal !== refusal) this.#closeText();
     if (!this.#text) {
       const id = newId("msg");
-      this.#text = { index: this.#add(messageItem(id, [], "in_progress")), id, text: "" };
+      this.#text = { index: this.#add(messageItem(id, [], "in_progress")), id, text: "", refusal };
       this.#emit("response.content_part.added", {
         item_id: id,
         output_index: this.#text.index,
         content_index: 0,
-        part: textPart(""),
+        part: refusal ? refusalPart("") : textPart(""),
       });
     }
     const t = this.#text;
     t.text += delta;
-    this.#emit("response.output_text.delta", {
-      item_id: t.id,
-      output_index: t.index,
-      content_index: 0,
-      delta,
-      logprobs: [],
-    });
+    const at = { item_id: t.id, output_index: t.index, content_index: 0 };
+    if (refusal) this.#emit("response.refusal.delta", { ...at, delta });
+    else this.#emit("response.output_text.delta", { ...at, delta, logprobs: [] });
   }
 
   #closeText(): void {
@@ -150,9 +154,11 @@ export class ResponsesRenderer implements EventRenderer {
     if (!t) return;
     this.#text = undefined;
     const at = { item_id: t.id, output_index: t.index, content_index: 0 };
-    this.#emit("response.output_text.done", { ...at, text: t.text, logprobs: [] });
-    this.#emit("response.content_part.done", { ...at, part: textPart(t.text) });
-    this.#done(t.index, messageItem(t.id, [textPart(t.text)], "completed"));
+    if (t.refusal) this.#emit("response.refusal.done", { ...at, refusal: t.text });
+    else this.#emit("response.output_text.done", { ...at, text: t.text, logprobs: [] });
+    const part = t.refusal ? refusalPart(t.text) : textPart(t.text);
+    this.#emit("response.content_part.done", { ...at, part });
+    this.#done(t.index, messageItem(t.id, [part], "completed"));
   }
 
   #reasoningDelta(delta: string): void {
@@ -230,7 +236,8 @@ export class ResponsesRenderer implements EventRenderer {
         if (ev.text !== "") this.#reasoningDelta(ev.text);
         break;
       case "text":
-        if (ev.text !== "") this.#textDelta(ev.text);
+      case "refusal":
+        if (ev.text !== "") this.#textDelta(ev.text, ev.type === "refusal");
         break;
       case "tool_call":
         this.#callStart(ev.index, ev.id, ev.name);

@@ -19,6 +19,8 @@ export class AnthropicStreamTranslator {
   #usage: AnthropicUsage = {};
   /** Anthropic block index → tool-call index of the chunk deltas. */
   #tools = new Map<number, number>();
+  /** Tool blocks (by Anthropic index) that got input: one that ends without any had input `{}`. */
+  #withInput = new Set<number>();
 
   /** `meta` is the stream's: the model Anthropic names (`message_start`) is written into it. */
   constructor(meta: StreamMeta) {
@@ -28,6 +30,12 @@ export class AnthropicStreamTranslator {
   /** True after an error event was produced: nothing more should be read. */
   get stopped(): boolean {
     return this.#stopped;
+  }
+
+  #complete = false;
+  /** True once `message_stop` came after the stop reason: the answer is whole, the upstream need not close first. */
+  get complete(): boolean {
+    return this.#complete;
   }
 
   /** End the stream with an error event. */
@@ -104,9 +112,19 @@ export class AnthropicStreamTranslator {
           if (n === undefined) {
             return this.fail("Anthropic sent tool input for a block that is not a tool_use.");
           }
+          this.#withInput.add(ev.index as number);
           return this.#one({ type: "tool_args", choice: 0, index: n, arguments: d.partial_json });
         }
         return [];
+      }
+      case "content_block_stop": {
+        // A tool without parameters streams no input (one empty `partial_json`): its arguments are `{}`, as in
+        // the whole answer, not an empty string a client's JSON.parse fails on.
+        const index = ev.index as number;
+        const n = this.#tools.get(index);
+        if (n === undefined || this.#withInput.has(index)) return [];
+        this.#withInput.add(index);
+        return this.#one({ type: "tool_args", choice: 0, index: n, arguments: "{}" });
       }
       case "message_delta": {
         const d = (ev.delta ?? {}) as { stop_reason?: string | null };
@@ -126,7 +144,10 @@ export class AnthropicStreamTranslator {
           { anthropic: e },
         );
       }
-      default: // ping, content_block_stop, message_stop, and event types added later
+      case "message_stop":
+        this.#complete = this.#finished;
+        return [];
+      default: // ping, and event types added later
         return [];
     }
   }
