@@ -1,8 +1,8 @@
 /**
  * The one transform from a Chat Completions SSE byte stream (a Chat upstream's committed stream) to
  * {@link ModelEvent}s, so each non-Chat front end renders from events only. `[DONE]` ends the events (a
- * choice that never finished is finished `stop` then); an error event ends them with that error; a stream
- * that closes before anything finished ends with a cut-off error. What follows `[DONE]` is read to its end
+ * choice that never finished is finished then: `tool_calls` when it called a tool, else `stop`); an error
+ * event ends them with that error; a stream that closes before anything finished ends with a cut-off error. What follows `[DONE]` is read to its end
  * within a short grace, not cancelled at once (`core/past_end.ts`).
  */
 import { createParser } from "eventsource-parser";
@@ -22,6 +22,8 @@ export function chatSseEvents(
   let ended = false; // [DONE] or an error: nothing more is read
   const started = new Set<number>();
   const finished = new Set<number>();
+  /** Choices that called a tool: ended by `[DONE]` alone, they finished for their tool calls. */
+  const calling = new Set<number>();
   const end = (ev?: ModelEvent) => {
     if (ended) return;
     if (ev) pending.push(ev);
@@ -34,7 +36,8 @@ export function chatSseEvents(
       if (data.trim() === "[DONE]") {
         // A choice that never said why it finished is finished here, as the upstream ended it.
         for (const c of started.size ? started : [0]) {
-          if (!finished.has(c)) pending.push({ type: "finish", choice: c, reason: "stop" });
+          if (finished.has(c)) continue;
+          pending.push({ type: "finish", choice: c, reason: calling.has(c) ? "tool_calls" : "stop" });
         }
         return end();
       }
@@ -57,6 +60,7 @@ export function chatSseEvents(
         if (ev.type === "error") return end(ev);
         if (ev.type === "finish") finished.add(ev.choice);
         else if ("choice" in ev) started.add(ev.choice);
+        if (ev.type === "tool_call") calling.add(ev.choice);
         pending.push(ev);
       }
     },

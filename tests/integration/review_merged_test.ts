@@ -565,3 +565,38 @@ Deno.test("messages ← Chat upstream: many tool calls without an index cost lin
     await mock.close();
   }
 });
+
+Deno.test("messages ← Chat upstream: a tool call ended by [DONE] alone (no finish reason) stops for tool_use, not end_turn", async () => {
+  // A Chat server that omits the finish chunk: a Messages client (Claude Code) that sees end_turn after a
+  // tool_use block does not run the tool, and the agent stops.
+  const mock = MockOpenAI.start();
+  mock.onChat = () =>
+    sseResponse([
+      chunk({
+        role: "assistant",
+        tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "Read", arguments: "" } }],
+      }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: '{"path":"a.txt"}' } }] }),
+      "data: [DONE]",
+    ]);
+  const p = await startTestProxy(["--disable-auth"], {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY: OR_KEY,
+  });
+  try {
+    const client = new Anthropic({ apiKey: "unused", baseURL: p.url, maxRetries: 0 });
+    const message = await client.messages.stream({
+      model: "m",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "go" }],
+      tools: [{ name: "Read", input_schema: { type: "object", properties: { path: { type: "string" } } } }],
+    }).finalMessage();
+    assert.equal(message.stop_reason, "tool_use");
+    const use = message.content.find((b) => b.type === "tool_use");
+    assert.ok(use && use.type === "tool_use");
+    assert.deepEqual(use.input, { path: "a.txt" });
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+});

@@ -180,6 +180,25 @@ const TABLE: { name: string; chat: (Record<string, unknown> | string)[]; events:
     events: [{ type: "text", choice: 0, text: "x" }, { type: "finish", choice: 0, reason: "stop" }],
   },
   {
+    name: "[DONE] without a finish after a tool call finishes the choice for its tool calls",
+    chat: [
+      chunk({
+        tool_calls: [{
+          index: 0,
+          id: "call_a",
+          type: "function",
+          function: { name: "Read", arguments: "{}" },
+        }],
+      }),
+      "[DONE]",
+    ],
+    events: [
+      { type: "tool_call", choice: 0, index: 0, id: "call_a", name: "Read" },
+      { type: "tool_args", choice: 0, index: 0, arguments: "{}" },
+      { type: "finish", choice: 0, reason: "tool_calls" },
+    ],
+  },
+  {
     name: "a stream that closes before anything finished is cut off",
     chat: [chunk({ content: "half" })],
     events: [
