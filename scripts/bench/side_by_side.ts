@@ -510,3 +510,42 @@ export function printSideBySide(r: SideBySide): void {
   // deno-lint-ignore no-console
   console.log(lines.join("\n"));
 }
+
+/** One llmproxy checkout under a per-stream CPU comparison. */
+export interface ComparedProxy {
+  dir: string;
+  child: Deno.ChildProcess;
+  origin: string;
+}
+
+/**
+ * CPU per streamed request, interleaved: a warm-up, then ROUNDS (env, default 3) rounds of 600 streams at 100
+ * concurrency per case and proxy; prints the median µs per stream of each checkout and case, then stops the
+ * proxies.
+ */
+export async function streamCpuRounds<C extends { name: string }>(
+  proxies: ComparedProxy[],
+  cases: readonly C[],
+  load: (origin: string, c: C, n: number, concurrency: number) => Promise<void>,
+): Promise<void> {
+  const out = new Map<string, number[]>();
+  for (const p of proxies) for (const c of cases) await load(p.origin, c, 100, 20);
+  for (let round = 0; round < Number(Deno.env.get("ROUNDS") ?? 3); round++) {
+    for (const c of cases) {
+      for (const p of proxies) {
+        const key = `${p.dir} ${c.name}`;
+        const before = cpuMs(p.child.pid);
+        await load(p.origin, c, 600, 100);
+        out.set(key, [...out.get(key) ?? [], (cpuMs(p.child.pid) - before) * 1000 / 600]);
+      }
+    }
+  }
+  for (const [key, xs] of out) {
+    // deno-lint-ignore no-console
+    console.log(`${key.padEnd(40)} ${median(xs).toFixed(0)} µs/stream ${JSON.stringify(xs.map(Math.round))}`);
+  }
+  for (const p of proxies) {
+    p.child.kill("SIGTERM");
+    await p.child.status;
+  }
+}

@@ -5,7 +5,7 @@
  * 600 streams at 100 concurrency, interleaved; the figure is the proxy process's CPU time (/proc) per stream.
  *   deno run -A scripts/bench/translated_cost.ts [CHECKOUT_DIR …]   (default: this checkout)
  */
-import { cpuMs, median, startProxy } from "./side_by_side.ts";
+import { type ComparedProxy, startProxy, streamCpuRounds } from "./side_by_side.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const dirs = Deno.args.length ? Deno.args : [ROOT];
@@ -74,7 +74,7 @@ const CASES = [
 ];
 
 const tmp = await Deno.makeTempDir();
-const proxies: { dir: string; child: Deno.ChildProcess; origin: string }[] = [];
+const proxies: ComparedProxy[] = [];
 for (const dir of dirs) {
   const p = await startProxy(upstream, tmp, [
     "--anthropic-api-base-url",
@@ -100,25 +100,6 @@ async function load(origin: string, c: (typeof CASES)[number], n: number, conc: 
     }
   }));
 }
-const out = new Map<string, number[]>();
-for (const p of proxies) for (const c of CASES) await load(p.origin, c, 100, 20);
-for (let round = 0; round < Number(Deno.env.get("ROUNDS") ?? 3); round++) {
-  for (const c of CASES) {
-    for (const p of proxies) {
-      const key = `${p.dir} ${c.name}`;
-      const before = cpuMs(p.child.pid);
-      await load(p.origin, c, 600, 100);
-      out.set(key, [...out.get(key) ?? [], (cpuMs(p.child.pid) - before) * 1000 / 600]);
-    }
-  }
-}
-for (const [key, xs] of out) {
-  // deno-lint-ignore no-console
-  console.log(`${key.padEnd(40)} ${median(xs).toFixed(0)} µs/stream ${JSON.stringify(xs.map(Math.round))}`);
-}
-for (const p of proxies) {
-  p.child.kill("SIGTERM");
-  await p.child.status;
-}
+await streamCpuRounds(proxies, CASES, load);
 await mock.shutdown();
 await Deno.remove(tmp, { recursive: true });

@@ -10,6 +10,14 @@ import { MockAnthropic } from "../mocks/anthropic_upstream.ts";
 
 const OR_KEY = "sk-or-v1-" + "7".repeat(64);
 
+/** A proxy (auth off) in front of `mock` as its OpenRouter upstream. */
+function proxyOver(mock: MockOpenAI) {
+  return startTestProxy(["--disable-auth"], {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY: OR_KEY,
+  });
+}
+
 /** One Chat chunk event (`data:` line) of choice 0. */
 function chunk(delta: Record<string, unknown>, finish: string | null = null): string {
   return `data: ${
@@ -33,10 +41,7 @@ Deno.test("responses ← Chat upstream: a streamed refusal reaches the Responses
       chunk({}, "stop"),
       "data: [DONE]",
     ]);
-  const p = await startTestProxy(["--disable-auth"], {
-    OPENROUTER_API_BASE_URL: mock.url,
-    OPENROUTER_API_KEY: OR_KEY,
-  });
+  const p = await proxyOver(mock);
   try {
     const stream = p.client().responses.stream({ model: "m", input: "hi" });
     const types: string[] = [];
@@ -80,10 +85,7 @@ Deno.test("chat [DONE] rule: a finished answer followed by usage and trailing em
       chunk({}),
       ": bye",
     ], 15);
-  const p = await startTestProxy(["--disable-auth"], {
-    OPENROUTER_API_BASE_URL: mock.url,
-    OPENROUTER_API_KEY: OR_KEY,
-  });
+  const p = await proxyOver(mock);
   try {
     const stream = await p.client().chat.completions.create({
       model: "m",
@@ -204,10 +206,7 @@ Deno.test("messages ← Chat upstream: parallel tool calls whose argument fragme
       chunk({}, "tool_calls"),
       "data: [DONE]",
     ]);
-  const p = await startTestProxy(["--disable-auth"], {
-    OPENROUTER_API_BASE_URL: mock.url,
-    OPENROUTER_API_KEY: OR_KEY,
-  });
+  const p = await proxyOver(mock);
   try {
     const client = new Anthropic({ apiKey: "unused", baseURL: p.url, maxRetries: 0 });
     const message = await client.messages.stream({
@@ -378,10 +377,7 @@ Deno.test("messages, responses, gemini ← Chat upstream that keeps its stream o
       { headers: { "content-type": "text/event-stream" } },
     );
   };
-  const p = await startTestProxy(["--disable-auth"], {
-    OPENROUTER_API_BASE_URL: mock.url,
-    OPENROUTER_API_KEY: OR_KEY,
-  });
+  const p = await proxyOver(mock);
   const h = { "content-type": "application/json" };
   const messages = [{ role: "user", content: "hi" }];
   const asks: [string, string, RegExp][] = [
@@ -429,10 +425,7 @@ Deno.test("gemini ← Chat upstream: a tool call with a huge index does not free
       chunk({}, "tool_calls"),
       "data: [DONE]",
     ]);
-  const p = await startTestProxy(["--disable-auth"], {
-    OPENROUTER_API_BASE_URL: mock.url,
-    OPENROUTER_API_KEY: OR_KEY,
-  });
+  const p = await proxyOver(mock);
   try {
     const started = performance.now();
     const res = await p.fetch("/v1beta/models/m:streamGenerateContent?alt=sse", {
@@ -539,10 +532,7 @@ Deno.test("messages ← Chat upstream: many tool calls without an index cost lin
   }
   events.push(chunk({}, "tool_calls"), "data: [DONE]");
   mock.onChat = () => sseResponse(events);
-  const p = await startTestProxy(["--disable-auth"], {
-    OPENROUTER_API_BASE_URL: mock.url,
-    OPENROUTER_API_KEY: OR_KEY,
-  });
+  const p = await proxyOver(mock);
   try {
     const started = performance.now();
     const res = await p.fetch("/v1/messages", {
@@ -579,10 +569,7 @@ Deno.test("messages ← Chat upstream: a tool call ended by [DONE] alone (no fin
       chunk({ tool_calls: [{ index: 0, function: { arguments: '{"path":"a.txt"}' } }] }),
       "data: [DONE]",
     ]);
-  const p = await startTestProxy(["--disable-auth"], {
-    OPENROUTER_API_BASE_URL: mock.url,
-    OPENROUTER_API_KEY: OR_KEY,
-  });
+  const p = await proxyOver(mock);
   try {
     const client = new Anthropic({ apiKey: "unused", baseURL: p.url, maxRetries: 0 });
     const message = await client.messages.stream({
