@@ -256,6 +256,24 @@ export function readFailure(opts: { timer: IdleTimer }, e: unknown): UpstreamFai
 }
 
 /**
+ * An attempt that failed before its commit: the watchdog stopped, the upstream and its reading ended, and the
+ * failure's texts scrubbed of key values (SPEC §19).
+ */
+export function failedBeforeCommit(
+  opts: Pick<CommitOptions, "timer" | "cancelUpstream" | "scrub">,
+  stopReading: () => void,
+  failure: UpstreamFailure,
+): AttemptResult {
+  opts.timer.stop();
+  opts.cancelUpstream();
+  stopReading();
+  return {
+    ok: false,
+    failure: { ...failure, message: opts.scrub(failure.message), code: opts.scrub(failure.code) },
+  };
+}
+
+/**
  * Read `body` until the commit point. Resolves to a failure (nothing was sent to the client) or to a
  * committed stream that starts with the held bytes.
  */
@@ -279,15 +297,8 @@ export async function commitStream(
     summary.model ??= dialect.model(c);
   };
 
-  const fail = (failure: UpstreamFailure): AttemptResult => {
-    opts.timer.stop();
-    opts.cancelUpstream();
-    reader.cancel().catch(() => {});
-    return {
-      ok: false,
-      failure: { ...failure, message: opts.scrub(failure.message), code: opts.scrub(failure.code) },
-    };
-  };
+  const fail = (failure: UpstreamFailure): AttemptResult =>
+    failedBeforeCommit(opts, () => void reader.cancel().catch(() => {}), failure);
 
   while (!committed) {
     let r: ReadableStreamReadResult<Uint8Array>;

@@ -10,7 +10,13 @@
 import type { AttemptInput, AttemptResult, StreamSummary, UpstreamFailure } from "./backend.ts";
 import type { Posted } from "./http.ts";
 import type { IdleTimer } from "./idle.ts";
-import { commitWithPosted, emptyStream, noContentByDeadline, readFailure } from "./commit.ts";
+import {
+  commitWithPosted,
+  emptyStream,
+  failedBeforeCommit,
+  noContentByDeadline,
+  readFailure,
+} from "./commit.ts";
 import { eventVerdict, type ModelEvent, type StreamMeta } from "../model/events.ts";
 import { chatUsage } from "../model/usage.ts";
 
@@ -49,13 +55,7 @@ export async function commitEvents(
   }, Math.max(0, opts.commitBy - Date.now()));
   const fail = (failure: UpstreamFailure): AttemptResult => {
     clearTimeout(deadline);
-    opts.timer.stop();
-    opts.cancelUpstream();
-    stopReading();
-    return {
-      ok: false,
-      failure: { ...failure, message: opts.scrub(failure.message), code: opts.scrub(failure.code) },
-    };
+    return failedBeforeCommit(opts, stopReading, failure);
   };
   const held: ModelEvent[] = [];
   for (;;) {
