@@ -197,7 +197,7 @@ export function createHandler(ctx: ProxyContext): Handler {
       res.headers.set("vary", "Origin");
       res.headers.set(
         "access-control-expose-headers",
-        "x-request-id, x-llmproxy-backend, x-llmproxy-model, x-llmproxy-key, x-llmproxy-attempts, x-llmproxy-commands, x-llmproxy-route, x-llmproxy-redactions, x-llmproxy-overhead-ms, x-llmproxy-dropped-tools, retry-after, x-should-retry",
+        "x-request-id, x-llmproxy-backend, x-llmproxy-model, x-llmproxy-key, x-llmproxy-attempts, x-llmproxy-commands, x-llmproxy-route, x-llmproxy-redactions, x-llmproxy-overhead-ms, x-llmproxy-dropped-tools, x-llmproxy-isolate, retry-after, x-should-retry",
       );
     }
     // The tagged-template form: LogTape does not parse a message template on every request.

@@ -63,7 +63,7 @@ async function landOn(isolate: string, send: () => Promise<Response>): Promise<R
 const twoKeys = () => ({ OPENROUTER_API_KEY_1: KEYS[0], OPENROUTER_API_KEY_2: KEYS[1] });
 
 Deno.test("--workers 2: requests spread over both isolates, and /metrics counts them all", async () => {
-  await withProxy([], twoKeys, async (_p, _mock, url) => {
+  await withProxy(["--allow-origin", "http://localhost:3000"], twoKeys, async (_p, _mock, url) => {
     const seen = new Map<string, number>();
     let sent = 0;
     while (sent < TRIES && seen.size < 2) {
@@ -74,6 +74,18 @@ Deno.test("--workers 2: requests spread over both isolates, and /metrics counts 
       seen.set(i, (seen.get(i) ?? 0) + 1);
     }
     assert.deepEqual([...seen.keys()].sort(), ["0", "1"], `isolates seen in ${sent} requests`);
+    // A browser client may read which isolate answered.
+    const cors = await onNewConnection(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: "http://localhost:3000" },
+      body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "q" }] }),
+    });
+    sent++;
+    assert.ok(cors.headers.has("x-llmproxy-isolate"));
+    assert.ok(
+      (cors.headers.get("access-control-expose-headers") ?? "").split(/,\s*/).includes("x-llmproxy-isolate"),
+      "x-llmproxy-isolate is exposed to an allowed origin",
+    );
     // A scrape lands on one isolate but counts the requests both served.
     for (let i = 0; i < 2; i++) {
       const text = await (await onNewConnection(`${url}/metrics`)).text();
