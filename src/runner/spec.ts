@@ -6,7 +6,7 @@
  */
 import type { KeyEntry, LoadedConfig } from "../config/load.ts";
 import type { OptionSpec, OptionValues } from "../config/options.ts";
-import type { ProviderConfig } from "../config/providers.ts";
+import { missingKeyProblem, type ProviderConfig } from "../config/providers.ts";
 import type { Scrubber } from "../security/scrub.ts";
 import type { Backend } from "./backend.ts";
 import type { UpstreamClient } from "./upstream_client.ts";
@@ -16,6 +16,29 @@ export interface BackendDeps {
   scrub: Scrubber;
   /** The proxy's upstream HTTP client. */
   client: UpstreamClient;
+}
+
+/** What an HTTP backend is built from besides the shared services: its name, base URL and key pool. */
+export interface HttpBackendOptions extends BackendDeps {
+  name: string;
+  /** Its `--…-api-base-url`. */
+  baseUrl: string;
+  keys: KeyEntry[];
+  /** Where its keys come from, named when none is set. */
+  keyEnv?: string;
+}
+
+/**
+ * A keyed backend's readiness (`Backend.functional` and `problem`): usable with a key (or `keyless`, an upstream
+ * that needs none); otherwise the problem names where its keys come from.
+ */
+export function keyReadiness(
+  keys: readonly KeyEntry[],
+  keyEnv: string | undefined,
+  keyless = false,
+): Pick<Backend, "functional" | "problem"> {
+  const ready = () => keys.length > 0 || keyless;
+  return { functional: ready, problem: () => (ready() ? undefined : missingKeyProblem(keyEnv)) };
 }
 
 /** What a provider's factory gets: its own typed settings, its key pool and the shared services. */

@@ -4,15 +4,13 @@
  * response.ts, stream.ts and errors.ts; the runner (`runner/exchange.ts`) makes the attempt. A Messages
  * client's own body passes through (dialect.ts reads its stream for the commit rule).
  */
-import { missingKeyProblem } from "../../config/providers.ts";
+import { type HttpBackendOptions, keyReadiness } from "../../runner/spec.ts";
 import type { KeyEntry } from "../../config/load.ts";
 import { newStreamMeta } from "../../model/ids.ts";
-import type { Scrubber } from "../../security/scrub.ts";
 import type { AnswerReading, HttpExchange } from "../../runner/exchange.ts";
 import { runExchange } from "../../runner/exchange.ts";
 import type { Backend } from "../../runner/backend.ts";
 import { getListing, listedEntries } from "../../runner/listing.ts";
-import type { UpstreamClient } from "../../runner/upstream_client.ts";
 import { classifyAnthropicFailure, classifyAnthropicInBand } from "./errors.ts";
 import { AnthropicTranslationError, translateRequest } from "./request.ts";
 import { type AnthropicResponse, malformedResponse, mapUsage, toModelResult } from "./response.ts";
@@ -23,18 +21,8 @@ import { translateAnthropicSse } from "./stream.ts";
 /** The API version every request names. */
 export const ANTHROPIC_VERSION = "2023-06-01";
 
-/** Settings of the Anthropic backend. */
-export interface AnthropicOptions {
-  name: string;
-  /** `--anthropic-api-base-url` (`https://api.anthropic.com/v1`). */
-  baseUrl: string;
-  keys: KeyEntry[];
-  /** Where its keys come from, named when none is set. */
-  keyEnv?: string;
-  scrub: Scrubber;
-  /** The proxy's upstream HTTP client. */
-  client: UpstreamClient;
-}
+/** Settings of the Anthropic backend (`baseUrl`: `--anthropic-api-base-url`, `https://api.anthropic.com/v1`). */
+export type AnthropicOptions = HttpBackendOptions;
 
 /** The headers of every Anthropic request: JSON, SSE, the API version, the key in `x-api-key`. */
 function headersFor(key: KeyEntry | undefined): Record<string, string> {
@@ -113,8 +101,7 @@ export function createAnthropic(opts: AnthropicOptions): Backend {
     name: opts.name,
     type: "anthropic",
     keys: opts.keys,
-    functional: () => opts.keys.length > 0,
-    problem: () => (opts.keys.length ? undefined : missingKeyProblem(opts.keyEnv)),
+    ...keyReadiness(opts.keys, opts.keyEnv),
     unsupported: run.unsupported,
     attempt: run.attempt,
 

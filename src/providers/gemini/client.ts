@@ -4,7 +4,7 @@
  * errors.ts; the runner (`runner/exchange.ts`) makes the attempt. A Gemini client's own body passes through
  * (native.ts reads its answer, dialect.ts its stream).
  */
-import { missingKeyProblem } from "../../config/providers.ts";
+import { type HttpBackendOptions, keyReadiness } from "../../runner/spec.ts";
 import type { KeyEntry } from "../../config/load.ts";
 import type { AttemptInput, Backend, CountInput, ModelInfo } from "../../runner/backend.ts";
 import {
@@ -14,8 +14,6 @@ import {
   runExchange,
 } from "../../runner/exchange.ts";
 import { getListing, ListingFailed } from "../../runner/listing.ts";
-import type { UpstreamClient } from "../../runner/upstream_client.ts";
-import type { Scrubber } from "../../security/scrub.ts";
 import { classifyGeminiFailure, classifyGeminiInBand } from "./errors.ts";
 import { forModel, translateRequest, type Translation, TranslationError } from "./request.ts";
 import { newStreamMeta } from "../../model/ids.ts";
@@ -26,18 +24,11 @@ import type { GeminiResponse } from "./types.ts";
 import { GEMINI_DIALECT } from "./dialect.ts";
 import { nativeAnswer } from "./native.ts";
 
-/** Settings of the Gemini backend. */
-export interface GeminiOptions {
-  name: string;
-  /** `--gemini-api-base-url`: the host root (`/v1beta` is added) or a URL already ending in `/v1beta` or `/v1`. */
-  baseUrl: string;
-  keys: KeyEntry[];
-  /** Where its keys come from, named when none is set. */
-  keyEnv?: string;
-  scrub: Scrubber;
-  /** The proxy's upstream HTTP client. */
-  client: UpstreamClient;
-}
+/**
+ * Settings of the Gemini backend (`baseUrl`: `--gemini-api-base-url`, the host root — `/v1beta` is added — or
+ * a URL already ending in `/v1beta` or `/v1`).
+ */
+export type GeminiOptions = HttpBackendOptions;
 
 /** The API root (`…/v1beta`) for a configured base URL. */
 export function apiRoot(baseUrl: string): string {
@@ -187,8 +178,7 @@ export function createGemini(opts: GeminiOptions): Backend {
     name: opts.name,
     type: "gemini",
     keys: opts.keys,
-    functional: () => opts.keys.length > 0,
-    problem: () => (opts.keys.length ? undefined : missingKeyProblem(opts.keyEnv)),
+    ...keyReadiness(opts.keys, opts.keyEnv),
     unsupported: run.unsupported,
     attempt: run.attempt,
 

@@ -4,8 +4,8 @@
  * `stream_options.include_usage`. Answers and streams pass through as bytes (see commit.ts). Its exchange is
  * declared here; the runner (`runner/exchange.ts`) makes the attempt.
  */
+import { keyReadiness } from "../../runner/spec.ts";
 import type { KeyEntry } from "../../config/load.ts";
-import { missingKeyProblem } from "../../config/providers.ts";
 import type { Backend } from "../../runner/backend.ts";
 import { CHAT_DIALECT } from "../../runner/commit.ts";
 import { type ExchangeWay, type HttpExchange, runExchange } from "../../runner/exchange.ts";
@@ -103,8 +103,7 @@ export function createOpenAICompatible(
     name: opts.name,
     type: "openai",
     keys: opts.keys,
-    functional: () => opts.keys.length > 0 || keyless,
-    problem: () => (opts.keys.length || keyless ? undefined : missingKeyProblem(opts.keyEnv)),
+    ...keyReadiness(opts.keys, opts.keyEnv, keyless),
     async listModels(signal) {
       const headers = { ...bearerHeaders(opts.keys[0]), ...opts.headers };
       const json = await getListing({
