@@ -76,3 +76,53 @@ Deno.test("readChunks: a stream that is not a byte stream is read as it is", asy
   assert.equal((await reader.read()).value, chunk);
   assert.equal((await reader.read()).done, true);
 });
+
+Deno.test("readChunks: a fetch answer is read through its resource on this Deno (not the stream machinery)", async () => {
+  await withServer(
+    () => new ReadableStream({ start: (c) => (c.enqueue(enc.encode("x")), c.close()) }),
+    async (res) => {
+      const reader = readChunks(res.body!);
+      assert.equal(reader.via, "resource", "Deno's internals changed: the BYOB fallback is in use");
+      assert.equal(res.body!.locked, true, "nobody else may read the stream");
+      assert.equal(dec.decode((await reader.read()).value), "x");
+      assert.equal((await reader.read()).done, true);
+      assert.equal((await reader.read()).done, true, "reading past the end stays done");
+    },
+  );
+});
+
+Deno.test("readChunks: a fetch aborted with a reason rejects a pending read with that reason", async () => {
+  const { promise: reading, resolve } = Promise.withResolvers<void>();
+  await withServer(
+    () =>
+      new ReadableStream({
+        start: (c) => c.enqueue(enc.encode("a")),
+        pull: () => reading,
+      }),
+    async (res0) => {
+      res0.body!.cancel();
+      const ctl = new AbortController();
+      const res = await fetch(res0.url, { signal: ctl.signal });
+      const reader = readChunks(res.body!);
+      assert.equal(dec.decode((await reader.read()).value), "a");
+      const pending = reader.read();
+      ctl.abort(new DOMException("the proxy is shutting down", "AbortError"));
+      await assert.rejects(pending, (e: Error) => e.name === "AbortError" && /shutting down/.test(e.message));
+      resolve();
+    },
+  );
+});
+
+Deno.test("readChunks: a body someone already read from is read through its stream", async () => {
+  await withServer(
+    () => new ReadableStream({ start: (c) => (c.enqueue(enc.encode("abc")), c.close()) }),
+    async (res) => {
+      const first = res.body!.getReader();
+      await first.read();
+      first.releaseLock();
+      const reader = readChunks(res.body!);
+      assert.notEqual(reader.via, "resource");
+      await reader.cancel();
+    },
+  );
+});
