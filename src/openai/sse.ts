@@ -46,6 +46,14 @@ export class EventBuffer {
   /** Add a chunk; returns the bytes up to the last complete event (or undefined) and keeps the rest. */
   push(chunk: Uint8Array): Uint8Array | undefined {
     if (!chunk.length) return undefined;
+    if (this.#parts.length === 0) {
+      // Nothing held (the usual case: a chunk that ends its events): no junction to look at, no copy.
+      const end = lastEventEnd(chunk);
+      if (end === chunk.length) return chunk;
+      this.#parts.push(end ? chunk.subarray(end) : chunk);
+      this.#size = chunk.length - end;
+      return end ? chunk.subarray(0, end) : undefined;
+    }
     // An event end ("\n\n", "\r\r", "\n\r\n", …) may start in earlier chunks: look at the 2 bytes before too.
     const before: number[] = [];
     for (let i = this.#parts.length - 1; i >= 0 && before.length < 2; i--) {
