@@ -21,7 +21,6 @@ import {
   EventBuffer,
   eventData,
   firstBadEvent,
-  indexOfBytes,
   splitEvents,
   sseData,
   textToBytes,
@@ -99,7 +98,7 @@ export interface StreamDialect {
 const MARK_ERROR = textToBytes('"error"');
 const MARK_USAGE = textToBytes('"usage"');
 const DEFAULT_MARKERS = [MARK_USAGE, MARK_ERROR];
-/** A Chat chunk with a finish reason (`"finish_reason":null` does not count, see {@link hasMarker}). */
+/** A Chat chunk with a finish reason (`"finish_reason":null` does not count, see {@link scanMarkers}). */
 const MARK_FINISH = textToBytes('"finish_reason"');
 
 /** What one pre-commit event means: hold it, commit with it, or fail the attempt with its error. */
@@ -364,32 +363,55 @@ function forward(
   opts: CommitOptions,
   summary: StreamSummary,
   parsed?: ReadonlyMap<string, Record<string, unknown>>,
+  marked?: boolean,
 ): { bytes: Uint8Array; stop: boolean } {
   const bad = firstBadEvent(bytes);
   const good = bad < 0 ? bytes : bytes.subarray(0, bad);
   const markers = (opts.dialect ?? CHAT_DIALECT).markers ?? DEFAULT_MARKERS;
-  const out = markers.some((m) => hasMarker(good, m))
-    ? rewriteEvents(good, opts, summary, parsed)
-    : { bytes: good, stop: false };
+  // `marked`: the caller already scanned all of `bytes` for the markers (one pass with the finish marker).
+  const rewrite = marked === undefined || bad >= 0 ? scanMarkers(good, markers) !== 0 : marked;
+  const out = rewrite ? rewriteEvents(good, opts, summary, parsed) : { bytes: good, stop: false };
   if (bad < 0 || out.stop) return out;
   return { bytes: concatBytes([out.bytes, errorEvent(notJson(), opts, summary)]), stop: true };
 }
 
-const NULL = textToBytes("null");
+const QUOTE = 0x22;
 
 /**
- * Whether `buf` holds the quoted marker other than as a field set to `null`. OpenAI-style upstreams send
- * `"usage":null` in every chunk of a stream that asked for usage; those events need no rewriting, so the
- * pass-through path does not parse them (a marker used as a value, `"finish_reason":"error"`, still counts).
+ * Which of the quoted `markers` (each starting with `"`) `buf` holds other than as a field set to `null`: bit
+ * `k` of the result for `markers[k]`, in one pass over the bytes (every committed chunk is scanned, so one
+ * pass for all markers, no allocation). OpenAI-style upstreams send `"usage":null` in every chunk of a stream
+ * that asked for usage; those events need no rewriting, so the pass-through path does not parse them (a
+ * marker used as a value, `"finish_reason":"error"`, still counts). `skip`: bits not to look for.
  */
-function hasMarker(buf: Uint8Array, marker: Uint8Array): boolean {
-  for (let at = indexOfBytes(buf, marker); at >= 0; at = indexOfBytes(buf, marker, at + 1)) {
-    let i = skipSpace(buf, at + marker.length);
-    if (buf[i] !== 0x3a) return true; // not a field name
-    i = skipSpace(buf, i + 1);
-    if (indexOfBytes(buf.subarray(i, i + NULL.length), NULL) !== 0) return true;
+export function scanMarkers(buf: Uint8Array, markers: readonly Uint8Array[], skip = 0): number {
+  const all = (1 << markers.length) - 1;
+  let found = skip & all;
+  if (found === all) return 0;
+  const n = buf.length;
+  for (let at = 0; at < n; at++) {
+    if (buf[at] !== QUOTE) continue;
+    for (let k = 0; k < markers.length; k++) {
+      if (found & (1 << k)) continue;
+      const m = markers[k];
+      let j = 1;
+      while (j < m.length && buf[at + j] === m[j]) j++;
+      if (j < m.length) continue;
+      if (!nullField(buf, at + j)) {
+        found |= 1 << k;
+        if (found === all) return found & ~skip;
+      }
+    }
   }
-  return false;
+  return found & ~skip;
+}
+
+/** Whether the bytes from `i` (just past a quoted name) are `: null` (a field set to null). */
+function nullField(buf: Uint8Array, i: number): boolean {
+  i = skipSpace(buf, i);
+  if (buf[i] !== 0x3a) return false; // not a field name
+  i = skipSpace(buf, i + 1);
+  return buf[i] === 0x6e && buf[i + 1] === 0x75 && buf[i + 2] === 0x6c && buf[i + 3] === 0x6c;
 }
 
 function skipSpace(buf: Uint8Array, i: number): number {
@@ -453,13 +475,19 @@ function passThrough(
   let before: Uint8Array = new Uint8Array(0);
   let last = firstRaw;
   const dialect = opts.dialect ?? CHAT_DIALECT;
-  /** Notes a finish reason in `chunk` (the dialect's finish marker), until one was seen. */
-  const noteFinish = (chunk: Uint8Array) => {
-    if (!summary.finished && dialect.finishMarker && hasMarker(chunk, dialect.finishMarker)) {
-      summary.finished = true;
-    }
+  // One pass over each committed chunk finds the markers that make its events worth reading and, until one
+  // was seen, the dialect's finish marker.
+  const markers = dialect.markers ?? DEFAULT_MARKERS;
+  const scanned = dialect.finishMarker ? [...markers, dialect.finishMarker] : markers;
+  const finishBit = dialect.finishMarker ? 1 << markers.length : 0;
+  const rewriteBits = (1 << markers.length) - 1;
+  /** Scan `chunk`: note a finish reason; whether a marker asks for its events to be read. */
+  const scan = (chunk: Uint8Array): boolean => {
+    const found = scanMarkers(chunk, scanned, summary.finished ? finishBit : 0);
+    if (found & finishBit) summary.finished = true;
+    return (found & rewriteBits) !== 0;
   };
-  noteFinish(firstRaw);
+  scan(firstRaw);
   const { promise: done, resolve } = Promise.withResolvers<StreamSummary>();
   const finish = () => {
     if (finished) return;
@@ -498,8 +526,7 @@ function passThrough(
             // The last event without its blank line: judged like any other.
             before = last;
             last = pending.take();
-            noteFinish(last);
-            const out = forward(last, opts, summary);
+            const out = forward(last, opts, summary, undefined, scan(last));
             if (out.bytes.length) controller.enqueue(out.bytes);
           }
           const message = dialect.cutOff;
@@ -527,8 +554,7 @@ function passThrough(
         if (!complete) continue;
         before = last;
         last = complete;
-        noteFinish(complete);
-        const out = forward(complete, opts, summary);
+        const out = forward(complete, opts, summary, undefined, scan(complete));
         if (out.stop) {
           controller.enqueue(out.bytes);
           controller.close();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { commitStream } from "../../src/runner/commit.ts";
+import { commitStream, scanMarkers } from "../../src/runner/commit.ts";
 import { IdleTimer } from "../../src/runner/idle.ts";
 import type { UpstreamFailure } from "../../src/runner/backend.ts";
 
@@ -172,4 +172,20 @@ Deno.test("a Gemini stream passed through is parsed only at its commit and at it
     parses.restore();
     timer.stop();
   }
+});
+
+Deno.test("scanMarkers: one pass finds each marker not set to null, as a field or a value", () => {
+  const enc = new TextEncoder();
+  const m = ['"usage"', '"error"', '"finish_reason"'].map((s) => enc.encode(s));
+  const scan = (s: string, skip = 0) => scanMarkers(enc.encode(s), m, skip);
+  assert.equal(scan('{"choices":[{"delta":{"content":"hi"},"finish_reason":null}],"usage":null}'), 0);
+  assert.equal(scan('{"usage" :  null, "finish_reason":\tnull}'), 0);
+  assert.equal(scan('{"usage":{"prompt_tokens":1}}'), 0b001);
+  assert.equal(scan('{"choices":[{"finish_reason":"error"}]}'), 0b110, "a marker as a value counts");
+  assert.equal(scan('{"choices":[{"finish_reason":"stop"}],"usage":null}'), 0b100);
+  assert.equal(scan('{"error":{"message":"x"},"usage":{}}', 0b001), 0b010, "skipped bits are not reported");
+  assert.equal(scan('{"x":1,"usa'), 0, "a marker cut at the end is not there yet");
+  assert.equal(scan('{"usage":nul'), 0b001, "a value that may not be null is read");
+  assert.equal(scan('"""""usage":{}'), 0b001);
+  assert.equal(scan(""), 0);
 });
