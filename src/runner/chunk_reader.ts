@@ -28,12 +28,20 @@ export interface ChunkReader {
 export const READ_BUFFER_BYTES = 64 * 1024;
 
 /**
- * Size of the one buffer a resource is read into. A read returns what has arrived, up to this; a larger SSE
- * event simply takes several reads (the event buffer joins them), and 200 streams hold 3 MiB, not 12.
+ * Size of a buffer a resource is read into. A read returns what has arrived, up to this; a larger SSE event
+ * simply takes several reads (the event buffer joins them), and 200 pending reads hold 3 MiB, not 12.
  */
 export const RESOURCE_BUFFER_BYTES = 16 * 1024;
 
 const DONE: ReadableStreamReadResult<Uint8Array> = { done: true, value: undefined };
+
+/**
+ * Read buffers not in use: a buffer is needed only while a read is pending, so streams take one per read and
+ * give it back when the read settles, instead of each stream allocating its own (off-heap memory V8's GC
+ * heuristics count). At most {@link SPARE_BUFFERS} are kept.
+ */
+const spare: Uint8Array[] = [];
+const SPARE_BUFFERS = 256;
 
 /** The runtime's read op on a resource id, if this Deno exposes it. */
 type ReadOp = (rid: number, buf: Uint8Array) => Promise<number>;
@@ -98,11 +106,10 @@ function readResource(body: ReadableStream<Uint8Array>, rid: number, read: ReadO
   let stored: unknown;
   reader.closed.catch((e) => (stored = e));
   let ended = false;
-  let buffer: Uint8Array | undefined;
   return {
     async read() {
       if (ended) return DONE;
-      buffer ??= new Uint8Array(RESOURCE_BUFFER_BYTES);
+      const buffer = spare.pop() ?? new Uint8Array(RESOURCE_BUFFER_BYTES);
       let n: number;
       try {
         n = await read(rid, buffer);
@@ -110,11 +117,14 @@ function readResource(body: ReadableStream<Uint8Array>, rid: number, read: ReadO
         if (ended) return DONE;
         ended = true;
         throw stored ?? e;
+      } finally {
+        // The read has settled, so nothing writes the buffer now; its bytes are copied out below, before
+        // anything else can run and take it.
+        if (spare.length < SPARE_BUFFERS) spare.push(buffer);
       }
       if (ended) return DONE;
       if (n === 0) {
         ended = true;
-        buffer = undefined;
         reader.cancel().catch(() => {}); // the resource is at its end: release it now, not at the next GC
         return DONE;
       }
