@@ -430,9 +430,16 @@ function rewriteEvents(
   parsed?: ReadonlyMap<string, Record<string, unknown>>,
 ): { bytes: Uint8Array; stop: boolean } {
   const dialect = opts.dialect ?? CHAT_DIALECT;
+  const marks = markerTexts(dialect);
   const out: string[] = [];
+  /** Whether an event was dropped: otherwise the bytes go out as they came. */
+  let changed = false;
   for (const ev of splitEvents(bytesToText(bytes))) {
     let chunk: Record<string, unknown> | undefined = parsed?.get(ev);
+    if (!chunk && !marks.some((m) => ev.includes(m))) {
+      out.push(ev + "\n\n"); // nothing in it to read: not parsed (as a chunk without markers is not)
+      continue;
+    }
     const data = chunk ? undefined : eventData(ev);
     if (data !== undefined && data.trim() !== "[DONE]") {
       try {
@@ -454,11 +461,22 @@ function rewriteEvents(
     if (read.finished) summary.finished = true;
     if (read.usage) {
       summary.usage = read.usage;
-      if (opts.dropUsageChunks && read.usageOnly) continue;
+      if (opts.dropUsageChunks && read.usageOnly) {
+        changed = true;
+        continue;
+      }
     }
     out.push(ev + "\n\n");
   }
-  return { bytes: textToBytes(out.join("")), stop: false };
+  return { bytes: changed ? textToBytes(out.join("")) : bytes, stop: false };
+}
+
+const MARKER_TEXTS = new WeakMap<StreamDialect, string[]>();
+/** A dialect's markers as text, to look for in one event's text. */
+function markerTexts(dialect: StreamDialect): string[] {
+  let texts = MARKER_TEXTS.get(dialect);
+  if (!texts) MARKER_TEXTS.set(dialect, texts = (dialect.markers ?? DEFAULT_MARKERS).map(bytesToText));
+  return texts;
 }
 
 function passThrough(
