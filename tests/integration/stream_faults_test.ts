@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { chunkEvent as chunk, MockOpenAI } from "../mocks/openai_upstream.ts";
 import { messageEvents, MockAnthropic } from "../mocks/anthropic_upstream.ts";
-import { startTestProxy, type TestProxy } from "../helpers.ts";
+import { sdkStreamUntilError, startTestProxy, type TestProxy } from "../helpers.ts";
 
 const enc = new TextEncoder();
 
@@ -71,4 +71,35 @@ Deno.test("a translated upstream connection that breaks after the commit: one er
     await p.close();
     await mock.close();
   }
+});
+
+Deno.test("a last event without its blank line reaches the client as an event of its own, before the cut-off error", async () => {
+  await withOpenRouter(async (p, mock) => {
+    const usage = { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 };
+    const usageOnly = `data: ${
+      JSON.stringify({ id: "g", object: "chat.completion.chunk", choices: [], usage })
+    }`;
+    // The upstream closes right after a usage chunk it did not end (no finish reason, no [DONE]).
+    mock.onChat = () =>
+      new Response(chunk("Hi") + "\n\n" + usageOnly, { headers: { "content-type": "text/event-stream" } });
+    const stream = await p.client().chat.completions.create({
+      model: "m",
+      messages: [{ role: "user", content: "x" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let seen: unknown;
+    const err = await (async () => {
+      for await (const c of stream) seen ??= c.usage ?? undefined;
+    })().catch((e) => e);
+    assert.deepEqual(seen, usage, "the usage chunk arrives");
+    assert.match(String(err?.message), /cut off/, "then the cut-off error, as its own event");
+
+    // The same with a content chunk last: its text arrives, then the cut-off error.
+    mock.onChat = () =>
+      new Response(chunk("Hel") + "\n\n" + chunk("lo"), { headers: { "content-type": "text/event-stream" } });
+    const cut = await sdkStreamUntilError(p);
+    assert.equal(cut.text, "Hello");
+    assert.match(String((cut.err as Error)?.message), /cut off/);
+  });
 });
