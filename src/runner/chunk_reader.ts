@@ -99,7 +99,8 @@ export function readChunks(body: ReadableStream<Uint8Array>): ChunkReader {
  * Read the resource `rid` behind `body` directly. The stream is locked by us (nobody else reads it) and kept
  * reachable through its reader (its finalizer would close the resource under us); cancelling it closes the resource, which ends a pending
  * read. Behaves as the BYOB reader does: a read pending when we cancel resolves done; when the stream was
- * errored (the fetch aborted with a reason), a read rejects with that reason.
+ * errored (the fetch aborted with a reason), a read rejects with that reason; a read that fails (the
+ * connection broke) closes the resource, as the stream's own pull does.
  */
 function readResource(body: ReadableStream<Uint8Array>, rid: number, read: ReadOp): ChunkReader {
   const reader = body.getReader();
@@ -116,6 +117,9 @@ function readResource(body: ReadableStream<Uint8Array>, rid: number, read: ReadO
       } catch (e) {
         if (ended) return DONE;
         ended = true;
+        // As the stream itself does on a failed read: release the resource now (nobody reads it after this,
+        // and a caller that sees the read fail need not cancel), not at the next GC.
+        reader.cancel().catch(() => {});
         throw stored ?? e;
       } finally {
         // The read has settled, so nothing writes the buffer now; its bytes are copied out below, before

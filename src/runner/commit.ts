@@ -376,6 +376,8 @@ function forward(
 }
 
 const QUOTE = 0x22;
+/** The blank line that ends an event. */
+const BLANK_LINE = textToBytes("\n\n");
 
 /**
  * Which of the quoted `markers` (each starting with `"`) `buf` holds other than as a field set to `null`: bit
@@ -541,9 +543,10 @@ function passThrough(
             const f = readFailure(opts, undefined);
             controller.enqueue(errorEvent(f, opts, summary));
           } else if (pending.size) {
-            // The last event without its blank line: judged like any other.
+            // The last event without its blank line: judged like any other, and given one, so the client's
+            // parser dispatches it and an error event after it stays an event of its own.
             before = last;
-            last = pending.take();
+            last = concatBytes([pending.take(), BLANK_LINE]);
             const out = forward(last, opts, summary, undefined, scan(last));
             if (out.bytes.length) controller.enqueue(out.bytes);
           }

@@ -1,0 +1,105 @@
+/**
+ * A committed stream whose upstream misbehaves at the transport or framing level: a connection that breaks
+ * mid-stream (passed through and translated), a last event without its blank line. The client gets clean
+ * events in its protocol and the upstream's response resource is released (the test sanitizers check it).
+ */
+import assert from "node:assert/strict";
+import { chunkEvent as chunk, MockOpenAI } from "../mocks/openai_upstream.ts";
+import { messageEvents, MockAnthropic } from "../mocks/anthropic_upstream.ts";
+import { sdkStreamUntilError, startTestProxy, type TestProxy } from "../helpers.ts";
+
+const enc = new TextEncoder();
+
+async function withOpenRouter(fn: (p: TestProxy, m: MockOpenAI) => Promise<void>) {
+  const mock = MockOpenAI.start();
+  const proxy = await startTestProxy(["--disable-auth"], {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY_1: "sk-or-v1-" + "1".repeat(64),
+  });
+  try {
+    await fn(proxy, mock);
+  } finally {
+    await proxy.close();
+    await mock.close();
+  }
+}
+
+/** A stream that sends `head`, then fails (the server then drops the connection mid-body). */
+function breaksAfter(head: string): Response {
+  let sent = false;
+  const body = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (sent) return c.error(new Error("connection lost"));
+      sent = true;
+      c.enqueue(enc.encode(head));
+    },
+  });
+  return new Response(body, { headers: { "content-type": "text/event-stream" } });
+}
+
+const chatRequest = (model: string) => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ model, messages: [{ role: "user", content: "x" }], stream: true }),
+});
+
+Deno.test("an upstream connection that breaks after the commit: one error event, the upstream's body released", async () => {
+  await withOpenRouter(async (p, mock) => {
+    mock.onChat = () => breaksAfter(chunk("partial") + "\n\n");
+    const text = await (await p.fetch("/v1/chat/completions", chatRequest("m"))).text();
+    assert.match(text, /"content":"partial"/);
+    assert.match(text, /The upstream connection failed during the stream/);
+    // The sanitizers fail this test if the proxy left the upstream's response body open.
+  });
+});
+
+Deno.test("a translated upstream connection that breaks after the commit: one error event, the upstream's body released", async () => {
+  const mock = MockAnthropic.start();
+  const p = await startTestProxy(["--disable-auth"], {
+    ANTHROPIC_API_BASE_URL: mock.url,
+    ANTHROPIC_API_KEY_1: "sk-ant-api03-" + "1".repeat(40),
+  });
+  try {
+    // message_start … the text deltas, then the connection breaks before the message ends.
+    const events = messageEvents("claude-sonnet-4-5", "partial answer").slice(0, 5);
+    mock.onMessages = () => breaksAfter(events.map((e) => e + "\n\n").join(""));
+    const text = await (await p.fetch("/v1/chat/completions", chatRequest("anthropic:claude-sonnet-4-5")))
+      .text();
+    assert.match(text, /"content":"partial "/);
+    assert.match(text, /The upstream connection failed during the stream/);
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+});
+
+Deno.test("a last event without its blank line reaches the client as an event of its own, before the cut-off error", async () => {
+  await withOpenRouter(async (p, mock) => {
+    const usage = { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 };
+    const usageOnly = `data: ${
+      JSON.stringify({ id: "g", object: "chat.completion.chunk", choices: [], usage })
+    }`;
+    // The upstream closes right after a usage chunk it did not end (no finish reason, no [DONE]).
+    mock.onChat = () =>
+      new Response(chunk("Hi") + "\n\n" + usageOnly, { headers: { "content-type": "text/event-stream" } });
+    const stream = await p.client().chat.completions.create({
+      model: "m",
+      messages: [{ role: "user", content: "x" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let seen: unknown;
+    const err = await (async () => {
+      for await (const c of stream) seen ??= c.usage ?? undefined;
+    })().catch((e) => e);
+    assert.deepEqual(seen, usage, "the usage chunk arrives");
+    assert.match(String(err?.message), /cut off/, "then the cut-off error, as its own event");
+
+    // The same with a content chunk last: its text arrives, then the cut-off error.
+    mock.onChat = () =>
+      new Response(chunk("Hel") + "\n\n" + chunk("lo"), { headers: { "content-type": "text/event-stream" } });
+    const cut = await sdkStreamUntilError(p);
+    assert.equal(cut.text, "Hello");
+    assert.match(String((cut.err as Error)?.message), /cut off/);
+  });
+});
