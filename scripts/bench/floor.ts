@@ -6,7 +6,8 @@
  * reqsignal (listen to the request's abort signal), text (read the answer with text() and send a new
  * Response), parse (JSON.parse the answer), node (send upstream with node:http and a kept-alive agent instead
  * of fetch, as llmproxy did before issue 12; combine with text), js (pass a stream through a JS
- * ReadableStream of our own instead of the fetch body itself; with byob, read as llmproxy reads it).
+ * ReadableStream of our own instead of the fetch body itself; with byob, read as llmproxy reads it: since issue 19's
+ * last round that is the fetch body's runtime resource directly, src/runner/chunk_reader.ts, the name kept).
  *   deno run -A --unstable-no-legacy-abort scripts/bench/floor.ts UPSTREAM_BASE_URL [json,abort,text,…]
  */
 import http from "node:http";

@@ -504,7 +504,7 @@ export function printSideBySide(r: SideBySide): void {
     `${a.padEnd(50)} ${b.padEnd(96)} ${c.padEnd(52)}${v === undefined ? "" : ` ${VERDICT_TEXT[v]}`}`
   );
   lines.push(
-    `(floor js = floor.ts js,byob: every chunk through one JS stream, as llmproxy reads a stream after its commit;`,
+    `(floor js = floor.ts js,byob: every chunk read into JS as llmproxy reads it and through one JS stream, as after a commit;`,
     ` ${SECOND.legend}; load average at the end: ${r.load}; ${navigator.hardwareConcurrency} cores)`,
   );
   // deno-lint-ignore no-console
