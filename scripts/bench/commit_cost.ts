@@ -6,36 +6,9 @@
  */
 import { commitStream } from "../../src/runner/commit.ts";
 import { IdleTimer } from "../../src/runner/idle.ts";
-const enc = new TextEncoder();
-const ev = (f: Record<string, unknown>) =>
-  enc.encode(
-    `data: ${
-      JSON.stringify({
-        id: "chatcmpl-bench",
-        object: "chat.completion.chunk",
-        created: 1732680000,
-        model: "bench",
-        ...f,
-      })
-    }\n\n`,
-  );
-const chunks = Array.from(
-  { length: 19 },
-  (_, i) => ev({ choices: [{ index: 0, delta: { content: `tok${i} ` }, finish_reason: null }] }),
-);
-const tail = [
-  ev({ choices: [{ index: 0, delta: { content: "tok19 " }, finish_reason: null }] }),
-  ev({ choices: [{ index: 0, delta: { content: "" }, finish_reason: "stop" }] }),
-  ev({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 20, total_tokens: 25 } }),
-  enc.encode("data: [DONE]\n\n"),
-];
-const last = new Uint8Array(tail.reduce((n, t) => n + t.length, 0));
-let at = 0;
-for (const t of tail) {
-  last.set(t, at);
-  at += t.length;
-}
-const all = [...chunks, last];
+import { streamWrites } from "./stream_shape.ts";
+import { jsHop } from "./js_hop.ts";
+const all = streamWrites(20, true);
 const src = () => {
   let i = 0;
   return new ReadableStream<Uint8Array>({
@@ -69,16 +42,7 @@ async function viaCommit() {
   timer.stop();
 }
 async function viaHop() {
-  const reader = src().getReader();
-  await drain(
-    new ReadableStream<Uint8Array>({
-      async pull(c) {
-        const r = await reader.read();
-        if (r.done) c.close();
-        else c.enqueue(r.value);
-      },
-    }, { highWaterMark: 0 }),
-  );
+  await drain(jsHop(src().getReader()));
 }
 async function run(f: () => Promise<void>, n: number) {
   await Promise.all(Array.from({ length: 50 }, async (_, k) => {

@@ -13,6 +13,7 @@
 import http from "node:http";
 import { Buffer } from "node:buffer";
 import { readChunks } from "../../src/runner/chunk_reader.ts";
+import { jsHop } from "./js_hop.ts";
 
 const upstream = Deno.args[0];
 const variant = new Set((Deno.args[1] ?? "").split(",").filter(Boolean));
@@ -72,15 +73,7 @@ Deno.serve({
       // The JS stream hop: the answer read in JS and enqueued into a stream of our own, as a proxy that looks
       // at a stream after its commit must; `byob` reads it as llmproxy does (src/runner/chunk_reader.ts).
       const reader = variant.has("byob") ? readChunks(res.body) : res.body.getReader();
-      const hop = new ReadableStream<Uint8Array>({
-        async pull(c) {
-          const r = await reader.read();
-          if (r.done) c.close();
-          else c.enqueue(r.value);
-        },
-        cancel: (reason) => reader.cancel(reason),
-      }, { highWaterMark: 0 });
-      return new Response(hop, { status: res.status, headers: res.headers });
+      return new Response(jsHop(reader), { status: res.status, headers: res.headers });
     }
     if (!variant.has("text")) return new Response(res.body, { status: res.status, headers: res.headers });
     const text = await res.text();

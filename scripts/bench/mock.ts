@@ -6,7 +6,8 @@
  * (when `stream_options.include_usage` is set) and `[DONE]` (the shape of issue 19).
  *   deno run -A scripts/bench/mock.ts [PORT]     (prints the port it listens on)
  */
-const enc = new TextEncoder();
+import { contentChunk, tailChunk } from "./stream_shape.ts";
+
 const completion = (content: string) =>
   JSON.stringify({
     id: "chatcmpl-bench",
@@ -18,44 +19,6 @@ const completion = (content: string) =>
   });
 const COMPLETION = completion("Hello from the bench mock.");
 const sized = new Map<number, string>();
-/** One SSE chunk event with `fields` (choices, usage) over the common ones. */
-const event = (fields: Record<string, unknown>) =>
-  enc.encode(
-    `data: ${
-      JSON.stringify({
-        id: "chatcmpl-bench",
-        object: "chat.completion.chunk",
-        created: 1732680000,
-        model: "bench",
-        ...fields,
-      })
-    }\n\n`,
-  );
-const chunk = (content: string, finish: string | null = null) =>
-  event({ choices: [{ index: 0, delta: { content }, finish_reason: finish }] });
-const CONTENT: Uint8Array[] = [];
-/** Content chunk `i` ("tok7 "), encoded once. */
-const content = (i: number) => CONTENT[i] ??= chunk(`tok${i} `);
-const LAST = chunk("", "stop");
-const USAGE = event({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 20, total_tokens: 25 } });
-const DONE = enc.encode("data: [DONE]\n\n");
-/** The last content chunk, the finish chunk, the usage chunk (if asked) and `[DONE]`: one write. */
-const TAIL = new Map<string, Uint8Array>();
-const tail = (i: number, usage: boolean) => {
-  const key = `${i}:${usage}`;
-  let bytes = TAIL.get(key);
-  if (!bytes) {
-    const parts = [content(i), LAST, ...(usage ? [USAGE] : []), DONE];
-    bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      bytes.set(p, at);
-      at += p.length;
-    }
-    TAIL.set(key, bytes);
-  }
-  return bytes;
-};
 const JSON_HEADERS = { "content-type": "application/json" };
 const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache" };
 
@@ -83,9 +46,9 @@ Deno.serve({
   const stream = new ReadableStream<Uint8Array>({
     async pull(c) {
       if (i > 0 && spacing) await new Promise((r) => (timer = setTimeout(r, spacing)));
-      if (i < n - 1) c.enqueue(content(i));
+      if (i < n - 1) c.enqueue(contentChunk(i));
       else {
-        c.enqueue(tail(i, usage));
+        c.enqueue(tailChunk(i, usage));
         c.close();
       }
       i++;

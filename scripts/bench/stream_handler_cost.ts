@@ -1,43 +1,20 @@
 /**
- * CPU cost of llmproxy's own handling of one streamed request, without the network: the real handler
- * in-process against a local upstream in the same process that answers the bench mock's 20-chunk stream chunk by chunk,
- * the client's side read to its end. Beside it, the same upstream through a bare JS hop (the JS-hop floor's
- * work: one stream of ours pumping the upstream's chunks, read as llmproxy reads them). Prints process CPU µs (user + system) per
- * stream, the median of BATCHES batches. N (env) sets the streams.
+ * CPU cost of llmproxy's own handling of one streamed request: the real handler called in-process (no server
+ * in front), against a loopback upstream in the same process that answers the bench mock's 20-chunk stream
+ * (`stream_shape.ts`) chunk by chunk, the answer read to its end. Beside it, the same upstream through a bare
+ * JS hop (the JS-hop floor's work: one stream of ours pumping the upstream's chunks, read as llmproxy reads
+ * them). Prints process CPU µs (user + system) per stream, the median of BATCHES batches; N (env) sets the
+ * streams. The upstream's CPU is in both figures; compare their difference, across runs of one machine state.
  *   deno run -A scripts/bench/stream_handler_cost.ts [llmproxy flags…]
  */
 import process from "node:process";
 import { startInProcess } from "./in_process.ts";
 import { createHandler } from "../../src/server/app.ts";
 import { readChunks } from "../../src/runner/chunk_reader.ts";
+import { streamWrites } from "./stream_shape.ts";
+import { jsHop } from "./js_hop.ts";
 
-const enc = new TextEncoder();
-const event = (fields: Record<string, unknown>) =>
-  enc.encode(
-    `data: ${
-      JSON.stringify({
-        id: "chatcmpl-bench",
-        object: "chat.completion.chunk",
-        created: 1732680000,
-        model: "bench",
-        ...fields,
-      })
-    }\n\n`,
-  );
-const chunk = (content: string, finish: string | null = null) =>
-  event({ choices: [{ index: 0, delta: { content }, finish_reason: finish }] });
-// The mock's shape (scripts/bench/mock.ts): 20 content chunks, the last written with the finish chunk, the usage
-// chunk and [DONE].
-const CHUNKS: Uint8Array[] = [];
-for (let i = 0; i < 19; i++) CHUNKS.push(chunk(`tok${i} `));
-CHUNKS.push(
-  new Uint8Array([
-    ...chunk("tok19 "),
-    ...chunk("", "stop"),
-    ...event({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 20, total_tokens: 25 } }),
-    ...enc.encode("data: [DONE]\n\n"),
-  ]),
-);
+const CHUNKS = streamWrites(20, true);
 // The upstream: a local server in this process answering the stream chunk by chunk (a real fetch answer, read
 // as llmproxy reads one). Its CPU is in both figures alike.
 const upstream = Deno.serve(
@@ -84,16 +61,7 @@ async function drain(res: Response): Promise<void> {
 async function bareHop(): Promise<Response> {
   await request().text();
   const res = await fetch(`${UPSTREAM}/chat/completions`, { method: "POST", body: "{}" });
-  const reader = readChunks(res.body!);
-  return new Response(
-    new ReadableStream<Uint8Array>({
-      async pull(c) {
-        const r = await reader.read();
-        if (r.done) c.close();
-        else c.enqueue(r.value);
-      },
-    }, { highWaterMark: 0 }),
-  );
+  return new Response(jsHop(readChunks(res.body!)));
 }
 const N = Number(Deno.env.get("N") ?? 5_000);
 const BATCHES = 5;
