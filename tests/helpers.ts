@@ -2,6 +2,7 @@
 import { main, type RunningProxy, startProxy } from "../src/main.ts";
 import OpenAI from "openai";
 import { loadTestConfig } from "./support/in_process.ts";
+import { MockOpenAI } from "./mocks/openai_upstream.ts";
 
 /** A proxy started for a test, with what it printed. */
 export interface TestProxy extends RunningProxy {
@@ -233,5 +234,23 @@ export async function runMain(
     };
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Run `fn` against a proxy (auth off) whose openrouter backend is a fresh OpenAI-wire mock with one key; both
+ * are closed afterwards.
+ */
+export async function withOpenRouter(fn: (p: TestProxy, m: MockOpenAI) => Promise<void>): Promise<void> {
+  const mock = MockOpenAI.start();
+  const p = await startTestProxy(["--disable-auth"], {
+    OPENROUTER_API_BASE_URL: mock.url,
+    OPENROUTER_API_KEY_1: "sk-or-v1-" + "d4".repeat(32),
+  });
+  try {
+    await fn(p, mock);
+  } finally {
+    await p.close();
+    await mock.close();
   }
 }

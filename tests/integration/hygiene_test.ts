@@ -5,22 +5,8 @@
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { MockGemini } from "../mocks/gemini_upstream.ts";
-import { chunkEvent as chunk, MockOpenAI } from "../mocks/openai_upstream.ts";
-import { sdkStreamUntilError, startTestProxy, type TestProxy } from "../helpers.ts";
-
-async function withOpenRouter(fn: (p: TestProxy, m: MockOpenAI) => Promise<void>) {
-  const mock = MockOpenAI.start();
-  const p = await startTestProxy(["--disable-auth"], {
-    OPENROUTER_API_BASE_URL: mock.url,
-    OPENROUTER_API_KEY_1: "sk-or-v1-" + "d4".repeat(32),
-  });
-  try {
-    await fn(p, mock);
-  } finally {
-    await p.close();
-    await mock.close();
-  }
-}
+import { chunkEvent as chunk } from "../mocks/openai_upstream.ts";
+import { sdkStreamUntilError, startTestProxy, type TestProxy, withOpenRouter } from "../helpers.ts";
 
 /** An SSE answer whose events are sent as given, one chunk each (no line endings added). */
 function rawSse(chunks: string[]): Response {

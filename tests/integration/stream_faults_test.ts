@@ -4,25 +4,11 @@
  * events in its protocol and the upstream's response resource is released (the test sanitizers check it).
  */
 import assert from "node:assert/strict";
-import { chunkEvent as chunk, MockOpenAI } from "../mocks/openai_upstream.ts";
+import { chunkEvent as chunk } from "../mocks/openai_upstream.ts";
 import { messageEvents, MockAnthropic } from "../mocks/anthropic_upstream.ts";
-import { sdkStreamUntilError, startTestProxy, type TestProxy } from "../helpers.ts";
+import { sdkStreamUntilError, startTestProxy, withOpenRouter } from "../helpers.ts";
 
 const enc = new TextEncoder();
-
-async function withOpenRouter(fn: (p: TestProxy, m: MockOpenAI) => Promise<void>) {
-  const mock = MockOpenAI.start();
-  const proxy = await startTestProxy(["--disable-auth"], {
-    OPENROUTER_API_BASE_URL: mock.url,
-    OPENROUTER_API_KEY_1: "sk-or-v1-" + "1".repeat(64),
-  });
-  try {
-    await fn(proxy, mock);
-  } finally {
-    await proxy.close();
-    await mock.close();
-  }
-}
 
 /** A stream that sends `head`, then fails (the server then drops the connection mid-body). */
 function breaksAfter(head: string): Response {
