@@ -7,7 +7,10 @@
  * Response), parse (JSON.parse the answer), node (send upstream with node:http and a kept-alive agent instead
  * of fetch, as llmproxy did before issue 12; combine with text), js (pass a stream through a JS
  * ReadableStream of our own instead of the fetch body itself; with byob, read as llmproxy reads it: since issue 19's
- * last round that is the fetch body's runtime resource directly, src/runner/chunk_reader.ts, the name kept).
+ * last round that is the fetch body's runtime resource directly, src/runner/chunk_reader.ts, the name kept),
+ * gw (the gateway floor: what any gateway that routes by the request's model, enforces timeouts and records
+ * usage must call — json, abort, timer and reqsignal, then a JSON answer read as text and parsed, a streamed
+ * one read chunk by chunk into JS as llmproxy reads it; none of llmproxy's own logic).
  *   deno run -A --unstable-no-legacy-abort scripts/bench/floor.ts UPSTREAM_BASE_URL [json,abort,text,…]
  */
 import http from "node:http";
@@ -17,6 +20,8 @@ import { jsHop } from "./js_hop.ts";
 
 const upstream = Deno.args[0];
 const variant = new Set((Deno.args[1] ?? "").split(",").filter(Boolean));
+const gateway = variant.has("gw");
+if (gateway) { for (const v of ["json", "abort", "timer", "reqsignal"]) variant.add(v); }
 const agent = new http.Agent({ keepAlive: true });
 
 /** POST through node:http; the answer as a status and its whole text. */
@@ -69,15 +74,18 @@ Deno.serve({
   const timer = variant.has("timer") ? setTimeout(() => ctl?.abort(), 300_000) : undefined;
   try {
     const res = await fetch(upstream + url.pathname.replace(/^\/v1/, ""), init);
-    if (variant.has("js") && res.body) {
+    const streamed = (res.headers.get("content-type") ?? "").startsWith("text/event-stream");
+    if ((variant.has("js") || (gateway && streamed)) && res.body) {
       // The JS stream hop: the answer read in JS and enqueued into a stream of our own, as a proxy that looks
       // at a stream after its commit must; `byob` reads it as llmproxy does (src/runner/chunk_reader.ts).
-      const reader = variant.has("byob") ? readChunks(res.body) : res.body.getReader();
+      const reader = variant.has("byob") || gateway ? readChunks(res.body) : res.body.getReader();
       return new Response(jsHop(reader), { status: res.status, headers: res.headers });
     }
-    if (!variant.has("text")) return new Response(res.body, { status: res.status, headers: res.headers });
+    if (!variant.has("text") && !gateway) {
+      return new Response(res.body, { status: res.status, headers: res.headers });
+    }
     const text = await res.text();
-    if (variant.has("parse")) JSON.parse(text);
+    if (variant.has("parse") || gateway) JSON.parse(text);
     return new Response(text, { status: res.status, headers: { "content-type": "application/json" } });
   } finally {
     clearTimeout(timer);

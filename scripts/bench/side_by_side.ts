@@ -1,9 +1,12 @@
 /**
- * Side-by-side benchmark (issue 8): the mock upstream directly, the floor (bare Deno pass-through), the JS-hop
- * floor (the floor with every chunk pumped through one JS stream, `floor.ts js,byob`: the runtime's price of
- * looking at a stream after its commit, issue 19), llmproxy (usage recording and redaction on, auth off) and
- * llmproxy `--workers 2` (or, with `BENCH_BASELINE=DIR`, llmproxy of the checkout DIR: an A/B in one run),
- * measured interleaved in one run, plus llmproxy with recording off for the recording-cost figure. Each target row says met, missed, or missed where the JS-hop floor misses it too.
+ * Side-by-side benchmark (issue 8): the mock upstream directly, the floor (bare Deno pass-through), the gateway
+ * floor (`floor.ts gw`: the runtime calls any gateway that routes by the request's model, enforces timeouts and
+ * records usage must make — the request parsed, an abort, a timer and the client's signal on the upstream call,
+ * a JSON answer read and parsed, a stream read chunk by chunk into one JS stream as llmproxy reads it; issue
+ * 19), llmproxy (usage recording and redaction on, auth off) and llmproxy `--workers 2` (or, with
+ * `BENCH_BASELINE=DIR`, llmproxy of the checkout DIR: an A/B in one run), measured interleaved in one run, plus
+ * llmproxy with recording off for the recording-cost figure. Each target row says met, missed, or missed where
+ * the gateway floor misses it too.
  * Needs `wrk` (Debian package `wrk`) for the throughput rows.
  */
 import { NAME } from "../../src/core/version.ts";
@@ -225,9 +228,10 @@ async function extraStreamTtfb(t: Target, body: unknown, load: Promise<unknown>)
 }
 
 /**
- * A row's verdict: met; missed; or missed where the JS-hop floor (the bare floor that pumps every chunk
- * through one JS stream, as llmproxy must to see usage and in-band errors after the commit) misses it too —
- * a miss the runtime's price explains.
+ * A row's verdict: met; missed; or missed where the gateway floor (the bare floor plus the runtime calls a
+ * gateway cannot avoid: the request parsed, the upstream call watched, the answer read, every chunk of a stream
+ * read into JS to see usage and in-band errors after the commit) misses it too — a miss the runtime's price
+ * explains.
  */
 export type Verdict = "met" | "missed" | "explained";
 
@@ -237,13 +241,13 @@ export type Row = [string, string, string, Verdict | undefined];
 /** All figures of one side-by-side run. */
 export interface SideBySide {
   rows: Row[];
-  /** Every row met or explained by the JS-hop floor. */
+  /** Every row met or explained by the gateway floor. */
   ok: boolean;
   /** The load average when the run ended (1, 5, 15 min): the machine is shared. */
   load: string;
 }
 
-/** The verdict of `ours` against a target, given whether the JS-hop floor met the same target. */
+/** The verdict of `ours` against a target, given whether the gateway floor met the same target. */
 function verdict(ours: boolean, jsFloor?: boolean): Verdict {
   return ours ? "met" : jsFloor === false ? "explained" : "missed";
 }
@@ -251,7 +255,7 @@ function verdict(ours: boolean, jsFloor?: boolean): Verdict {
 /** The names of the targets in the table. */
 const DIRECT = "direct";
 const FLOOR = "floor";
-const JS_FLOOR = "floor js";
+const JS_FLOOR = "floor gw";
 const PROXY = "llmproxy";
 const PROXY2 = "llmproxy w2";
 
@@ -278,7 +282,7 @@ const SECOND = BASELINE
 const NO_RECORD = "llmproxy (recording off)";
 
 /**
- * Run the side-by-side benchmark: direct, the floor, the JS-hop floor (`floor.ts js,byob`), llmproxy and
+ * Run the side-by-side benchmark: direct, the floor, the gateway floor (`floor.ts gw`), llmproxy and
  * llmproxy `--workers 2`, interleaved round by round.
  */
 export async function runSideBySide(opts: { rounds: number; seconds: number }): Promise<SideBySide> {
@@ -292,7 +296,7 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
     const floorChild = spawn(["scripts/bench/floor.ts", upstream]);
     children.push(floorChild);
     const floorPort = Number(await firstLine(floorChild));
-    const jsFloorChild = spawn(["scripts/bench/floor.ts", upstream, "js,byob"]);
+    const jsFloorChild = spawn(["scripts/bench/floor.ts", upstream, "gw"]);
     children.push(jsFloorChild);
     const jsFloorPort = Number(await firstLine(jsFloorChild));
 
@@ -383,10 +387,10 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
     const ttfb = (name: string) => st[name].ttfb - st.direct.ttfb;
     const sShare = (name: string) => m(srps[name]) / m(srps.direct);
     const busy = (name: string) => m(underLoad[name]);
-    /** `floor … · floor js … · llmproxy … · w2 …` for one figure. */
+    /** `floor … · floor gw … · llmproxy … · w2 …` for one figure. */
     const line = (fig: (name: string) => string, names = [FLOOR, JS_FLOOR, PROXY, PROXY2]) =>
       names.map((n) => `${n === PROXY2 ? SECOND.short : n} ${fig(n)}`).join(" · ");
-    /** A target row for llmproxy and its `--workers 2` sub-row, each judged against the JS-hop floor. */
+    /** A target row for llmproxy and its `--workers 2` sub-row, each judged against the gateway floor. */
     const targetRows = (
       label: string,
       values: string,
@@ -397,7 +401,7 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
       [
         label,
         values,
-        `${target}: ${judge(PROXY)} (floor js ${judge(JS_FLOOR)})`,
+        `${target}: ${judge(PROXY)} (floor gw ${judge(JS_FLOOR)})`,
         verdict(meets(PROXY), meets(JS_FLOOR)),
       ],
       [SECOND.row, "", `${target}: ${judge(PROXY2)}`, verdict(meets(PROXY2), meets(JS_FLOOR))],
@@ -495,7 +499,7 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
 const VERDICT_TEXT: Record<Verdict, string> = {
   met: "✓ met",
   missed: "✗ MISSED",
-  explained: "✗ missed: the JS-hop floor misses it too",
+  explained: "✗ missed: the gateway floor misses it too",
 };
 
 /** Print the side-by-side table. */
@@ -504,7 +508,7 @@ export function printSideBySide(r: SideBySide): void {
     `${a.padEnd(50)} ${b.padEnd(96)} ${c.padEnd(52)}${v === undefined ? "" : ` ${VERDICT_TEXT[v]}`}`
   );
   lines.push(
-    `(floor js = floor.ts js,byob: every chunk read into JS as llmproxy reads it and through one JS stream, as after a commit;`,
+    `(floor gw = floor.ts gw: the request parsed, the upstream call watched, a JSON answer read and parsed, a stream's chunks read into one JS stream;`,
     ` ${SECOND.legend}; load average at the end: ${r.load}; ${navigator.hardwareConcurrency} cores)`,
   );
   // deno-lint-ignore no-console
