@@ -126,3 +126,26 @@ Deno.test("readChunks: a body someone already read from is read through its stre
     },
   );
 });
+
+Deno.test("readChunks: a byte stream without a runtime resource (the fallback) is read through BYOB, each chunk its own bytes, a cancel ending a pending read", async () => {
+  const { promise: held, resolve } = Promise.withResolvers<void>();
+  let sent = 0;
+  const body = new ReadableStream({
+    type: "bytes",
+    async pull(c: ReadableByteStreamController) {
+      if (sent++ === 0) return c.enqueue(enc.encode("data: {}\n\n"));
+      await held; // nothing more until the reader has cancelled
+      c.close();
+      c.byobRequest?.respond(0);
+    },
+  });
+  const reader = readChunks(body);
+  assert.equal(reader.via, "byob");
+  const first = await reader.read();
+  assert.equal(dec.decode(first.value), "data: {}\n\n");
+  assert.equal(first.value!.buffer.byteLength, first.value!.byteLength, "not a view of the read buffer");
+  const pending = reader.read();
+  await reader.cancel();
+  assert.equal((await pending).done, true);
+  resolve();
+});
