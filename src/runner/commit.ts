@@ -15,6 +15,7 @@ import { type ChunkReader, readChunks } from "./chunk_reader.ts";
 import type { Usage } from "../model/request.ts";
 import { eventVerdict } from "../model/events.ts";
 import { ChatChunkReader } from "../model/chat_chunks.ts";
+import { readPastEnd } from "../core/past_end.ts";
 import {
   bytesToText,
   concatBytes,
@@ -508,6 +509,14 @@ function passThrough(
     return (found & rewriteBits) !== 0;
   };
   scan(firstRaw);
+  /**
+   * Whether `chunk` ends the answer (a finish reason was seen and the chunk holds the protocol's end, Chat's
+   * `[DONE]`): the client's stream then ends there, and what the upstream sends after it is read for a short
+   * grace and dropped (`core/past_end.ts`), so an upstream that stays open with keep-alives cannot hold the
+   * client until --timeout and then end a whole answer with an error event.
+   */
+  const endsAnswer = (chunk: Uint8Array) =>
+    summary.finished === true && dialect.endedIn !== undefined && dialect.endedIn(bytesToText(chunk));
   const { promise: done, resolve } = Promise.withResolvers<StreamSummary>();
   const finish = () => {
     if (finished) return;
@@ -523,6 +532,10 @@ function passThrough(
         opts.cancelUpstream();
         reader.cancel().catch(() => {});
         finish();
+      } else if (endsAnswer(firstRaw)) {
+        controller.close();
+        finish();
+        void readPastEnd(reader);
       }
     },
     async pull(controller) {
@@ -584,10 +597,14 @@ function passThrough(
           finish();
           return;
         }
-        if (out.bytes.length) {
-          controller.enqueue(out.bytes);
+        if (out.bytes.length) controller.enqueue(out.bytes);
+        if (endsAnswer(complete)) {
+          controller.close();
+          finish();
+          void readPastEnd(reader);
           return;
         }
+        if (out.bytes.length) return;
       }
     },
     cancel() {

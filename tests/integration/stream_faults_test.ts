@@ -89,3 +89,58 @@ Deno.test("a last event without its blank line reaches the client as an event of
     assert.match(String((cut.err as Error)?.message), /cut off/);
   });
 });
+
+/**
+ * An upstream that answers `writes` (each its own write) and then stays open, sending a keep-alive comment
+ * every 50 ms until it is cancelled; `cancelled` counts the cancels.
+ */
+function staysOpenAfter(writes: string[], cancelled: { n: number }): Response {
+  let i = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return new Response(
+    new ReadableStream<Uint8Array>({
+      async pull(c) {
+        if (i < writes.length) return c.enqueue(enc.encode(writes[i++]));
+        await new Promise((r) => (timer = setTimeout(r, 50)));
+        c.enqueue(enc.encode(": still here\n\n"));
+      },
+      cancel() {
+        clearTimeout(timer);
+        cancelled.n++;
+      },
+    }),
+    { headers: { "content-type": "text/event-stream" } },
+  );
+}
+
+Deno.test("chat ← Chat upstream that stays open after [DONE]: the client's stream ends at [DONE], whole, and the upstream request is ended soon after", async () => {
+  // The pass-through read until the upstream closed: keep-alives after [DONE] held the client until --timeout,
+  // and then ended a whole answer with an error event (and a usage record of stream_error).
+  const events = [chunk("hello") + "\n\n", chunk("", "stop") + "\n\n", "data: [DONE]\n\n"];
+  await withOpenRouter(async (p, mock) => {
+    // Each event its own write, then all in one write (the answer ends in the chunk that commits it).
+    for (const [n, writes] of [events, [events.join("")]].entries()) {
+      const cancelled = { n: 0 };
+      mock.onChat = () => staysOpenAfter(writes, cancelled);
+      // Bounded: a client held open after [DONE] fails here, not at --timeout.
+      const ctl = new AbortController();
+      const bound = setTimeout(
+        () => ctl.abort(new Error(`case ${n}: the stream did not end at [DONE]`)),
+        5000,
+      );
+      let text: string;
+      try {
+        text = await (await p.fetch("/v1/chat/completions", { ...chatRequest("m"), signal: ctl.signal }))
+          .text();
+      } finally {
+        clearTimeout(bound);
+      }
+      assert.match(text, /"content":"hello"/);
+      assert.match(text, /data: \[DONE\]\n\n$/, `case ${n}: the answer ends at [DONE]`);
+      assert.doesNotMatch(text, /"error"|still here/, `case ${n}: nothing after the end`);
+      // Bounded polling: the upstream request must be ended within a few seconds, not at --timeout.
+      for (let k = 0; k < 100 && cancelled.n === 0; k++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(cancelled.n, 1, `case ${n}: the upstream request was ended`);
+    }
+  });
+});
