@@ -4,19 +4,11 @@
  */
 import assert from "node:assert/strict";
 import Anthropic from "@anthropic-ai/sdk";
-import { runCli, spawnProxy, startTestProxy } from "../helpers.ts";
-import { MockOpenAI, sseResponse } from "../mocks/openai_upstream.ts";
+import { runCli, spawnProxy, startTestProxy, withOpenRouter } from "../helpers.ts";
+import { sseResponse } from "../mocks/openai_upstream.ts";
 import { MockAnthropic } from "../mocks/anthropic_upstream.ts";
 
 const OR_KEY = "sk-or-v1-" + "7".repeat(64);
-
-/** A proxy (auth off) in front of `mock` as its OpenRouter upstream. */
-function proxyOver(mock: MockOpenAI) {
-  return startTestProxy(["--disable-auth"], {
-    OPENROUTER_API_BASE_URL: mock.url,
-    OPENROUTER_API_KEY: OR_KEY,
-  });
-}
 
 /** One Chat chunk event (`data:` line) of choice 0. */
 function chunk(delta: Record<string, unknown>, finish: string | null = null): string {
@@ -33,16 +25,14 @@ function chunk(delta: Record<string, unknown>, finish: string | null = null): st
 Deno.test("responses ← Chat upstream: a streamed refusal reaches the Responses client as a refusal part (SDK), as the JSON answer has it", async () => {
   // The Responses renderer had no case for refusal events: the stream completed with an empty output, so a
   // Codex-style client saw nothing at all where the model refused.
-  const mock = MockOpenAI.start();
-  mock.onChat = () =>
-    sseResponse([
-      chunk({ role: "assistant", refusal: "I can't " }),
-      chunk({ refusal: "help with that." }),
-      chunk({}, "stop"),
-      "data: [DONE]",
-    ]);
-  const p = await proxyOver(mock);
-  try {
+  await withOpenRouter(async (p, mock) => {
+    mock.onChat = () =>
+      sseResponse([
+        chunk({ role: "assistant", refusal: "I can't " }),
+        chunk({ refusal: "help with that." }),
+        chunk({}, "stop"),
+        "data: [DONE]",
+      ]);
     const stream = p.client().responses.stream({ model: "m", input: "hi" });
     const types: string[] = [];
     for await (const ev of stream) types.push(ev.type);
@@ -56,37 +46,32 @@ Deno.test("responses ← Chat upstream: a streamed refusal reaches the Responses
     );
     assert.ok(types.includes("response.refusal.delta"), types.join(","));
     assert.ok(types.includes("response.refusal.done"), types.join(","));
-  } finally {
-    await p.close();
-    await mock.close();
-  }
+  });
 });
 
 Deno.test("chat [DONE] rule: a finished answer followed by usage and trailing empty chunks, closed without [DONE], is not flagged as cut off", async () => {
   // The close was judged from the last two chunks read: a finish reason three reads back (finish, usage, an
   // empty chunk, a keep-alive) was not seen, so a whole answer got a cut-off error after it — in the Chat
   // client's SDK, and through the Chat-SSE transform as an error event to an Anthropic client.
-  const mock = MockOpenAI.start();
-  const usage = `data: ${
-    JSON.stringify({
-      id: "chatcmpl-r",
-      object: "chat.completion.chunk",
-      model: "up-model",
-      choices: [],
-      usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
-    })
-  }`;
-  // Paced like a server that writes each event as it goes, so the proxy reads them one by one.
-  mock.onChat = () =>
-    sseResponse([
-      chunk({ role: "assistant", content: "whole answer" }),
-      chunk({}, "stop"),
-      usage,
-      chunk({}),
-      ": bye",
-    ], 15);
-  const p = await proxyOver(mock);
-  try {
+  await withOpenRouter(async (p, mock) => {
+    const usage = `data: ${
+      JSON.stringify({
+        id: "chatcmpl-r",
+        object: "chat.completion.chunk",
+        model: "up-model",
+        choices: [],
+        usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+      })
+    }`;
+    // Paced like a server that writes each event as it goes, so the proxy reads them one by one.
+    mock.onChat = () =>
+      sseResponse([
+        chunk({ role: "assistant", content: "whole answer" }),
+        chunk({}, "stop"),
+        usage,
+        chunk({}),
+        ": bye",
+      ], 15);
     const stream = await p.client().chat.completions.create({
       model: "m",
       stream: true,
@@ -110,10 +95,7 @@ Deno.test("chat [DONE] rule: a finished answer followed by usage and trailing em
     assert.doesNotMatch(raw, /event: error/, raw);
     assert.match(raw, /"stop_reason":"end_turn"/);
     assert.match(raw, /event: message_stop/);
-  } finally {
-    await p.close();
-    await mock.close();
-  }
+  });
 });
 
 Deno.test("no leak: a key inside a carried thinking block is redacted on the translated way too (a command beside the text), as on the pass-through", async () => {
@@ -187,27 +169,25 @@ Deno.test("--workers: a second llmproxy --workers on a port already served fails
 Deno.test("messages ← Chat upstream: parallel tool calls whose argument fragments interleave reach the Anthropic SDK with whole inputs", async () => {
   // Messages blocks cannot interleave: a fragment of the first call that came after the second call started
   // was dropped, so the SDK got `{"path":` as the first tool's input (and failed to parse it).
-  const mock = MockOpenAI.start();
-  const call = (index: number, id: string, name: string) => ({
-    index,
-    id,
-    type: "function",
-    function: { name, arguments: "" },
-  });
-  const args = (index: number, piece: string) => ({ index, function: { arguments: piece } });
-  mock.onChat = () =>
-    sseResponse([
-      chunk({ role: "assistant", content: null, tool_calls: [call(0, "call_a", "read")] }),
-      chunk({ tool_calls: [args(0, '{"path":')] }),
-      chunk({ tool_calls: [call(1, "call_b", "list")] }),
-      chunk({ tool_calls: [args(1, '{"dir":')] }),
-      chunk({ tool_calls: [args(0, '"a.txt"}')] }),
-      chunk({ tool_calls: [args(1, '"src"}')] }),
-      chunk({}, "tool_calls"),
-      "data: [DONE]",
-    ]);
-  const p = await proxyOver(mock);
-  try {
+  await withOpenRouter(async (p, mock) => {
+    const call = (index: number, id: string, name: string) => ({
+      index,
+      id,
+      type: "function",
+      function: { name, arguments: "" },
+    });
+    const args = (index: number, piece: string) => ({ index, function: { arguments: piece } });
+    mock.onChat = () =>
+      sseResponse([
+        chunk({ role: "assistant", content: null, tool_calls: [call(0, "call_a", "read")] }),
+        chunk({ tool_calls: [args(0, '{"path":')] }),
+        chunk({ tool_calls: [call(1, "call_b", "list")] }),
+        chunk({ tool_calls: [args(1, '{"dir":')] }),
+        chunk({ tool_calls: [args(0, '"a.txt"}')] }),
+        chunk({ tool_calls: [args(1, '"src"}')] }),
+        chunk({}, "tool_calls"),
+        "data: [DONE]",
+      ]);
     const client = new Anthropic({ apiKey: "unused", baseURL: p.url, maxRetries: 0 });
     const message = await client.messages.stream({
       model: "m",
@@ -222,10 +202,7 @@ Deno.test("messages ← Chat upstream: parallel tool calls whose argument fragme
         { id: "call_b", name: "list", input: { dir: "src" } },
       ],
     );
-  } finally {
-    await p.close();
-    await mock.close();
-  }
+  });
 });
 
 Deno.test("no leak: a key typed as the model name (or the session id) of a token count is refused like a completion's, never sent to the counting backend", async () => {
@@ -355,45 +332,43 @@ Deno.test("chat and responses ← anthropic stream: a tool call without paramete
 Deno.test("messages, responses, gemini ← Chat upstream that keeps its stream open after [DONE]: the client has its answer, and the upstream request is ended soon after", async () => {
   // The Chat-SSE transform read what follows [DONE] to its end (to keep the connection): an upstream that
   // went on sending keep-alives held its request, and the proxy's in-flight record of it, open for ever.
-  const mock = MockOpenAI.start();
-  const enc = new TextEncoder();
-  let cancelled = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  mock.onChat = () => {
-    const answer = [chunk({ role: "assistant", content: "hello" }), chunk({}, "stop"), "data: [DONE]"];
-    let i = 0;
-    return new Response(
-      new ReadableStream({
-        async pull(c) {
-          if (i < answer.length) return c.enqueue(enc.encode(answer[i++] + "\n\n"));
-          await new Promise((r) => (timer = setTimeout(r, 50)));
-          c.enqueue(enc.encode(": still here\n\n"));
-        },
-        cancel() {
-          clearTimeout(timer);
-          cancelled++;
-        },
-      }),
-      { headers: { "content-type": "text/event-stream" } },
-    );
-  };
-  const p = await proxyOver(mock);
-  const h = { "content-type": "application/json" };
-  const messages = [{ role: "user", content: "hi" }];
-  const asks: [string, string, RegExp][] = [
-    [
-      "/v1/messages",
-      JSON.stringify({ model: "m", max_tokens: 9, stream: true, messages }),
-      /event: message_stop/,
-    ],
-    ["/v1/responses", JSON.stringify({ model: "m", stream: true, input: "hi" }), /response\.completed/],
-    [
-      "/v1beta/models/m:streamGenerateContent?alt=sse",
-      JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }),
-      /"finishReason":"STOP"/,
-    ],
-  ];
-  try {
+  await withOpenRouter(async (p, mock) => {
+    const enc = new TextEncoder();
+    let cancelled = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    mock.onChat = () => {
+      const answer = [chunk({ role: "assistant", content: "hello" }), chunk({}, "stop"), "data: [DONE]"];
+      let i = 0;
+      return new Response(
+        new ReadableStream({
+          async pull(c) {
+            if (i < answer.length) return c.enqueue(enc.encode(answer[i++] + "\n\n"));
+            await new Promise((r) => (timer = setTimeout(r, 50)));
+            c.enqueue(enc.encode(": still here\n\n"));
+          },
+          cancel() {
+            clearTimeout(timer);
+            cancelled++;
+          },
+        }),
+        { headers: { "content-type": "text/event-stream" } },
+      );
+    };
+    const h = { "content-type": "application/json" };
+    const messages = [{ role: "user", content: "hi" }];
+    const asks: [string, string, RegExp][] = [
+      [
+        "/v1/messages",
+        JSON.stringify({ model: "m", max_tokens: 9, stream: true, messages }),
+        /event: message_stop/,
+      ],
+      ["/v1/responses", JSON.stringify({ model: "m", stream: true, input: "hi" }), /response\.completed/],
+      [
+        "/v1beta/models/m:streamGenerateContent?alt=sse",
+        JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }),
+        /"finishReason":"STOP"/,
+      ],
+    ];
     for (const [i, [path, body, end]] of asks.entries()) {
       const res = await p.fetch(path, { method: "POST", headers: h, body });
       assert.match(await res.text(), end, path);
@@ -401,32 +376,27 @@ Deno.test("messages, responses, gemini ← Chat upstream that keeps its stream o
       for (let k = 0; k < 100 && cancelled <= i; k++) await new Promise((r) => setTimeout(r, 50));
       assert.equal(cancelled, i + 1, `${path}: the upstream request was ended`);
     }
-  } finally {
-    await p.close();
-    await mock.close();
-  }
+  });
 });
 
 Deno.test("gemini ← Chat upstream: a tool call with a huge index does not freeze the proxy", async () => {
   // The Gemini renderer kept a choice's calls in an array at the upstream's index: index 4294967294 made the
   // finish walk four billion holes, with the event loop (every other request) blocked for a minute and more.
-  const mock = MockOpenAI.start();
-  mock.onChat = () =>
-    sseResponse([
-      chunk({
-        role: "assistant",
-        tool_calls: [{
-          index: 4294967294,
-          id: "c1",
-          type: "function",
-          function: { name: "f", arguments: "{}" },
-        }],
-      }),
-      chunk({}, "tool_calls"),
-      "data: [DONE]",
-    ]);
-  const p = await proxyOver(mock);
-  try {
+  await withOpenRouter(async (p, mock) => {
+    mock.onChat = () =>
+      sseResponse([
+        chunk({
+          role: "assistant",
+          tool_calls: [{
+            index: 4294967294,
+            id: "c1",
+            type: "function",
+            function: { name: "f", arguments: "{}" },
+          }],
+        }),
+        chunk({}, "tool_calls"),
+        "data: [DONE]",
+      ]);
     const started = performance.now();
     const res = await p.fetch("/v1beta/models/m:streamGenerateContent?alt=sse", {
       method: "POST",
@@ -437,10 +407,7 @@ Deno.test("gemini ← Chat upstream: a tool call with a huge index does not free
     const ms = performance.now() - started;
     assert.match(raw, /"functionCall":\{"name":"f","args":\{\},"id":"c1"\}/);
     assert.ok(ms < 5000, `answered in ${Math.round(ms)} ms`);
-  } finally {
-    await p.close();
-    await mock.close();
-  }
+  });
 });
 
 Deno.test("chat ← anthropic stream that keeps sending pings after message_stop: the client gets its whole answer and [DONE] at once, and the upstream request is ended soon after", async () => {
@@ -519,21 +486,19 @@ Deno.test("messages ← Chat upstream: many tool calls without an index cost lin
   // and looked its id up by walking them all: 40,000 calls (4 MB of upstream) took some 20 s of CPU, in
   // synchronous slices that held up every other request.
   const N = 40_000;
-  const mock = MockOpenAI.start();
-  const events: string[] = [];
-  for (let i = 0; i < N; i += 1000) {
-    events.push(chunk({
-      tool_calls: Array.from({ length: 1000 }, (_, k) => ({
-        id: `c${i + k}`,
-        type: "function",
-        function: { name: "f", arguments: "{}" },
-      })),
-    }));
-  }
-  events.push(chunk({}, "tool_calls"), "data: [DONE]");
-  mock.onChat = () => sseResponse(events);
-  const p = await proxyOver(mock);
-  try {
+  await withOpenRouter(async (p, mock) => {
+    const events: string[] = [];
+    for (let i = 0; i < N; i += 1000) {
+      events.push(chunk({
+        tool_calls: Array.from({ length: 1000 }, (_, k) => ({
+          id: `c${i + k}`,
+          type: "function",
+          function: { name: "f", arguments: "{}" },
+        })),
+      }));
+    }
+    events.push(chunk({}, "tool_calls"), "data: [DONE]");
+    mock.onChat = () => sseResponse(events);
     const started = performance.now();
     const res = await p.fetch("/v1/messages", {
       method: "POST",
@@ -550,27 +515,27 @@ Deno.test("messages ← Chat upstream: many tool calls without an index cost lin
     assert.equal(raw.match(/"type":"tool_use"/g)?.length, N);
     assert.match(raw, /"id":"c39999"/);
     assert.ok(ms < 10_000, `answered in ${Math.round(ms)} ms`);
-  } finally {
-    await p.close();
-    await mock.close();
-  }
+  });
 });
 
 Deno.test("messages ← Chat upstream: a tool call ended by [DONE] alone (no finish reason) stops for tool_use, not end_turn", async () => {
   // A Chat server that omits the finish chunk: a Messages client (Claude Code) that sees end_turn after a
   // tool_use block does not run the tool, and the agent stops.
-  const mock = MockOpenAI.start();
-  mock.onChat = () =>
-    sseResponse([
-      chunk({
-        role: "assistant",
-        tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "Read", arguments: "" } }],
-      }),
-      chunk({ tool_calls: [{ index: 0, function: { arguments: '{"path":"a.txt"}' } }] }),
-      "data: [DONE]",
-    ]);
-  const p = await proxyOver(mock);
-  try {
+  await withOpenRouter(async (p, mock) => {
+    mock.onChat = () =>
+      sseResponse([
+        chunk({
+          role: "assistant",
+          tool_calls: [{
+            index: 0,
+            id: "call_1",
+            type: "function",
+            function: { name: "Read", arguments: "" },
+          }],
+        }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '{"path":"a.txt"}' } }] }),
+        "data: [DONE]",
+      ]);
     const client = new Anthropic({ apiKey: "unused", baseURL: p.url, maxRetries: 0 });
     const message = await client.messages.stream({
       model: "m",
@@ -582,8 +547,5 @@ Deno.test("messages ← Chat upstream: a tool call ended by [DONE] alone (no fin
     const use = message.content.find((b) => b.type === "tool_use");
     assert.ok(use && use.type === "tool_use");
     assert.deepEqual(use.input, { path: "a.txt" });
-  } finally {
-    await p.close();
-    await mock.close();
-  }
+  });
 });
