@@ -433,7 +433,7 @@ function rewriteEvents(
   parsed?: ReadonlyMap<string, Record<string, unknown>>,
 ): { bytes: Uint8Array; stop: boolean } {
   const dialect = opts.dialect ?? CHAT_DIALECT;
-  const marks = markerTexts(dialect);
+  const marks = (dialect.markers ?? DEFAULT_MARKERS).map(bytesToText);
   const out: string[] = [];
   /** Whether an event was dropped: otherwise the bytes go out as they came. */
   let changed = false;
@@ -472,14 +472,6 @@ function rewriteEvents(
     out.push(ev + "\n\n");
   }
   return { bytes: changed ? textToBytes(out.join("")) : bytes, stop: false };
-}
-
-const MARKER_TEXTS = new WeakMap<StreamDialect, string[]>();
-/** A dialect's markers as text, to look for in one event's text. */
-function markerTexts(dialect: StreamDialect): string[] {
-  let texts = MARKER_TEXTS.get(dialect);
-  if (!texts) MARKER_TEXTS.set(dialect, texts = (dialect.markers ?? DEFAULT_MARKERS).map(bytesToText));
-  return texts;
 }
 
 function passThrough(
