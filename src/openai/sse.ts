@@ -143,25 +143,6 @@ export function firstBadEvent(buf: Uint8Array): number {
   return bad() ? eventStart : -1;
 }
 
-/**
- * Position of `seq` in `buf` from `from`, or -1. One plain loop comparing two bytes at a time: the markers
- * searched on every committed chunk start with `"`, which JSON is full of, and a native `indexOf` call per
- * quote cost ~5× more (2.4 against 0.5 µs for three markers in a 200-byte chunk).
- */
-export function indexOfBytes(buf: Uint8Array, seq: Uint8Array, from = 0): number {
-  const m = seq.length;
-  if (m === 0) return from <= buf.length ? from : -1;
-  const last = buf.length - m;
-  const s0 = seq[0];
-  const s1 = m > 1 ? seq[1] : 0;
-  outer: for (let i = from < 0 ? 0 : from; i <= last; i++) {
-    if (buf[i] !== s0 || (m > 1 && buf[i + 1] !== s1)) continue;
-    for (let j = 2; j < m; j++) if (buf[i + j] !== seq[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
-
 /** Concatenate byte arrays (returns the single array itself when there is one). */
 export function concatBytes(parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0];

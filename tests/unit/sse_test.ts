@@ -5,7 +5,6 @@ import {
   EventBuffer,
   eventData,
   firstBadEvent,
-  indexOfBytes,
   lastEventEnd,
   splitEvents,
   textToBytes,
@@ -85,27 +84,4 @@ Deno.test("firstBadEvent: a byte check that each event's data is a JSON object o
     ['data: {"a":1}\n\ndata: {"cut', 15],
   ];
   for (const [t, at] of bad) assert.equal(firstBadEvent(textToBytes(t)), at, JSON.stringify(t));
-});
-
-Deno.test("indexOfBytes finds what a naive search finds: every start, overlaps, the ends, short and empty needles", () => {
-  const naive = (buf: Uint8Array, seq: Uint8Array, from: number) => {
-    for (let i = Math.max(0, from); i + seq.length <= buf.length; i++) {
-      if (seq.every((b, j) => buf[i + j] === b)) return i;
-    }
-    return -1;
-  };
-  // A small alphabet, so needles are found, overlap and half-match often.
-  const bytes = (max: number) => fc.uint8Array({ min: 0, max: 3, minLength: 0, maxLength: max });
-  fc.assert(
-    fc.property(bytes(40), bytes(4), fc.integer({ min: -2, max: 42 }), (buf, seq, from) => {
-      if (seq.length === 0) return;
-      assert.equal(indexOfBytes(buf, seq, from), naive(buf, seq, from));
-    }),
-    { numRuns: 3000 },
-  );
-  const t = textToBytes('{"usage":null,"x":"usage"}');
-  assert.equal(indexOfBytes(t, textToBytes('"usage"')), 1);
-  assert.equal(indexOfBytes(t, textToBytes('"usage"'), 2), 18);
-  assert.equal(indexOfBytes(t, textToBytes("}")), t.length - 1);
-  assert.equal(indexOfBytes(t, textToBytes('"error"')), -1);
 });
