@@ -62,6 +62,22 @@ async function landOn(isolate: string, send: () => Promise<Response>): Promise<R
 
 const twoKeys = () => ({ OPENROUTER_API_KEY_1: KEYS[0], OPENROUTER_API_KEY_2: KEYS[1] });
 
+/** A Chat stream that sends its first chunk, then waits for `release` before its last chunk and `[DONE]`. */
+function heldStream(release: Promise<void>): Response {
+  const enc = new TextEncoder();
+  return new Response(
+    new ReadableStream<Uint8Array>({
+      async start(c) {
+        c.enqueue(enc.encode(`${chunkEvent("a")}\n\n`));
+        await release;
+        c.enqueue(enc.encode(`${chunkEvent("b", "stop")}\n\ndata: [DONE]\n\n`));
+        c.close();
+      },
+    }),
+    { headers: { "content-type": "text/event-stream" } },
+  );
+}
+
 Deno.test("--workers 2: requests spread over both isolates, and /metrics counts them all", async () => {
   await withProxy(["--allow-origin", "http://localhost:3000"], twoKeys, async (_p, _mock, url) => {
     const seen = new Map<string, number>();
@@ -169,18 +185,7 @@ Deno.test("--workers 2: the console's state lists the requests in flight and the
   await withProxy([], twoKeys, async (_p, mock, url) => {
     const release = Promise.withResolvers<void>();
     mock.onChat = () => {
-      const enc = new TextEncoder();
-      return new Response(
-        new ReadableStream<Uint8Array>({
-          async start(c) {
-            c.enqueue(enc.encode(`${chunkEvent("a")}\n\n`));
-            await release.promise;
-            c.enqueue(enc.encode(`${chunkEvent("b", "stop")}\n\ndata: [DONE]\n\n`));
-            c.close();
-          },
-        }),
-        { headers: { "content-type": "text/event-stream" } },
-      );
+      return heldStream(release.promise);
     };
     // Open held streams, each on its own connection, until each isolate holds at least one.
     const clients: Deno.HttpClient[] = [];
@@ -239,18 +244,7 @@ Deno.test("--workers 2: SIGTERM lets a stream in either isolate finish, then the
     const started = Promise.withResolvers<void>();
     mock.onChat = () => {
       started.resolve();
-      const enc = new TextEncoder();
-      return new Response(
-        new ReadableStream<Uint8Array>({
-          async start(c) {
-            c.enqueue(enc.encode(`${chunkEvent("a")}\n\n`));
-            await release.promise;
-            c.enqueue(enc.encode(`${chunkEvent("b", "stop")}\n\ndata: [DONE]\n\n`));
-            c.close();
-          },
-        }),
-        { headers: { "content-type": "text/event-stream" } },
-      );
+      return heldStream(release.promise);
     };
     const client = Deno.createHttpClient({});
     try {
