@@ -3,6 +3,8 @@
  * Needs internet access (deno compile downloads the runtime for each target), so it cannot run offline.
  */
 
+import { shippedV8Flags } from "./v8_flags.ts";
+
 /** Release targets: Deno target triple → file name suffix. */
 export const TARGETS: Record<string, string> = {
   "x86_64-unknown-linux-gnu": "linux-x64",
@@ -28,7 +30,13 @@ export const COMPILE_FLAGS = [
   "--no-check",
 ];
 
+/** The `deno compile` arguments for one target: the flags above, the V8 flags `deno task start` runs with. */
+export function compileArgs(target: string, output: string, v8Flags: string[]): string[] {
+  return ["compile", ...COMPILE_FLAGS, ...v8Flags, "--target", target, "--output", output, "src/main.ts"];
+}
+
 if (import.meta.main) {
+  const v8Flags = await shippedV8Flags(new URL("../", import.meta.url));
   const wanted = Deno.args.length ? Deno.args : Object.keys(TARGETS);
   await Deno.mkdir("dist", { recursive: true });
   for (const target of wanted) {
@@ -39,7 +47,7 @@ if (import.meta.main) {
       Deno.exit(2);
     }
     const output = `dist/llmproxy-${suffix}`;
-    const args = ["compile", ...COMPILE_FLAGS, "--target", target, "--output", output, "src/main.ts"];
+    const args = compileArgs(target, output, v8Flags);
     // deno-lint-ignore no-console
     console.log(`deno ${args.join(" ")}`);
     const { code } = await new Deno.Command(Deno.execPath(), { args, stdout: "inherit", stderr: "inherit" })

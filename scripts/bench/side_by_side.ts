@@ -10,6 +10,7 @@
  * Needs `wrk` (Debian package `wrk`) for the throughput rows.
  */
 import { NAME } from "../../src/core/version.ts";
+import { shippedV8Flags } from "../v8_flags.ts";
 
 const DENO = Deno.execPath();
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -46,15 +47,17 @@ export function spawn(args: string[], env: Record<string, string> = {}, cwd = RO
   }).spawn();
 }
 
-/** Start llmproxy as a user runs it (plus bench-only flags); resolves when it prints its summary line. */
+/** Start llmproxy as `deno task start` runs it (its V8 flags) plus bench-only flags; resolves on its summary line. */
 export async function startProxy(
   upstream: string,
   dir: string,
   extra: string[] = [],
   checkout = ROOT,
 ): Promise<Target & { startMs: number }> {
+  const v8Flags = await shippedV8Flags(checkout);
   const t0 = performance.now();
   const child = spawn([
+    ...v8Flags,
     "src/main.ts",
     "--disable-auth",
     "--port",
