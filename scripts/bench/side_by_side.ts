@@ -47,14 +47,18 @@ export function spawn(args: string[], env: Record<string, string> = {}, cwd = RO
   }).spawn();
 }
 
-/** Start llmproxy as `deno task start` runs it (its V8 flags) plus bench-only flags; resolves on its summary line. */
+/**
+ * Start llmproxy as `deno task start` runs it (its V8 flags, unless `v8Flags` is given) plus bench-only flags;
+ * resolves on its summary line.
+ */
 export async function startProxy(
   upstream: string,
   dir: string,
   extra: string[] = [],
   checkout = ROOT,
+  v8Flags?: string[],
 ): Promise<Target & { startMs: number }> {
-  const v8Flags = await shippedV8Flags(checkout);
+  v8Flags ??= await shippedV8Flags(checkout);
   const t0 = performance.now();
   const child = spawn([
     ...v8Flags,
@@ -171,7 +175,7 @@ async function streamTimings(targets: Target[], rounds: number, n: number, chunk
 }
 
 /** Throughput with wrk: requests/s at `connections` for `seconds`. */
-async function wrk(
+export async function wrk(
   base: string,
   body: unknown,
   connections: number,
@@ -211,7 +215,7 @@ async function wrk(
  * While `load` runs (200 streams), one extra stream at a time every 100 ms from 1 s in: its time to first
  * byte (ms). What a new request waits behind running streams (issue 19).
  */
-async function extraStreamTtfb(t: Target, body: unknown, load: Promise<unknown>): Promise<number[]> {
+export async function extraStreamTtfb(t: Target, body: unknown, load: Promise<unknown>): Promise<number[]> {
   let running = true;
   const ended = load.finally(() => (running = false));
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
