@@ -1,0 +1,80 @@
+/**
+ * Sequential non-streamed requests, one target at a time in interleaved rounds: each target's process CPU per
+ * request (user + system from /proc, so GC helper threads count) and its median latency. An A/B tool for the
+ * per-request cost: a flag (`proxy:.:--disable-usage-log`), another checkout (`proxy:../old`) or a floor
+ * variant (`floor:gw`) side by side.
+ *   deno run -A scripts/bench/seq_cpu.ts floor:gw proxy:. proxy:.:--log-level,warn
+ * ROUNDS and N (env) set the rounds (default 5) and the requests per round and target (default 3000).
+ */
+import { cpuMs, firstLine, median, spawn, startProxy } from "./side_by_side.ts";
+
+const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 5);
+const N = Number(Deno.env.get("N") ?? 3000);
+const dir = await Deno.makeTempDir();
+const mock = spawn(["scripts/bench/mock.ts"]);
+const upstream = `http://127.0.0.1:${Number(await firstLine(mock))}/v1`;
+const targets: { name: string; base: string; model: string; child: Deno.ChildProcess }[] = [];
+for (const arg of Deno.args) {
+  const [kind, what = "", flags] = arg.split(":");
+  if (kind === "floor") {
+    const child = spawn(["scripts/bench/floor.ts", upstream, what]);
+    targets.push({
+      name: arg,
+      base: `http://127.0.0.1:${Number(await firstLine(child))}/v1`,
+      model: "bench",
+      child,
+    });
+  } else if (kind === "proxy") {
+    const p = await startProxy(
+      upstream,
+      dir,
+      flags ? flags.split(",") : [],
+      new URL(what || ".", `file://${Deno.cwd()}/`).pathname,
+    );
+    targets.push({ name: arg, base: p.base, model: p.model, child: p.child! });
+  } else {
+    // deno-lint-ignore no-console
+    console.error(`unknown target ${arg}: floor:VARIANT or proxy:DIR[:flag,flag…]`);
+    Deno.exit(2);
+  }
+}
+
+async function once(base: string, body: string): Promise<void> {
+  const res = await fetch(`${base}/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  await res.arrayBuffer();
+}
+
+const cpu = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+const wall = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+for (let r = 0; r < ROUNDS; r++) {
+  for (const t of targets) {
+    const body = JSON.stringify({ model: t.model, messages: [{ role: "user", content: "hi" }] });
+    for (let i = 0; i < 200; i++) await once(t.base, body); // warm-up
+    const times: number[] = [];
+    const cpu0 = cpuMs(t.child.pid);
+    for (let i = 0; i < N; i++) {
+      const t0 = performance.now();
+      await once(t.base, body);
+      times.push(performance.now() - t0);
+    }
+    cpu.get(t.name)!.push((cpuMs(t.child.pid) - cpu0) * 1000 / N);
+    wall.get(t.name)!.push(median(times) * 1000);
+  }
+}
+for (const t of targets) t.child.kill("SIGTERM");
+mock.kill("SIGTERM");
+// deno-lint-ignore no-console
+console.log(`sequential requests: ${ROUNDS} rounds of ${N} per target, medians of the rounds`);
+for (const t of targets) {
+  // deno-lint-ignore no-console
+  console.log(
+    `${t.name.padEnd(40)} CPU ${median(cpu.get(t.name)!).toFixed(0).padStart(4)} µs/request · latency ${
+      median(wall.get(t.name)!).toFixed(0).padStart(4)
+    } µs · CPU by round ${cpu.get(t.name)!.map((x) => x.toFixed(0)).join(" ")}`,
+  );
+}
+Deno.exit(0);
