@@ -694,3 +694,33 @@ Deno.test("responses: through the Gemini translation, streaming text and a tool 
     await mock.close();
   }
 });
+
+Deno.test("responses: a translated stream's response.created names the model the upstream answered with, as response.completed does", async () => {
+  await withOpenRouter(async (proxy, mock) => {
+    // The client asks for one name; the upstream answers as "up/model" (what a route, an alias or a provider's
+    // own model resolution leads to). Every response object of the stream reports the same, answering model.
+    mock.onChat = () =>
+      sseResponse([
+        chatChunk({ role: "assistant", content: "" }),
+        chatChunk({ content: "Hi." }),
+        chatChunk({}, "stop"),
+        usageChunk(3, 2),
+        "data: [DONE]",
+      ]);
+    const stream = await proxy.client().responses.create({
+      model: "openai/gpt-4o-mini",
+      input: "hello",
+      stream: true,
+      store: false,
+    });
+    const models: [string, unknown][] = [];
+    for await (const ev of stream) {
+      if ("response" in ev) models.push([ev.type, (ev.response as { model?: unknown }).model]);
+    }
+    assert.deepEqual(models, [
+      ["response.created", "up/model"],
+      ["response.in_progress", "up/model"],
+      ["response.completed", "up/model"],
+    ]);
+  });
+});

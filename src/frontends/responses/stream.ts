@@ -70,6 +70,7 @@ export class ResponsesRenderer implements EventRenderer {
   #usage: unknown;
   #finish: string | null | undefined;
   #model: string | undefined;
+  #begun = false;
   /** True once a finish reason arrived. */
   finished = false;
   /** True once the last event was written. */
@@ -110,7 +111,10 @@ export class ResponsesRenderer implements EventRenderer {
     return out;
   }
 
+  /** `response.created` and `response.in_progress`, once, at the first event written (see {@link event}). */
   #begin(): void {
+    if (this.#begun) return;
+    this.#begun = true;
     const response = this.#responseJson({ status: "in_progress", output: [], usage: null });
     this.#emitResponse("response.created", response);
     this.#emitResponse("response.in_progress", response);
@@ -217,15 +221,15 @@ export class ResponsesRenderer implements EventRenderer {
     });
   }
 
-  start(): string {
-    this.#begin();
-    return this.take();
-  }
-
-  /** The Responses events (as SSE text) for one event. */
+  /**
+   * The Responses events (as SSE text) for one event. The stream opens (`response.created`) at the first one,
+   * not before: by then the upstream has named its model, which `response.created` reports as every later
+   * event does (opened earlier it named the model the client asked for, e.g. a route or an alias).
+   */
   event(ev: ModelEvent): string {
     if (this.ended) return "";
     if (this.#model === undefined && this.opts.stream?.model) this.#model = this.opts.stream.model;
+    this.#begin();
     if (ev.type === "error") {
       this.fail(ev.error);
       return this.take();
@@ -259,6 +263,7 @@ export class ResponsesRenderer implements EventRenderer {
   /** The events ended: the final response (stored first, through `onFinal`), or a failure when unfinished. */
   end(): string | Promise<string> {
     if (this.ended) return "";
+    this.#begin();
     if (!this.finished) {
       this.fail({ code: "upstream_error", message: "The upstream ended the stream before it finished." });
       return this.take();
@@ -301,6 +306,7 @@ export class ResponsesRenderer implements EventRenderer {
 
   /** End the stream with `response.failed`. */
   fail(error: unknown): void {
+    this.#begin();
     const e = (error ?? {}) as Record<string, unknown>;
     const failure = {
       code: typeof e.code === "string" ? e.code : "upstream_error",
