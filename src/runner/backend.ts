@@ -58,6 +58,8 @@ export interface StreamSummary {
   model?: string;
   /** The protocol's terminal event was read (a dialect with `cutOff`; commit.ts). */
   finished?: boolean;
+  /** The protocol's last event was read: nothing after it belongs to the answer (commit.ts). */
+  ended?: boolean;
 }
 
 /**

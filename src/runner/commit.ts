@@ -64,12 +64,14 @@ export interface StreamDialect {
   /**
    * After the commit, a parsed event that carries an error or usage marker: the in-band error that ends the
    * stream, or the usage it reports (merged into what earlier events reported), and whether to drop the event
-   * (a usage-only event the client did not ask for, when `dropUsageChunks`).
+   * (a usage-only event the client did not ask for, when `dropUsageChunks`); `finished`: the answer has its
+   * stop reason; `ended`: this is the protocol's last event (Messages' `message_stop`, Responses'
+   * `response.completed`), after which nothing belongs to the answer (its marker must make it read).
    */
   read(
     chunk: Record<string, unknown>,
     usage: Usage | undefined,
-  ): { error?: unknown; usage?: Usage; usageOnly?: boolean; finished?: boolean };
+  ): { error?: unknown; usage?: Usage; usageOnly?: boolean; finished?: boolean; ended?: boolean };
   /**
    * For a protocol whose streams end with a terminal event (`read` says `finished` on it; its markers must
    * make it read): the message of the error event that ends a committed stream the upstream closed without
@@ -462,6 +464,7 @@ function rewriteEvents(
       return { bytes: concatBytes([before, errorEvent(f, opts, summary)]), stop: true };
     }
     if (read.finished) summary.finished = true;
+    if (read.ended) summary.ended = true;
     if (read.usage) {
       summary.usage = read.usage;
       if (opts.dropUsageChunks && read.usageOnly) {
@@ -502,13 +505,15 @@ function passThrough(
   };
   scan(firstRaw);
   /**
-   * Whether `chunk` ends the answer (a finish reason was seen and the chunk holds the protocol's end, Chat's
-   * `[DONE]`): the client's stream then ends there, and what the upstream sends after it is read for a short
-   * grace and dropped (`core/past_end.ts`), so an upstream that stays open with keep-alives cannot hold the
-   * client until --timeout and then end a whole answer with an error event.
+   * Whether `chunk` ends the answer: it held the protocol's last event (Messages' `message_stop`, Responses'
+   * `response.completed`), or a finish reason was seen and the chunk holds the protocol's end in its bytes
+   * (Chat's `[DONE]`). The client's stream then ends there, and what the upstream sends after it is read for a
+   * short grace and dropped (`core/past_end.ts`), so an upstream that stays open with keep-alives cannot hold
+   * the client until --timeout and then end a whole answer with an error event.
    */
   const endsAnswer = (chunk: Uint8Array) =>
-    summary.finished === true && dialect.endedIn !== undefined && dialect.endedIn(bytesToText(chunk));
+    summary.ended === true ||
+    (summary.finished === true && dialect.endedIn !== undefined && dialect.endedIn(bytesToText(chunk)));
   const { promise: done, resolve } = Promise.withResolvers<StreamSummary>();
   const finish = () => {
     if (finished) return;

@@ -113,6 +113,32 @@ function staysOpenAfter(writes: string[], cancelled: { n: number }): Response {
   );
 }
 
+/**
+ * The client's whole answer from `fetchText`, which must end within 5 s: a client held open after the answer's
+ * end fails here, not at --timeout (the keep-alives keep the watchdog from firing at all).
+ */
+async function endsInTime(
+  label: string,
+  fetchText: (signal: AbortSignal) => Promise<string>,
+): Promise<string> {
+  const ctl = new AbortController();
+  const bound = setTimeout(
+    () => ctl.abort(new Error(`${label}: the stream did not end at the answer's end`)),
+    5000,
+  );
+  try {
+    return await fetchText(ctl.signal);
+  } finally {
+    clearTimeout(bound);
+  }
+}
+
+/** Bounded polling: the upstream request must be ended within a few seconds of the answer's end. */
+async function upstreamEnded(label: string, cancelled: { n: number }): Promise<void> {
+  for (let k = 0; k < 100 && cancelled.n === 0; k++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(cancelled.n, 1, `${label}: the upstream request was ended`);
+}
+
 Deno.test("chat ← Chat upstream that stays open after [DONE]: the client's stream ends at [DONE], whole, and the upstream request is ended soon after", async () => {
   // The pass-through read until the upstream closed: keep-alives after [DONE] held the client until --timeout,
   // and then ended a whole answer with an error event (and a usage record of stream_error).
@@ -122,25 +148,108 @@ Deno.test("chat ← Chat upstream that stays open after [DONE]: the client's str
     for (const [n, writes] of [events, [events.join("")]].entries()) {
       const cancelled = { n: 0 };
       mock.onChat = () => staysOpenAfter(writes, cancelled);
-      // Bounded: a client held open after [DONE] fails here, not at --timeout.
-      const ctl = new AbortController();
-      const bound = setTimeout(
-        () => ctl.abort(new Error(`case ${n}: the stream did not end at [DONE]`)),
-        5000,
+      const text = await endsInTime(
+        `case ${n}`,
+        async (signal) =>
+          await (await p.fetch("/v1/chat/completions", { ...chatRequest("m"), signal })).text(),
       );
-      let text: string;
-      try {
-        text = await (await p.fetch("/v1/chat/completions", { ...chatRequest("m"), signal: ctl.signal }))
-          .text();
-      } finally {
-        clearTimeout(bound);
-      }
       assert.match(text, /"content":"hello"/);
       assert.match(text, /data: \[DONE\]\n\n$/, `case ${n}: the answer ends at [DONE]`);
       assert.doesNotMatch(text, /"error"|still here/, `case ${n}: nothing after the end`);
-      // Bounded polling: the upstream request must be ended within a few seconds, not at --timeout.
-      for (let k = 0; k < 100 && cancelled.n === 0; k++) await new Promise((r) => setTimeout(r, 50));
-      assert.equal(cancelled.n, 1, `case ${n}: the upstream request was ended`);
+      await upstreamEnded(`case ${n}`, cancelled);
     }
   });
+});
+
+Deno.test("messages ← Anthropic upstream that stays open after message_stop: the passed-through stream ends at message_stop, and the upstream request is ended", async () => {
+  const mock = MockAnthropic.start();
+  const p = await startTestProxy(["--disable-auth"], {
+    ANTHROPIC_API_BASE_URL: mock.url,
+    ANTHROPIC_API_KEY_1: "sk-ant-api03-" + "1".repeat(40),
+  });
+  try {
+    const events = messageEvents("claude-sonnet-4-5", "hello there").map((e) => e + "\n\n");
+    for (const [n, writes] of [events, [events.join("")]].entries()) {
+      const cancelled = { n: 0 };
+      mock.onMessages = () => staysOpenAfter(writes, cancelled);
+      const text = await endsInTime(`case ${n}`, async (signal) =>
+        await (await p.fetch("/v1/messages", {
+          method: "POST",
+          headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+          body: JSON.stringify({
+            model: "anthropic:claude-sonnet-4-5",
+            max_tokens: 64,
+            messages: [{ role: "user", content: "x" }],
+            stream: true,
+          }),
+          signal,
+        })).text());
+      assert.match(text, /"text":"hello "/);
+      assert.match(
+        text,
+        /event: message_stop\ndata: \{"type":"message_stop"\}\n\n$/,
+        `case ${n}: ends there`,
+      );
+      assert.doesNotMatch(text, /event: error|still here/, `case ${n}: nothing after the end`);
+      await upstreamEnded(`case ${n}`, cancelled);
+    }
+  } finally {
+    await p.close();
+    await mock.close();
+  }
+});
+
+Deno.test("responses ← Responses upstream that stays open after response.completed: the passed-through stream ends there, and the upstream request is ended", async () => {
+  const ev = (type: string, seq: number, data: Record<string, unknown>) =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq, ...data })}\n\n`;
+  const response = { id: "resp_up", object: "response", created_at: 1, model: "gpt-4o-mini", output: [] };
+  const events = [
+    ev("response.created", 0, { response: { ...response, status: "in_progress" } }),
+    ev("response.output_text.delta", 1, {
+      item_id: "msg_up",
+      output_index: 0,
+      content_index: 0,
+      delta: "hello",
+    }),
+    ev("response.completed", 2, {
+      response: {
+        ...response,
+        status: "completed",
+        usage: { input_tokens: 2, output_tokens: 1, total_tokens: 3 },
+      },
+    }),
+  ];
+  let answer = (): Response => new Response(null, { status: 500 });
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    // The proxy lists the backend's models too (GET /models): that one answers and ends.
+    if (req.method === "GET") {
+      return Response.json({ object: "list", data: [{ id: "gpt-4o-mini", object: "model" }] });
+    }
+    await req.body?.cancel();
+    return answer();
+  });
+  const p = await startTestProxy(["--disable-auth"], {
+    OPENAI_API_BASE_URL: `http://127.0.0.1:${upstream.addr.port}/v1`,
+    OPENAI_API_KEY_1: "sk-proj-" + "a".repeat(48),
+  });
+  try {
+    for (const [n, writes] of [events, [events.join("")]].entries()) {
+      const cancelled = { n: 0 };
+      answer = () => staysOpenAfter(writes, cancelled);
+      const text = await endsInTime(`case ${n}`, async (signal) =>
+        await (await p.fetch("/v1/responses", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: "openai:gpt-4o-mini", input: "x", stream: true, store: false }),
+          signal,
+        })).text());
+      assert.match(text, /"delta":"hello"/);
+      assert.match(text, /event: response\.completed\ndata: [^\n]*\n\n$/, `case ${n}: ends there`);
+      assert.doesNotMatch(text, /response\.failed|still here/, `case ${n}: nothing after the end`);
+      await upstreamEnded(`case ${n}`, cancelled);
+    }
+  } finally {
+    await p.close();
+    await upstream.shutdown();
+  }
 });

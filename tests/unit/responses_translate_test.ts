@@ -85,7 +85,7 @@ Deno.test("the Responses dialect holds the preamble, commits on content, fails o
       type: "response.completed",
       response: { error: null, usage: { input_tokens: 5, output_tokens: 2, total_tokens: 7 } },
     }, undefined),
-    { usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 }, finished: true },
+    { usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 }, finished: true, ended: true },
     "a completed response's error:null is not an error; it ends the stream",
   );
   assert.deepEqual(chatUsageOf({ input_tokens: 3, output_tokens: 4 }), {

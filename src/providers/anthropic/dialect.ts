@@ -78,7 +78,7 @@ export const ANTHROPIC_DIALECT: StreamDialect = {
   },
   read(ev, usage) {
     if (ev.type === "error") return { error: inBand(ev) };
-    if (ev.type === "message_stop") return { finished: true };
+    if (ev.type === "message_stop") return { finished: true, ended: true };
     if (ev.type === "message_start" && isObj(ev.message) && isObj(ev.message.usage)) {
       return { usage: mapUsage(ev.message.usage as AnthropicUsage) };
     }

@@ -78,7 +78,7 @@ export const RESPONSES_DIALECT: StreamDialect = {
     if (failure !== undefined) return { error: failure };
     if (e.type === "response.completed" || e.type === "response.incomplete") {
       const usage = chatUsageOf(e.response?.usage);
-      return usage ? { usage, finished: true } : { finished: true };
+      return usage ? { usage, finished: true, ended: true } : { finished: true, ended: true };
     }
     return {};
   },
