@@ -91,16 +91,23 @@ Deno.test("a last event without its blank line reaches the client as an event of
 });
 
 /**
- * An upstream that answers `writes` (each its own write) and then stays open, sending a keep-alive comment
- * every 50 ms until it is cancelled; `cancelled` counts the cancels.
+ * An upstream that answers `writes` (each its own write), then what `next` gives (until it gives nothing), and
+ * then stays open, sending a keep-alive comment every 50 ms until it is cancelled; `cancelled` counts the
+ * cancels.
  */
-function staysOpenAfter(writes: string[], cancelled: { n: number }): Response {
+function staysOpenAfter(
+  writes: string[],
+  cancelled: { n: number },
+  next?: () => Promise<string | undefined>,
+): Response {
   let i = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   return new Response(
     new ReadableStream<Uint8Array>({
       async pull(c) {
         if (i < writes.length) return c.enqueue(enc.encode(writes[i++]));
+        const more = await next?.();
+        if (more !== undefined) return c.enqueue(enc.encode(more));
         await new Promise((r) => (timer = setTimeout(r, 50)));
         c.enqueue(enc.encode(": still here\n\n"));
       },
@@ -251,5 +258,73 @@ Deno.test("responses ← Responses upstream that stays open after response.compl
   } finally {
     await p.close();
     await upstream.shutdown();
+  }
+});
+
+Deno.test("messages ← Anthropic passed through: a message_stop string in an earlier event does not end the stream; the real one does, and the answer is recorded ok with its tokens", async () => {
+  // The end is decided by the parsed event's type, not by the byte marker that only makes an event read: a
+  // stop sequence named "message_stop" puts that string, unescaped, into the message_delta before the end.
+  // The upstream sends the real message_stop only once the client has the message_delta, so the two cannot
+  // share a read.
+  const mock = MockAnthropic.start();
+  const p = await startTestProxy(["--disable-auth"], {
+    ANTHROPIC_API_BASE_URL: mock.url,
+    ANTHROPIC_API_KEY_1: "sk-ant-api03-" + "1".repeat(40),
+  });
+  try {
+    const events = messageEvents("claude-sonnet-4-5", "say message_stop twice").map((e) =>
+      e.replace(
+        '"stop_reason":"end_turn","stop_sequence":null',
+        '"stop_reason":"stop_sequence","stop_sequence":"message_stop"',
+      ) +
+      "\n\n"
+    );
+    const stop = events.pop()!;
+    assert.match(stop, /^event: message_stop\n/);
+    assert.match(events.at(-1)!, /"stop_sequence":"message_stop"/);
+    const delivered = Promise.withResolvers<void>();
+    const cancelled = { n: 0 };
+    let gated = true;
+    mock.onMessages = () =>
+      staysOpenAfter(events, cancelled, async () => {
+        if (!gated) return undefined;
+        gated = false;
+        await delivered.promise;
+        return stop;
+      });
+    const text = await endsInTime("stop sequence", async (signal) => {
+      const res = await p.fetch("/v1/messages", {
+        method: "POST",
+        headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+        body: JSON.stringify({
+          model: "anthropic:claude-sonnet-4-5",
+          max_tokens: 64,
+          stop_sequences: ["message_stop"],
+          messages: [{ role: "user", content: "x" }],
+          stream: true,
+        }),
+        signal,
+      });
+      let text = "";
+      for await (const piece of res.body!.pipeThrough(new TextDecoderStream())) {
+        text += piece;
+        if (text.includes('"stop_sequence":"message_stop"')) delivered.resolve();
+      }
+      delivered.resolve();
+      return text;
+    });
+    assert.match(text, /"text":"twice"/);
+    assert.match(
+      text,
+      /event: message_stop\ndata: \{"type":"message_stop"\}\n\n$/,
+      "ends at the real message_stop",
+    );
+    await upstreamEnded("stop sequence", cancelled);
+    const recent = await (await p.fetch("/usage/recent?limit=1")).json();
+    const r = recent.data[0];
+    assert.deepEqual([r.outcome, r.promptTokens, r.completionTokens], ["ok", 14, 9]);
+  } finally {
+    await p.close();
+    await mock.close();
   }
 });
