@@ -5,10 +5,14 @@
  * variant (`floor:gw`) side by side.
  *   deno run -A scripts/bench/seq_cpu.ts floor:gw proxy:. proxy:.:--log-level,warn
  * ROUNDS and N (env) set the rounds (default 5) and the requests per round and target (default 3000).
+ * WRK=C (env) loads each target with `wrk` at C connections for 4 s per round instead (CPU per request under
+ * concurrency, and requests/s in place of the latency), as the bench's throughput row does.
  */
-import { cpuMs, firstLine, median, spawn, startProxy } from "./side_by_side.ts";
+import { cpuMs, firstLine, median, spawn, startProxy, wrk } from "./side_by_side.ts";
 
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 5);
+const WRK = Number(Deno.env.get("WRK") ?? 0);
+const WRK_SECONDS = 4;
 const N = Number(Deno.env.get("N") ?? 3000);
 const dir = await Deno.makeTempDir();
 const mock = spawn(["scripts/bench/mock.ts"]);
@@ -54,6 +58,13 @@ for (let r = 0; r < ROUNDS; r++) {
   for (const t of targets) {
     const body = JSON.stringify({ model: t.model, messages: [{ role: "user", content: "hi" }] });
     for (let i = 0; i < 200; i++) await once(t.base, body); // warm-up
+    if (WRK) {
+      const cpu0 = cpuMs(t.child.pid);
+      const rps = await wrk(t.base, JSON.parse(body), WRK, WRK_SECONDS, dir);
+      cpu.get(t.name)!.push((cpuMs(t.child.pid) - cpu0) * 1000 / (rps * WRK_SECONDS));
+      wall.get(t.name)!.push(rps);
+      continue;
+    }
     const times: number[] = [];
     const cpu0 = cpuMs(t.child.pid);
     for (let i = 0; i < N; i++) {
@@ -68,13 +79,19 @@ for (let r = 0; r < ROUNDS; r++) {
 for (const t of targets) t.child.kill("SIGTERM");
 mock.kill("SIGTERM");
 // deno-lint-ignore no-console
-console.log(`sequential requests: ${ROUNDS} rounds of ${N} per target, medians of the rounds`);
+console.log(
+  WRK
+    ? `wrk at ${WRK} connections: ${ROUNDS} rounds of ${WRK_SECONDS} s per target, medians of the rounds`
+    : `sequential requests: ${ROUNDS} rounds of ${N} per target, medians of the rounds`,
+);
 for (const t of targets) {
   // deno-lint-ignore no-console
   console.log(
-    `${t.name.padEnd(40)} CPU ${median(cpu.get(t.name)!).toFixed(0).padStart(4)} µs/request · latency ${
-      median(wall.get(t.name)!).toFixed(0).padStart(4)
-    } µs · CPU by round ${cpu.get(t.name)!.map((x) => x.toFixed(0)).join(" ")}`,
+    `${t.name.padEnd(40)} CPU ${median(cpu.get(t.name)!).toFixed(0).padStart(4)} µs/request · ${
+      WRK ? "requests/s" : "latency"
+    } ${median(wall.get(t.name)!).toFixed(0).padStart(WRK ? 6 : 4)}${WRK ? "" : " µs"} · CPU by round ${
+      cpu.get(t.name)!.map((x) => x.toFixed(0)).join(" ")
+    }`,
   );
 }
 Deno.exit(0);
