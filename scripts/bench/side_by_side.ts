@@ -211,6 +211,16 @@ export async function wrk(
   return Number(rps[1]);
 }
 
+/** The issue-19 load's stream request for `t`: 20 chunks 10 ms apart, usage asked. */
+export const streamBody = (t: Target) => ({
+  model: t.model,
+  messages: [{ role: "user", content: "hi" }],
+  stream: true,
+  stream_options: { include_usage: true },
+  bench_chunks: 20,
+  bench_spacing_ms: 10,
+});
+
 /**
  * While `load` runs (200 streams), one extra stream at a time every 100 ms from 1 s in: its time to first
  * byte (ms). What a new request waits behind running streams (issue 19).
@@ -356,14 +366,6 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
       }
     }
     const st = await streamTimings(all, opts.rounds, 30, 10, 10);
-    const streamBody = (t: Target) => ({
-      model: t.model,
-      messages: [{ role: "user", content: "hi" }],
-      stream: true,
-      stream_options: { include_usage: true },
-      bench_chunks: 20,
-      bench_spacing_ms: 10,
-    });
     const srps: Record<string, number[]> = Object.fromEntries(all.map((t) => [t.name, []]));
     const underLoad: Record<string, number[]> = Object.fromEntries(all.map((t) => [t.name, []]));
     const rssLoaded: Record<string, number> = {};

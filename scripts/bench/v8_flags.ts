@@ -15,6 +15,7 @@ import {
   rssMb,
   spawn,
   startProxy,
+  streamBody,
   type Target,
   wrk,
 } from "./side_by_side.ts";
@@ -48,14 +49,7 @@ const figures = new Map<string, Figures>(
 );
 for (let r = 0; r < ROUNDS; r++) {
   for (const p of proxies) {
-    const body = {
-      model: p.model,
-      messages: [{ role: "user", content: "hi" }],
-      stream: true,
-      stream_options: { include_usage: true },
-      bench_chunks: 20,
-      bench_spacing_ms: 10,
-    };
+    const body = streamBody(p);
     const f = figures.get(p.name)!;
     const cpu0 = cpuMs(p.pid);
     const t0 = performance.now();
