@@ -11,7 +11,8 @@ export function v8FlagsOfTasks(denoJson: { tasks?: Record<string, string> }): st
 
 /** The `--v8-flags=…` arguments of the checkout at `root` (a directory path or URL). */
 export async function shippedV8Flags(root: string | URL): Promise<string[]> {
-  const dir = typeof root === "string" ? root.replace(/\/?$/, "/") : root;
-  const file = typeof dir === "string" ? `${dir}deno.json` : new URL("deno.json", dir);
+  const file = typeof root === "string"
+    ? `${root.replace(/\/?$/, "/")}deno.json`
+    : new URL("deno.json", root);
   return v8FlagsOfTasks(JSON.parse(await Deno.readTextFile(file)));
 }

@@ -8,8 +8,6 @@ import type { ModelEvent } from "./events.ts";
 
 /** A protocol's writer of one answer's events. One instance per stream. */
 export interface EventRenderer {
-  /** Text that opens the stream before any event, if any. */
-  start?(): string;
   /** The text for one event (empty when it writes nothing yet). */
   event(ev: ModelEvent): string;
   /** The text that ends the stream once the events ended (e.g. a final event; may wait to store the answer). */
@@ -27,10 +25,6 @@ export function renderEvents(
 ): ReadableStream<Uint8Array> {
   const reader = events.getReader();
   return new ReadableStream<Uint8Array>({
-    start(c) {
-      const text = renderer.start?.();
-      if (text) c.enqueue(encoder.encode(text));
-    },
     async pull(c) {
       // Loop until something is enqueued: a pull that enqueues nothing would not be called again.
       for (;;) {
