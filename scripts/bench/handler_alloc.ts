@@ -1,0 +1,99 @@
+/**
+ * What llmproxy's own handling of one JSON request allocates, without the network: the real handler
+ * in-process with `fetch` (the upstream client) stubbed to answer at once, C requests in flight (default 32,
+ * as the throughput row's wrk), V8's sampling heap profiler over N requests (default 5000). Prints KB allocated
+ * per request and the sites, each charged to the nearest frame of `src/` (DEPTH of them, default 1) — a
+ * deterministic figure, unlike CPU time on a shared machine, for checking a cut of the hot path.
+ *   deno run -A scripts/bench/handler_alloc.ts [llmproxy flags…]     (C, N, DEPTH, TOP: env)
+ */
+import { Session } from "node:inspector";
+import { startInProcess } from "./in_process.ts";
+import { createHandler } from "../../src/server/app.ts";
+
+const C = Number(Deno.env.get("C") ?? 32);
+const N = Number(Deno.env.get("N") ?? 5000);
+const DEPTH = Number(Deno.env.get("DEPTH") ?? 1);
+const TOP = Number(Deno.env.get("TOP") ?? 40);
+const COMPLETION = JSON.stringify({
+  id: "chatcmpl-bench",
+  object: "chat.completion",
+  created: 1732680000,
+  model: "bench",
+  choices: [{
+    index: 0,
+    message: { role: "assistant", content: "Hello from the bench mock." },
+    finish_reason: "stop",
+  }],
+  usage: { prompt_tokens: 5, completion_tokens: 6, total_tokens: 11 },
+});
+const realFetch = globalThis.fetch;
+globalThis.fetch =
+  ((input: RequestInfo | URL, init?: RequestInit) =>
+    String(input).startsWith("http://upstream.test")
+      ? Promise.resolve(new Response(COMPLETION, { headers: { "content-type": "application/json" } }))
+      : realFetch(input, init)) as typeof fetch;
+
+const session = new Session();
+session.connect();
+// deno-lint-ignore no-explicit-any
+const post = (method: string, params: Record<string, unknown> = {}): Promise<any> =>
+  new Promise((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
+
+const running = await startInProcess(["--openrouter-api-base-url", "http://upstream.test/v1", ...Deno.args], {
+  OPENROUTER_API_KEY: "sk-or-v1-" + "0".repeat(64),
+});
+const handler = createHandler(running.proxy.ctx);
+const body = JSON.stringify({ model: "openrouter:bench", messages: [{ role: "user", content: "hi" }] });
+const request = () =>
+  new Request("http://127.0.0.1/v1/chat/completions", {
+    method: "POST",
+    headers: { "content-type": "application/json", "content-length": String(body.length), host: "127.0.0.1" },
+    body,
+  });
+async function run(n: number): Promise<void> {
+  let left = n;
+  const worker = async () => {
+    while (left-- > 0) await (await handler(request())).text();
+  };
+  await Promise.all(Array.from({ length: C }, worker));
+}
+
+await run(5000); // warm-up
+await post("HeapProfiler.startSampling", {
+  samplingInterval: 512,
+  includeObjectsCollectedByMajorGC: true,
+  includeObjectsCollectedByMinorGC: true,
+});
+await run(N);
+const { profile } = await post("HeapProfiler.stopSampling");
+
+interface SampleNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: SampleNode[];
+}
+const bySite = new Map<string, number>();
+let total = 0;
+const ours = /\/src\/[^/].*\.ts$/;
+function walk(n: SampleNode, stack: string[]): void {
+  const cf = n.callFrame;
+  const name = `${cf.functionName || "(anonymous)"} ${cf.url.replace(/^.*\/(src|node_modules)\//, "$1/")}:${
+    cf.lineNumber + 1
+  }`;
+  const mine = ours.test(cf.url) && !cf.url.includes("/scripts/");
+  const here = mine ? [...stack, name] : stack;
+  const site = (here.slice(-DEPTH).join(" < ") || "(outside src/)") + (mine ? "" : `  ← ${name}`);
+  total += n.selfSize;
+  bySite.set(site, (bySite.get(site) ?? 0) + n.selfSize);
+  for (const c of n.children) walk(c, here);
+}
+walk(profile.head, []);
+// deno-lint-ignore no-console
+console.log(`${(total / N / 1024).toFixed(1)} KB allocated per request (${N} requests, ${C} in flight)`);
+for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, TOP)) {
+  // deno-lint-ignore no-console
+  console.log(`${(bytes / N).toFixed(0).padStart(7)} B  ${site}`);
+}
+session.disconnect();
+await running.close();
+globalThis.fetch = realFetch;
