@@ -106,7 +106,7 @@ export async function dispatch(
   const routeName = chosen.route;
 
   // One rotation per backend per request: round-robin advances once, elements of a backend share it.
-  const rotations = new Map<string, KeyEntry[]>();
+  const rotations = new Map<string, readonly KeyEntry[]>();
   for (const el of chosen.elements) {
     if (!rotations.has(el.backend)) rotations.set(el.backend, registry.pool(el.backend).rotation());
   }
