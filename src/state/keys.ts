@@ -139,6 +139,7 @@ export class KeyPool {
 
   /** A request is about to use this key: spend one unit of a known budget. */
   reserve(label: string, model: string): void {
+    if (!this.#budget.size) return;
     const b = this.#budget.get(this.#budgetId(label, model));
     if (!b) return;
     b.remaining--;
@@ -218,7 +219,8 @@ export class KeyPool {
    * attempt's success once it is known — after any new cool-down it caused is recorded.
    */
   take(label: string, model: string): (ok: boolean) => void {
-    const ids = this.#cool.size ? this.#recovering(label, model) : [];
+    if (!this.#cool.size) return noTurn;
+    const ids = this.#recovering(label, model);
     if (!ids.length) return noTurn;
     this.#gate.enter(ids);
     return (ok) => {
