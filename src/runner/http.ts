@@ -94,43 +94,66 @@ export function redirectFailure(
 }
 
 /**
- * Read a whole (non-streamed) body natively. The watchdog was touched when the headers arrived, so the body
- * must be complete within --timeout after them; a fired watchdog aborts the read.
+ * A request posted upstream: its abort controller, linked to the request's signal and to a --timeout
+ * watchdog, and (once it answered) the answer's head. A class, so an attempt builds no closures for it; it is
+ * the abort listener on the request's signal itself (`handleEvent`).
  */
-export async function readBody(res: UpstreamResponse, timer: IdleTimer): Promise<string> {
-  timer.touch();
-  return await res.text();
-}
+export class PostedRequest {
+  /** Discriminates a {@link Posted} that answered. */
+  readonly ok = true;
+  /** Aborts the upstream request (the client's abort, the watchdog, a stream cut). */
+  readonly ctl = new AbortController();
+  /** The --timeout watchdog: touched when the head arrives and as the body comes. */
+  readonly timer: IdleTimer;
+  /** The answer's head (set once the upstream answered). */
+  res!: UpstreamResponse;
 
-/** Link an AbortController to the request's signal and a watchdog. */
-export function upstreamControl(
-  signal: AbortSignal,
-  timeoutMs: number,
-): { ctl: AbortController; timer: IdleTimer; unlink: () => void } {
-  const ctl = new AbortController();
-  const onAbort = () => ctl.abort(signal.reason);
-  signal.addEventListener("abort", onAbort, { once: true });
-  if (signal.aborted) ctl.abort(signal.reason);
-  const timer = new IdleTimer(
-    timeoutMs,
-    () => ctl.abort(new DOMException("upstream timeout", "TimeoutError")),
-  );
-  return { ctl, timer, unlink: () => signal.removeEventListener("abort", onAbort) };
+  /** Link to the request's `signal` and start the watchdog (`backend`: for messages). */
+  constructor(readonly backend: string, private readonly signal: AbortSignal, timeoutMs: number) {
+    signal.addEventListener("abort", this);
+    if (signal.aborted) this.ctl.abort(signal.reason);
+    this.timer = new IdleTimer(
+      timeoutMs,
+      () => this.ctl.abort(new DOMException("upstream timeout", "TimeoutError")),
+    );
+  }
+
+  /** The request's signal aborted: abort the upstream request with its reason. */
+  handleEvent(): void {
+    this.ctl.abort(this.signal.reason);
+  }
+
+  /** Stop following the request's signal (idempotent). */
+  unlink(): void {
+    this.signal.removeEventListener("abort", this);
+  }
+
+  /** Release the controls: the watchdog and the link (idempotent). */
+  done(): void {
+    this.timer.stop();
+    this.unlink();
+  }
+
+  /**
+   * Read the whole body natively and release the controls; a failed read is a transport failure. The watchdog
+   * was touched when the head arrived, so the body must be complete within --timeout after it; a fired
+   * watchdog aborts the read.
+   */
+  async readText(): Promise<{ ok: true; text: string } | { ok: false; failure: UpstreamFailure }> {
+    try {
+      this.timer.touch();
+      return { ok: true, text: await this.res.text() };
+    } catch (e) {
+      if (e instanceof AnswerTooLarge) return { ok: false, failure: answerTooLarge(this.backend, e.limit) };
+      return { ok: false, failure: transportFailure(this.backend, this.timer.fired, e) };
+    } finally {
+      this.done();
+    }
+  }
 }
 
 /** An upstream answer with the controls of its request, or the failure that prevented it. */
-export type Posted =
-  | {
-    ok: true;
-    res: UpstreamResponse;
-    ctl: AbortController;
-    timer: IdleTimer;
-    unlink: () => void;
-    done: () => void;
-    /** Read the whole body and release the controls; a failed read is a transport failure. */
-    readText: () => Promise<{ ok: true; text: string } | { ok: false; failure: UpstreamFailure }>;
-  }
-  | { ok: false; failure: UpstreamFailure };
+export type Posted = PostedRequest | { ok: false; failure: UpstreamFailure };
 
 /** POST a JSON body upstream under the watchdog; a thrown fetch or a 3xx comes back as a failure. */
 export async function postUpstream(
@@ -142,38 +165,23 @@ export async function postUpstream(
   signal: AbortSignal,
   timeoutMs: number,
 ): Promise<Posted> {
-  const { ctl, timer, unlink } = upstreamControl(signal, timeoutMs);
-  const done = () => {
-    timer.stop();
-    unlink();
-  };
+  const posted = new PostedRequest(backend, signal, timeoutMs);
   let res: UpstreamResponse;
   try {
-    res = await client.post(url, { headers, body, signal: ctl.signal });
+    res = await client.post(url, { headers, body, signal: posted.ctl.signal });
   } catch (e) {
-    done();
-    return { ok: false, failure: transportFailure(backend, timer.fired, e, url) };
+    posted.done();
+    return { ok: false, failure: transportFailure(backend, posted.timer.fired, e, url) };
   }
-  timer.touch();
+  posted.timer.touch();
   const redirected = redirectFailure(backend, res);
   if (redirected) {
-    done();
+    posted.done();
     res.discard();
     return { ok: false, failure: redirected };
   }
-  const readText = async () => {
-    try {
-      return { ok: true as const, text: await readBody(res, timer) };
-    } catch (e) {
-      if (e instanceof AnswerTooLarge) {
-        return { ok: false as const, failure: answerTooLarge(backend, e.limit) };
-      }
-      return { ok: false as const, failure: transportFailure(backend, timer.fired, e) };
-    } finally {
-      done();
-    }
-  };
-  return { ok: true, res, ctl, timer, unlink, done, readText };
+  posted.res = res;
+  return posted;
 }
 
 /** How a provider reads an upstream's error answer: the status, its headers, the body text (already scrubbed). */
@@ -196,14 +204,15 @@ export type Answer =
  * later scrub), a 2xx body parsed as JSON.
  */
 export async function readAnswer(
-  posted: Extract<Posted, { ok: true }>,
+  posted: PostedRequest,
   stream: boolean,
   classify: StatusClassifier,
   scrub: (text: string) => string,
 ): Promise<Answer> {
   const { res } = posted;
-  const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
-  if (res.ok && stream && isSse) return { kind: "stream" };
+  if (res.ok && stream && (res.headers.get("content-type") ?? "").includes("text/event-stream")) {
+    return { kind: "stream" };
+  }
   const read = await posted.readText();
   if (!read.ok) return { kind: "failed", failure: read.failure };
   if (!res.ok) return { kind: "failed", failure: classify(res.status, res.headers, scrub(read.text)) };
