@@ -60,7 +60,7 @@ export function createHandler(ctx: ProxyContext): Handler {
     if (served) {
       const r = served.frontEnd.routes[served.index];
       if (!r.methods.includes(method)) throw methodNotAllowed(req.method, path, r.methods);
-      const caller = await ctx.auth.check(req, url, r.credential?.(req, url), served.frontEnd.keyHeader);
+      const caller = ctx.auth.check(req, url, r.credential?.(req, url), served.frontEnd.keyHeader);
       return await r.handle(req, url, { ctx, caller, log: chatLog, started, params: served.params });
     }
     if (path === "/") {
@@ -79,7 +79,7 @@ export function createHandler(ctx: ProxyContext): Handler {
       if (page) return page;
       throw notFound(url.pathname);
     }
-    const caller: Caller = await ctx.auth.check(req, url);
+    const caller: Caller = ctx.auth.check(req, url);
     if (
       path === "/usage/stats" || path === "/usage/recent" || path === "/audit/logs" || isConsoleData(path)
     ) {
