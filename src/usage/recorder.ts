@@ -150,7 +150,8 @@ export function rollupSums(records: UsageRecord[]): { key: Deno.KvKey; n: bigint
   const values = new Array<number>(METRICS.length); // one record's metrics, copied into a new cell
   let lastHour = NaN;
   let cells: Map<string, number[]>[] = [];
-  for (const r of records) {
+  for (let j = 0; j < records.length; j++) {
+    const r = records[j];
     const hour = Math.floor(r.time / HOUR) * HOUR;
     if (hour !== lastHour) {
       lastHour = hour;
@@ -228,7 +229,8 @@ export function packRecords(
     }
     return row;
   };
-  for (const r of records) {
+  for (let j = 0; j < records.length; j++) {
+    const r = records[j];
     let row = rowOf(r);
     let n = storedBytes(row) + 1;
     if (pack.rows.length && (size + n + namesSize > maxChars || pack.rows.length >= 200)) {
