@@ -145,7 +145,7 @@ export async function readText(res: Response, max: number): Promise<string> {
   const framedByLength = Number.isFinite(declared) &&
     (res.headers.get("content-encoding") ?? "identity").toLowerCase() === "identity" &&
     !res.headers.has("transfer-encoding");
-  if (!res.body || framedByLength) return await res.text();
+  if (framedByLength || !res.body) return await res.text(); // `res.body` first would wrap a whole body in a stream
   const text = await readCappedText(res.body, max);
   if (text === undefined) throw new AnswerTooLarge(max);
   return text;
