@@ -15,6 +15,7 @@ import {
   decide,
   failureError,
   nextStep,
+  type Plan,
   type PlannedElement,
   planSteps,
   type PoolsView,
@@ -102,6 +103,27 @@ function learn(pool: KeyPool, backend: string, model: string, key: KeyEntry, fai
   }
 }
 
+/**
+ * The attempt plan of a target for this request (or the error that ends it before any attempt): its elements,
+ * each with this request's key rotation — one per backend, so round-robin advances once and the elements of
+ * a backend share it.
+ */
+function planRequest(
+  target: Target,
+  body: ChatRequest,
+  deps: DispatchDeps,
+): { ok: true; plan: Plan; route?: string } | { ok: false; error: ProxyError; route?: string } {
+  const chosen = targetElements(target, body, deps.registry, deps.route);
+  if (!chosen.ok) return chosen;
+  const planned: PlannedElement[] = [];
+  for (const { backend, model } of chosen.elements) {
+    const rotation = planned.find((p) => p.backend === backend)?.rotation ??
+      deps.registry.pool(backend).rotation();
+    planned.push({ backend, model, rotation });
+  }
+  return { ok: true, plan: planSteps(chosen.policy, planned), route: chosen.route };
+}
+
 /** Run the attempt plan for a target (`native`: the client's own body, for a provider of its protocol). */
 export async function dispatch(
   target: Target,
@@ -113,18 +135,9 @@ export async function dispatch(
 ): Promise<DispatchResult> {
   const { registry } = deps;
   const clock = deps.clock ?? realClock;
-  const chosen = targetElements(target, body, registry, deps.route);
-  if (!chosen.ok) return { ok: false, attempts: [], route: chosen.route, error: chosen.error };
-  const routeName = chosen.route;
-
-  // One rotation per backend per request: round-robin advances once, elements of a backend share it.
-  const planned: PlannedElement[] = [];
-  for (const { backend, model } of chosen.elements) {
-    const rotation = planned.find((p) => p.backend === backend)?.rotation ??
-      registry.pool(backend).rotation();
-    planned.push({ backend, model, rotation });
-  }
-  const plan = planSteps(chosen.policy, planned);
+  const planned = planRequest(target, body, deps);
+  if (!planned.ok) return { ok: false, attempts: [], route: planned.route, error: planned.error };
+  const { plan, route: routeName } = planned;
   const pools: PoolsView = (backend) => registry.pool(backend);
 
   const attempts: AttemptRecord[] = [];
@@ -215,12 +228,14 @@ export async function dispatch(
       triedThisPass,
       last,
       turnSince,
-      what: target.kind === "route" ? `route "${routeName}"` : `${planned[0].backend}:${planned[0].model}`,
+      what: target.kind === "route"
+        ? `route "${routeName}"`
+        : `${plan.elements[0].backend}:${plan.elements[0].model}`,
     });
     if (decision.kind === "fail") return { ok: false, error: decision.error, attempts, route: routeName };
     turnSince = decision.turnSince;
     const wake = decision.onRelease
-      ? [...new Set(planned.map((el) => el.backend))].map((b) => registry.pool(b).changed())
+      ? [...new Set(plan.elements.map((el) => el.backend))].map((b) => registry.pool(b).changed())
       : [];
     await wait(clock, decision.ms, signal, wake);
     if (signal.aborted) return { ok: false, error: clientClosed(), attempts, route: routeName };
