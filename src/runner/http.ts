@@ -134,21 +134,10 @@ export class PostedRequest {
     this.unlink();
   }
 
-  /**
-   * Read the whole body natively and release the controls; a failed read is a transport failure. The watchdog
-   * was touched when the head arrived, so the body must be complete within --timeout after it; a fired
-   * watchdog aborts the read.
-   */
-  async readText(): Promise<{ ok: true; text: string } | { ok: false; failure: UpstreamFailure }> {
-    try {
-      this.timer.touch();
-      return { ok: true, text: await this.res.text() };
-    } catch (e) {
-      if (e instanceof AnswerTooLarge) return { ok: false, failure: answerTooLarge(this.backend, e.limit) };
-      return { ok: false, failure: transportFailure(this.backend, this.timer.fired, e) };
-    } finally {
-      this.done();
-    }
+  /** Why reading the body failed (`e`: what the read threw): too large, or a transport failure. */
+  readFailure(e: unknown): UpstreamFailure {
+    if (e instanceof AnswerTooLarge) return answerTooLarge(this.backend, e.limit);
+    return transportFailure(this.backend, this.timer.fired, e);
   }
 }
 
@@ -213,11 +202,20 @@ export async function readAnswer(
   if (res.ok && stream && (res.headers.get("content-type") ?? "").includes("text/event-stream")) {
     return { kind: "stream" };
   }
-  const read = await posted.readText();
-  if (!read.ok) return { kind: "failed", failure: read.failure };
-  if (!res.ok) return { kind: "failed", failure: classify(res.status, res.headers, scrub(read.text)) };
+  // The whole body, natively; the controls are released after it. The watchdog was touched when the head
+  // arrived, so the body must be complete within --timeout after it; a fired watchdog aborts the read.
+  let text: string;
   try {
-    return { kind: "json", json: JSON.parse(read.text), text: read.text };
+    posted.timer.touch();
+    text = await res.text();
+  } catch (e) {
+    return { kind: "failed", failure: posted.readFailure(e) };
+  } finally {
+    posted.done();
+  }
+  if (!res.ok) return { kind: "failed", failure: classify(res.status, res.headers, scrub(text)) };
+  try {
+    return { kind: "json", json: JSON.parse(text), text };
   } catch {
     return { kind: "not-json" };
   }
@@ -238,11 +236,18 @@ export async function postForJson(
 ): Promise<unknown> {
   const posted = await postUpstream(client, backend, url, headers, body, signal, timeoutMs);
   if (!posted.ok) return undefined;
-  const read = await posted.readText();
-  if (!read.ok || !posted.res.ok) return undefined;
-  try {
-    return JSON.parse(read.text);
-  } catch {
-    return undefined;
-  }
+  const answer = await readAnswer(posted, false, unclassified, (text) => text);
+  return answer.kind === "json" ? answer.json : undefined;
+}
+
+/** A side call's error status: not told apart (the caller only learns that there is no answer). */
+function unclassified(status: number): UpstreamFailure {
+  return {
+    action: "return",
+    status: 502,
+    type: "api_error",
+    code: "upstream_error",
+    message: `answered ${status}`,
+    outcome: String(status),
+  };
 }
