@@ -37,15 +37,14 @@ export async function loadSession(
     session.project = project;
     changed = true;
   }
-  const backends = ctx.registry.names();
-  if (session.backend && !backends.includes(session.backend)) {
+  if (session.backend && !ctx.registry.get(session.backend)) {
     session.backend = undefined;
     changed = true;
   }
   const m = session.model;
   const stale = m &&
     (m.includes(":")
-      ? !backends.includes(m.slice(0, m.indexOf(":")))
+      ? !ctx.registry.get(m.slice(0, m.indexOf(":")))
       : !ctx.routes.has(m) && aliasTarget(ctx.aliases, m) === undefined);
   if (stale) {
     // The backend or route it named is gone (config changed, route deleted): drop it rather than fail.
