@@ -67,7 +67,9 @@ export function redactBody<T extends object = ChatRequest>(
       }
       continue;
     }
-    for (const key of Object.keys(node)) {
+    // for…in, not Object.keys: no array per object. A parsed body inherits no enumerable keys; a key renamed
+    // below holds nothing left to replace if it is visited again.
+    for (const key in node) {
       if (node === body && key === "model") continue;
       let v = node[key];
       if (typeof v === "string" && v.length >= MIN_SECRET_LENGTH) {

@@ -184,7 +184,7 @@ export class SessionStore {
       r = { ...r, content: r.content.slice(0, CONTENT_LIMIT) + "…" };
     }
     s.history.push(r);
-    if (s.history.length > HISTORY_LIMIT) s.history.splice(0, s.history.length - HISTORY_LIMIT);
+    while (s.history.length > HISTORY_LIMIT) s.history.shift();
     this.save(s);
   }
 
