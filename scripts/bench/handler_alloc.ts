@@ -26,11 +26,13 @@ const COMPLETION = JSON.stringify({
   }],
   usage: { prompt_tokens: 5, completion_tokens: 6, total_tokens: 11 },
 });
+// As the bench mock answers through Deno.serve: with its length, so the answer is read natively.
+const UPSTREAM_HEADERS = { "content-type": "application/json", "content-length": String(COMPLETION.length) };
 const realFetch = globalThis.fetch;
 globalThis.fetch =
   ((input: RequestInfo | URL, init?: RequestInit) =>
     String(input).startsWith("http://upstream.test")
-      ? Promise.resolve(new Response(COMPLETION, { headers: { "content-type": "application/json" } }))
+      ? Promise.resolve(new Response(COMPLETION, { headers: UPSTREAM_HEADERS }))
       : realFetch(input, init)) as typeof fetch;
 
 const session = new Session();

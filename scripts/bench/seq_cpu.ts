@@ -1,14 +1,16 @@
 /**
  * Sequential non-streamed requests, one target at a time in interleaved rounds: each target's process CPU per
  * request (user + system from /proc, so GC helper threads count) and its median latency. An A/B tool for the
- * per-request cost: a flag (`proxy:.:--disable-usage-log`), another checkout (`proxy:../old`) or a floor
- * variant (`floor:gw`) side by side.
+ * per-request cost: a flag (`proxy:.:--disable-usage-log`), a V8 flag besides the shipped ones
+ * (`proxy:.:v8=--single-threaded-gc`), another checkout (`proxy:../old`) or a floor variant (`floor:gw`) side by
+ * side.
  *   deno run -A scripts/bench/seq_cpu.ts floor:gw proxy:. proxy:.:--log-level,warn
  * ROUNDS and N (env) set the rounds (default 5) and the requests per round and target (default 3000).
  * WRK=C (env) loads each target with `wrk` at C connections for 4 s per round instead (CPU per request under
  * concurrency, and requests/s in place of the latency), as the bench's throughput row does.
  */
 import { cpuMs, firstLine, median, spawn, startProxy, wrk } from "./side_by_side.ts";
+import { shippedV8Flags } from "../v8_flags.ts";
 
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 5);
 const WRK = Number(Deno.env.get("WRK") ?? 0);
@@ -29,11 +31,16 @@ for (const arg of Deno.args) {
       child,
     });
   } else if (kind === "proxy") {
+    const checkout = new URL(what || ".", `file://${Deno.cwd()}/`).pathname;
+    const all = flags ? flags.split(",") : [];
+    // `v8=--flag` adds a V8 flag to the checkout's own (`deno task start`'s).
+    const v8 = all.filter((f) => f.startsWith("v8=")).map((f) => f.slice(3));
     const p = await startProxy(
       upstream,
       dir,
-      flags ? flags.split(",") : [],
-      new URL(what || ".", `file://${Deno.cwd()}/`).pathname,
+      all.filter((f) => !f.startsWith("v8=")),
+      checkout,
+      v8.length ? [withV8Flags(await shippedV8Flags(checkout), v8)] : undefined,
     );
     targets.push({ name: arg, base: p.base, model: p.model, child: p.child! });
   } else {
@@ -41,6 +48,12 @@ for (const arg of Deno.args) {
     console.error(`unknown target ${arg}: floor:VARIANT or proxy:DIR[:flag,flag…]`);
     Deno.exit(2);
   }
+}
+
+/** One `--v8-flags=` argument: the shipped flags and `extra`. */
+function withV8Flags(shipped: string[], extra: string[]): string {
+  const flags = shipped.flatMap((a) => a.slice("--v8-flags=".length).split(",")).filter(Boolean);
+  return `--v8-flags=${[...flags, ...extra].join(",")}`;
 }
 
 async function once(base: string, body: string): Promise<void> {

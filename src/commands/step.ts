@@ -24,7 +24,7 @@ import type { Changeset } from "./changeset.ts";
 export type CommandStep =
   | { kind: "none" }
   /** A local reply: the answer (zero usage) the front end renders, and the commands header. */
-  | { kind: "local"; result: ModelResult; headers: Headers; ran: CommandsRun }
+  | { kind: "local"; result: ModelResult; headers: Record<string, string>; ran: CommandsRun }
   | { kind: "forward"; body: ChatRequest; confirmations: string[]; ran: CommandsRun };
 
 /** What ran, for the audit trail: command names and their confirmations, or the error. */
@@ -102,7 +102,7 @@ async function runStep(
     const applied = await apply(result.changeset);
     if (!applied.ok) result = applied;
   }
-  const headers = new Headers();
+  const headers: Record<string, string> = {};
   const content = ctx.settings.auditContent
     ? ctx.scrub(contentText(body.messages[scan.index].content))
     : undefined;
@@ -116,7 +116,7 @@ async function runStep(
 
   if (!result.ok) {
     const text = `Error: ${result.error}`;
-    headers.set(COMMANDS_HEADER, headerValue(text));
+    headers[COMMANDS_HEADER] = headerValue(text);
     ctx.sessions.record(session, { ...history, handler: "proxy", outcome: "command-error" });
     const model = replyModel(ctx, session, body);
     return {
@@ -126,7 +126,7 @@ async function runStep(
       ran: { commands: names, lines: [], error: result.error, model },
     };
   }
-  if (result.lines.length) headers.set(COMMANDS_HEADER, headerValue(result.lines.join("; ")));
+  if (result.lines.length) headers[COMMANDS_HEADER] = headerValue(result.lines.join("; "));
   if (!scan.pure) {
     const messages = body.messages.with(scan.index, scan.message);
     return {

@@ -18,5 +18,5 @@ export interface Authentication {
    * where the front end's protocol carries it (`x-api-key`, `x-goog-api-key`, `?key=`), when
    * `Authorization: Bearer` is absent.
    */
-  check(req: Request, url: URL, presented?: string, keyHeader?: string): Promise<Caller>;
+  check(req: Request, url: URL, presented?: string, keyHeader?: string): Caller;
 }

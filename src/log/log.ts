@@ -20,7 +20,7 @@ export const log: Logger = getLogger(["llmproxy"]);
 const LEVELS: Record<string, LogLevel> = { debug: "debug", info: "info", warn: "warning", error: "error" };
 
 /** Lines of one `--workers` isolate start with its tag (`[isolate 1]`), so logs say which served what. */
-function tagged(format: (r: LogRecord) => string, tag: string | undefined): (r: LogRecord) => string {
+function tagged<R>(format: (r: R) => string, tag: string | undefined): (r: R) => string {
   return tag ? (r) => `${tag} ${format(r)}` : format;
 }
 
@@ -33,13 +33,17 @@ export async function setupLogging(
   // message templates are the proxy's own text.
   const value = (v: unknown) =>
     clip(oneLine(opts.scrub(typeof v === "string" ? v : JSON.stringify(v) ?? String(v))));
+  const lowest = LEVELS[opts.level] ?? "info";
+  const sink = batchingSink(tagged(getTextFormatter({ value, timestamp: utcTimestamp }), opts.tag), write);
+  const requestFormat = tagged(requestLineFormatter(value), opts.tag);
+  requestLines = lowest === "debug" || lowest === "info"
+    ? (line) => sink.push({ line, format: requestFormat })
+    : undefined;
   await configure({
     reset: true,
-    sinks: {
-      main: batchingSink(tagged(getTextFormatter({ value, timestamp: utcTimestamp }), opts.tag), write),
-    },
+    sinks: { main: sink },
     loggers: [
-      { category: ["llmproxy"], lowestLevel: LEVELS[opts.level] ?? "info", sinks: ["main"] },
+      { category: ["llmproxy"], lowestLevel: lowest, sinks: ["main"] },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["main"] },
     ],
   });
@@ -102,8 +106,11 @@ const FLUSH_MS = 50;
  * The mark is LogTape's own registered symbol (`markSinkAsImmediate` in its sink module, not exported); a
  * LogTape without it only copies again.
  */
-export function batchingSink(format: (r: LogRecord) => string, out: LineWriter): Sink & AsyncDisposable {
-  let records: LogRecord[] = [];
+export function batchingSink(
+  format: (r: LogRecord) => string,
+  out: LineWriter,
+): Sink & AsyncDisposable & { push(entry: PendingLine): void } {
+  let records: (LogRecord | PendingLine)[] = [];
   let writing: Promise<void> = Promise.resolve();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {
@@ -111,18 +118,19 @@ export function batchingSink(format: (r: LogRecord) => string, out: LineWriter):
     timer = undefined;
     if (!records.length) return writing;
     let text = "";
-    for (const r of records) text += format(r);
+    for (const r of records) text += "format" in r ? r.format(r.line) : format(r);
     records = [];
     writing = writing.then(() => out.write(text)).catch(() => {}); // a failed log write must not fail requests
     return writing;
   };
-  const sink = (r: LogRecord) => {
+  const sink = (r: LogRecord | PendingLine) => {
     records.push(r);
     if (records.length >= BATCH_LINES) void flush();
     else timer ??= setTimeout(flush, FLUSH_MS);
   };
   Object.defineProperty(sink, NO_SNAPSHOT, { value: true });
   return Object.assign(sink, {
+    push: sink,
     [Symbol.asyncDispose]: async () => {
       await flush();
       out.close();
@@ -159,5 +167,48 @@ function clip(text: string): string {
 
 /** Flush and close the sinks (clean shutdown). */
 export async function closeLogging(): Promise<void> {
+  requestLines = undefined;
   await dispose();
+}
+
+/** What the one line of a finished request says (SPEC §14); `ms` is its time to the answer's headers. */
+export interface RequestLine {
+  time: number;
+  requestId: string;
+  method: string;
+  path: string;
+  status: number;
+  backend: string;
+  model: string;
+  key: string;
+  attempts: number;
+  ms: number;
+}
+
+/** A line queued in the batching sink beside LogTape's records, formatted when the batch is written. */
+interface PendingLine {
+  line: RequestLine;
+  format: (line: RequestLine) => string;
+}
+
+/** Where {@link logRequest} queues lines; undefined while logging is off or above the info level. */
+let requestLines: ((line: RequestLine) => void) | undefined;
+
+/**
+ * Log the line of a finished request, at the info level. The same text as `log.info` would write (a test holds
+ * them equal), without LogTape's record: its creation and its template rendering were the larger part of a
+ * request's log call, which every request pays.
+ */
+export function logRequest(line: RequestLine): void {
+  requestLines?.(line);
+}
+
+/** The request line as LogTape's text formatter writes the `log.info` of it, each value through `value`. */
+export function requestLineFormatter(value: (v: unknown) => string): (l: RequestLine) => string {
+  return (l) =>
+    `${utcTimestamp(l.time)} [INF] llmproxy: ${value(l.requestId)} ${value(l.method)} ${value(l.path)} ${
+      value(l.status)
+    } backend=${value(l.backend)} model=${value(l.model)} key=${value(l.key)} attempts=${value(l.attempts)} ${
+      value(l.ms)
+    }ms\n`;
 }

@@ -65,9 +65,11 @@ async function readBodyUpTo(req: Request, maxBytes: number): Promise<string> {
     await req.body?.cancel().catch(() => {});
     throw tooLarge();
   }
-  if (!req.body) return "";
-  // Fast path: a declared length within the limit lets the runtime read the body natively.
+  // Fast path: a declared length within the limit lets the runtime read the body natively. Before any touch of
+  // `req.body`: Deno hands a body its HTTP engine already holds whole to `text()` as bytes, but only until the
+  // getter has wrapped it in a stream (a body-less request reads "").
   if (Number.isFinite(declared)) return await req.text();
+  if (!req.body) return "";
   const text = await readCappedText(req.body, maxBytes);
   if (text === undefined) throw tooLarge();
   return text;

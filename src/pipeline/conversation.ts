@@ -35,9 +35,12 @@ export interface Conversation {
   native?: NativeRequest;
 }
 
-/** What the pipeline answers; the front end renders it. `headers` are the `x-llmproxy-*` headers to send. */
+/**
+ * What the pipeline answers; the front end renders it. `headers` are the `x-llmproxy-*` headers to send (a plain
+ * record of lower-case names: a `Headers` object validates every name and value, and these are the proxy's own).
+ */
 export type Outcome =
-  & { headers: Headers }
+  & { headers: Record<string, string> }
   & (
     /** A whole answer in the conversation model: a local reply (commands, zero usage) or a translated provider's. */
     | { kind: "result"; result: ModelResult }
@@ -126,13 +129,13 @@ export async function runConversation(
     });
     return { kind: "result", result: step.result, headers: step.headers };
   }
-  const headers = new Headers();
+  const headers: Record<string, string> = {};
   if (step.kind === "forward") {
     body = step.body;
     // The command tokens were cut from the model's copy; the client's own body still has them, so this
     // request is rebuilt for every provider instead of passed through.
     native = undefined;
-    if (step.confirmations.length) headers.set(COMMANDS_HEADER, headerValue(step.confirmations.join("; ")));
+    if (step.confirmations.length) headers[COMMANDS_HEADER] = headerValue(step.confirmations.join("; "));
   }
   requireProject(ctx, session);
 
@@ -148,7 +151,7 @@ export async function runConversation(
     if (native) native = lazilyRedacted(native, redactor, (n) => (redactions = Math.max(redactions, n)));
   }
   const noteRedactions = () => {
-    if (redactions) headers.set("x-llmproxy-redactions", String(redactions));
+    if (redactions) headers["x-llmproxy-redactions"] = String(redactions);
   };
 
   // The upstream work watches the client and the shutdown switch; the link lasts until a stream ends.
@@ -173,7 +176,7 @@ export async function runConversation(
   else link.release();
   if (!result.ok && link.signal.reason === SHUTDOWN) result = { ...result, error: shuttingDown() };
   noteRedactions();
-  headers.set("x-llmproxy-attempts", String(result.attempts.length));
+  headers["x-llmproxy-attempts"] = String(result.attempts.length);
   log.attempts = result.attempts.length;
   const lastAttempt = result.attempts.at(-1);
   if (lastAttempt) {
@@ -197,10 +200,10 @@ export async function runConversation(
   });
   if (!result.ok) throw withHeaders(result.error, headers);
 
-  headers.set("x-llmproxy-backend", headerValue(result.backend));
-  headers.set("x-llmproxy-model", headerValue(`${result.backend}:${result.model}`));
-  if (result.key) headers.set("x-llmproxy-key", headerValue(result.key.label));
-  if (result.route) headers.set("x-llmproxy-route", headerValue(result.route));
+  headers["x-llmproxy-backend"] = headerValue(result.backend);
+  headers["x-llmproxy-model"] = headerValue(`${result.backend}:${result.model}`);
+  if (result.key) headers["x-llmproxy-key"] = headerValue(result.key.label);
+  if (result.route) headers["x-llmproxy-route"] = headerValue(result.route);
 
   const value = result.value;
   if (value.kind === "result") return { kind: "result", result: value.result, headers };
@@ -270,8 +273,9 @@ function shuttingDown(): ProxyError {
   );
 }
 
-function withHeaders(err: ProxyError, headers: Headers): ProxyError {
-  const extra: Record<string, string> = { ...err.headers };
-  headers.forEach((v, k) => (extra[k] = v));
-  return new ProxyError(err.status, err.type, err.code, err.message, err.param, extra);
+function withHeaders(err: ProxyError, headers: Record<string, string>): ProxyError {
+  return new ProxyError(err.status, err.type, err.code, err.message, err.param, {
+    ...err.headers,
+    ...headers,
+  });
 }

@@ -8,7 +8,7 @@ import type { FrontEnd } from "../frontends/types.ts";
 import type { ProxyContext } from "../pipeline/context.ts";
 import { listModels } from "../pipeline/models.ts";
 import { NAME, VERSION } from "../core/version.ts";
-import { log } from "../log/log.ts";
+import { log, logRequest } from "../log/log.ts";
 import type { Caller } from "../core/caller.ts";
 import { badRequest, internalError, ProxyError, scrubError } from "../core/errors.ts";
 import { errorResponse } from "../frontends/chat/errors.ts";
@@ -60,7 +60,7 @@ export function createHandler(ctx: ProxyContext): Handler {
     if (served) {
       const r = served.frontEnd.routes[served.index];
       if (!r.methods.includes(method)) throw methodNotAllowed(req.method, path, r.methods);
-      const caller = await ctx.auth.check(req, url, r.credential?.(req, url), served.frontEnd.keyHeader);
+      const caller = ctx.auth.check(req, url, r.credential?.(req, url), served.frontEnd.keyHeader);
       return await r.handle(req, url, { ctx, caller, log: chatLog, started, params: served.params });
     }
     if (path === "/") {
@@ -79,7 +79,7 @@ export function createHandler(ctx: ProxyContext): Handler {
       if (page) return page;
       throw notFound(url.pathname);
     }
-    const caller: Caller = await ctx.auth.check(req, url);
+    const caller: Caller = ctx.auth.check(req, url);
     if (
       path === "/usage/stats" || path === "/usage/recent" || path === "/audit/logs" || isConsoleData(path)
     ) {
@@ -200,12 +200,18 @@ export function createHandler(ctx: ProxyContext): Handler {
         "x-request-id, x-llmproxy-backend, x-llmproxy-model, x-llmproxy-key, x-llmproxy-attempts, x-llmproxy-commands, x-llmproxy-route, x-llmproxy-redactions, x-llmproxy-overhead-ms, x-llmproxy-dropped-tools, x-llmproxy-isolate, retry-after, x-should-retry",
       );
     }
-    // The tagged-template form: LogTape does not parse a message template on every request.
-    log.info`${requestId} ${req.method} ${url.pathname} ${res.status} backend=${
-      chatLog.backend ?? "-"
-    } model=${chatLog.model ?? "-"} key=${chatLog.key ?? "-"} attempts=${chatLog.attempts ?? 0} ${
-      Math.round(performance.now() - started)
-    }ms`;
+    logRequest({
+      time: Date.now(),
+      requestId,
+      method: req.method,
+      path: url.pathname,
+      status: res.status,
+      backend: chatLog.backend ?? "-",
+      model: chatLog.model ?? "-",
+      key: chatLog.key ?? "-",
+      attempts: chatLog.attempts ?? 0,
+      ms: Math.round(performance.now() - started),
+    });
     return res;
   };
 }

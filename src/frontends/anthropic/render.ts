@@ -89,11 +89,11 @@ function textStream(text: string): ReadableStream<Uint8Array> {
 export function renderMessages(outcome: Outcome, stream: boolean, model: string): Response {
   const headers = outcome.headers;
   const sse = (body: ReadableStream<Uint8Array>) => {
-    for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v);
+    Object.assign(headers, SSE_HEADERS);
     return new Response(body, { status: 200, headers });
   };
   const json = (body: string, status = 200) => {
-    headers.set("content-type", "application/json");
+    headers["content-type"] = "application/json";
     return textResponse(body, status, headers);
   };
   /** A whole answer as the client asked for it. */

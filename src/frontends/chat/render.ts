@@ -18,7 +18,7 @@ import { textResponse } from "../../core/response.ts";
 export function renderChat(outcome: Outcome, body: ChatRequest): Response {
   const headers = outcome.headers;
   const sse = () => {
-    for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v);
+    Object.assign(headers, SSE_HEADERS);
   };
   const includeUsage = body.stream_options?.include_usage === true;
   if (outcome.kind === "events") {
@@ -34,7 +34,7 @@ export function renderChat(outcome: Outcome, body: ChatRequest): Response {
       sse();
       return new Response(completionToSse(completion, includeUsage), { status: 200, headers });
     }
-    headers.set("content-type", "application/json");
+    headers["content-type"] = "application/json";
     return textResponse(JSON.stringify(completion), 200, headers);
   }
   if (outcome.protocol !== "chat") {
@@ -54,6 +54,6 @@ export function renderChat(outcome: Outcome, body: ChatRequest): Response {
     sse();
     return new Response(completionToSse(JSON.parse(outcome.text), includeUsage), { status: 200, headers });
   }
-  headers.set("content-type", "application/json");
+  headers["content-type"] = "application/json";
   return textResponse(outcome.text, outcome.status, headers);
 }

@@ -64,11 +64,11 @@ export function renderGemini(outcome: Outcome, o: RenderOptions): Response {
   const passedThrough = (outcome.kind === "json" || outcome.kind === "stream") &&
     outcome.protocol === "gemini";
   if (o.droppedTools.length && !passedThrough) {
-    headers.set("x-llmproxy-dropped-tools", headerValue(o.droppedTools.join(", ")));
+    headers["x-llmproxy-dropped-tools"] = headerValue(o.droppedTools.join(", "));
   }
   const streamed = () => {
-    if (o.sse) { for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v); }
-    else headers.set("content-type", "application/json; charset=UTF-8");
+    if (o.sse) Object.assign(headers, SSE_HEADERS);
+    else headers["content-type"] = "application/json; charset=UTF-8";
   };
   if (outcome.kind === "events") {
     streamed();
@@ -107,6 +107,6 @@ export function renderGemini(outcome: Outcome, o: RenderOptions): Response {
     const line = passedThrough ? JSON.stringify(JSON.parse(json)) : json;
     return new Response(oneEvent(line, o.sse), { status: 200, headers });
   }
-  headers.set("content-type", "application/json; charset=UTF-8");
+  headers["content-type"] = "application/json; charset=UTF-8";
   return textResponse(json, outcome.kind === "result" ? 200 : outcome.status, headers);
 }

@@ -49,17 +49,17 @@ export async function renderResponses(outcome: Outcome, input: RenderInput): Pro
   const passedThrough = (outcome.kind === "json" || outcome.kind === "stream") &&
     outcome.protocol === "responses";
   if (input.dropped.length && !passedThrough) {
-    headers.set(DROPPED_TOOLS_HEADER, headerValue(input.dropped.join(", ")));
+    headers[DROPPED_TOOLS_HEADER] = headerValue(input.dropped.join(", "));
   }
   const stream = input.body.stream === true;
   const sse = (body: ReadableStream<Uint8Array>) => {
-    for (const [k, v] of Object.entries(SSE_HEADERS)) headers.set(k, v);
+    Object.assign(headers, SSE_HEADERS);
     return new Response(body, { status: 200, headers });
   };
   const json = async (result: ModelResult) => {
     const response = resultToResponse(result, input.body, input.meta, input.names);
     await input.onFinal?.(response);
-    headers.set("content-type", "application/json");
+    headers["content-type"] = "application/json";
     return textResponse(JSON.stringify(response), 200, headers);
   };
   const render = (events: ReadableStream<ModelEvent>, meta: StreamMeta, responseMeta = input.meta) =>
@@ -77,7 +77,7 @@ export async function renderResponses(outcome: Outcome, input: RenderInput): Pro
     if (outcome.kind === "stream") return sse(outcome.stream);
     // An upstream that answered a stream request with one JSON response: the client still gets its stream.
     if (stream && outcome.status === 200) return sse(textStream(responseAsEvents(JSON.parse(outcome.text))));
-    headers.set("content-type", "application/json");
+    headers["content-type"] = "application/json";
     return textResponse(outcome.text, outcome.status, headers);
   }
   if (outcome.protocol !== "chat") {
