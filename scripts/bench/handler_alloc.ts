@@ -61,12 +61,16 @@ async function run(n: number): Promise<void> {
 }
 
 await run(5000); // warm-up
+// The usage records are written by a 1 s timer: flush the warm-up's before sampling and the sampled ones
+// before it stops, so each run counts the write of exactly its N requests' records.
+await running.proxy.ctx.usage.flush();
 await post("HeapProfiler.startSampling", {
   samplingInterval: 512,
   includeObjectsCollectedByMajorGC: true,
   includeObjectsCollectedByMinorGC: true,
 });
 await run(N);
+await running.proxy.ctx.usage.flush();
 const { profile } = await post("HeapProfiler.stopSampling");
 
 interface SampleNode {

@@ -6,16 +6,21 @@
 
 /** Subscribers of one kind of event with values of type `T`. */
 export class Listeners<T> {
-  #fns = new Set<(value: T) => void>();
+  /**
+   * The subscribers in subscription order; replaced, never changed in place, so an `emit` in progress calls
+   * those subscribed when it began, and walks a plain array (no iterator per event).
+   */
+  #fns: readonly ((value: T) => void)[] = [];
 
-  /** Call `fn` with every value emitted from now on; returns the unsubscribe function. */
+  /** Call `fn` with every value emitted from now on (once, however often subscribed); returns the unsubscribe function. */
   subscribe(fn: (value: T) => void): () => void {
-    this.#fns.add(fn);
-    return () => void this.#fns.delete(fn);
+    if (!this.#fns.includes(fn)) this.#fns = [...this.#fns, fn];
+    return () => void (this.#fns = this.#fns.filter((f) => f !== fn));
   }
 
   /** Hand `value` to every subscriber, in subscription order. */
   emit(value: T): void {
-    for (const fn of this.#fns) fn(value);
+    const fns = this.#fns;
+    for (let i = 0; i < fns.length; i++) fns[i](value);
   }
 }

@@ -1,8 +1,8 @@
 /**
  * Metric families in memory: counters, histograms and gauges with label sets, and the plain-data snapshot of
  * them that is rendered (`exposition.ts`) and handed between isolates (`aggregate.ts`). A family's series are
- * a `Map` keyed by its label values (joined by NUL, which no label value holds), in the order they first
- * appeared; an update is one lookup and an add, with no label object to sort or hash.
+ * found through one `Map` per label, nested, keyed by each label value (`SeriesIndex`), and listed in the order
+ * they first appeared; an update is a lookup per label and an add, with no key or label object built.
  */
 
 /** How the isolates of one process (`--workers`) combine a family: summed, their maximum, or taken once. */
@@ -44,22 +44,51 @@ export interface FamilyDefinition {
   labelNames?: string[];
 }
 
-/** The key of a series: its label values joined. */
-function seriesKey(values: readonly string[]): string {
-  return values.length === 1 ? values[0] : values.join("\0");
+/** Nested maps, one level per label: the last label's map holds the series. */
+type Level<S> = Map<string, S | Level<S>>;
+
+/** A family's series by their label values, without building a key of them; `list` in order of appearance. */
+class SeriesIndex<S> {
+  readonly #root: Level<S> = new Map();
+  /** Every series, in the order they first appeared. */
+  readonly list: S[] = [];
+
+  /** The series of these label values, if there is one. */
+  get(values: readonly string[]): S | undefined {
+    return this.#last(values, false)?.get(values.length ? values[values.length - 1] : "") as S | undefined;
+  }
+
+  /** Add the series of these label values (which has none yet). */
+  add(values: readonly string[], series: S): void {
+    this.#last(values, true)!.set(values.length ? values[values.length - 1] : "", series);
+    this.list.push(series);
+  }
+
+  /** The map of the last label, under the others' values (made when `make`). */
+  #last(values: readonly string[], make: boolean): Level<S> | undefined {
+    let level = this.#root;
+    for (let i = 0; i < values.length - 1; i++) {
+      let next = level.get(values[i]) as Level<S> | undefined;
+      if (!next) {
+        if (!make) return undefined;
+        level.set(values[i], next = new Map());
+      }
+      level = next;
+    }
+    return level;
+  }
 }
 
 /** A counter: series that only go up. */
 export class Counter {
-  readonly #series = new Map<string, ValueSeries>();
+  readonly #series = new SeriesIndex<ValueSeries>();
   constructor(private readonly def: FamilyDefinition) {}
 
   /** Add `n` (default 1) to the series of these label values (in the family's label order). */
   inc(values: readonly string[], n = 1): void {
-    const key = seriesKey(values);
-    const s = this.#series.get(key);
+    const s = this.#series.get(values);
     if (s) s.value += n;
-    else this.#series.set(key, { labels: [...values], value: n });
+    else this.#series.add(values, { labels: [...values], value: n });
   }
 
   /** This family as plain data. */
@@ -67,14 +96,14 @@ export class Counter {
     return {
       type: "counter",
       ...head(this.def, "sum"),
-      series: [...this.#series.values()].map((s) => ({ labels: s.labels, value: s.value })),
+      series: this.#series.list.map((s) => ({ labels: s.labels, value: s.value })),
     };
   }
 }
 
 /** A histogram: observations counted in fixed buckets, with their sum. */
 export class Histogram {
-  readonly #series = new Map<string, HistogramSeries>();
+  readonly #series = new SeriesIndex<HistogramSeries>();
   readonly #buckets: number[];
   constructor(private readonly def: FamilyDefinition & { buckets: number[] }) {
     this.#buckets = [...def.buckets].sort((a, b) => a - b);
@@ -82,11 +111,10 @@ export class Histogram {
 
   /** Count `v` in the series of these label values. */
   observe(values: readonly string[], v: number): void {
-    const key = seriesKey(values);
-    let s = this.#series.get(key);
+    let s = this.#series.get(values);
     if (!s) {
       s = { labels: [...values], counts: new Array(this.#buckets.length + 1).fill(0), sum: 0 };
-      this.#series.set(key, s);
+      this.#series.add(values, s);
     }
     const b = this.#buckets;
     let i = 0;
@@ -101,7 +129,7 @@ export class Histogram {
       type: "histogram",
       ...head(this.def, "sum"),
       buckets: this.#buckets,
-      series: [...this.#series.values()].map((s) => ({
+      series: this.#series.list.map((s) => ({
         labels: s.labels,
         counts: [...s.counts],
         sum: s.sum,

@@ -80,33 +80,61 @@ class BoundedLabel {
   }
 }
 
+/** What the request trackers of one proxy update (made once; each tracker holds it, not closures of its own). */
+interface RequestFamilies {
+  requests: Counter;
+  duration: Histogram;
+  status: BoundedLabel;
+  inFlight: Set<Flight>;
+}
+
+/** One proxied request's tracker: counted when answered; timed and no longer in flight when ended (once). */
+class FlightTracker implements RequestTracker {
+  #open = true;
+  constructor(private readonly families: RequestFamilies, private readonly flight: Flight) {}
+
+  answered(o: RequestObservation): void {
+    const f = this.families;
+    f.requests.inc([o.frontend, o.backend ?? "none", f.status.value(String(o.status))]);
+  }
+
+  ended(o: RequestObservation, durationMs: number): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.families.inFlight.delete(this.flight);
+    this.families.duration.observe([o.frontend, o.backend ?? "none"], durationMs / 1000);
+  }
+}
+
 /** The proxy's metrics. */
 export class Metrics {
   readonly #registry = new MetricRegistry();
-  readonly #requests: Counter;
-  readonly #duration: Histogram;
+  readonly #requests: RequestFamilies;
   readonly #ttfb: Histogram;
   readonly #attempts: Counter;
   readonly #tokens: Counter;
-  readonly #status = new BoundedLabel();
   readonly #outcome = new BoundedLabel();
   readonly #inFlight = new Set<Flight>();
 
   /** `pools`: the key pools the cool-down gauge reads at scrape time; `now`: the clock (ms epoch). */
   constructor(version: string, pools: KeyPools, now: () => number = Date.now) {
     const r = this.#registry;
-    this.#requests = r.counter({
-      name: "llmproxy_requests_total",
-      help:
-        "Proxied requests answered, by front end, backend of the last attempt (none: no attempt) and status.",
-      labelNames: ["frontend", "backend", "status"],
-    });
-    this.#duration = r.histogram({
-      name: "llmproxy_request_duration_seconds",
-      help: "Time from a proxied request's arrival to the end of its answer (a stream's last byte).",
-      labelNames: ["frontend", "backend"],
-      buckets: DURATION_BUCKETS,
-    });
+    this.#requests = {
+      requests: r.counter({
+        name: "llmproxy_requests_total",
+        help:
+          "Proxied requests answered, by front end, backend of the last attempt (none: no attempt) and status.",
+        labelNames: ["frontend", "backend", "status"],
+      }),
+      duration: r.histogram({
+        name: "llmproxy_request_duration_seconds",
+        help: "Time from a proxied request's arrival to the end of its answer (a stream's last byte).",
+        labelNames: ["frontend", "backend"],
+        buckets: DURATION_BUCKETS,
+      }),
+      status: new BoundedLabel(),
+      inFlight: this.#inFlight,
+    };
     this.#ttfb = r.histogram({
       name: "llmproxy_time_to_first_byte_seconds",
       help:
@@ -203,18 +231,7 @@ export class Metrics {
   /** A proxied request arrived: it counts as active (and is listed) until its tracker's `ended`. */
   begin(flight: Flight): RequestTracker {
     this.#inFlight.add(flight);
-    let open = true;
-    return {
-      answered: (o) => {
-        this.#requests.inc([o.frontend, o.backend ?? "none", this.#status.value(String(o.status))]);
-      },
-      ended: (o, durationMs) => {
-        if (!open) return;
-        open = false;
-        this.#inFlight.delete(flight);
-        this.#duration.observe([o.frontend, o.backend ?? "none"], durationMs / 1000);
-      },
-    };
+    return new FlightTracker(this.#requests, flight);
   }
 
   /** An upstream attempt was recorded (local replies are not attempts and are skipped). */

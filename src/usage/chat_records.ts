@@ -57,24 +57,57 @@ export type DispatchLog =
     | { ok: false }
   );
 
-function usageFields(u: Usage | undefined): Partial<UsageRecord> {
-  if (!u || typeof u !== "object") return {};
-  return {
-    promptTokens: tokenCount(u.prompt_tokens),
-    completionTokens: tokenCount(u.completion_tokens),
-    totalTokens: tokenCount(u.total_tokens),
-    cost: costUsd(u.cost),
-  };
+/** Set a Chat usage object's counts (clamped) on the record of the attempt that answered. */
+function setUsage(record: UsageRecord, u: Usage | undefined): void {
+  if (!u || typeof u !== "object") return;
+  record.promptTokens = tokenCount(u.prompt_tokens);
+  record.completionTokens = tokenCount(u.completion_tokens);
+  record.totalTokens = tokenCount(u.total_tokens);
+  record.cost = costUsd(u.cost);
 }
 
-/** A translated answer's usage (already clamped) as record fields. */
-function modelUsageFields(u: ModelUsage | undefined): Partial<UsageRecord> {
-  if (!u) return {};
+/** Set a translated answer's usage (already clamped) on the record of the attempt that answered. */
+function setModelUsage(record: UsageRecord, u: ModelUsage | undefined): void {
+  if (!u) return;
+  record.promptTokens = u.promptTokens;
+  record.completionTokens = u.completionTokens;
+  record.totalTokens = u.totalTokens;
+  record.cost = u.cost;
+}
+
+/**
+ * One attempt's record, every field present (one shape for all records); the answer's time to first byte and
+ * usage are set on the attempt that answered.
+ */
+function attemptRecord(
+  meta: RequestMeta,
+  route: string | undefined,
+  a: AttemptLog,
+  time: number,
+): UsageRecord {
   return {
-    promptTokens: u.promptTokens,
-    completionTokens: u.completionTokens,
-    totalTokens: u.totalTokens,
-    cost: u.cost,
+    requestId: meta.requestId,
+    clientKey: meta.clientKey,
+    session: meta.session,
+    project: meta.project,
+    user: meta.user,
+    agent: meta.agent,
+    frontend: meta.frontend,
+    requestedModel: meta.requestedModel,
+    route,
+    stream: meta.stream,
+    time,
+    backend: a.backend,
+    model: a.model,
+    keyLabel: a.keyLabel,
+    attempt: a.attempt,
+    outcome: a.outcome,
+    latencyMs: a.latencyMs,
+    ttfbMs: undefined,
+    promptTokens: undefined,
+    completionTokens: undefined,
+    totalTokens: undefined,
+    cost: undefined,
   };
 }
 
@@ -93,47 +126,30 @@ export function recordDispatch(
   auditContent: boolean,
   scrub: (text: string) => string = (t) => t,
 ): ReadableStream<Uint8Array> | ReadableStream<ModelEvent> | undefined {
-  const base = {
-    requestId: meta.requestId,
-    clientKey: meta.clientKey,
-    session: meta.session,
-    project: meta.project,
-    user: meta.user,
-    agent: meta.agent,
-    frontend: meta.frontend,
-    requestedModel: meta.requestedModel,
-    route: result.route,
-    stream: meta.stream,
-  };
-  const lastIndex = result.attempts.length - 1;
+  const attempts = result.attempts;
   let attemptStart = meta.started;
-  for (const [i, a] of result.attempts.entries()) {
-    const record: UsageRecord = {
-      ...base,
-      time: attemptStart,
-      backend: a.backend,
-      model: a.model,
-      keyLabel: a.keyLabel,
-      attempt: a.attempt,
-      outcome: a.outcome,
-      latencyMs: a.latencyMs,
-    };
+  for (let i = 0; i < attempts.length; i++) {
+    const a = attempts[i];
+    const record = attemptRecord(meta, result.route, a, attemptStart);
     attemptStart += a.latencyMs;
-    if (i < lastIndex || !result.ok) {
+    if (i < attempts.length - 1 || !result.ok) {
       usage.add(record);
       continue;
     }
     const value = result.value;
     const prompt = auditContent ? promptText(body) : undefined;
+    record.ttfbMs = a.latencyMs;
     if (value.kind === "json") {
-      usage.add({ ...record, ttfbMs: a.latencyMs, ...usageFields(value.usage) });
+      setUsage(record, value.usage);
+      usage.add(record);
       if (prompt !== undefined) {
         auditContentEvent(usage, meta, scrub(prompt), scrub(responseText(value.text)));
       }
       return undefined;
     }
     if (value.kind === "result") {
-      usage.add({ ...record, ttfbMs: a.latencyMs, ...modelUsageFields(value.usage) });
+      setModelUsage(record, value.usage);
+      usage.add(record);
       if (prompt !== undefined) {
         const text = (firstChoice(value.result)?.text ?? "").slice(0, CONTENT_LIMIT);
         auditContentEvent(usage, meta, scrub(prompt), scrub(text));
@@ -143,13 +159,10 @@ export function recordDispatch(
     let captured = "";
     const capture = auditContent ? new TextDecoder() : undefined;
     value.done.then((summary: StreamEnd) => {
-      usage.add({
-        ...record,
-        ttfbMs: a.latencyMs,
-        latencyMs: Date.now() - record.time,
-        outcome: summary.error ? "stream_error" : "ok",
-        ...usageFields(summary.usage),
-      });
+      record.latencyMs = Date.now() - record.time;
+      record.outcome = summary.error ? "stream_error" : "ok";
+      setUsage(record, summary.usage);
+      usage.add(record);
       if (prompt !== undefined) {
         const response = value.kind === "events" ? captured.slice(0, CONTENT_LIMIT) : streamText(captured);
         auditContentEvent(usage, meta, scrub(prompt), scrub(response));

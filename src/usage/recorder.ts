@@ -105,10 +105,18 @@ function u64(n: number): bigint {
   return n > 0 && Number.isFinite(n) ? BigInt(Math.min(Math.round(n), Number.MAX_SAFE_INTEGER)) : 0n;
 }
 
-function dimensionValue(r: UsageRecord, d: RollupDimension): string {
+/**
+ * A record's value in dimension `d`; `model` names its backend and model (`backend:model`, built once per pair
+ * by the caller rather than once per record).
+ */
+function dimensionValue(
+  r: UsageRecord,
+  d: RollupDimension,
+  model: (backend: string, model: string) => string,
+): string {
   switch (d) {
     case "model":
-      return r.backend && r.model ? `${r.backend}:${r.model}` : r.requestedModel ?? "-";
+      return r.backend && r.model ? model(r.backend, r.model) : r.requestedModel ?? "-";
     case "backend":
       return r.backend ?? "-";
     case "key":
@@ -124,38 +132,61 @@ function dimensionValue(r: UsageRecord, d: RollupDimension): string {
   }
 }
 
-/** The hourly roll-up increments of a batch of records, one KV `sum` per (dimension, hour, value, metric). */
+/**
+ * The hourly roll-up increments of a batch of records, one KV `sum` per (dimension, hour, value, metric).
+ * Cells are summed in one map per hour and dimension, keyed by the dimension's value, so a record adds to its
+ * cells without building a key of its own.
+ */
 export function rollupSums(records: UsageRecord[]): { key: Deno.KvKey; n: bigint }[] {
-  const cells = new Map<string, { d: RollupDimension; hour: number; v: string; m: number[] }>();
-  for (const r of records) {
+  const hours = new Map<number, Map<string, number[]>[]>();
+  const modelNames = new Map<string, Map<string, string>>();
+  const modelName = (backend: string, model: string): string => {
+    let names = modelNames.get(backend);
+    if (!names) modelNames.set(backend, names = new Map());
+    let name = names.get(model);
+    if (name === undefined) names.set(model, name = `${backend}:${model}`);
+    return name;
+  };
+  const values = new Array<number>(METRICS.length); // one record's metrics, copied into a new cell
+  let lastHour = NaN;
+  let cells: Map<string, number[]>[] = [];
+  for (let j = 0; j < records.length; j++) {
+    const r = records[j];
     const hour = Math.floor(r.time / HOUR) * HOUR;
+    if (hour !== lastHour) {
+      lastHour = hour;
+      let found = hours.get(hour);
+      if (!found) hours.set(hour, found = ROLLUP_DIMENSIONS.map(() => new Map()));
+      cells = found;
+    }
     const ok = r.outcome === "ok" || r.outcome === "local";
-    const values = [
-      1,
-      r.attempt <= 1 ? 1 : 0,
-      ok ? 1 : 0,
-      ok ? 0 : 1,
-      r.promptTokens ?? 0,
-      r.completionTokens ?? 0,
-      r.totalTokens ?? 0,
-      Math.round((r.cost ?? 0) * 1e6),
-      Math.round(r.latencyMs),
-      r.outcome === "429" ? 1 : 0,
-    ];
-    for (const d of ROLLUP_DIMENSIONS) {
-      const v = dimensionValue(r, d);
-      const id = `${d}\n${hour}\n${v}`;
-      const cell = cells.get(id);
-      if (cell) { for (let i = 0; i < values.length; i++) cell.m[i] += values[i]; }
-      else cells.set(id, { d, hour, v, m: values.slice() });
+    values[0] = 1;
+    values[1] = r.attempt <= 1 ? 1 : 0;
+    values[2] = ok ? 1 : 0;
+    values[3] = ok ? 0 : 1;
+    values[4] = r.promptTokens ?? 0;
+    values[5] = r.completionTokens ?? 0;
+    values[6] = r.totalTokens ?? 0;
+    values[7] = Math.round((r.cost ?? 0) * 1e6);
+    values[8] = Math.round(r.latencyMs);
+    values[9] = r.outcome === "429" ? 1 : 0;
+    for (let d = 0; d < ROLLUP_DIMENSIONS.length; d++) {
+      const v = dimensionValue(r, ROLLUP_DIMENSIONS[d], modelName);
+      const cell = cells[d].get(v);
+      if (cell) { for (let i = 0; i < values.length; i++) cell[i] += values[i]; }
+      else cells[d].set(v, values.slice());
     }
   }
   const out: { key: Deno.KvKey; n: bigint }[] = [];
-  for (const c of cells.values()) {
-    METRICS.forEach((metric, i) => {
-      const n = u64(c.m[i]);
-      if (n > 0n) out.push({ key: ["rollup", c.d, c.hour, c.v, metric], n });
-    });
+  for (const [hour, byDimension] of hours) {
+    for (let d = 0; d < ROLLUP_DIMENSIONS.length; d++) {
+      for (const [v, m] of byDimension[d]) {
+        for (let i = 0; i < METRICS.length; i++) {
+          const n = u64(m[i]);
+          if (n > 0n) out.push({ key: ["rollup", ROLLUP_DIMENSIONS[d], hour, v, METRICS[i]], n });
+        }
+      }
+    }
   }
   return out;
 }
@@ -198,7 +229,8 @@ export function packRecords(
     }
     return row;
   };
-  for (const r of records) {
+  for (let j = 0; j < records.length; j++) {
+    const r = records[j];
     let row = rowOf(r);
     let n = storedBytes(row) + 1;
     if (pack.rows.length && (size + n + namesSize > maxChars || pack.rows.length >= 200)) {

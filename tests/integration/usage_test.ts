@@ -100,6 +100,19 @@ Deno.test("usage and audit answer: which models, by whom, when, at what cost, wi
     assert.ok(recent.every((r: { clientKey: string }) => r.clientKey === "LLM_INTERACTIVE_PROXY_API_KEY_2"));
     assert.deepEqual(recent.map((r: { outcome: string }) => r.outcome).sort(), ["429", "ok", "ok"]);
     assert.ok(recent.every((r: { latencyMs: number }) => r.latencyMs >= 0));
+    // Only the attempt that answered has a time to first byte and usage; the failed one has neither.
+    const fields = (r: Record<string, unknown>) =>
+      ["ttfbMs", "promptTokens", "totalTokens"].filter((k) => k in r);
+    assert.deepEqual(
+      recent.map((r: Record<string, unknown>) => `${r.outcome} ${r.attempt} ${fields(r)}`).sort(),
+      ["429 1 ", "ok 1 ttfbMs,promptTokens,totalTokens", "ok 2 ttfbMs,promptTokens,totalTokens"],
+    );
+    const streamed = (await get("/usage/recent?session=s-bob&limit=10")).body.data;
+    assert.deepEqual(
+      streamed.map((r: Record<string, unknown>) => `${r.outcome} ${r.stream} ${fields(r)}`),
+      ["ok true ttfbMs,promptTokens,totalTokens", "ok true ttfbMs,promptTokens,totalTokens"],
+    );
+    assert.ok(streamed.every((r: { latencyMs: number; ttfbMs: number }) => r.latencyMs >= r.ttfbMs));
 
     const audit = (await get("/audit/logs?limit=50")).body.data;
     const kinds = audit.map((e: { kind: string }) => e.kind);

@@ -8,6 +8,7 @@ import { MAX_LABEL_VALUES, Metrics } from "../../src/telemetry/metrics.ts";
 import { KeyPool, type KeyPools } from "../../src/state/keys.ts";
 import { parsePrometheus, total } from "../support/prometheus.ts";
 import { keyStatuses } from "../../src/telemetry/key_status.ts";
+import { MetricRegistry } from "../../src/telemetry/families.ts";
 
 function pools(now: () => number): { pools: KeyPools; pool: KeyPool } {
   const pool = new KeyPool(
@@ -78,4 +79,37 @@ Deno.test("the strict exposition reader rejects what Prometheus would reject", (
     "no final newline": "# TYPE a gauge\na 1",
   };
   for (const [why, text] of Object.entries(bad)) assert.throws(() => parsePrometheus(text), Error, why);
+});
+
+Deno.test("metric families: each label set is its own series, in order of first appearance, whatever prefix it shares", () => {
+  const r = new MetricRegistry();
+  const c = r.counter({ name: "c_total", help: "c", labelNames: ["a", "b", "c"] });
+  const h = r.histogram({ name: "h_seconds", help: "h", labelNames: ["a"], buckets: [1, 5] });
+  const none = r.counter({ name: "n_total", help: "n" });
+  for (
+    const [labels, n] of [[["x", "y", "z"], 1], [["x", "y", "w"], 2], [["x", "q", "z"], 3], [
+      ["x", "y", "z"],
+      4,
+    ]] as const
+  ) {
+    c.inc(labels, n);
+  }
+  c.inc(["x\0y", "z", "z"]); // NUL in a value is no separator
+  h.observe(["p"], 0.5);
+  h.observe(["o"], 7);
+  h.observe(["p"], 3);
+  none.inc([]);
+  none.inc([], 2);
+  const [counter, histogram, unlabelled] = r.snapshot();
+  assert.deepEqual(counter.series, [
+    { labels: ["x", "y", "z"], value: 5 },
+    { labels: ["x", "y", "w"], value: 2 },
+    { labels: ["x", "q", "z"], value: 3 },
+    { labels: ["x\0y", "z", "z"], value: 1 },
+  ]);
+  assert.deepEqual(histogram.series, [
+    { labels: ["p"], counts: [1, 1, 0], sum: 3.5 },
+    { labels: ["o"], counts: [0, 0, 1], sum: 7 },
+  ]);
+  assert.deepEqual(unlabelled.series, [{ labels: [], value: 3 }]);
 });
