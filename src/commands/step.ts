@@ -15,7 +15,7 @@ import type { Agent } from "../sessions/agents.ts";
 import type { Session } from "../sessions/store.ts";
 import type { CommandArg } from "./parse.ts";
 import { isCommandName } from "./catalogue.ts";
-import { scanLatestUserMessage } from "./message.ts";
+import { type MessageScan, scanLatestUserMessage } from "./message.ts";
 import { bannerLines, localResult } from "./reply.ts";
 import { runCommands } from "./run.ts";
 import type { Changeset } from "./changeset.ts";
@@ -55,18 +55,36 @@ function replyModel(ctx: CommandContext, session: Session, body: ChatRequest): s
   }, ctx.registry.names()) ?? "llmproxy";
 }
 
-/** Run the commands of this request, if any. */
-export async function commandStep(
+/** The step of a request without commands (one object for all of them). */
+const NONE: CommandStep = Object.freeze({ kind: "none" });
+
+/**
+ * Run the commands of this request, if any. A message without the command prefix (most requests) is answered
+ * at once, not in a promise, after one scan for the prefix.
+ */
+export function commandStep(
   body: ChatRequest,
   ctx: CommandContext,
   caller: Caller,
   session: Session,
   agent: Agent | undefined,
   apply: ApplyChangeset,
-): Promise<CommandStep> {
-  if (ctx.settings.disableInteractiveCommands) return { kind: "none" };
+): CommandStep | Promise<CommandStep> {
+  if (ctx.settings.disableInteractiveCommands) return NONE;
   const scan = scanLatestUserMessage(body.messages, ctx.settings.commandPrefix, isCommandName, agent);
-  if (!scan) return { kind: "none" };
+  if (!scan) return NONE;
+  return runStep(scan, body, ctx, caller, session, apply);
+}
+
+/** Run the commands found by `scan` and decide: a local reply, or the body forwarded without them. */
+async function runStep(
+  scan: MessageScan,
+  body: ChatRequest,
+  ctx: CommandContext,
+  caller: Caller,
+  session: Session,
+  apply: ApplyChangeset,
+): Promise<CommandStep> {
   const names = scan.commands.map((c) => c.name);
   // Key values typed into a command (as an argument's value or its name) never reach a header, a reply, the
   // session or the store.

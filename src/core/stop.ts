@@ -14,26 +14,45 @@ export interface StopLink {
   release: () => void;
 }
 
+/**
+ * One request's link: the controller its upstream work watches, and the client signal's listener itself (an
+ * object with `handleEvent`, so a link is one object and one closure, `release`, which callers pass around).
+ */
+class Link implements StopLink {
+  readonly #ctl = new AbortController();
+  readonly signal = this.#ctl.signal;
+
+  constructor(private readonly client: AbortSignal, private readonly live: Set<Link>) {}
+
+  /** The client left: its upstream work ends with the client's reason. */
+  handleEvent(): void {
+    this.#ctl.abort(this.client.reason);
+  }
+
+  /** Abort the upstream work with `reason`. */
+  abort(reason: unknown): void {
+    this.#ctl.abort(reason);
+  }
+
+  readonly release = (): void => {
+    this.live.delete(this);
+    this.client.removeEventListener("abort", this);
+  };
+}
+
 /** Aborts every linked request at once (shutdown after the grace period). */
 export class StopSwitch {
-  #live = new Set<AbortController>();
+  #live = new Set<Link>();
   #stopped = false;
 
   /** A signal that aborts when `client` does or when the proxy stops; `release` it when the work is over. */
   link(client: AbortSignal): StopLink {
-    const ctl = new AbortController();
-    if (this.#stopped) ctl.abort(SHUTDOWN);
-    else if (client.aborted) ctl.abort(client.reason);
-    const onAbort = () => ctl.abort(client.reason);
-    client.addEventListener("abort", onAbort, { once: true });
-    this.#live.add(ctl);
-    return {
-      signal: ctl.signal,
-      release: () => {
-        this.#live.delete(ctl);
-        client.removeEventListener("abort", onAbort);
-      },
-    };
+    const link = new Link(client, this.#live);
+    if (this.#stopped) link.abort(SHUTDOWN);
+    else if (client.aborted) link.abort(client.reason);
+    client.addEventListener("abort", link);
+    this.#live.add(link);
+    return link;
   }
 
   /** True once {@link stop} ran. */
@@ -49,6 +68,6 @@ export class StopSwitch {
   /** Abort every linked request (and any linked later) with {@link SHUTDOWN}. */
   stop(): void {
     this.#stopped = true;
-    for (const ctl of this.#live) ctl.abort(SHUTDOWN);
+    for (const link of this.#live) link.abort(SHUTDOWN);
   }
 }

@@ -184,9 +184,10 @@ export async function runConversation(
     log.model = lastAttempt.model;
     log.key = lastAttempt.keyLabel;
   }
+  meta.project = session.project; // as it is now: a command of another request may have changed it meanwhile
   const recorded = recordDispatch(
     ctx.usage,
-    { ...meta, project: session.project },
+    meta,
     body,
     result,
     ctx.settings.auditContent,

@@ -6,21 +6,34 @@
  */
 import type { NativeRequest } from "../core/protocol.ts";
 import { redactBody, type TextRedactor } from "../security/redact.ts";
-import { redactPatterns } from "../security/patterns.ts";
+import { hasSecretPattern, redactPatterns } from "../security/patterns.ts";
 import { REDACTED } from "../security/scrub.ts";
 import { badRequest } from "../core/errors.ts";
 import type { ProxyContext } from "./context.ts";
 
+/** Each running proxy's prompt redactor, made once (it reads the settings of the moment at each call). */
+const redactors = new WeakMap<ProxyContext, TextRedactor>();
+
 /** The redactor for outgoing prompts, or undefined when redaction is off. */
 export function promptRedactor(ctx: ProxyContext): TextRedactor | undefined {
   if (!ctx.settings.redactApiKeysInPrompts) return undefined;
-  const patterns = !ctx.settings.disableRedactSecretPatterns;
-  return (text, binary) => {
-    const exact = ctx.scrub.count(text);
-    if (!patterns || binary) return exact;
-    const shaped = redactPatterns(exact.text, REDACTED);
-    return { text: shaped.text, n: exact.n + shaped.n };
-  };
+  let redactor = redactors.get(ctx);
+  if (!redactor) redactors.set(ctx, redactor = (text, binary) => redactPrompt(ctx, text, binary));
+  return redactor;
+}
+
+/** Key values, then (unless off, and not in binary data) secret shapes: tested first, as most texts hold none. */
+function redactPrompt(
+  ctx: ProxyContext,
+  text: string,
+  binary: boolean,
+): { text: string; n: number } | undefined {
+  const exact = ctx.scrub.has(text) ? ctx.scrub.count(text) : undefined;
+  if (binary || ctx.settings.disableRedactSecretPatterns) return exact;
+  const rest = exact?.text ?? text;
+  if (!hasSecretPattern(rest)) return exact;
+  const shaped = redactPatterns(rest, REDACTED);
+  return { text: shaped.text, n: (exact?.n ?? 0) + shaped.n };
 }
 
 /**
@@ -31,8 +44,14 @@ export function redactedHeaders(
   headers: NativeRequest["headers"],
   redactor: TextRedactor,
 ): { headers: NativeRequest["headers"]; n: number } {
-  const r = redactBody({ ...headers }, redactor);
-  return { headers: r.body, n: r.n };
+  // Most requests carry nothing to redact in their few protocol headers: then they go as they are, uncopied.
+  for (const name in headers) {
+    if (redactor(name, false)?.n || redactor(headers[name], false)?.n) {
+      const r = redactBody({ ...headers }, redactor);
+      return { headers: r.body, n: r.n };
+    }
+  }
+  return { headers, n: 0 };
 }
 
 /**
@@ -42,18 +61,21 @@ export function redactedHeaders(
  * answers or counts the request (SPEC §19). The 400 does not repeat the value.
  */
 export function rejectSecrets(model: string | undefined, sessionId: string | null, ctx: ProxyContext): void {
-  const holds = (v: string) =>
-    ctx.scrub.has(v) || (!ctx.settings.disableRedactSecretPatterns && redactPatterns(v, REDACTED).n > 0);
-  if (model !== undefined && holds(model)) {
+  if (model !== undefined && holdsSecret(model, ctx)) {
     throw badRequest(
       "'model' contains an API key or another secret (not repeated here); it was not used. Send a model name, e.g. openrouter:openai/gpt-4o-mini.",
       "model",
     );
   }
-  if (sessionId && holds(sessionId)) {
+  if (sessionId && holdsSecret(sessionId, ctx)) {
     throw badRequest(
       "X-Session-ID contains an API key or another secret (not repeated here); it was not used. Send a random id, e.g. a UUID.",
       "X-Session-ID",
     );
   }
+}
+
+/** True when `text` holds a configured key value or (unless the shapes are off) a secret shape. */
+function holdsSecret(text: string, ctx: ProxyContext): boolean {
+  return ctx.scrub.has(text) || (!ctx.settings.disableRedactSecretPatterns && hasSecretPattern(text));
 }

@@ -26,6 +26,14 @@ const COMBINED = new RegExp(
   "g",
 );
 
+/** The same shapes, for a yes/no test (no `g`: a test keeps no state between texts). */
+const ANY = new RegExp(COMBINED.source);
+
+/** True when `text` holds a secret-shaped token. */
+export function hasSecretPattern(text: string): boolean {
+  return ANY.test(text);
+}
+
 /** Replace every secret-shaped token in `text` with `replacement`, counting them. */
 export function redactPatterns(text: string, replacement: string): { text: string; n: number } {
   let n = 0;

@@ -7,10 +7,11 @@
 import type { ChatRequest } from "../model/request.ts";
 
 /**
- * Replaces secrets in one text and counts them. `binary` is true for image/audio/file payloads (data URLs,
- * base64), where a secret-shaped run is noise: only exact key values should be replaced there.
+ * Replaces secrets in one text and counts them; undefined (or `n` 0) when there were none. `binary` is true for
+ * image/audio/file payloads (data URLs, base64), where a secret-shaped run is noise: only exact key values
+ * should be replaced there.
  */
-export type TextRedactor = (text: string, binary: boolean) => { text: string; n: number };
+export type TextRedactor = (text: string, binary: boolean) => { text: string; n: number } | undefined;
 
 type Container = Record<string, unknown> | unknown[];
 
@@ -44,34 +45,44 @@ export function redactBody<T extends object = ChatRequest>(
   redact: TextRedactor,
 ): { body: T; n: number } {
   let total = 0;
-  const stack: [Container, string | undefined][] = [[body as Container, undefined]];
-  for (let item = stack.pop(); item; item = stack.pop()) {
-    const [node, nodeKey] = item;
+  // Containers still to walk, and the key each was found under (parallel stacks: no tuple per container).
+  const stack: Container[] = [body as Container];
+  const keys: (string | undefined)[] = [undefined];
+  for (let node = stack.pop(); node; node = stack.pop()) {
+    const nodeKey = keys.pop();
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) {
         const v = node[i];
         if (typeof v === "string") {
           if (v.length < MIN_SECRET_LENGTH) continue;
           const r = redact(v, false);
-          if (r.n) {
+          if (r?.n) {
             total += r.n;
             node[i] = r.text;
           }
-        } else if (isContainer(v)) stack.push([v, nodeKey]);
+        } else if (isContainer(v)) {
+          stack.push(v);
+          keys.push(nodeKey);
+        }
       }
       continue;
     }
-    for (const key of Object.keys(node)) {
+    // for…in, not Object.keys: no array per object. A parsed body inherits no enumerable keys; a key renamed
+    // below holds nothing left to replace if it is visited again.
+    for (const key in node) {
       if (node === body && key === "model") continue;
       let v = node[key];
       if (typeof v === "string" && v.length >= MIN_SECRET_LENGTH) {
         const r = redact(v, isBinary(nodeKey, key, v));
-        if (r.n) {
+        if (r?.n) {
           total += r.n;
           v = r.text;
           put(node, key, v);
         }
-      } else if (isContainer(v)) stack.push([v, key]);
+      } else if (isContainer(v)) {
+        stack.push(v);
+        keys.push(key);
+      }
       const k = key.length < MIN_SECRET_LENGTH ? undefined : redact(key, false);
       if (k?.n) {
         total += k.n;
@@ -83,7 +94,10 @@ export function redactBody<T extends object = ChatRequest>(
     // rides on its message under one, and the anthropic provider writes it back as thinking blocks.
     for (const sym of Object.getOwnPropertySymbols(node)) {
       const v = (node as Record<symbol, unknown>)[sym];
-      if (isContainer(v)) stack.push([v, undefined]);
+      if (isContainer(v)) {
+        stack.push(v);
+        keys.push(undefined);
+      }
     }
   }
   return { body, n: total };

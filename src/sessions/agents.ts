@@ -5,6 +5,7 @@
  */
 import type { ChatRequest, Message } from "../model/request.ts";
 import { contentText } from "../model/request.ts";
+import type { HeaderReader } from "../core/headers.ts";
 
 /** Agents the proxy recognises. */
 export type Agent =
@@ -33,21 +34,27 @@ const OPENINGS: [RegExp, Agent][] = [
   [/^<important_rules>\s*You are in (?:chat|agent|plan) mode\b/, "continue"],
 ];
 
-/** Header hints: [header, pattern, agent]. */
-const HEADER_HINTS: [string, RegExp, Agent][] = [
-  ["x-title", /^Cline$/i, "cline"],
-  ["x-title", /^Roo Code$/i, "roo-code"],
-  ["x-title", /^Kilo Code$/i, "kilo-code"],
-  ["http-referer", /cline\.bot/i, "cline"],
-  ["http-referer", /RooVetGit|roocode\.com/i, "roo-code"],
-  ["http-referer", /kilocode\.ai/i, "kilo-code"],
-  ["user-agent", /^QwenCode\//i, "qwen-code"],
-  ["user-agent", /^opencode\//i, "opencode"],
-  ["user-agent", /\baider\b/i, "aider"],
-  ["user-agent", /^Continue\b/i, "continue"],
-  // "GeminiCLI/0.61.0/…", "GeminiCLI-tui/0.61.0/…" (it sends the model's own system prompt, no opening of its own).
-  ["user-agent", /^GeminiCLI\b/, "gemini-cli"],
-  ["user-agent", /^claude-cli\//i, "claude-code"],
+/** Header hints, by header in the order they are read: [pattern, agent]. */
+const HEADER_HINTS: [string, [RegExp, Agent][]][] = [
+  ["x-title", [
+    [/^Cline$/i, "cline"],
+    [/^Roo Code$/i, "roo-code"],
+    [/^Kilo Code$/i, "kilo-code"],
+  ]],
+  ["http-referer", [
+    [/cline\.bot/i, "cline"],
+    [/RooVetGit|roocode\.com/i, "roo-code"],
+    [/kilocode\.ai/i, "kilo-code"],
+  ]],
+  ["user-agent", [
+    [/^QwenCode\//i, "qwen-code"],
+    [/^opencode\//i, "opencode"],
+    [/\baider\b/i, "aider"],
+    [/^Continue\b/i, "continue"],
+    // "GeminiCLI/0.61.0/…", "GeminiCLI-tui/0.61.0/…" (it sends the model's own system prompt, no opening of its own).
+    [/^GeminiCLI\b/, "gemini-cli"],
+    [/^claude-cli\//i, "claude-code"],
+  ]],
 ];
 
 function systemText(messages: readonly Message[]): string {
@@ -56,12 +63,13 @@ function systemText(messages: readonly Message[]): string {
 }
 
 /** Which agent sent this request, or undefined for a plain client. */
-export function detectAgent(body: ChatRequest, headers: Headers): Agent | undefined {
+export function detectAgent(body: ChatRequest, headers: HeaderReader): Agent | undefined {
   const sys = systemText(body.messages);
   for (const [re, agent] of OPENINGS) if (re.test(sys)) return agent;
-  for (const [h, re, agent] of HEADER_HINTS) {
+  // One read per header (a served request's header read is not free), then its patterns.
+  for (const [h, hints] of HEADER_HINTS) {
     const v = headers.get(h);
-    if (v && re.test(v)) return agent;
+    if (v) { for (const [re, agent] of hints) if (re.test(v)) return agent; }
   }
   const last = body.messages.at(-1);
   if (last?.role === "user") {

@@ -18,7 +18,7 @@ export interface SessionContext {
   /** Whether client authentication is off (sessions are then keyed by the header alone). */
   readonly auth: Pick<Authentication, "disabled">;
   /** The backends an override may name. */
-  readonly registry: Pick<Registry, "names">;
+  readonly registry: Pick<Registry, "get">;
   /** The routes a model override may name. */
   readonly routes: Pick<RouteStore, "has">;
   readonly aliases: Readonly<Record<string, string>>;

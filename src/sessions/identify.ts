@@ -27,8 +27,22 @@ export function sessionIdentity(headers: Headers, caller: Caller, authDisabled: 
     return { owner: caller.label, id: raw };
   }
   if (!authDisabled) return { owner: caller.label, id: "default" };
-  const ua = headers.get("user-agent") ?? "";
-  return { owner: caller.label, id: `ua-${fnv1a(ua)}` };
+  return { owner: caller.label, id: uaSessionId(headers.get("user-agent") ?? "") };
+}
+
+/** User-Agent texts seen lately and their session ids: a client sends the same one on every request. */
+const uaIds = new Map<string, string>();
+/** At most this many User-Agents are remembered (the map starts afresh when full). */
+const UA_CACHE_LIMIT = 1000;
+
+/** The default session id of a User-Agent (auth disabled): `ua-` and the text's FNV-1a, computed once per text. */
+function uaSessionId(ua: string): string {
+  let id = uaIds.get(ua);
+  if (id === undefined) {
+    if (uaIds.size >= UA_CACHE_LIMIT) uaIds.clear();
+    uaIds.set(ua, id = `ua-${fnv1a(ua)}`);
+  }
+  return id;
 }
 
 /** 64-bit FNV-1a of a text as 16 hex digits: a stable, short id (not a secret, so no cryptographic hash needed). */

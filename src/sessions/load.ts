@@ -16,15 +16,31 @@ import type { HistoryRecord, Session } from "./store.ts";
 /** Longest project name kept. */
 const PROJECT_LIMIT = 200;
 
-/** Load the request's session and detect the agent that sent it. */
-export async function loadSession(
+/** A request's session and the agent that sent it. */
+export interface LoadedSession {
+  session: Session;
+  agent: Agent | undefined;
+}
+
+/**
+ * Load the request's session and detect the agent that sent it: at once when the session is in memory (most
+ * requests), else once the store has answered.
+ */
+export function loadSession(
   req: Request,
   body: ChatRequest,
   ctx: SessionContext,
   caller: Caller,
-): Promise<{ session: Session; agent: Agent | undefined }> {
+): LoadedSession | Promise<LoadedSession> {
   const id = sessionIdentity(req.headers, caller, ctx.auth.disabled);
-  const session = await ctx.sessions.get(id.owner, id.id);
+  const session = ctx.sessions.get(id.owner, id.id);
+  return session instanceof Promise
+    ? session.then((s) => noteRequest(s, req, body, ctx))
+    : noteRequest(session, req, body, ctx);
+}
+
+/** Note the request's agent and `X-Project` on its session, and drop overrides that name a backend gone. */
+function noteRequest(session: Session, req: Request, body: ChatRequest, ctx: SessionContext): LoadedSession {
   const agent = detectAgent(body, req.headers);
   let changed = false;
   if (agent && session.agent !== agent) {
@@ -37,15 +53,14 @@ export async function loadSession(
     session.project = project;
     changed = true;
   }
-  const backends = ctx.registry.names();
-  if (session.backend && !backends.includes(session.backend)) {
+  if (session.backend && !ctx.registry.get(session.backend)) {
     session.backend = undefined;
     changed = true;
   }
   const m = session.model;
   const stale = m &&
     (m.includes(":")
-      ? !backends.includes(m.slice(0, m.indexOf(":")))
+      ? !ctx.registry.get(m.slice(0, m.indexOf(":")))
       : !ctx.routes.has(m) && aliasTarget(ctx.aliases, m) === undefined);
   if (stale) {
     // The backend or route it named is gone (config changed, route deleted): drop it rather than fail.
@@ -78,7 +93,10 @@ export function recordUpstream(
   ctx.sessions.record(session, {
     time: Date.now(),
     handler: "backend",
-    ...r,
+    backend: r.backend,
+    model: r.model,
+    route: r.route,
+    outcome: r.outcome,
     project: session.project,
     stream: body.stream === true,
     content: ctx.settings.auditContent ? ctx.scrub(contentText(body.messages.at(-1)?.content)) : undefined,

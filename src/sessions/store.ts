@@ -89,36 +89,47 @@ export class SessionStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The session (owner, id): from memory, else the store, else a new one. Expired ones start afresh. */
-  async get(owner: string, id: string): Promise<Session> {
+  /**
+   * The session (owner, id): from memory, else the store, else a new one. Expired ones start afresh. A session
+   * held in memory and compared with the store within {@link REFRESH_MS} is answered at once, not in a promise
+   * (the common case of a busy session: no promise, no Map reordering per request).
+   */
+  get(owner: string, id: string): Session | Promise<Session> {
     const k = `${owner}\n${id}`;
     const now = this.now();
-    let c = this.#mem.get(k);
-    if (c) {
-      this.#mem.delete(k);
-      this.#mem.set(k, c);
+    const c = this.#mem.get(k);
+    if (c && now - c.fetchedAt <= REFRESH_MS) return this.#seen(c, now);
+    return this.#refresh(k, owner, id, now, c);
+  }
+
+  /** Read the session from the store (shared by concurrent requests), keep the newer copy, and see it. */
+  async #refresh(k: string, owner: string, id: string, now: number, c: Cached | undefined): Promise<Session> {
+    // Concurrent requests of one session share one read, so they share one Session object.
+    let read = this.#loading.get(k);
+    if (!read) {
+      read = this.#read(owner, id).finally(() => this.#loading.delete(k));
+      this.#loading.set(k, read);
     }
-    if (!c || now - c.fetchedAt > REFRESH_MS) {
-      // Concurrent requests of one session share one read, so they share one Session object.
-      let read = this.#loading.get(k);
-      if (!read) {
-        read = this.#read(owner, id).finally(() => this.#loading.delete(k));
-        this.#loading.set(k, read);
-      }
-      const stored = await read;
-      const again = this.#mem.get(k);
-      if (again) c = again;
-      if (!c || (stored && stored.updated > c.session.updated)) {
-        c = { session: stored ?? fresh(owner, id, now), fetchedAt: now };
-      } else {
-        c.fetchedAt = now;
-      }
-      this.#mem.set(k, c);
-      this.#evict();
+    const stored = await read;
+    const again = this.#mem.get(k);
+    if (again) c = again;
+    if (!c || (stored && stored.updated > c.session.updated)) {
+      c = { session: stored ?? fresh(owner, id, now), fetchedAt: now };
+    } else {
+      c.fetchedAt = now;
     }
+    // Re-inserted as the most recent: memory is evicted in the order sessions were last compared with the store.
+    this.#mem.delete(k);
+    this.#mem.set(k, c);
+    this.#evict();
+    return this.#seen(c, now);
+  }
+
+  /** Note that the session was seen now; an expired one starts afresh. */
+  #seen(c: Cached, now: number): Session {
     let s = c.session;
     if (now - s.lastSeen > SESSION_TTL_MS) {
-      s = fresh(owner, id, now);
+      s = fresh(s.owner, s.id, now);
       c.session = s;
       this.save(s);
     } else if (now - s.lastSeen > TOUCH_MS) {
@@ -173,7 +184,7 @@ export class SessionStore {
       r = { ...r, content: r.content.slice(0, CONTENT_LIMIT) + "…" };
     }
     s.history.push(r);
-    if (s.history.length > HISTORY_LIMIT) s.history.splice(0, s.history.length - HISTORY_LIMIT);
+    while (s.history.length > HISTORY_LIMIT) s.history.shift();
     this.save(s);
   }
 

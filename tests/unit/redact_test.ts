@@ -161,3 +161,16 @@ Deno.test("inline image, audio and file bytes get exact key values replaced but 
   ]);
   assert.ok(seen.some(([t, b]) => t === "https://x.test/AKIAABCDEFGHIJ012345" && !b), "http URLs are text");
 });
+
+Deno.test("a secret key over a value holding a secret: both replaced, each counted once", () => {
+  const scrub = createScrubber(["secret-value-123456"]);
+  const s = "secret-value-123456";
+  const body = JSON.parse(JSON.stringify({
+    model: "m",
+    metadata: { [s]: { inner: `x ${s}` }, [`${s}-2`]: `y ${s}`, plain: "nothing here" },
+  }));
+  const r = redactBody(body, scrub.count);
+  assert.equal(r.n, 4);
+  assert.ok(!JSON.stringify(r.body).includes(s), JSON.stringify(r.body));
+  assert.deepEqual(Object.keys(r.body.metadata as object).sort(), [R, `${R}-2`, "plain"].sort());
+});

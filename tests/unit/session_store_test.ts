@@ -119,3 +119,49 @@ Deno.test("many saves of one session coalesce into few writes and the last state
     assert.equal((await kv.get<Session>(sessionKey("k", "c"))).value!.project, "p99");
   });
 });
+
+Deno.test("a session seen within 2 s is answered from memory; later a newer copy by another instance is read", async () => {
+  await withKv(async (kv) => {
+    let reads = 0;
+    const get = kv.get.bind(kv);
+    kv.get = ((...a: Parameters<Deno.Kv["get"]>) => {
+      reads++;
+      return get(...a);
+    }) as Deno.Kv["get"];
+    let now = 1_000_000;
+    const a = new SessionStore(kv, () => {}, () => now);
+    const b = new SessionStore(kv, () => {}, () => now);
+    const s = await a.get("k", "busy");
+    assert.equal(reads, 1);
+    for (let i = 0; i < 10; i++) {
+      now += 150;
+      assert.equal(await a.get("k", "busy"), s, "the same object from memory");
+      assert.equal(s.lastSeen, now, "seen now");
+    }
+    assert.equal(reads, 1, "no store read within 2 s");
+    const other = await b.get("k", "busy");
+    now += 1;
+    other.project = "from b";
+    b.save(other);
+    await b.flush();
+    now += 2_000;
+    assert.equal((await a.get("k", "busy")).project, "from b", "compared with the store after 2 s");
+  });
+});
+
+Deno.test("memory keeps the sessions in use: past 10,000 the one compared with the store longest ago goes", async () => {
+  await withKv(async (kv) => {
+    let now = 1_000_000;
+    const store = new SessionStore(kv, () => {}, () => now);
+    const first = await store.get("k", "s0");
+    first.project = "only in memory";
+    const second = await store.get("k", "s1");
+    second.project = "only in memory";
+    for (let i = 2; i < 10_000; i++) await store.get("k", `s${i}`);
+    now += 2_001;
+    assert.equal(await store.get("k", "s0"), first, "still held");
+    await store.get("k", "new");
+    assert.equal((await store.get("k", "s0")).project, "only in memory", "the session in use stays");
+    assert.equal((await store.get("k", "s1")).project, undefined, "the oldest was evicted and read afresh");
+  });
+});
