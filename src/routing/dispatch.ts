@@ -18,7 +18,6 @@ import {
   type Plan,
   type PlannedElement,
   planSteps,
-  type PoolsView,
   surveyKeys,
   targetElements,
 } from "./planner.ts";
@@ -138,7 +137,6 @@ export async function dispatch(
   const planned = planRequest(target, body, deps);
   if (!planned.ok) return { ok: false, attempts: [], route: planned.route, error: planned.error };
   const { plan, route: routeName } = planned;
-  const pools: PoolsView = (backend) => registry.pool(backend);
 
   const attempts: AttemptRecord[] = [];
   const deadline = clock.now() + 3 * deps.timeoutMs + deps.maxWaitMs;
@@ -152,7 +150,7 @@ export async function dispatch(
     let triedThisPass = 0;
     for (let from = 0;;) {
       if (attempts.length >= deps.maxAttempts || clock.now() >= deadline) break;
-      const step = nextStep(plan, from, skipped ?? NONE_SKIPPED, pools);
+      const step = nextStep(plan, from, skipped ?? NONE_SKIPPED, registry);
       if (!step) break;
       from = step.index + 1;
       const el = plan.elements[step.element];
@@ -219,7 +217,7 @@ export async function dispatch(
 
     // Nothing left to try now: the planner says wait (for a cooling key, or a turn on a recovering one) or
     // answer.
-    const decision = decide(surveyKeys(plan, skipped ?? NONE_SKIPPED, pools), {
+    const decision = decide(surveyKeys(plan, skipped ?? NONE_SKIPPED, registry), {
       now: clock.now(),
       deadline,
       maxWaitMs: deps.maxWaitMs,

@@ -47,8 +47,11 @@ export interface KeyStates {
   busy(label: string, model: string): boolean;
 }
 
-/** The pools' view, by backend name. */
-export type PoolsView = (backend: string) => KeyStates;
+/** The pools' view, by backend name (the backend registry provides it). */
+export interface PoolsView {
+  /** A backend's key pool. */
+  pool(backend: string): KeyStates;
+}
 
 /** What the planner reads of the backends to choose elements (the backend registry provides it). */
 export interface BackendsView {
@@ -165,7 +168,7 @@ export function nextStep(
     const step = plan.steps[index];
     if (skipped.has(step.element)) continue;
     const el = plan.elements[step.element];
-    const states = pools(el.backend);
+    const states = pools.pool(el.backend);
     let key: KeyEntry | undefined;
     if (step.key.kind === "rotation") {
       key = el.rotation[step.key.index];
@@ -209,7 +212,7 @@ export function surveyKeys(plan: Plan, skipped: ReadonlySet<number>, pools: Pool
       survey.free = true;
       continue;
     }
-    const states = pools(el.backend);
+    const states = pools.pool(el.backend);
     const keys = step.key.kind === "first-free" ? el.rotation : [el.rotation[step.key.index]];
     for (const k of keys) {
       const block = states.block(k.label, el.model);
