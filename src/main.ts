@@ -90,7 +90,7 @@ const stdio: Output = {
 const quiet: Output = { out: () => {}, err: () => {} };
 
 /** Every `model_aliases` target of the config file must be servable (exit 2 naming the field otherwise). */
-function checkAliases(cfg: LoadedConfig<ProviderSpec>, backends: string[]): void {
+function checkAliases(cfg: LoadedConfig<ProviderSpec>, backends: readonly string[]): void {
   for (const [name, target] of Object.entries(cfg.file?.model_aliases ?? {})) {
     const problem = aliasTargetProblem(target, backends);
     if (problem) {

@@ -11,7 +11,16 @@ import type { NativeRequest } from "../core/protocol.ts";
 import { ProxyError } from "../core/errors.ts";
 import { type Clock, realClock } from "./clock.ts";
 import type { KeyPool } from "../state/keys.ts";
-import { decide, failureError, nextStep, planSteps, surveyKeys, targetElements } from "./planner.ts";
+import {
+  decide,
+  failureError,
+  nextStep,
+  type Plan,
+  type PlannedElement,
+  planSteps,
+  surveyKeys,
+  targetElements,
+} from "./planner.ts";
 import type { Route } from "../state/routes.ts";
 import type { Target } from "./target.ts";
 import { log } from "../log/log.ts";
@@ -49,6 +58,9 @@ export type DispatchResult =
     | { ok: true; value: AttemptSuccess; backend: string; model: string; key?: KeyEntry }
     | { ok: false; error: ProxyError }
   );
+
+/** No element skipped (the usual case: a set is made at the first skip). */
+const NONE_SKIPPED: ReadonlySet<number> = new Set();
 
 function clientClosed(): ProxyError {
   return new ProxyError(499, "invalid_request_error", "client_closed", "The client closed the request.");
@@ -90,6 +102,27 @@ function learn(pool: KeyPool, backend: string, model: string, key: KeyEntry, fai
   }
 }
 
+/**
+ * The attempt plan of a target for this request (or the error that ends it before any attempt): its elements,
+ * each with this request's key rotation — one per backend, so round-robin advances once and the elements of
+ * a backend share it.
+ */
+function planRequest(
+  target: Target,
+  body: ChatRequest,
+  deps: DispatchDeps,
+): { ok: true; plan: Plan; route?: string } | { ok: false; error: ProxyError; route?: string } {
+  const chosen = targetElements(target, body, deps.registry, deps.route);
+  if (!chosen.ok) return chosen;
+  const planned: PlannedElement[] = [];
+  for (const { backend, model } of chosen.elements) {
+    const rotation = planned.find((p) => p.backend === backend)?.rotation ??
+      deps.registry.pool(backend).rotation();
+    planned.push({ backend, model, rotation });
+  }
+  return { ok: true, plan: planSteps(chosen.policy, planned), route: chosen.route };
+}
+
 /** Run the attempt plan for a target (`native`: the client's own body, for a provider of its protocol). */
 export async function dispatch(
   target: Target,
@@ -101,27 +134,14 @@ export async function dispatch(
 ): Promise<DispatchResult> {
   const { registry } = deps;
   const clock = deps.clock ?? realClock;
-  const chosen = targetElements(target, body, registry.names(), (n) => registry.get(n)!, deps.route);
-  if (!chosen.ok) return { ok: false, attempts: [], route: chosen.route, error: chosen.error };
-  const routeName = chosen.route;
-
-  // One rotation per backend per request: round-robin advances once, elements of a backend share it.
-  const rotations = new Map<string, KeyEntry[]>();
-  for (const el of chosen.elements) {
-    if (!rotations.has(el.backend)) rotations.set(el.backend, registry.pool(el.backend).rotation());
-  }
-  const plan = planSteps(
-    chosen.policy,
-    chosen.elements.map((el) => ({ ...el, rotation: rotations.get(el.backend)! })),
-  );
-  const pools = (backend: string) => registry.pool(backend);
-  const what = target.kind === "route"
-    ? `route "${routeName}"`
-    : `${plan.elements[0].backend}:${plan.elements[0].model}`;
+  const planned = planRequest(target, body, deps);
+  if (!planned.ok) return { ok: false, attempts: [], route: planned.route, error: planned.error };
+  const { plan, route: routeName } = planned;
 
   const attempts: AttemptRecord[] = [];
   const deadline = clock.now() + 3 * deps.timeoutMs + deps.maxWaitMs;
-  const skipped = new Set<number>();
+  /** Elements out of this request (a failure that moves on to the next element); made at the first. */
+  let skipped: Set<number> | undefined;
   let last: UpstreamFailure | undefined;
   /** Since when this request has waited for a turn on a free key (bounded by --max-wait, like a cool-down). */
   let turnSince: number | undefined;
@@ -130,7 +150,7 @@ export async function dispatch(
     let triedThisPass = 0;
     for (let from = 0;;) {
       if (attempts.length >= deps.maxAttempts || clock.now() >= deadline) break;
-      const step = nextStep(plan, from, skipped, pools);
+      const step = nextStep(plan, from, skipped ?? NONE_SKIPPED, registry);
       if (!step) break;
       from = step.index + 1;
       const el = plan.elements[step.element];
@@ -192,12 +212,12 @@ export async function dispatch(
       if (last.action === "return") {
         return { ok: false, error: failureError(last), attempts, route: routeName };
       }
-      if (last.action === "next-element") skipped.add(step.element);
+      if (last.action === "next-element") (skipped ??= new Set()).add(step.element);
     }
 
     // Nothing left to try now: the planner says wait (for a cooling key, or a turn on a recovering one) or
     // answer.
-    const decision = decide(surveyKeys(plan, skipped, pools), {
+    const decision = decide(surveyKeys(plan, skipped ?? NONE_SKIPPED, registry), {
       now: clock.now(),
       deadline,
       maxWaitMs: deps.maxWaitMs,
@@ -206,11 +226,15 @@ export async function dispatch(
       triedThisPass,
       last,
       turnSince,
-      what,
+      what: target.kind === "route"
+        ? `route "${routeName}"`
+        : `${plan.elements[0].backend}:${plan.elements[0].model}`,
     });
     if (decision.kind === "fail") return { ok: false, error: decision.error, attempts, route: routeName };
     turnSince = decision.turnSince;
-    const wake = decision.onRelease ? [...rotations.keys()].map((b) => registry.pool(b).changed()) : [];
+    const wake = decision.onRelease
+      ? [...new Set(plan.elements.map((el) => el.backend))].map((b) => registry.pool(b).changed())
+      : [];
     await wait(clock, decision.ms, signal, wake);
     if (signal.aborted) return { ok: false, error: clientClosed(), attempts, route: routeName };
   }

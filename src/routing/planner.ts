@@ -47,11 +47,19 @@ export interface KeyStates {
   busy(label: string, model: string): boolean;
 }
 
-/** The pools' view, by backend name. */
-export type PoolsView = (backend: string) => KeyStates;
+/** The pools' view, by backend name (the backend registry provides it). */
+export interface PoolsView {
+  /** A backend's key pool. */
+  pool(backend: string): KeyStates;
+}
 
-/** What the planner reads of the backends to choose elements. */
-export type BackendsView = (name: string) => Pick<Backend, "functional" | "problem" | "unsupported">;
+/** What the planner reads of the backends to choose elements (the backend registry provides it). */
+export interface BackendsView {
+  /** Every backend name, in registry order (a route's elements name them). */
+  names(): readonly string[];
+  /** A backend by name. */
+  get(name: string): Pick<Backend, "functional" | "problem" | "unsupported"> | undefined;
+}
 
 /** The elements that can serve a target, or the error that ends the request before any attempt. */
 export type Elements =
@@ -66,8 +74,7 @@ export type Elements =
 export function targetElements(
   target: Target,
   body: ChatRequest,
-  backendNames: readonly string[],
-  backend: BackendsView,
+  backends: BackendsView,
   route: (name: string) => Route | undefined,
 ): Elements {
   let elements: Element[];
@@ -88,22 +95,25 @@ export function targetElements(
     }
     routeName = r.name;
     policy = r.policy;
-    elements = r.elements.map((e) => parseElement(e, backendNames)).filter((e): e is Element => !!e);
+    const names = backends.names();
+    elements = r.elements.map((e) => parseElement(e, names)).filter((e): e is Element => !!e);
   } else {
     elements = [{ backend: target.backend, model: target.model }];
   }
 
   // Elements a backend cannot serve: a plain target is refused at once, a route skips them.
-  const skipReasons: string[] = [];
-  elements = elements.filter((el) => {
-    const b = backend(el.backend);
+  const served: Element[] = [];
+  let firstWhy: string | undefined;
+  for (const el of elements) {
+    const b = backends.get(el.backend)!;
     const why = !b.functional() ? `${el.backend} is not available: ${b.problem()}` : b.unsupported?.(body);
-    if (why) skipReasons.push(why);
-    return !why;
-  });
+    if (!why) served.push(el);
+    else firstWhy ??= why;
+  }
+  elements = served;
   if (!elements.length) {
-    const why = skipReasons[0] ?? `Route "${routeName}" has no elements. Add some with route-append.`;
-    const unsupported = target.kind === "model" && backend(target.backend).functional();
+    const why = firstWhy ?? `Route "${routeName}" has no elements. Add some with route-append.`;
+    const unsupported = target.kind === "model" && backends.get(target.backend)!.functional();
     return {
       ok: false,
       route: routeName,
@@ -115,15 +125,18 @@ export function targetElements(
   return { ok: true, elements, policy, route: routeName };
 }
 
+const KEYLESS: KeyChoice = { kind: "keyless" };
+const FIRST_FREE: KeyChoice = { kind: "first-free" };
+
 /** The plan of a policy over elements whose rotations are known (SPEC §6); a keyless element counts one key. */
 export function planSteps(policy: Route["policy"], elements: readonly PlannedElement[]): Plan {
   const pairs = policyOrder(policy, elements.map((el) => el.rotation.length || 1));
   const steps = pairs.map(({ element, key }): Step => ({
     element,
     key: !elements[element].rotation.length
-      ? { kind: "keyless" }
+      ? KEYLESS
       : key === -1
-      ? { kind: "first-free" }
+      ? FIRST_FREE
       : { kind: "rotation", index: key },
   }));
   return { elements, steps };
@@ -155,7 +168,7 @@ export function nextStep(
     const step = plan.steps[index];
     if (skipped.has(step.element)) continue;
     const el = plan.elements[step.element];
-    const states = pools(el.backend);
+    const states = pools.pool(el.backend);
     let key: KeyEntry | undefined;
     if (step.key.kind === "rotation") {
       key = el.rotation[step.key.index];
@@ -199,7 +212,7 @@ export function surveyKeys(plan: Plan, skipped: ReadonlySet<number>, pools: Pool
       survey.free = true;
       continue;
     }
-    const states = pools(el.backend);
+    const states = pools.pool(el.backend);
     const keys = step.key.kind === "first-free" ? el.rotation : [el.rotation[step.key.index]];
     for (const k of keys) {
       const block = states.block(k.label, el.model);

@@ -631,17 +631,16 @@ export async function commitWithPosted(
   input: AttemptInput,
   commit: (controls: PostedControls) => Promise<AttemptResult>,
 ): Promise<AttemptResult> {
-  const { ctl, timer, unlink, done } = posted;
   const result = await commit({
-    timer,
+    timer: posted.timer,
     cancelUpstream: () => {
-      unlink();
-      ctl.abort();
+      posted.unlink();
+      posted.ctl.abort();
     },
     commitBy: input.deadline,
   });
-  if (!result.ok) done();
-  else if ("done" in result.value) result.value.done.finally(unlink);
+  if (!result.ok) posted.done();
+  else if ("done" in result.value) result.value.done.finally(() => posted.unlink());
   return result;
 }
 

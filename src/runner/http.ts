@@ -94,43 +94,55 @@ export function redirectFailure(
 }
 
 /**
- * Read a whole (non-streamed) body natively. The watchdog was touched when the headers arrived, so the body
- * must be complete within --timeout after them; a fired watchdog aborts the read.
+ * A request posted upstream: its abort controller, linked to the request's signal and to a --timeout
+ * watchdog, and (once it answered) the answer's head. A class, so an attempt builds no closures for it; it is
+ * the abort listener on the request's signal itself (`handleEvent`).
  */
-export async function readBody(res: UpstreamResponse, timer: IdleTimer): Promise<string> {
-  timer.touch();
-  return await res.text();
-}
+export class PostedRequest {
+  /** Discriminates a {@link Posted} that answered. */
+  readonly ok = true;
+  /** Aborts the upstream request (the client's abort, the watchdog, a stream cut). */
+  readonly ctl = new AbortController();
+  /** The --timeout watchdog: touched when the head arrives and as the body comes. */
+  readonly timer: IdleTimer;
+  /** The answer's head (set once the upstream answered). */
+  res!: UpstreamResponse;
 
-/** Link an AbortController to the request's signal and a watchdog. */
-export function upstreamControl(
-  signal: AbortSignal,
-  timeoutMs: number,
-): { ctl: AbortController; timer: IdleTimer; unlink: () => void } {
-  const ctl = new AbortController();
-  const onAbort = () => ctl.abort(signal.reason);
-  signal.addEventListener("abort", onAbort, { once: true });
-  if (signal.aborted) ctl.abort(signal.reason);
-  const timer = new IdleTimer(
-    timeoutMs,
-    () => ctl.abort(new DOMException("upstream timeout", "TimeoutError")),
-  );
-  return { ctl, timer, unlink: () => signal.removeEventListener("abort", onAbort) };
+  /** Link to the request's `signal` and start the watchdog (`backend`: for messages). */
+  constructor(readonly backend: string, private readonly signal: AbortSignal, timeoutMs: number) {
+    signal.addEventListener("abort", this);
+    if (signal.aborted) this.ctl.abort(signal.reason);
+    this.timer = new IdleTimer(
+      timeoutMs,
+      () => this.ctl.abort(new DOMException("upstream timeout", "TimeoutError")),
+    );
+  }
+
+  /** The request's signal aborted: abort the upstream request with its reason. */
+  handleEvent(): void {
+    this.ctl.abort(this.signal.reason);
+  }
+
+  /** Stop following the request's signal (idempotent). */
+  unlink(): void {
+    this.signal.removeEventListener("abort", this);
+  }
+
+  /** Release the controls: the watchdog and the link (idempotent). */
+  done(): void {
+    this.timer.stop();
+    this.unlink();
+  }
+
+  /** Why reading the body failed (`e`: what the read threw): too large, or a transport failure. */
+  readFailure(e: unknown): UpstreamFailure {
+    if (e instanceof AnswerTooLarge) return answerTooLarge(this.backend, e.limit);
+    return transportFailure(this.backend, this.timer.fired, e);
+  }
 }
 
 /** An upstream answer with the controls of its request, or the failure that prevented it. */
-export type Posted =
-  | {
-    ok: true;
-    res: UpstreamResponse;
-    ctl: AbortController;
-    timer: IdleTimer;
-    unlink: () => void;
-    done: () => void;
-    /** Read the whole body and release the controls; a failed read is a transport failure. */
-    readText: () => Promise<{ ok: true; text: string } | { ok: false; failure: UpstreamFailure }>;
-  }
-  | { ok: false; failure: UpstreamFailure };
+export type Posted = PostedRequest | { ok: false; failure: UpstreamFailure };
 
 /** POST a JSON body upstream under the watchdog; a thrown fetch or a 3xx comes back as a failure. */
 export async function postUpstream(
@@ -142,38 +154,23 @@ export async function postUpstream(
   signal: AbortSignal,
   timeoutMs: number,
 ): Promise<Posted> {
-  const { ctl, timer, unlink } = upstreamControl(signal, timeoutMs);
-  const done = () => {
-    timer.stop();
-    unlink();
-  };
+  const posted = new PostedRequest(backend, signal, timeoutMs);
   let res: UpstreamResponse;
   try {
-    res = await client.post(url, { headers, body, signal: ctl.signal });
+    res = await client.post(url, { headers, body, signal: posted.ctl.signal });
   } catch (e) {
-    done();
-    return { ok: false, failure: transportFailure(backend, timer.fired, e, url) };
+    posted.done();
+    return { ok: false, failure: transportFailure(backend, posted.timer.fired, e, url) };
   }
-  timer.touch();
+  posted.timer.touch();
   const redirected = redirectFailure(backend, res);
   if (redirected) {
-    done();
+    posted.done();
     res.discard();
     return { ok: false, failure: redirected };
   }
-  const readText = async () => {
-    try {
-      return { ok: true as const, text: await readBody(res, timer) };
-    } catch (e) {
-      if (e instanceof AnswerTooLarge) {
-        return { ok: false as const, failure: answerTooLarge(backend, e.limit) };
-      }
-      return { ok: false as const, failure: transportFailure(backend, timer.fired, e) };
-    } finally {
-      done();
-    }
-  };
-  return { ok: true, res, ctl, timer, unlink, done, readText };
+  posted.res = res;
+  return posted;
 }
 
 /** How a provider reads an upstream's error answer: the status, its headers, the body text (already scrubbed). */
@@ -196,19 +193,29 @@ export type Answer =
  * later scrub), a 2xx body parsed as JSON.
  */
 export async function readAnswer(
-  posted: Extract<Posted, { ok: true }>,
+  posted: PostedRequest,
   stream: boolean,
   classify: StatusClassifier,
   scrub: (text: string) => string,
 ): Promise<Answer> {
   const { res } = posted;
-  const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
-  if (res.ok && stream && isSse) return { kind: "stream" };
-  const read = await posted.readText();
-  if (!read.ok) return { kind: "failed", failure: read.failure };
-  if (!res.ok) return { kind: "failed", failure: classify(res.status, res.headers, scrub(read.text)) };
+  if (res.ok && stream && (res.headers.get("content-type") ?? "").includes("text/event-stream")) {
+    return { kind: "stream" };
+  }
+  // The whole body, natively; the controls are released after it. The watchdog was touched when the head
+  // arrived, so the body must be complete within --timeout after it; a fired watchdog aborts the read.
+  let text: string;
   try {
-    return { kind: "json", json: JSON.parse(read.text), text: read.text };
+    posted.timer.touch();
+    text = await res.text();
+  } catch (e) {
+    return { kind: "failed", failure: posted.readFailure(e) };
+  } finally {
+    posted.done();
+  }
+  if (!res.ok) return { kind: "failed", failure: classify(res.status, res.headers, scrub(text)) };
+  try {
+    return { kind: "json", json: JSON.parse(text), text };
   } catch {
     return { kind: "not-json" };
   }
@@ -229,11 +236,18 @@ export async function postForJson(
 ): Promise<unknown> {
   const posted = await postUpstream(client, backend, url, headers, body, signal, timeoutMs);
   if (!posted.ok) return undefined;
-  const read = await posted.readText();
-  if (!read.ok || !posted.res.ok) return undefined;
-  try {
-    return JSON.parse(read.text);
-  } catch {
-    return undefined;
-  }
+  const answer = await readAnswer(posted, false, unclassified, (text) => text);
+  return answer.kind === "json" ? answer.json : undefined;
+}
+
+/** A side call's error status: not told apart (the caller only learns that there is no answer). */
+function unclassified(status: number): UpstreamFailure {
+  return {
+    action: "return",
+    status: 502,
+    type: "api_error",
+    code: "upstream_error",
+    message: `answered ${status}`,
+    outcome: String(status),
+  };
 }

@@ -33,6 +33,8 @@ export interface BackendHealth {
 /** Holds every configured backend. */
 export class Registry {
   #entries = new Map<string, Entry>();
+  /** The names, once (the backends are fixed at start-up; every request reads them). */
+  #names: readonly string[];
   #onError: (backend: string, message: string) => void;
 
   constructor(
@@ -44,11 +46,12 @@ export class Registry {
       this.#entries.set(b.name, { backend: b, pool: new KeyPool(b.name, b.keys, strategy) });
     }
     this.#onError = onError;
+    this.#names = Object.freeze([...this.#entries.keys()]);
   }
 
   /** All backend names in registry order. */
-  names(): string[] {
-    return [...this.#entries.keys()];
+  names(): readonly string[] {
+    return this.#names;
   }
 
   /** A backend by name. */

@@ -75,6 +75,14 @@ export function createUpstreamClient(opts: UpstreamClientOptions = {}): Upstream
   };
 }
 
+/**
+ * `headers` with llmproxy's `user-agent` unless they name their own: what is sent. A backend that sends the
+ * same headers again (per key) keeps this copy, and the client sends it as it is.
+ */
+export function withUserAgent(headers: Record<string, string>): Record<string, string> {
+  return { "user-agent": USER_AGENT, ...headers };
+}
+
 async function send(
   method: "GET" | "POST",
   url: string,
@@ -83,21 +91,41 @@ async function send(
 ): Promise<UpstreamResponse> {
   const res = await fetch(url, {
     method,
-    headers: { "user-agent": USER_AGENT, ...req.headers },
+    headers: "user-agent" in req.headers ? req.headers : withUserAgent(req.headers),
     body: req.body,
     signal: req.signal,
     redirect: "manual",
   });
-  return {
-    status: res.status,
-    ok: res.ok,
-    headers: res.headers,
-    get body() {
-      return res.body ?? new ReadableStream({ start: (c) => c.close() });
-    },
-    text: () => readText(res, maxBodyBytes),
-    discard: () => void res.body?.cancel().catch(() => {}),
-  };
+  return new FetchedAnswer(res, maxBodyBytes);
+}
+
+/** A fetch answer as an {@link UpstreamResponse} (a class: no closures per answer). */
+class FetchedAnswer implements UpstreamResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly headers: Headers;
+  readonly #res: Response;
+  readonly #max: number;
+
+  constructor(res: Response, maxBodyBytes: number) {
+    this.#res = res;
+    this.#max = maxBodyBytes;
+    this.status = res.status;
+    this.ok = res.ok;
+    this.headers = res.headers;
+  }
+
+  get body(): ReadableStream<Uint8Array> {
+    return this.#res.body ?? new ReadableStream({ start: (c) => c.close() });
+  }
+
+  text(): Promise<string> {
+    return readText(this.#res, this.#max);
+  }
+
+  discard(): void {
+    this.#res.body?.cancel().catch(() => {});
+  }
 }
 
 /**
@@ -108,14 +136,16 @@ async function send(
  * (the length is ignored yet still in the headers), so its length says nothing about its size.
  */
 export async function readText(res: Response, max: number): Promise<string> {
-  const declared = Number(res.headers.get("content-length") ?? NaN);
-  const encoded = (res.headers.get("content-encoding") ?? "identity").toLowerCase() !== "identity";
+  const length = res.headers.get("content-length");
+  const declared = length === null ? NaN : Number(length);
   if (declared > max) {
     res.body?.cancel().catch(() => {});
     throw new AnswerTooLarge(max);
   }
-  const framedByLength = Number.isFinite(declared) && !encoded && !res.headers.has("transfer-encoding");
-  if (!res.body || framedByLength) return await res.text();
+  const framedByLength = Number.isFinite(declared) &&
+    (res.headers.get("content-encoding") ?? "identity").toLowerCase() === "identity" &&
+    !res.headers.has("transfer-encoding");
+  if (framedByLength || !res.body) return await res.text(); // `res.body` first would wrap a whole body in a stream
   const text = await readCappedText(res.body, max);
   if (text === undefined) throw new AnswerTooLarge(max);
   return text;

@@ -83,12 +83,15 @@ export interface KeyBlock {
 /** The key pools of the running backends by backend name (the backend registry provides them). */
 export interface KeyPools {
   /** Every backend name, in registry order. */
-  names(): string[];
+  names(): readonly string[];
   /** A backend's key pool. */
   pool(name: string): KeyPool;
   /** Every pool. */
   pools(): KeyPool[];
 }
+
+/** The end of a turn that was never taken (a free key needs none). */
+const noTurn = (_ok: boolean): void => {};
 
 /** Key rotation strategy. */
 export type KeyStrategy = "round-robin" | "fill-first";
@@ -116,12 +119,17 @@ export class KeyPool {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** This request's key order. Round-robin advances the start once per call. */
-  rotation(): KeyEntry[] {
+  /**
+   * This request's key order (read-only: it may be the pool's own list). Round-robin advances the start
+   * once per call.
+   */
+  rotation(): readonly KeyEntry[] {
     const n = this.keys.length;
-    if (n === 0) return [];
-    const start = this.strategy === "round-robin" ? this.#cursor++ % n : 0;
-    return [...this.keys.slice(start), ...this.keys.slice(0, start)];
+    const start = n > 1 && this.strategy === "round-robin" ? this.#cursor++ % n : 0;
+    if (start === 0) return this.keys;
+    const order = new Array<KeyEntry>(n);
+    for (let i = 0; i < n; i++) order[i] = this.keys[(start + i) % n];
+    return order;
   }
 
   /** Budgets are per key for all `:free` models (OpenRouter's account-wide limits), else per key and model. */
@@ -131,6 +139,7 @@ export class KeyPool {
 
   /** A request is about to use this key: spend one unit of a known budget. */
   reserve(label: string, model: string): void {
+    if (!this.#budget.size) return;
     const b = this.#budget.get(this.#budgetId(label, model));
     if (!b) return;
     b.remaining--;
@@ -164,8 +173,11 @@ export class KeyPool {
 
   /** What keeps `label` from serving `model` now (the longest block), or undefined when it is free. */
   block(label: string, model: string): KeyBlock | undefined {
-    const off = this.#disabled.get(label);
-    if (off) return { until: Infinity, reason: off.reason, auth: true, disabled: true };
+    if (this.#disabled.size) {
+      const off = this.#disabled.get(label);
+      if (off) return { until: Infinity, reason: off.reason, auth: true, disabled: true };
+    }
+    if (!this.#budget.size && !this.#cool.size) return undefined; // the common case: nothing learned yet
     const now = this.now();
     let block: KeyBlock | undefined;
     if (this.#budget.size) {
@@ -207,8 +219,9 @@ export class KeyPool {
    * attempt's success once it is known — after any new cool-down it caused is recorded.
    */
   take(label: string, model: string): (ok: boolean) => void {
-    const ids = this.#cool.size ? this.#recovering(label, model) : [];
-    if (!ids.length) return () => {};
+    if (!this.#cool.size) return noTurn;
+    const ids = this.#recovering(label, model);
+    if (!ids.length) return noTurn;
     this.#gate.enter(ids);
     return (ok) => {
       for (const id of this.#gate.leave(ids, ok)) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
 import { startTestProxy } from "../helpers.ts";
+import { NAME, VERSION } from "../../src/core/version.ts";
 
 const KEY1 = "sk-or-v1-" + "1".repeat(64);
 
@@ -74,6 +75,9 @@ Deno.test("OpenRouter attribution headers come from APP_SITE_URL and APP_X_TITLE
     await proxy.client().chat.completions.create({ model: "m", messages: [{ role: "user", content: "x" }] });
     assert.equal(mock.chats[0].headers["http-referer"], "https://example.test/app");
     assert.equal(mock.chats[0].headers["x-title"], "My App");
+    // The key's headers are built once per key: the key, the attribution and the user-agent all still arrive.
+    assert.equal(mock.chats[0].headers.authorization, `Bearer ${KEY1}`);
+    assert.equal(mock.chats[0].headers["user-agent"], `${NAME}/${VERSION}`);
   } finally {
     await proxy.close();
     await mock.close();

@@ -101,7 +101,7 @@ function twoElements(policy: RoutePolicy) {
     { backend: "a", model: "ma", rotation: pools.a.rotation() },
     { backend: "b", model: "mb", rotation: pools.b.rotation() },
   ]);
-  const view = (name: string) => pools[name as "a" | "b"];
+  const view = { pool: (name: string) => pools[name as "a" | "b"] };
   /** Every step one pass would try if no attempt taught the pools anything. */
   const pass = (skipped = new Set<number>()) => {
     const tried: string[] = [];

@@ -10,7 +10,7 @@ import type { Backend } from "../../runner/backend.ts";
 import { CHAT_DIALECT } from "../../runner/commit.ts";
 import { type ExchangeWay, type HttpExchange, runExchange } from "../../runner/exchange.ts";
 import { getListing, listedEntries } from "../../runner/listing.ts";
-import type { UpstreamClient } from "../../runner/upstream_client.ts";
+import { type UpstreamClient, withUserAgent } from "../../runner/upstream_client.ts";
 import type { ChatRequest, Usage } from "../../model/request.ts";
 import { classifyInBandError, classifyOpenAIFailure, type OpenAIFailureClassifier } from "./errors.ts";
 import type { Scrubber } from "../../security/scrub.ts";
@@ -52,6 +52,9 @@ export function bearerHeaders(key: KeyEntry | undefined): Record<string, string>
 export function openAICompatibleExchange(opts: OpenAICompatibleOptions): HttpExchange<ChatRequest> {
   const base = opts.baseUrl.replace(/\/+$/, "");
   const classify = opts.classify ?? classifyOpenAIFailure;
+  const headersFor = oncePerKey((key) =>
+    Object.freeze(withUserAgent({ ...bearerHeaders(key), ...opts.headers }))
+  );
   const chat: ExchangeWay<ChatRequest> = {
     call(input, body) {
       const sent: Record<string, unknown> = { ...body, model: input.model };
@@ -60,7 +63,7 @@ export function openAICompatibleExchange(opts: OpenAICompatibleOptions): HttpExc
       if (askUsage) sent.stream_options = { ...(body.stream_options ?? {}), include_usage: true };
       return {
         url: `${base}/chat/completions`,
-        headers: { ...bearerHeaders(input.key), ...opts.headers },
+        headers: headersFor(input.key),
         body: sent,
         dropUsageChunks: askUsage,
       };
@@ -88,6 +91,21 @@ export function openAICompatibleExchange(opts: OpenAICompatibleOptions): HttpExc
     classifyStatus: (status, headers, text, label) => classify(status, headers, text, label, opts.name),
     classifyInBand: (error, label) => classifyInBandError(error, label, opts.name, opts.scrub, classify),
     rateLimitHeaders: true,
+  };
+}
+
+/**
+ * `build(key)` made once per key, and once for no key: what every request with that key sends the same (its
+ * headers), not rebuilt per request. A key's value never changes (a new value is a new key entry).
+ */
+function oncePerKey<T>(build: (key: KeyEntry | undefined) => T): (key: KeyEntry | undefined) => T {
+  const made = new WeakMap<KeyEntry, T>();
+  let keyless: T | undefined;
+  return (key) => {
+    if (!key) return keyless ??= build(undefined);
+    let value = made.get(key);
+    if (value === undefined) made.set(key, value = build(key));
+    return value;
   };
 }
 
