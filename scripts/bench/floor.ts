@@ -10,7 +10,9 @@
  * last round that is the fetch body's runtime resource directly, src/runner/chunk_reader.ts, the name kept),
  * gw (the gateway floor: what any gateway that routes by the request's model, enforces timeouts and records
  * usage must call — json, abort, timer and reqsignal, then a JSON answer read as text and parsed, a streamed
- * one read chunk by chunk into JS as llmproxy reads it; none of llmproxy's own logic).
+ * one read chunk by chunk into JS as llmproxy reads it; none of llmproxy's own logic), heads (a JSON answer
+ * carries the headers llmproxy adds: x-request-id and x-llmproxy-*; with them the bench's 272-byte answer no
+ * longer fits the 512 bytes Deno 2.9's HTTP/1.1 server writes in one piece, so head and body go in two writes).
  *   deno run -A --unstable-no-legacy-abort scripts/bench/floor.ts UPSTREAM_BASE_URL [json,abort,text,…]
  */
 import http from "node:http";
@@ -23,6 +25,16 @@ const variant = new Set((Deno.args[1] ?? "").split(",").filter(Boolean));
 const gateway = variant.has("gw");
 if (gateway) { for (const v of ["json", "abort", "timer", "reqsignal"]) variant.add(v); }
 const agent = new http.Agent({ keepAlive: true });
+const JSON_HEADERS = { "content-type": "application/json" };
+/** The headers llmproxy adds to a JSON answer (SPEC §1.1, §18), with values as long as the bench's. */
+const ANSWER_HEADERS = {
+  "x-llmproxy-attempts": "1",
+  "x-llmproxy-backend": "openrouter",
+  "x-llmproxy-model": "openrouter:bench",
+  "x-llmproxy-key": "OPENROUTER_API_KEY",
+  "x-request-id": `req_${"0".repeat(32)}`,
+  "x-llmproxy-overhead-ms": "0",
+};
 
 /** POST through node:http; the answer as a status and its whole text. */
 function nodePost(url: string, body: string): Promise<{ status: number; text: string }> {
@@ -86,7 +98,10 @@ Deno.serve({
     }
     const text = await res.text();
     if (variant.has("parse") || gateway) JSON.parse(text);
-    return new Response(text, { status: res.status, headers: { "content-type": "application/json" } });
+    return new Response(text, {
+      status: res.status,
+      headers: variant.has("heads") ? { ...JSON_HEADERS, ...ANSWER_HEADERS } : JSON_HEADERS,
+    });
   } finally {
     clearTimeout(timer);
     if (variant.has("reqsignal")) req.signal.removeEventListener("abort", onAbort);

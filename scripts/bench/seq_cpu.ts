@@ -2,7 +2,7 @@
  * Sequential non-streamed requests, one target at a time in interleaved rounds: each target's process CPU per
  * request (user + system from /proc, so GC helper threads count) and its median latency. An A/B tool for the
  * per-request cost: a flag (`proxy:.:--disable-usage-log`), a V8 flag besides the shipped ones
- * (`proxy:.:v8=--single-threaded-gc`), another checkout (`proxy:../old`) or a floor variant (`floor:gw`) side by
+ * (`proxy:.:v8=--single-threaded-gc`; `v8=none`: without the shipped ones), another checkout (`proxy:../old`) or a floor variant (`floor:gw`) side by
  * side.
  *   deno run -A scripts/bench/seq_cpu.ts floor:gw proxy:. proxy:.:--log-level,warn
  * ROUNDS and N (env) set the rounds (default 5) and the requests per round and target (default 3000).
@@ -40,7 +40,12 @@ for (const arg of Deno.args) {
       dir,
       all.filter((f) => !f.startsWith("v8=")),
       checkout,
-      v8.length ? [withV8Flags(await shippedV8Flags(checkout), v8)] : undefined,
+      v8.length
+        ? withV8Flags(
+          v8.includes("none") ? [] : await shippedV8Flags(checkout),
+          v8.filter((f) => f !== "none"),
+        )
+        : undefined,
     );
     targets.push({ name: arg, base: p.base, model: p.model, child: p.child! });
   } else {
@@ -50,10 +55,10 @@ for (const arg of Deno.args) {
   }
 }
 
-/** One `--v8-flags=` argument: the shipped flags and `extra`. */
-function withV8Flags(shipped: string[], extra: string[]): string {
+/** One `--v8-flags=` argument with the shipped flags and `extra` (none when both are empty). */
+function withV8Flags(shipped: string[], extra: string[]): string[] {
   const flags = shipped.flatMap((a) => a.slice("--v8-flags=".length).split(",")).filter(Boolean);
-  return `--v8-flags=${[...flags, ...extra].join(",")}`;
+  return flags.length + extra.length ? [`--v8-flags=${[...flags, ...extra].join(",")}`] : [];
 }
 
 async function once(base: string, body: string): Promise<void> {

@@ -273,6 +273,8 @@ function verdict(ours: boolean, jsFloor?: boolean): Verdict {
 const DIRECT = "direct";
 const FLOOR = "floor";
 const JS_FLOOR = "floor gw";
+/** The gateway floor whose JSON answer carries llmproxy's headers (sequential latency only). */
+const HEADS_FLOOR = "floor gw+heads";
 const PROXY = "llmproxy";
 const PROXY2 = "llmproxy w2";
 
@@ -316,6 +318,9 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
     const jsFloorChild = spawn(["scripts/bench/floor.ts", upstream, "gw"]);
     children.push(jsFloorChild);
     const jsFloorPort = Number(await firstLine(jsFloorChild));
+    const headsFloorChild = spawn(["scripts/bench/floor.ts", upstream, "gw,heads"]);
+    children.push(headsFloorChild);
+    const headsFloorPort = Number(await firstLine(headsFloorChild));
 
     const starts: number[] = [];
     let proxy!: Target & { startMs: number };
@@ -341,6 +346,11 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
     const floor: Target = { name: FLOOR, base: `http://127.0.0.1:${floorPort}/v1`, model: "bench" };
     const jsFloor: Target = { name: JS_FLOOR, base: `http://127.0.0.1:${jsFloorPort}/v1`, model: "bench" };
     const all = [direct, floor, jsFloor, proxy, proxy2];
+    const headsFloor: Target = {
+      name: HEADS_FLOOR,
+      base: `http://127.0.0.1:${headsFloorPort}/v1`,
+      model: "bench",
+    };
     const pids: Record<string, number> = {
       [FLOOR]: floorChild.pid,
       [JS_FLOOR]: jsFloorChild.pid,
@@ -349,9 +359,9 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
     };
 
     // warm-up
-    for (const t of [...all, noRecord]) await sequentialLatency([t], 1, 50);
+    for (const t of [...all, headsFloor, noRecord]) await sequentialLatency([t], 1, 50);
 
-    const seq = await sequentialLatency(all, opts.rounds, 200);
+    const seq = await sequentialLatency([...all, headsFloor], opts.rounds, 200);
     const nonStreamBody = (t: Target) => ({ model: t.model, messages: [{ role: "user", content: "hi" }] });
     const rps: Record<string, number[]> = Object.fromEntries([...all, noRecord].map((t) => [t.name, []]));
     // CPU µs per request of each process during the throughput runs (less noisy than req/s).
@@ -429,6 +439,12 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
         (n) => added(n) <= floorSeq + 0.15,
         (n) => `+${f(added(n), 3)}`,
       ),
+      [
+        "  gateway floor sending llmproxy's answer headers",
+        `+${f(added(HEADS_FLOOR), 3)} (floor.ts gw,heads: head and body no longer fit one write)`,
+        "",
+        undefined,
+      ],
       ["  p99 (ms)", `direct ${f(seq.direct.p99)} · ${line((n) => f(seq[n].p99))}`, "", undefined],
       ...targetRows(
         "non-stream throughput @32 conns (req/s)",
