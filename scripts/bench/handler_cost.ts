@@ -16,12 +16,14 @@ const COMPLETION = JSON.stringify({
   choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" }],
   usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
 });
-// The upstream client is fetch (upstream_client.ts), stubbed here.
+// The upstream client is fetch (upstream_client.ts), stubbed here; the answer carries its length, as the bench
+// mock's does through Deno.serve, so it is read natively.
+const UPSTREAM_HEADERS = { "content-type": "application/json", "content-length": String(COMPLETION.length) };
 const realFetch = globalThis.fetch;
 globalThis.fetch =
   ((input: RequestInfo | URL, init?: RequestInit) =>
     String(input).startsWith("http://upstream.test")
-      ? Promise.resolve(new Response(COMPLETION, { headers: { "content-type": "application/json" } }))
+      ? Promise.resolve(new Response(COMPLETION, { headers: UPSTREAM_HEADERS }))
       : realFetch(input, init)) as typeof fetch;
 
 const running = await startInProcess(["--openrouter-api-base-url", "http://upstream.test/v1", ...Deno.args], {
