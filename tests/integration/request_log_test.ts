@@ -46,3 +46,12 @@ Deno.test("--log-level warn drops the request lines", async () => {
   assert.doesNotMatch(log, /\[INF\]/);
   assert.doesNotMatch(log, /POST \/v1\/chat\/completions/);
 });
+
+Deno.test("--log-level debug keeps the request lines", async () => {
+  const log = await logOf("debug");
+  assert.match(
+    log,
+    /\[INF\] llmproxy: req_[0-9a-f]{32} POST \/v1\/chat\/completions 200 backend=openrouter /,
+  );
+  assert.match(log, /\[INF\] llmproxy: req_[0-9a-f]{32} GET \/v1\/models\/\S* 404 backend=- /);
+});
