@@ -7,51 +7,20 @@
  *   deno run -A scripts/bench/handler_alloc.ts [llmproxy flags…]     (C, N, DEPTH, TOP: env)
  */
 import { Session } from "node:inspector";
-import { startInProcess } from "./in_process.ts";
-import { createHandler } from "../../src/server/app.ts";
+import { startStubbedHandler } from "./stubbed_handler.ts";
 
 const C = Number(Deno.env.get("C") ?? 32);
 const N = Number(Deno.env.get("N") ?? 5000);
 const DEPTH = Number(Deno.env.get("DEPTH") ?? 1);
 const TOP = Number(Deno.env.get("TOP") ?? 40);
-const COMPLETION = JSON.stringify({
-  id: "chatcmpl-bench",
-  object: "chat.completion",
-  created: 1732680000,
-  model: "bench",
-  choices: [{
-    index: 0,
-    message: { role: "assistant", content: "Hello from the bench mock." },
-    finish_reason: "stop",
-  }],
-  usage: { prompt_tokens: 5, completion_tokens: 6, total_tokens: 11 },
-});
-// As the bench mock answers through Deno.serve: with its length, so the answer is read natively.
-const UPSTREAM_HEADERS = { "content-type": "application/json", "content-length": String(COMPLETION.length) };
-const realFetch = globalThis.fetch;
-globalThis.fetch =
-  ((input: RequestInfo | URL, init?: RequestInit) =>
-    String(input).startsWith("http://upstream.test")
-      ? Promise.resolve(new Response(COMPLETION, { headers: UPSTREAM_HEADERS }))
-      : realFetch(input, init)) as typeof fetch;
-
 const session = new Session();
 session.connect();
 // deno-lint-ignore no-explicit-any
 const post = (method: string, params: Record<string, unknown> = {}): Promise<any> =>
   new Promise((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
 
-const running = await startInProcess(["--openrouter-api-base-url", "http://upstream.test/v1", ...Deno.args], {
-  OPENROUTER_API_KEY: "sk-or-v1-" + "0".repeat(64),
-});
-const handler = createHandler(running.proxy.ctx);
-const body = JSON.stringify({ model: "openrouter:bench", messages: [{ role: "user", content: "hi" }] });
-const request = () =>
-  new Request("http://127.0.0.1/v1/chat/completions", {
-    method: "POST",
-    headers: { "content-type": "application/json", "content-length": String(body.length), host: "127.0.0.1" },
-    body,
-  });
+const stubbed = await startStubbedHandler(Deno.args);
+const { running, handler, request } = stubbed;
 async function run(n: number): Promise<void> {
   let left = n;
   const worker = async () => {
@@ -101,5 +70,4 @@ for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, TOP
   console.log(`${(bytes / N).toFixed(0).padStart(7)} B  ${site}`);
 }
 session.disconnect();
-await running.close();
-globalThis.fetch = realFetch;
+await stubbed.close();

@@ -5,39 +5,10 @@
  *   deno run -A scripts/bench/handler_cost.ts [llmproxy flags…]
  */
 import process from "node:process";
-import { startInProcess } from "./in_process.ts";
-import { createHandler } from "../../src/server/app.ts";
+import { startStubbedHandler } from "./stubbed_handler.ts";
 
-const COMPLETION = JSON.stringify({
-  id: "x",
-  object: "chat.completion",
-  created: 1,
-  model: "bench",
-  choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-});
-// The upstream client is fetch (upstream_client.ts), stubbed here; the answer carries its length, as the bench
-// mock's does through Deno.serve, so it is read natively.
-const UPSTREAM_HEADERS = { "content-type": "application/json", "content-length": String(COMPLETION.length) };
-const realFetch = globalThis.fetch;
-globalThis.fetch =
-  ((input: RequestInfo | URL, init?: RequestInit) =>
-    String(input).startsWith("http://upstream.test")
-      ? Promise.resolve(new Response(COMPLETION, { headers: UPSTREAM_HEADERS }))
-      : realFetch(input, init)) as typeof fetch;
-
-const running = await startInProcess(["--openrouter-api-base-url", "http://upstream.test/v1", ...Deno.args], {
-  OPENROUTER_API_KEY: "sk-or-v1-" + "0".repeat(64),
-});
-const proxy = running.proxy;
-const handler = createHandler(proxy.ctx);
-const body = JSON.stringify({ model: "openrouter:bench", messages: [{ role: "user", content: "hi" }] });
-const request = () =>
-  new Request("http://127.0.0.1/v1/chat/completions", {
-    method: "POST",
-    headers: { "content-type": "application/json", "content-length": String(body.length), host: "127.0.0.1" },
-    body,
-  });
+const stubbed = await startStubbedHandler(Deno.args);
+const { handler, request } = stubbed;
 const N = Number(Deno.env.get("N") ?? 20_000);
 const BATCHES = 5;
 for (let i = 0; i < 3000; i++) await (await handler(request())).text(); // warm-up
@@ -66,4 +37,4 @@ console.log(
     cpuPerRequest.toFixed(1)
   } µs/request; bare Request + stubbed fetch ${bare.toFixed(1)} µs`,
 );
-await running.close();
+await stubbed.close();
