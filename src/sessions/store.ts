@@ -39,10 +39,19 @@ export interface Session {
   bannerShown: boolean;
   created: number;
   lastSeen: number;
-  /** Last change, to pick the newer copy when another instance wrote it. */
+  /** Last change of any kind (settings or history). */
   updated: number;
+  /**
+   * Last change of the settings (overrides, project, interactive, agent, banner): when two instances hold the
+   * session, the newer settings win and the histories are joined (absent in records stored before this field:
+   * `created` stands for it).
+   */
+  settingsUpdated?: number;
   history: HistoryRecord[];
 }
+
+/** The fields of a session that one change sets as a whole: the newer copy's win when instances meet. */
+const SETTINGS = ["model", "backend", "project", "interactive", "agent", "bannerShown"] as const;
 
 /** Idle time after which a session is forgotten. */
 export const SESSION_TTL_MS = 7 * 24 * 3600_000;
@@ -113,9 +122,9 @@ export class SessionStore {
     const stored = await read;
     const again = this.#mem.get(k);
     if (again) c = again;
-    if (!c || (stored && stored.updated > c.session.updated)) {
-      c = { session: stored ?? fresh(owner, id, now), fetchedAt: now };
-    } else {
+    if (!c) c = { session: stored ?? fresh(owner, id, now), fetchedAt: now };
+    else {
+      if (stored) mergeStored(c.session, stored);
       c.fetchedAt = now;
     }
     // Re-inserted as the most recent: memory is evicted in the order sessions were last compared with the store.
@@ -154,7 +163,16 @@ export class SessionStore {
    * writes coalesce per session).
    */
   save(s: Session, changed = true): void {
-    if (changed) s.updated = this.now();
+    if (changed) s.updated = s.settingsUpdated = this.now();
+    this.#write(s);
+  }
+
+  /**
+   * Write `s` {@link WRITE_DELAY_MS} from now, coalesced per session. Each write reads the stored copy first and
+   * joins it into `s` (another instance's newer settings and its history records), then stores the result only
+   * if nobody wrote in between (else it reads and joins again): no instance's change is lost to another's.
+   */
+  #write(s: Session): void {
     const k = `${s.owner}\n${s.id}`;
     this.#dirty.set(k, s);
     if (this.#writing.has(k)) return;
@@ -163,10 +181,7 @@ export class SessionStore {
       for (let next = this.#dirty.get(k); next; next = this.#dirty.get(k)) {
         this.#dirty.delete(k);
         try {
-          const value = fitValue(next);
-          await withLockRetry(() =>
-            this.kv.set(sessionKey(next!.owner, next!.id), value, { expireIn: SESSION_TTL_MS })
-          );
+          await this.#joinAndSet(next);
         } catch (e) {
           this.onError(`session ${next.id}: write failed: ${(e as Error)?.message ?? e}`);
         }
@@ -185,7 +200,22 @@ export class SessionStore {
     }
     s.history.push(r);
     while (s.history.length > HISTORY_LIMIT) s.history.shift();
-    this.save(s);
+    s.updated = this.now();
+    this.#write(s);
+  }
+
+  /** One write of `s`: join the stored copy in, then set it unless the record changed meanwhile (then again). */
+  async #joinAndSet(s: Session): Promise<void> {
+    const key = sessionKey(s.owner, s.id);
+    for (let tries = 0;; tries++) {
+      const stored = await withLockRetry(() => this.kv.get<Session>(key));
+      if (isSession(stored.value)) mergeStored(s, stored.value);
+      const done = await withLockRetry(() =>
+        this.kv.atomic().check(stored).set(key, fitValue(s), { expireIn: SESSION_TTL_MS }).commit()
+      );
+      if (done.ok) return;
+      if (tries >= 10) throw new Error("the store kept changing under the write");
+    }
   }
 
   /** Wait for every pending write (clean shutdown): pauses end at once. */
@@ -211,9 +241,7 @@ export class SessionStore {
   async #read(owner: string, id: string): Promise<Session | undefined> {
     try {
       const r = await withLockRetry(() => this.kv.get<Session>(sessionKey(owner, id)));
-      const v = r.value;
-      if (!v || typeof v !== "object" || !Array.isArray(v.history)) return undefined;
-      return v;
+      return isSession(r.value) ? r.value : undefined;
     } catch (e) {
       this.onError(`session ${id}: read failed: ${(e as Error)?.message ?? e}`);
       return undefined;
@@ -228,8 +256,55 @@ export class SessionStore {
   }
 }
 
+/** A stored value shaped like a session. */
+function isSession(v: unknown): v is Session {
+  return !!v && typeof v === "object" && Array.isArray((v as Session).history);
+}
+
+/**
+ * Join the stored copy of a session into the one held in memory (in place: requests hold that object): the
+ * settings of the copy changed last win; the history is both copies' records in time order (the last
+ * {@link HISTORY_LIMIT}), each once. The copy of an expired session (which this one replaced) is ignored.
+ */
+export function mergeStored(mine: Session, stored: Session): void {
+  // A copy last seen more than the idle limit before this one began is the expired session it replaced.
+  if (mine.created - stored.lastSeen > SESSION_TTL_MS) return;
+  const theirs = stored.settingsUpdated ?? stored.created;
+  const ours = mine.settingsUpdated ?? mine.created;
+  if (theirs > ours) {
+    for (const f of SETTINGS) (mine as unknown as Record<string, unknown>)[f] = stored[f];
+    mine.settingsUpdated = theirs;
+  }
+  if (stored.history.length) mine.history = joinHistory(mine.history, stored.history);
+  mine.created = Math.min(mine.created, stored.created);
+  mine.lastSeen = Math.max(mine.lastSeen, stored.lastSeen);
+  mine.updated = Math.max(mine.updated, stored.updated);
+}
+
+/** Two histories as one: records in time order, a record in both (the same fields) once, the last 50 kept. */
+function joinHistory(a: HistoryRecord[], b: HistoryRecord[]): HistoryRecord[] {
+  const seen = new Set<string>();
+  const all: HistoryRecord[] = [];
+  for (const r of [...a, ...b].sort((x, y) => x.time - y.time)) {
+    const id = JSON.stringify(r);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    all.push(r);
+  }
+  return all.length > HISTORY_LIMIT ? all.slice(all.length - HISTORY_LIMIT) : all;
+}
+
 function fresh(owner: string, id: string, now: number): Session {
-  return { owner, id, bannerShown: false, created: now, lastSeen: now, updated: now, history: [] };
+  return {
+    owner,
+    id,
+    bannerShown: false,
+    created: now,
+    lastSeen: now,
+    updated: now,
+    settingsUpdated: now,
+    history: [],
+  };
 }
 
 /** The session as stored: history trimmed from the oldest until the record fits KV's value limit. */

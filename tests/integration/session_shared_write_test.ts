@@ -1,10 +1,8 @@
 /**
- * SPEC §15: instances on one store share sessions. KNOWN BUG (found in the review of issue 19, older than its
- * cuts: 9aace7d fails it too), so this test is ignored until it is fixed: a session override set through one
- * instance is lost — from the other instance's memory and from the store — when the other instance records
- * any request of that session before its 2 s re-read. Each request's history record makes the holder's copy
- * newer (`updated`) than the override's write, so the re-read keeps the holder's copy and its next write
- * overwrites the store. A fix needs the store to merge, not choose a whole copy by `updated`.
+ * SPEC §15: instances on one store share sessions. A session override set through one instance must survive
+ * the other instance recording requests of that session before its 2 s re-read (found in the review of issue
+ * 19: each request's history record made the holder's copy newer than the override's write, so its re-read
+ * kept its own copy and its next write overwrote the store; the store now joins the copies).
  */
 import assert from "node:assert/strict";
 import { MockOpenAI } from "../mocks/openai_upstream.ts";
@@ -16,7 +14,6 @@ const KEY = "sk-or-v1-" + "e5".repeat(32);
 Deno.test({
   name:
     "two instances on one KV file: a session override set through one is used by the other after its re-read",
-  ignore: true,
   async fn() {
     const mock = MockOpenAI.start();
     const dir = await Deno.makeTempDir();

@@ -165,3 +165,39 @@ Deno.test("memory keeps the sessions in use: past 10,000 the one compared with t
     assert.equal((await store.get("k", "s1")).project, undefined, "the oldest was evicted and read afresh");
   });
 });
+
+Deno.test("two instances on one store: an override set through one survives the other's history writes, and both histories are kept", async () => {
+  await withKv(async (kv) => {
+    let now = 1_000_000;
+    const a = new SessionStore(kv, () => {}, () => now);
+    const b = new SessionStore(kv, () => {}, () => now);
+    const record = (store: SessionStore, s: Session, outcome: string) =>
+      store.record(s, { time: now, handler: "backend", stream: false, outcome });
+    const inB = await b.get("k", "s");
+    record(b, inB, "b1");
+    await b.flush();
+    now += 10;
+    const inA = await a.get("k", "s");
+    inA.model = "openrouter:x";
+    a.save(inA);
+    record(a, inA, "a1");
+    now += 10;
+    record(b, inB, "b2"); // b's copy is now the newer one by `updated`, and holds no override
+    await a.flush();
+    await b.flush();
+    const stored = (await kv.get<Session>(sessionKey("k", "s"))).value!;
+    assert.equal(stored.model, "openrouter:x", "b's write kept a's override");
+    assert.deepEqual(stored.history.map((h) => h.outcome), ["b1", "a1", "b2"]);
+    assert.equal(inB.model, "openrouter:x", "b's own copy took it when it wrote");
+    now += 2_500;
+    assert.equal((await b.get("k", "s")).model, "openrouter:x");
+    // An unset is a change of the settings too: it wins over the older value the other copy holds.
+    now += 10;
+    const again = await a.get("k", "s");
+    again.model = undefined;
+    a.save(again);
+    await a.flush();
+    now += 2_500;
+    assert.equal((await b.get("k", "s")).model, undefined);
+  });
+});
