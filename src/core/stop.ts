@@ -5,6 +5,8 @@
  * A link is an AbortController and a Set entry, not `AbortSignal.any` (measured ~0.4 µs against ~3 µs).
  */
 
+import { AbortFollower } from "./abort_follower.ts";
+
 /** The abort reason of work ended by shutdown. */
 export const SHUTDOWN = new DOMException("The proxy is shutting down.", "AbortError");
 
@@ -15,28 +17,17 @@ export interface StopLink {
 }
 
 /**
- * One request's link: the controller its upstream work watches, and the client signal's listener itself (an
- * object with `handleEvent`, so a link is one object and one closure, `release`, which callers pass around).
+ * One request's link: its upstream work watches the signal, which follows the client's (one object and one
+ * closure, `release`, which callers pass around).
  */
-class Link implements StopLink {
-  readonly #ctl = new AbortController();
-  readonly signal = this.#ctl.signal;
-
-  constructor(private readonly client: AbortSignal, private readonly live: Set<Link>) {}
-
-  /** The client left: its upstream work ends with the client's reason. */
-  handleEvent(): void {
-    this.#ctl.abort(this.client.reason);
-  }
-
-  /** Abort the upstream work with `reason`. */
-  abort(reason: unknown): void {
-    this.#ctl.abort(reason);
+class Link extends AbortFollower implements StopLink {
+  constructor(client: AbortSignal, private readonly live: Set<Link>, stopped: boolean) {
+    super(client, stopped ? SHUTDOWN : undefined);
   }
 
   readonly release = (): void => {
     this.live.delete(this);
-    this.client.removeEventListener("abort", this);
+    this.unlink();
   };
 }
 
@@ -47,10 +38,7 @@ export class StopSwitch {
 
   /** A signal that aborts when `client` does or when the proxy stops; `release` it when the work is over. */
   link(client: AbortSignal): StopLink {
-    const link = new Link(client, this.#live);
-    if (this.#stopped) link.abort(SHUTDOWN);
-    else if (client.aborted) link.abort(client.reason);
-    client.addEventListener("abort", link);
+    const link = new Link(client, this.#live, this.#stopped);
     this.#live.add(link);
     return link;
   }

@@ -635,7 +635,7 @@ export async function commitWithPosted(
     timer: posted.timer,
     cancelUpstream: () => {
       posted.unlink();
-      posted.ctl.abort();
+      posted.abort();
     },
     commitBy: input.deadline,
   });

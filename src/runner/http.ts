@@ -4,6 +4,7 @@
  */
 import type { UpstreamFailure } from "./backend.ts";
 import { IdleTimer } from "./idle.ts";
+import { AbortFollower } from "../core/abort_follower.ts";
 import type { HeaderReader } from "../core/headers.ts";
 import { AnswerTooLarge, type UpstreamClient, type UpstreamResponse } from "./upstream_client.ts";
 
@@ -94,38 +95,25 @@ export function redirectFailure(
 }
 
 /**
- * A request posted upstream: its abort controller, linked to the request's signal and to a --timeout
- * watchdog, and (once it answered) the answer's head. A class, so an attempt builds no closures for it; it is
- * the abort listener on the request's signal itself (`handleEvent`).
+ * A request posted upstream: its abort signal (`signal`: the request's aborts it, as do the --timeout watchdog
+ * and a stream cut, `abort()`) and (once it answered) the answer's head. A class, so an attempt builds no
+ * closures for it.
  */
-export class PostedRequest {
+export class PostedRequest extends AbortFollower {
   /** Discriminates a {@link Posted} that answered. */
   readonly ok = true;
-  /** Aborts the upstream request (the client's abort, the watchdog, a stream cut). */
-  readonly ctl = new AbortController();
   /** The --timeout watchdog: touched when the head arrives and as the body comes. */
   readonly timer: IdleTimer;
   /** The answer's head (set once the upstream answered). */
   res!: UpstreamResponse;
 
-  /** Link to the request's `signal` and start the watchdog (`backend`: for messages). */
-  constructor(readonly backend: string, private readonly signal: AbortSignal, timeoutMs: number) {
-    signal.addEventListener("abort", this);
-    if (signal.aborted) this.ctl.abort(signal.reason);
+  /** Follow the request's `signal` and start the watchdog (`backend`: for messages). */
+  constructor(readonly backend: string, signal: AbortSignal, timeoutMs: number) {
+    super(signal);
     this.timer = new IdleTimer(
       timeoutMs,
-      () => this.ctl.abort(new DOMException("upstream timeout", "TimeoutError")),
+      () => this.abort(new DOMException("upstream timeout", "TimeoutError")),
     );
-  }
-
-  /** The request's signal aborted: abort the upstream request with its reason. */
-  handleEvent(): void {
-    this.ctl.abort(this.signal.reason);
-  }
-
-  /** Stop following the request's signal (idempotent). */
-  unlink(): void {
-    this.signal.removeEventListener("abort", this);
   }
 
   /** Release the controls: the watchdog and the link (idempotent). */
@@ -157,7 +145,7 @@ export async function postUpstream(
   const posted = new PostedRequest(backend, signal, timeoutMs);
   let res: UpstreamResponse;
   try {
-    res = await client.post(url, { headers, body, signal: posted.ctl.signal });
+    res = await client.post(url, { headers, body, signal: posted.signal });
   } catch (e) {
     posted.done();
     return { ok: false, failure: transportFailure(backend, posted.timer.fired, e, url) };
