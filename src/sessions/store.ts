@@ -39,8 +39,6 @@ export interface Session {
   bannerShown: boolean;
   created: number;
   lastSeen: number;
-  /** Last change of any kind (settings or history). */
-  updated: number;
   /**
    * Last change of the settings (overrides, project, interactive, agent, banner): when two instances hold the
    * session, the newer settings win and the histories are joined (absent in records stored before this field:
@@ -111,7 +109,7 @@ export class SessionStore {
     return this.#refresh(k, owner, id, now, c);
   }
 
-  /** Read the session from the store (shared by concurrent requests), keep the newer copy, and see it. */
+  /** Read the session from the store (shared by concurrent requests), join it into the held copy, and see it. */
   async #refresh(k: string, owner: string, id: string, now: number, c: Cached | undefined): Promise<Session> {
     // Concurrent requests of one session share one read, so they share one Session object.
     let read = this.#loading.get(k);
@@ -159,11 +157,11 @@ export class SessionStore {
   }
 
   /**
-   * Write a changed session through to the store, {@link WRITE_DELAY_MS} later (never awaited by requests;
-   * writes coalesce per session).
+   * Write a session whose settings changed (`changed`; false: only `lastSeen`) through to the store,
+   * {@link WRITE_DELAY_MS} later (never awaited by requests; writes coalesce per session).
    */
   save(s: Session, changed = true): void {
-    if (changed) s.updated = s.settingsUpdated = this.now();
+    if (changed) s.settingsUpdated = this.now();
     this.#write(s);
   }
 
@@ -200,7 +198,6 @@ export class SessionStore {
     }
     s.history.push(r);
     while (s.history.length > HISTORY_LIMIT) s.history.shift();
-    s.updated = this.now();
     this.#write(s);
   }
 
@@ -278,7 +275,6 @@ export function mergeStored(mine: Session, stored: Session): void {
   if (stored.history.length) mine.history = joinHistory(mine.history, stored.history);
   mine.created = Math.min(mine.created, stored.created);
   mine.lastSeen = Math.max(mine.lastSeen, stored.lastSeen);
-  mine.updated = Math.max(mine.updated, stored.updated);
 }
 
 /** Two histories as one: records in time order, a record in both (the same fields) once, the last 50 kept. */
@@ -301,7 +297,6 @@ function fresh(owner: string, id: string, now: number): Session {
     bannerShown: false,
     created: now,
     lastSeen: now,
-    updated: now,
     settingsUpdated: now,
     history: [],
   };

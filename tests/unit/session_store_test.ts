@@ -182,7 +182,7 @@ Deno.test("two instances on one store: an override set through one survives the 
     a.save(inA);
     record(a, inA, "a1");
     now += 10;
-    record(b, inB, "b2"); // b's copy is now the newer one by `updated`, and holds no override
+    record(b, inB, "b2"); // b's copy changed last (its history), and holds no override
     await a.flush();
     await b.flush();
     const stored = (await kv.get<Session>(sessionKey("k", "s"))).value!;
