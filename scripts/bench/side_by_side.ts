@@ -114,8 +114,11 @@ async function post(base: string, body: unknown): Promise<Response> {
   });
 }
 
-/** Sequential non-streaming latency: per round, the median of N requests. */
-async function sequentialLatency(targets: Target[], rounds: number, n: number) {
+/**
+ * Sequential non-streaming latency: per round, the median of N requests; with `gapMs`, each request comes that
+ * long after the previous answer (a request that finds the target idle, as a coding agent's do).
+ */
+async function sequentialLatency(targets: Target[], rounds: number, n: number, gapMs = 0) {
   const roundMedians = new Map<string, number[]>(targets.map((t) => [t.name, []]));
   const all = new Map<string, number[]>(targets.map((t) => [t.name, []]));
   for (let r = 0; r < rounds; r++) {
@@ -126,6 +129,7 @@ async function sequentialLatency(targets: Target[], rounds: number, n: number) {
         const res = await post(t.base, { model: t.model, messages: [{ role: "user", content: "hi" }] });
         await res.arrayBuffer();
         xs.push(performance.now() - t0);
+        if (gapMs) await new Promise((resolve) => setTimeout(resolve, gapMs));
       }
       roundMedians.get(t.name)!.push(median(xs));
       all.get(t.name)!.push(...xs);
@@ -299,6 +303,12 @@ const SECOND = BASELINE
     legend: "w2 = llmproxy --workers 2",
   };
 const NO_RECORD = "llmproxy (recording off)";
+/**
+ * The pause before each request of the idle-latency row: the stream-TTFB row's requests find the target idle
+ * for about this long (10 chunks 10 ms apart), and on this machine idle makes every process's next request
+ * several times slower (scripts/bench/RESULTS.md, "what idle costs").
+ */
+const IDLE_GAP_MS = 100;
 
 /**
  * Run the side-by-side benchmark: direct, the floor, the gateway floor (`floor.ts gw`), llmproxy and
@@ -362,6 +372,7 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
     for (const t of [...all, headsFloor, noRecord]) await sequentialLatency([t], 1, 50);
 
     const seq = await sequentialLatency([...all, headsFloor], opts.rounds, 200);
+    const idle = await sequentialLatency(all, 3, 20, IDLE_GAP_MS);
     const nonStreamBody = (t: Target) => ({ model: t.model, messages: [{ role: "user", content: "hi" }] });
     const rps: Record<string, number[]> = Object.fromEntries([...all, noRecord].map((t) => [t.name, []]));
     // CPU µs per request of each process during the throughput runs (less noisy than req/s).
@@ -446,6 +457,14 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
         undefined,
       ],
       ["  p99 (ms)", `direct ${f(seq.direct.p99)} · ${line((n) => f(seq[n].p99))}`, "", undefined],
+      [
+        `  after ${IDLE_GAP_MS} ms idle, added (ms)`,
+        `direct ${f(idle.direct.median, 3)} · ${
+          line((n) => `+${f(idle[n].median - idle.direct.median, 3)}`)
+        }`,
+        "",
+        undefined,
+      ],
       ...targetRows(
         "non-stream throughput @32 conns (req/s)",
         `direct ${f(m(rps.direct), 0)} · ${line((n) => f(m(rps[n]), 0))}`,
