@@ -7,14 +7,18 @@ import type { KeyEntry } from "../config/load.ts";
 import { isLoopbackHost } from "../config/load.ts";
 import type { Authentication, Caller } from "../core/caller.ts";
 import { ProxyError } from "../core/errors.ts";
-import { createHash } from "node:crypto";
+import { sha256 } from "@noble/hashes/sha2.js";
+
+const UTF8 = new TextEncoder();
 
 /**
  * SHA-256 of a key, so every comparison is over 32 bytes whatever the key's length. Synchronous: WebCrypto's
- * `digest` is an async op run on another thread, ~40 µs of every authenticated request's latency against ~2.
+ * `digest` is an async op run on another thread, ~40 µs of every authenticated request's latency against ~3.
+ * In JavaScript (`@noble/hashes`): `node:crypto`'s `createHash` (2.2 µs) loaded ~2 MB of Node compatibility
+ * code into every process for this one call (idle RSS 67 → 64.6–66.7 MB; scripts/bench/RESULTS.md).
  */
 function digest(s: string): Uint8Array {
-  return createHash("sha256").update(s).digest();
+  return sha256(UTF8.encode(s));
 }
 
 /** Compare two 32-byte digests in constant time. */
