@@ -14,7 +14,7 @@
  * GAP=MS (env) waits MS ms after each request (not timed): the latency of a request that finds the proxy idle,
  * as a coding agent's requests do (default N 60 then).
  */
-import { cpuMs, firstLine, median, spawn, startProxy, wrk } from "./side_by_side.ts";
+import { cpuMs, firstLine, median, spawn, startProxy, TTFB_STREAM, wrk } from "./side_by_side.ts";
 import { shippedV8Flags } from "../v8_flags.ts";
 
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 5);
@@ -80,8 +80,8 @@ async function firstChunk(base: string, model: string): Promise<number> {
       model,
       messages: [{ role: "user", content: "hi" }],
       stream: true,
-      bench_chunks: 10,
-      bench_spacing_ms: 10,
+      bench_chunks: TTFB_STREAM.chunks,
+      bench_spacing_ms: TTFB_STREAM.spacingMs,
     }),
   });
   const reader = res.body!.getReader();

@@ -141,6 +141,9 @@ async function sequentialLatency(targets: Target[], rounds: number, n: number, g
   }));
 }
 
+/** The stream-TTFB row's streams: this many chunks, this far apart (`seq_cpu.ts STREAM=1` sends the same). */
+export const TTFB_STREAM = { chunks: 10, spacingMs: 10 };
+
 /** Streaming: time to first content byte and gaps between chunks (mock spaces them `spacing` ms). */
 async function streamTimings(targets: Target[], rounds: number, n: number, chunks: number, spacing: number) {
   const ttfb = new Map<string, number[]>(targets.map((t) => [t.name, []]));
@@ -386,7 +389,7 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
         if (pid) cpu[t.name].push((cpuMs(pid) - before) * 1000 / (n * opts.seconds));
       }
     }
-    const st = await streamTimings(all, opts.rounds, 30, 10, 10);
+    const st = await streamTimings(all, opts.rounds, 30, TTFB_STREAM.chunks, TTFB_STREAM.spacingMs);
     const srps: Record<string, number[]> = Object.fromEntries(all.map((t) => [t.name, []]));
     const underLoad: Record<string, number[]> = Object.fromEntries(all.map((t) => [t.name, []]));
     const rssLoaded: Record<string, number> = {};

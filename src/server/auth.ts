@@ -15,7 +15,7 @@ const UTF8 = new TextEncoder();
  * SHA-256 of a key, so every comparison is over 32 bytes whatever the key's length. Synchronous: WebCrypto's
  * `digest` is an async op run on another thread, ~40 µs of every authenticated request's latency against ~3.
  * In JavaScript (`@noble/hashes`): `node:crypto`'s `createHash` (2.2 µs) loaded ~2 MB of Node compatibility
- * code into every process for this one call (idle RSS 67 → 64.6–66.7 MB; scripts/bench/RESULTS.md).
+ * code into every process for this one call (idle RSS 67.0–68.1 → 65.4–65.7 MB; scripts/bench/RESULTS.md).
  */
 function digest(s: string): Uint8Array {
   return sha256(UTF8.encode(s));
