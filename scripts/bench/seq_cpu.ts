@@ -131,6 +131,8 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 for (const t of targets) if (t.child !== mock) t.child.kill("SIGTERM");
 mock.kill("SIGTERM");
+await Promise.all([...targets.map((t) => t.child.status), mock.status]);
+await Deno.remove(dir, { recursive: true });
 // deno-lint-ignore no-console
 console.log(
   WRK

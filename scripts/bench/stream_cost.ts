@@ -75,3 +75,4 @@ for (const t of [...targets, { c: mock }]) {
   t.c.kill("SIGTERM");
   await t.c.status;
 }
+await Deno.remove(tmp, { recursive: true });

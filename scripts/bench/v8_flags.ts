@@ -64,6 +64,7 @@ for (let r = 0; r < ROUNDS; r++) {
 for (const p of proxies) p.child!.kill("SIGTERM");
 mock.kill("SIGTERM");
 await Promise.all([...proxies.map((p) => p.child!.status), mock.status]);
+await Deno.remove(dir, { recursive: true });
 
 const max = (xs: number[]) => Math.max(...xs);
 // deno-lint-ignore no-console
