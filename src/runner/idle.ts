@@ -1,3 +1,5 @@
+import { type LiveEntry, LiveList } from "../core/live_list.ts";
+
 /**
  * A watchdog for "no byte for N ms" (SPEC §7 `--timeout`): `touch()` on the hot path costs one clock read, and
  * the watchdogs of one delay share one timer instead of a `setTimeout` each (every upstream attempt has one,
@@ -12,13 +14,14 @@ export class IdleTimer {
   #fired = false;
   #onFire: (() => void)[] = [];
   #watch: Watch;
+  #entry: LiveEntry<IdleTimer>;
 
   /** Start watching; `onIdle` runs once if `ms` pass without a `touch()`. */
   constructor(readonly ms: number, private readonly onIdle: () => void) {
     let watch = WATCHES.get(ms);
     if (!watch) WATCHES.set(ms, watch = new Watch(ms));
     this.#watch = watch;
-    watch.add(this);
+    this.#entry = watch.add(this);
   }
 
   /** True once the timer has fired. */
@@ -38,7 +41,7 @@ export class IdleTimer {
 
   /** Stop watching (idempotent). */
   stop(): void {
-    this.#watch.delete(this);
+    this.#watch.delete(this.#entry);
   }
 
   /** Called by its watch once `ms` have passed since the last touch. */
@@ -54,21 +57,23 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The running watchdogs of one delay and their one timer. */
 class Watch {
-  #timers = new Set<IdleTimer>();
+  /** A {@link LiveList}, not a Set: every upstream attempt joins and leaves it. */
+  #timers = new LiveList<IdleTimer>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** When the armed timer fires (ms epoch). */
   #at = Infinity;
 
   constructor(private readonly ms: number) {}
 
-  add(t: IdleTimer): void {
-    this.#timers.add(t);
+  add(t: IdleTimer): LiveEntry<IdleTimer> {
+    const entry = this.#timers.add(t);
     // A new watchdog is due no earlier than any running one could be, unless none is armed.
     if (this.#timer === undefined) this.#arm(t.last + this.ms);
+    return entry;
   }
 
-  delete(t: IdleTimer): void {
-    this.#timers.delete(t);
+  delete(entry: LiveEntry<IdleTimer>): void {
+    this.#timers.remove(entry);
     if (this.#timers.size === 0 && this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
@@ -86,13 +91,13 @@ class Watch {
     this.#at = Infinity;
     const now = Date.now();
     let next = Infinity;
-    for (const t of this.#timers) {
+    this.#timers.forEach((t, entry) => {
       const due = t.last + this.ms;
       if (due <= now) {
-        this.#timers.delete(t);
+        this.#timers.remove(entry);
         t.fire();
       } else if (due < next) next = due;
-    }
+    });
     // A watchdog added by a callback above armed the timer already (for no later than its own moment).
     if (next !== Infinity && (this.#timer === undefined || next < this.#at)) {
       if (this.#timer !== undefined) clearTimeout(this.#timer);

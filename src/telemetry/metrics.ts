@@ -12,6 +12,7 @@ import { EXPOSITION_CONTENT_TYPE, renderExposition } from "./exposition.ts";
 import { mergeSnapshots } from "./aggregate.ts";
 import type { KeyPools } from "../state/keys.ts";
 import { keyStatuses } from "./key_status.ts";
+import { type LiveEntry, LiveList } from "../core/live_list.ts";
 
 /** Distinct values one label may take before new ones are counted as "other". */
 export const MAX_LABEL_VALUES = 64;
@@ -85,13 +86,13 @@ interface RequestFamilies {
   requests: Counter;
   duration: Histogram;
   status: BoundedLabel;
-  inFlight: Set<Flight>;
+  inFlight: LiveList<Flight>;
 }
 
 /** One proxied request's tracker: counted when answered; timed and no longer in flight when ended (once). */
 class FlightTracker implements RequestTracker {
   #open = true;
-  constructor(private readonly families: RequestFamilies, private readonly flight: Flight) {}
+  constructor(private readonly families: RequestFamilies, private readonly flight: LiveEntry<Flight>) {}
 
   answered(o: RequestObservation): void {
     const f = this.families;
@@ -101,7 +102,7 @@ class FlightTracker implements RequestTracker {
   ended(o: RequestObservation, durationMs: number): void {
     if (!this.#open) return;
     this.#open = false;
-    this.families.inFlight.delete(this.flight);
+    this.families.inFlight.remove(this.flight);
     this.families.duration.observe([o.frontend, o.backend ?? "none"], durationMs / 1000);
   }
 }
@@ -114,7 +115,8 @@ export class Metrics {
   readonly #attempts: Counter;
   readonly #tokens: Counter;
   readonly #outcome = new BoundedLabel();
-  readonly #inFlight = new Set<Flight>();
+  /** A {@link LiveList}, not a Set: every proxied request joins and leaves it. */
+  readonly #inFlight = new LiveList<Flight>();
 
   /** `pools`: the key pools the cool-down gauge reads at scrape time; `now`: the clock (ms epoch). */
   constructor(version: string, pools: KeyPools, now: () => number = Date.now) {
@@ -225,13 +227,12 @@ export class Metrics {
 
   /** The requests in flight now, oldest first. */
   flights(): Flight[] {
-    return [...this.#inFlight];
+    return this.#inFlight.values();
   }
 
   /** A proxied request arrived: it counts as active (and is listed) until its tracker's `ended`. */
   begin(flight: Flight): RequestTracker {
-    this.#inFlight.add(flight);
-    return new FlightTracker(this.#requests, flight);
+    return new FlightTracker(this.#requests, this.#inFlight.add(flight));
   }
 
   /** An upstream attempt was recorded (local replies are not attempts and are skipped). */
