@@ -13,6 +13,7 @@
  * one read chunk by chunk into JS as llmproxy reads it; none of llmproxy's own logic), heads (a JSON answer
  * carries the headers llmproxy adds: x-request-id and x-llmproxy-*; with them the bench's 272-byte answer no
  * longer fits the 512 bytes Deno 2.9's HTTP/1.1 server writes in one piece, so head and body go in two writes).
+ * It prints the port it listens on (`PORT` in the environment chooses it; by default any free one).
  *   deno run -A --unstable-no-legacy-abort scripts/bench/floor.ts UPSTREAM_BASE_URL [json,abort,text,…]
  */
 import http from "node:http";
@@ -59,7 +60,7 @@ function nodePost(url: string, body: string): Promise<{ status: number; text: st
 }
 Deno.serve({
   hostname: "127.0.0.1",
-  port: 0,
+  port: Number(Deno.env.get("PORT") ?? 0),
   // deno-lint-ignore no-console
   onListen: ({ port }) => console.log(port),
 }, async (req) => {

@@ -1,0 +1,191 @@
+/**
+ * What a JSON request costs each thread of a target, and what it leaves to the garbage collector, under
+ * `wrk -c32` (issue 19): requests/s, process CPU per request split into the main thread (`deno`) and V8's helper
+ * threads (parallel scavenges, concurrent marking), and from `--trace-gc-nvp` the bytes promoted to the old
+ * generation per request and the full collections. Targets: `floor:VARIANT` (scripts/bench/floor.ts, e.g.
+ * `floor:gw`) or `proxy:CHECKOUT` (llmproxy from a checkout, with its shipped V8 flags; `.` for this one).
+ *   ROUNDS=3 deno run -A scripts/bench/gc_cost.ts floor:gw proxy:. proxy:../other-checkout
+ */
+import { firstLine, median, spawn, wrk } from "./side_by_side.ts";
+import { shippedV8Flags } from "../v8_flags.ts";
+
+const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 3);
+const SECONDS = Number(Deno.env.get("SECONDS") ?? 5);
+
+interface Run {
+  name: string;
+  base: string;
+  model: string;
+  child: Deno.ChildProcess;
+  /** The `--trace-gc-nvp` lines written while `collect` is true. */
+  gc: string[];
+  collect: boolean;
+  /** Ends when the child's stdout does. */
+  drained: Promise<void>;
+}
+
+/** CPU ms of a process's threads, by thread name (numbered helper threads summed under one name). */
+function threadCpu(pid: number): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const e of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      const st = Deno.readTextFileSync(`/proc/${pid}/task/${e.name}/stat`);
+      const name = st.slice(st.indexOf("(") + 1, st.lastIndexOf(")")).replace(/[0-9]+$/, "");
+      const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+      m.set(name, (m.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) * 10);
+    } catch { /* the thread ended */ }
+  }
+  return m;
+}
+
+/** A port free right now. */
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = l.addr.port;
+  l.close();
+  return port;
+}
+
+/**
+ * Wait until `port` accepts a connection (up to 20 s). A target's own "listening" line cannot be read
+ * reliably: V8 writes its GC trace to the same stdout in pieces, and a line of the target's lands inside one.
+ */
+async function listening(port: number, child: Deno.ChildProcess): Promise<void> {
+  let ended = false;
+  child.status.then(() => (ended = true));
+  for (let i = 0; i < 1000 && !ended; i++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  throw new Error(`nothing listens on port ${port}`);
+}
+
+/** Follow a target: read its stdout for good (so it never blocks on a full pipe), keeping GC lines while `collect`. */
+async function follow(name: string, model: string, child: Deno.ChildProcess, port: number): Promise<Run> {
+  const run: Run = {
+    name,
+    base: `http://127.0.0.1:${port}/v1`,
+    model,
+    child,
+    gc: [],
+    collect: false,
+    drained: Promise.resolve(),
+  };
+  run.drained = (async () => {
+    let buf = "";
+    for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
+      buf += text;
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (run.collect && line.includes('"gc":')) run.gc.push(line);
+      }
+    }
+  })();
+  await listening(port, child);
+  return run;
+}
+
+const dir = await Deno.makeTempDir({ prefix: "llmproxy-gc-" });
+const mock = spawn(["scripts/bench/mock.ts"]);
+const upstream = `http://127.0.0.1:${Number(await firstLine(mock))}/v1`;
+const runs: Run[] = [];
+for (const arg of Deno.args) {
+  const [kind, what = ""] = arg.split(":");
+  const port = freePort();
+  if (kind === "floor") {
+    const child = spawn([
+      "--unstable-no-legacy-abort",
+      "--v8-flags=--trace-gc-nvp",
+      "scripts/bench/floor.ts",
+      upstream,
+      what,
+    ], { PORT: String(port) });
+    runs.push(await follow(arg, "bench", child, port));
+  } else if (kind === "proxy") {
+    // As side_by_side.ts's startProxy starts it, with GC tracing added to the checkout's own V8 flags.
+    const checkout = new URL(what || ".", `file://${Deno.cwd()}/`).pathname;
+    const shipped = (await shippedV8Flags(checkout))[0]?.replace(/^--v8-flags=/, "");
+    const child = spawn(
+      [
+        `--v8-flags=--trace-gc-nvp${shipped ? `,${shipped}` : ""}`,
+        "src/main.ts",
+        "--disable-auth",
+        "--port",
+        String(port),
+        "--data-dir",
+        dir,
+        "--log",
+        `${dir}/proxy-${crypto.randomUUID()}.log`,
+        "--kv",
+        `${dir}/bench-${crypto.randomUUID()}.kv`,
+        "--openrouter-api-base-url",
+        upstream,
+      ],
+      { OPENROUTER_API_KEY: "sk-or-v1-" + "0".repeat(64), HOME: dir },
+      checkout,
+    );
+    runs.push(await follow(arg, "openrouter:bench", child, port));
+  } else {
+    // deno-lint-ignore no-console
+    console.error(`unknown target ${arg}: floor:VARIANT or proxy:CHECKOUT`);
+    Deno.exit(2);
+  }
+}
+const figures = new Map(
+  runs.map((r) => [r.name, { rps: [] as number[], rows: [] as Record<string, number>[] }]),
+);
+for (let round = 0; round < ROUNDS; round++) {
+  for (const r of runs) {
+    const body = { model: r.model, messages: [{ role: "user", content: "hi" }] };
+    await wrk(r.base, body, 32, 1, dir); // warm-up
+    const before = threadCpu(r.child.pid);
+    r.gc = [];
+    r.collect = true;
+    const rps = await wrk(r.base, body, 32, SECONDS, dir);
+    r.collect = false;
+    const after = threadCpu(r.child.pid);
+    const n = rps * SECONDS;
+    const us = (name: string) => ((after.get(name) ?? 0) - (before.get(name) ?? 0)) * 1000 / n;
+    let all = 0;
+    for (const name of after.keys()) all += us(name);
+    const field = (line: string, k: string) => Number(new RegExp(`"${k}":([0-9.]+)`).exec(line)?.[1] ?? 0);
+    const scavenges = r.gc.filter((l) => l.includes('"gc":"s"'));
+    figures.get(r.name)!.rps.push(rps);
+    figures.get(r.name)!.rows.push({
+      cpu: all,
+      main: us("deno"),
+      helpers: us("V8 DefaultWorke"),
+      promoted: scavenges.reduce((s, l) => s + field(l, "promoted"), 0) / n,
+      full: (r.gc.length - scavenges.length) / SECONDS,
+      pause: r.gc.reduce((s, l) => s + field(l, "pause"), 0) * 1000 / n,
+    });
+  }
+}
+for (const r of runs) r.child.kill("SIGTERM");
+mock.kill("SIGTERM");
+await Promise.all([...runs.map((r) => r.child.status), mock.status, ...runs.map((r) => r.drained)]);
+await Deno.remove(dir, { recursive: true });
+// deno-lint-ignore no-console
+console.log(
+  `wrk -c32, ${ROUNDS} rounds of ${SECONDS} s per target, medians of the rounds (CPU in µs per request)`,
+);
+for (const r of runs) {
+  const f = figures.get(r.name)!;
+  const m = (k: string) => median(f.rows.map((row) => row[k]));
+  // deno-lint-ignore no-console
+  console.log(
+    `${r.name.padEnd(28)} ${median(f.rps).toFixed(0).padStart(6)} req/s · CPU ${
+      m("cpu").toFixed(0).padStart(3)
+    }: main ${m("main").toFixed(0).padStart(3)}, V8 helpers ${
+      m("helpers").toFixed(1).padStart(4)
+    } · promoted ${m("promoted").toFixed(0).padStart(5)} B/req · full GCs ${
+      m("full").toFixed(1)
+    }/s · GC pauses ${m("pause").toFixed(1)} µs/req`,
+  );
+}
