@@ -243,17 +243,29 @@ class Refused {
   constructor(readonly message: string) {}
 }
 
+/** Where a body keeps its translations (one per exchange that translated it): on the body, so they die with it. */
+const TRANSLATIONS = Symbol("llmproxy.translations");
+
+/** A request body with the translations made of it. */
+type Translated = ChatRequest & { [TRANSLATIONS]?: Map<object, unknown> };
+
 /**
  * `translate` run once per body: the check and every attempt of the request (keys, route elements) share the
  * result. A thrown `Refusal` is kept as a {@link Refused}; any other error throws.
+ *
+ * The result is kept on the body itself (a property no copy or `JSON.stringify` of it sees), not in a
+ * `WeakMap` keyed by the body: V8's young-generation collections treat the values of a long-lived `WeakMap` as
+ * strong, so a translation that holds its body (the OpenAI-compatible one is the body) kept every request's
+ * body alive until the next full collection, and had it promoted to the old generation
+ * (scripts/bench/RESULTS.md, "A cache that kept every body").
  */
 function oncePerBody<T>(
   translate: (body: ChatRequest) => T,
   Refusal: (new (...args: never[]) => Error) | undefined,
 ): (body: ChatRequest) => T | Refused {
-  const results = new WeakMap<ChatRequest, T | Refused>();
-  return (body) => {
-    if (results.has(body)) return results.get(body)!;
+  const once = (body: Translated): T | Refused => {
+    let cache = body[TRANSLATIONS];
+    if (cache?.has(once)) return cache.get(once) as T | Refused;
     let t: T | Refused;
     try {
       t = translate(body);
@@ -261,7 +273,13 @@ function oncePerBody<T>(
       if (!Refusal || !(e instanceof Refusal)) throw e;
       t = new Refused(e.message);
     }
-    results.set(body, t);
+    if (!cache) {
+      if (!Object.isExtensible(body)) return t; // a frozen body is translated each time
+      cache = new Map();
+      Object.defineProperty(body, TRANSLATIONS, { value: cache });
+    }
+    cache.set(once, t);
     return t;
   };
+  return once;
 }

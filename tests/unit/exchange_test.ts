@@ -460,4 +460,18 @@ Deno.test("runner: a body is translated once for the check and every attempt; th
   );
   assert.equal(run.translation(refused), undefined);
   assert.equal(translations, 2);
+  // The translation is kept with the body, invisibly: not sent, not carried into a copy (a redacted body is one).
+  assert.equal(JSON.stringify(body), '{"model":"m","messages":[{"role":"user","content":"hello"}]}');
+  assert.deepEqual(Object.keys(body), ["model", "messages"]);
+  const copy = { ...body, messages: [{ role: "user" as const, content: "[REDACTED]" }] };
+  assert.deepEqual(run.translation(copy), { prompt: "[REDACTED]" });
+  assert.equal(translations, 3);
+  // Another exchange translates the same body for itself; a frozen body is translated each time.
+  const other = runExchange(TOY, { scrub: createScrubber([KEY]), client: fake });
+  assert.deepEqual(other.translation(body), { prompt: "hello" });
+  assert.equal(translations, 4);
+  const frozen = Object.freeze({ model: "m", messages: [{ role: "user", content: "cold" }] }) as ChatRequest;
+  assert.deepEqual(run.translation(frozen), { prompt: "cold" });
+  assert.deepEqual(run.translation(frozen), { prompt: "cold" });
+  assert.equal(translations, 6);
 });
