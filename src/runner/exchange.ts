@@ -82,9 +82,10 @@ export interface HttpExchange<T> {
   readonly name: string;
   /**
    * The conversation in the upstream's request shape. Runs once per body (the check and every attempt of the
-   * request share it); a thrown {@link refusal} means the upstream cannot take this request.
+   * request share it); a thrown {@link refusal} means the upstream cannot take this request. Absent: the
+   * conversation goes as it is (T is `ChatRequest`; nothing is made or kept per body).
    */
-  translate(body: ChatRequest): T;
+  translate?(body: ChatRequest): T;
   /** The error class of `translate` meaning "cannot send this request" (any other error is a bug and throws). */
   readonly refusal?: new (...args: never[]) => Error;
   /** The translated way (answers read into the conversation model). */
@@ -120,7 +121,7 @@ export function runExchange<T>(x: HttpExchange<T>, deps: BackendDeps): ExchangeR
   const name = x.name;
   const fail = (f: UpstreamFailure): AttemptResult => scrubbedFailure(f, scrub);
   const cannotSend = (why: string) => `The ${name} backend cannot send this request: ${why}`;
-  const translated = oncePerBody(x.translate, x.refusal);
+  const translated = x.translate ? oncePerBody(x.translate, x.refusal) : (body: ChatRequest) => body as T;
 
   /** A success marked with the way's protocol and the key's budget; a failure scrubbed. */
   const finish = (r: AttemptResult, headers: HeaderReader, protocol: WireProtocol | undefined) => {
@@ -255,8 +256,8 @@ type Translated = ChatRequest & { [TRANSLATIONS]?: Map<object, unknown> };
  *
  * The result is kept on the body itself (a property no copy or `JSON.stringify` of it sees), not in a
  * `WeakMap` keyed by the body: V8's young-generation collections treat the values of a long-lived `WeakMap` as
- * strong, so a translation that holds its body (the OpenAI-compatible one is the body) kept every request's
- * body alive until the next full collection, and had it promoted to the old generation
+ * strong, so a translation that holds its body (as the OpenAI-compatible providers' did: the body itself) kept
+ * every request's body alive until the next full collection, and had it promoted to the old generation
  * (scripts/bench/RESULTS.md, "A cache that kept every body").
  */
 function oncePerBody<T>(

@@ -86,7 +86,6 @@ export function openAICompatibleExchange(opts: OpenAICompatibleOptions): HttpExc
   };
   return {
     name: opts.name,
-    translate: (body) => body,
     chat,
     classifyStatus: (status, headers, text, label) => classify(status, headers, text, label, opts.name),
     classifyInBand: (error, label) => classifyInBandError(error, label, opts.name, opts.scrub, classify),
