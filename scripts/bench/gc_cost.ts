@@ -6,7 +6,7 @@
  * `floor:gw`) or `proxy:CHECKOUT` (llmproxy from a checkout, with its shipped V8 flags; `.` for this one).
  *   ROUNDS=3 deno run -A scripts/bench/gc_cost.ts floor:gw proxy:. proxy:../other-checkout
  */
-import { firstLine, median, spawn, wrk } from "./side_by_side.ts";
+import { firstLine, median, proxyArgs, proxyEnv, spawn, wrk } from "./side_by_side.ts";
 import { shippedV8Flags } from "../v8_flags.ts";
 
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 3);
@@ -112,22 +112,8 @@ for (const arg of Deno.args) {
     const checkout = new URL(what || ".", `file://${Deno.cwd()}/`).pathname;
     const shipped = (await shippedV8Flags(checkout))[0]?.replace(/^--v8-flags=/, "");
     const child = spawn(
-      [
-        `--v8-flags=--trace-gc-nvp${shipped ? `,${shipped}` : ""}`,
-        "src/main.ts",
-        "--disable-auth",
-        "--port",
-        String(port),
-        "--data-dir",
-        dir,
-        "--log",
-        `${dir}/proxy-${crypto.randomUUID()}.log`,
-        "--kv",
-        `${dir}/bench-${crypto.randomUUID()}.kv`,
-        "--openrouter-api-base-url",
-        upstream,
-      ],
-      { OPENROUTER_API_KEY: "sk-or-v1-" + "0".repeat(64), HOME: dir },
+      [`--v8-flags=--trace-gc-nvp${shipped ? `,${shipped}` : ""}`, ...proxyArgs(upstream, dir, port)],
+      proxyEnv(dir),
       checkout,
     );
     runs.push(await follow(arg, "openrouter:bench", child, port));

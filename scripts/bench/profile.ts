@@ -13,7 +13,7 @@
  * which are what a request leaves to full collections. The inspector slows the process, so lifetimes stretch;
  * compare sites, not totals. TOP (env): rows printed (default 40); SI: the sampling interval in bytes (8192).
  */
-import { firstLine, spawn, wrk } from "./side_by_side.ts";
+import { firstLine, proxyArgs, proxyEnv, spawn, wrk } from "./side_by_side.ts";
 import { shippedV8Flags } from "../v8_flags.ts";
 
 const [mode, load] = Deno.args;
@@ -74,19 +74,8 @@ const child = spawn([
     ? ["--cpu-prof", `--cpu-prof-dir=${dir}/cpu`, "--cpu-prof-interval=200"]
     : [`--inspect=127.0.0.1:${inspectPort}`]),
   ...await shippedV8Flags(new URL("../../", import.meta.url).pathname),
-  "src/main.ts",
-  "--disable-auth",
-  "--port",
-  String(port),
-  "--data-dir",
-  dir,
-  "--log",
-  `${dir}/proxy.log`,
-  "--kv",
-  `${dir}/bench.kv`,
-  "--openrouter-api-base-url",
-  upstream,
-], { OPENROUTER_API_KEY: "sk-or-v1-" + "0".repeat(64), HOME: dir });
+  ...proxyArgs(upstream, dir, port),
+], proxyEnv(dir));
 const base = `http://127.0.0.1:${port}/v1`;
 try {
   // Ready when it answers (its own stdout line can be interleaved with the inspector's).

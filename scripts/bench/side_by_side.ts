@@ -48,6 +48,36 @@ export function spawn(args: string[], env: Record<string, string> = {}, cwd = RO
 }
 
 /**
+ * llmproxy's script and arguments as the bench runs it (after `deno run`'s own): auth off, its store, log and
+ * data in `dir`, the openrouter backend pointed at the mock `upstream`; `port` 0: any free one.
+ */
+export function proxyArgs(upstream: string, dir: string, port = 0): string[] {
+  return [
+    "src/main.ts",
+    "--disable-auth",
+    "--port",
+    String(port),
+    "--data-dir",
+    dir,
+    "--log",
+    `${dir}/proxy-${crypto.randomUUID()}.log`,
+    "--kv",
+    `${dir}/bench-${crypto.randomUUID()}.kv`,
+    "--openrouter-api-base-url",
+    upstream,
+  ];
+}
+
+/** The environment {@link proxyArgs} goes with: the openrouter key, and `dir` as HOME (the same Deno cache). */
+export function proxyEnv(dir: string): Record<string, string> {
+  return {
+    OPENROUTER_API_KEY: "sk-or-v1-" + "0".repeat(64),
+    HOME: dir,
+    DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+  };
+}
+
+/**
  * Start llmproxy as `deno task start` runs it (its V8 flags, unless `v8Flags` is given) plus bench-only flags;
  * resolves on its summary line.
  */
@@ -60,26 +90,7 @@ export async function startProxy(
 ): Promise<Target & { startMs: number }> {
   v8Flags ??= await shippedV8Flags(checkout);
   const t0 = performance.now();
-  const child = spawn([
-    ...v8Flags,
-    "src/main.ts",
-    "--disable-auth",
-    "--port",
-    "0",
-    "--data-dir",
-    dir,
-    "--log",
-    `${dir}/proxy-${crypto.randomUUID()}.log`,
-    "--kv",
-    `${dir}/bench-${crypto.randomUUID()}.kv`,
-    "--openrouter-api-base-url",
-    upstream,
-    ...extra,
-  ], {
-    OPENROUTER_API_KEY: "sk-or-v1-" + "0".repeat(64),
-    HOME: dir,
-    DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-  }, checkout);
+  const child = spawn([...v8Flags, ...proxyArgs(upstream, dir), ...extra], proxyEnv(dir), checkout);
   const line = await firstLine(child);
   const startMs = performance.now() - t0;
   const m = /(http:\/\/\S+)\/v1/.exec(line);
