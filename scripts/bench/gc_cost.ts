@@ -3,14 +3,19 @@
  * `wrk -c32` (issue 19): requests/s, process CPU per request split into the main thread (`deno`) and V8's helper
  * threads (parallel scavenges, concurrent marking), and from `--trace-gc-nvp` the bytes promoted to the old
  * generation per request and the full collections. Targets: `floor:VARIANT` (scripts/bench/floor.ts, e.g.
- * `floor:gw`) or `proxy:CHECKOUT` (llmproxy from a checkout, with its shipped V8 flags; `.` for this one).
+ * `floor:gw`) or `proxy:CHECKOUT` (llmproxy from a checkout; `.` for this one). V8 runs with the checkout's
+ * shipped flags for llmproxy and with its defaults for a floor, unless a third field says: `:v8=none` (V8's
+ * defaults), `:v8=shipped` (this checkout's `deno task start` flags, e.g. for a floor), `:v8=--flag,--flag`.
+ * ROUNDS (3), SECONDS (5 per round, after 1 s of warm-up) and CONNECTIONS (32, wrk's) in the environment.
  *   ROUNDS=3 deno run -A scripts/bench/gc_cost.ts floor:gw proxy:. proxy:../other-checkout
+ *   deno run -A scripts/bench/gc_cost.ts floor:gw floor:gw:v8=shipped proxy:. proxy:.:v8=none
  */
 import { firstLine, median, proxyArgs, proxyEnv, spawn, wrk } from "./side_by_side.ts";
 import { shippedV8Flags } from "../v8_flags.ts";
 
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 3);
 const SECONDS = Number(Deno.env.get("SECONDS") ?? 5);
+const CONNECTIONS = Number(Deno.env.get("CONNECTIONS") ?? 32);
 
 interface Run {
   name: string;
@@ -95,32 +100,33 @@ const dir = await Deno.makeTempDir({ prefix: "llmproxy-gc-" });
 const mock = spawn(["scripts/bench/mock.ts"]);
 const upstream = `http://127.0.0.1:${Number(await firstLine(mock))}/v1`;
 const runs: Run[] = [];
+const thisCheckout = new URL("../../", import.meta.url).pathname;
 for (const arg of Deno.args) {
-  const [kind, what = ""] = arg.split(":");
+  const [kind, what = "", v8 = ""] = arg.split(":");
   const port = freePort();
-  if (kind === "floor") {
-    const child = spawn([
-      "--unstable-no-legacy-abort",
-      "--v8-flags=--trace-gc-nvp",
-      "scripts/bench/floor.ts",
-      upstream,
-      what,
-    ], { PORT: String(port) });
-    runs.push(await follow(arg, "bench", child, port));
-  } else if (kind === "proxy") {
-    // As side_by_side.ts's startProxy starts it, with GC tracing added to the checkout's own V8 flags.
-    const checkout = new URL(what || ".", `file://${Deno.cwd()}/`).pathname;
-    const shipped = (await shippedV8Flags(checkout))[0]?.replace(/^--v8-flags=/, "");
-    const child = spawn(
-      [`--v8-flags=--trace-gc-nvp${shipped ? `,${shipped}` : ""}`, ...proxyArgs(upstream, dir, port)],
-      proxyEnv(dir),
-      checkout,
-    );
-    runs.push(await follow(arg, "openrouter:bench", child, port));
-  } else {
+  const checkout = kind === "proxy" ? new URL(what || ".", `file://${Deno.cwd()}/`).pathname : thisCheckout;
+  if ((kind !== "floor" && kind !== "proxy") || (v8 && !v8.startsWith("v8="))) {
     // deno-lint-ignore no-console
-    console.error(`unknown target ${arg}: floor:VARIANT or proxy:CHECKOUT`);
+    console.error(`unknown target ${arg}: floor:VARIANT[:v8=…] or proxy:CHECKOUT[:v8=…]`);
     Deno.exit(2);
+  }
+  // V8's flags besides the GC trace: a checkout's shipped ones for llmproxy, V8's defaults for a floor.
+  const choice = v8.slice(3) || (kind === "proxy" ? "shipped" : "none");
+  const flags = choice === "none"
+    ? ""
+    : choice === "shipped"
+    ? (await shippedV8Flags(checkout))[0]?.replace(/^--v8-flags=/, "") ?? ""
+    : choice;
+  const v8Arg = `--v8-flags=--trace-gc-nvp${flags ? `,${flags}` : ""}`;
+  if (kind === "floor") {
+    const child = spawn(
+      ["--unstable-no-legacy-abort", v8Arg, "scripts/bench/floor.ts", upstream, what],
+      { PORT: String(port) },
+    );
+    runs.push(await follow(arg, "bench", child, port));
+  } else {
+    const child = spawn([v8Arg, ...proxyArgs(upstream, dir, port)], proxyEnv(dir), checkout);
+    runs.push(await follow(arg, "openrouter:bench", child, port));
   }
 }
 const figures = new Map(
@@ -129,11 +135,11 @@ const figures = new Map(
 for (let round = 0; round < ROUNDS; round++) {
   for (const r of runs) {
     const body = { model: r.model, messages: [{ role: "user", content: "hi" }] };
-    await wrk(r.base, body, 32, 1, dir); // warm-up
+    await wrk(r.base, body, CONNECTIONS, 1, dir); // warm-up
     const before = threadCpu(r.child.pid);
     r.gc = [];
     r.collect = true;
-    const rps = await wrk(r.base, body, 32, SECONDS, dir);
+    const rps = await wrk(r.base, body, CONNECTIONS, SECONDS, dir);
     r.collect = false;
     const after = threadCpu(r.child.pid);
     const n = rps * SECONDS;
@@ -149,6 +155,7 @@ for (let round = 0; round < ROUNDS; round++) {
       helpers: us("V8 DefaultWorke"),
       promoted: scavenges.reduce((s, l) => s + field(l, "promoted"), 0) / n,
       full: (r.gc.length - scavenges.length) / SECONDS,
+      scavenges: scavenges.length / SECONDS,
       pause: r.gc.reduce((s, l) => s + field(l, "pause"), 0) * 1000 / n,
     });
   }
@@ -159,7 +166,7 @@ await Promise.all([...runs.map((r) => r.child.status), mock.status, ...runs.map(
 await Deno.remove(dir, { recursive: true });
 // deno-lint-ignore no-console
 console.log(
-  `wrk -c32, ${ROUNDS} rounds of ${SECONDS} s per target, medians of the rounds (CPU in µs per request)`,
+  `wrk -c${CONNECTIONS}, ${ROUNDS} rounds of ${SECONDS} s per target, medians of the rounds (CPU in µs per request)`,
 );
 for (const r of runs) {
   const f = figures.get(r.name)!;
@@ -170,8 +177,8 @@ for (const r of runs) {
       m("cpu").toFixed(0).padStart(3)
     }: main ${m("main").toFixed(0).padStart(3)}, V8 helpers ${
       m("helpers").toFixed(1).padStart(4)
-    } · promoted ${m("promoted").toFixed(0).padStart(5)} B/req · full GCs ${
-      m("full").toFixed(1)
-    }/s · GC pauses ${m("pause").toFixed(1)} µs/req`,
+    } · promoted ${m("promoted").toFixed(0).padStart(5)} B/req · scavenges ${
+      m("scavenges").toFixed(0)
+    }/s · full GCs ${m("full").toFixed(1)}/s · GC pauses ${m("pause").toFixed(1)} µs/req`,
   );
 }
