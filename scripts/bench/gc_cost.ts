@@ -96,74 +96,81 @@ async function follow(name: string, model: string, child: Deno.ChildProcess, por
   return run;
 }
 
-const dir = await Deno.makeTempDir({ prefix: "llmproxy-gc-" });
-const mock = spawn(["scripts/bench/mock.ts"]);
-const upstream = `http://127.0.0.1:${Number(await firstLine(mock))}/v1`;
-const runs: Run[] = [];
-const thisCheckout = new URL("../../", import.meta.url).pathname;
-for (const arg of Deno.args) {
+const targets = Deno.args.map((arg) => {
   const [kind, what = "", v8 = ""] = arg.split(":");
-  const port = freePort();
-  const checkout = kind === "proxy" ? new URL(what || ".", `file://${Deno.cwd()}/`).pathname : thisCheckout;
   if ((kind !== "floor" && kind !== "proxy") || (v8 && !v8.startsWith("v8="))) {
     // deno-lint-ignore no-console
     console.error(`unknown target ${arg}: floor:VARIANT[:v8=…] or proxy:CHECKOUT[:v8=…]`);
     Deno.exit(2);
   }
-  // V8's flags besides the GC trace: a checkout's shipped ones for llmproxy, V8's defaults for a floor.
-  const choice = v8.slice(3) || (kind === "proxy" ? "shipped" : "none");
-  const flags = choice === "none"
-    ? ""
-    : choice === "shipped"
-    ? (await shippedV8Flags(checkout))[0]?.replace(/^--v8-flags=/, "") ?? ""
-    : choice;
-  const v8Arg = `--v8-flags=--trace-gc-nvp${flags ? `,${flags}` : ""}`;
-  if (kind === "floor") {
-    const child = spawn(
-      ["--unstable-no-legacy-abort", v8Arg, "scripts/bench/floor.ts", upstream, what],
-      { PORT: String(port) },
-    );
-    runs.push(await follow(arg, "bench", child, port));
-  } else {
-    const child = spawn([v8Arg, ...proxyArgs(upstream, dir, port)], proxyEnv(dir), checkout);
-    runs.push(await follow(arg, "openrouter:bench", child, port));
+  return { arg, kind, what, v8: v8.slice(3) };
+});
+const thisCheckout = new URL("../../", import.meta.url).pathname;
+const dir = await Deno.makeTempDir({ prefix: "llmproxy-gc-" });
+const mock = spawn(["scripts/bench/mock.ts"]);
+/** Every process started, stopped at the end whatever happens (one that never listened too). */
+const children: Deno.ChildProcess[] = [mock];
+const runs: Run[] = [];
+const figures = new Map<string, { rps: number[]; rows: Record<string, number>[] }>();
+try {
+  const upstream = `http://127.0.0.1:${Number(await firstLine(mock))}/v1`;
+  for (const { arg, kind, what, v8 } of targets) {
+    const port = freePort();
+    const checkout = kind === "proxy" ? new URL(what || ".", `file://${Deno.cwd()}/`).pathname : thisCheckout;
+    // V8's flags besides the GC trace: a checkout's shipped ones for llmproxy, V8's defaults for a floor.
+    const choice = v8 || (kind === "proxy" ? "shipped" : "none");
+    const flags = choice === "none"
+      ? ""
+      : choice === "shipped"
+      ? (await shippedV8Flags(checkout))[0]?.replace(/^--v8-flags=/, "") ?? ""
+      : choice;
+    const v8Arg = `--v8-flags=--trace-gc-nvp${flags ? `,${flags}` : ""}`;
+    const child = kind === "floor"
+      ? spawn(["--unstable-no-legacy-abort", v8Arg, "scripts/bench/floor.ts", upstream, what], {
+        PORT: String(port),
+      })
+      : spawn([v8Arg, ...proxyArgs(upstream, dir, port)], proxyEnv(dir), checkout);
+    children.push(child);
+    runs.push(await follow(arg, kind === "floor" ? "bench" : "openrouter:bench", child, port));
+    figures.set(arg, { rps: [], rows: [] });
   }
-}
-const figures = new Map(
-  runs.map((r) => [r.name, { rps: [] as number[], rows: [] as Record<string, number>[] }]),
-);
-for (let round = 0; round < ROUNDS; round++) {
-  for (const r of runs) {
-    const body = { model: r.model, messages: [{ role: "user", content: "hi" }] };
-    await wrk(r.base, body, CONNECTIONS, 1, dir); // warm-up
-    const before = threadCpu(r.child.pid);
-    r.gc = [];
-    r.collect = true;
-    const rps = await wrk(r.base, body, CONNECTIONS, SECONDS, dir);
-    r.collect = false;
-    const after = threadCpu(r.child.pid);
-    const n = rps * SECONDS;
-    const us = (name: string) => ((after.get(name) ?? 0) - (before.get(name) ?? 0)) * 1000 / n;
-    let all = 0;
-    for (const name of after.keys()) all += us(name);
-    const field = (line: string, k: string) => Number(new RegExp(`"${k}":([0-9.]+)`).exec(line)?.[1] ?? 0);
-    const scavenges = r.gc.filter((l) => l.includes('"gc":"s"'));
-    figures.get(r.name)!.rps.push(rps);
-    figures.get(r.name)!.rows.push({
-      cpu: all,
-      main: us("deno"),
-      helpers: us("V8 DefaultWorke"),
-      promoted: scavenges.reduce((s, l) => s + field(l, "promoted"), 0) / n,
-      full: (r.gc.length - scavenges.length) / SECONDS,
-      scavenges: scavenges.length / SECONDS,
-      pause: r.gc.reduce((s, l) => s + field(l, "pause"), 0) * 1000 / n,
-    });
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const r of runs) {
+      const body = { model: r.model, messages: [{ role: "user", content: "hi" }] };
+      await wrk(r.base, body, CONNECTIONS, 1, dir); // warm-up
+      const before = threadCpu(r.child.pid);
+      r.gc = [];
+      r.collect = true;
+      const rps = await wrk(r.base, body, CONNECTIONS, SECONDS, dir);
+      r.collect = false;
+      const after = threadCpu(r.child.pid);
+      const n = rps * SECONDS;
+      const us = (name: string) => ((after.get(name) ?? 0) - (before.get(name) ?? 0)) * 1000 / n;
+      let all = 0;
+      for (const name of after.keys()) all += us(name);
+      const field = (line: string, k: string) => Number(new RegExp(`"${k}":([0-9.]+)`).exec(line)?.[1] ?? 0);
+      const scavenges = r.gc.filter((l) => l.includes('"gc":"s"'));
+      figures.get(r.name)!.rps.push(rps);
+      figures.get(r.name)!.rows.push({
+        cpu: all,
+        main: us("deno"),
+        helpers: us("V8 DefaultWorke"),
+        promoted: scavenges.reduce((s, l) => s + field(l, "promoted"), 0) / n,
+        full: (r.gc.length - scavenges.length) / SECONDS,
+        scavenges: scavenges.length / SECONDS,
+        pause: r.gc.reduce((s, l) => s + field(l, "pause"), 0) * 1000 / n,
+      });
+    }
   }
+} finally {
+  for (const c of children) {
+    try {
+      c.kill("SIGTERM");
+    } catch { /* already ended */ }
+  }
+  await Promise.all([...children.map((c) => c.status), ...runs.map((r) => r.drained)]);
+  await Deno.remove(dir, { recursive: true });
 }
-for (const r of runs) r.child.kill("SIGTERM");
-mock.kill("SIGTERM");
-await Promise.all([...runs.map((r) => r.child.status), mock.status, ...runs.map((r) => r.drained)]);
-await Deno.remove(dir, { recursive: true });
 // deno-lint-ignore no-console
 console.log(
   `wrk -c${CONNECTIONS}, ${ROUNDS} rounds of ${SECONDS} s per target, medians of the rounds (CPU in µs per request)`,
