@@ -460,7 +460,8 @@ Deno.test("runner: a body is translated once for the check and every attempt; th
   );
   assert.equal(run.translation(refused), undefined);
   assert.equal(translations, 2);
-  // The translation is kept with the body, invisibly: not sent, not carried into a copy (a redacted body is one).
+  // The translation is kept with the body, invisibly: not sent, not carried into a copy (the body a command edited
+  // is a spread of the client's).
   assert.equal(JSON.stringify(body), '{"model":"m","messages":[{"role":"user","content":"hello"}]}');
   assert.deepEqual(Object.keys(body), ["model", "messages"]);
   const copy = { ...body, messages: [{ role: "user" as const, content: "[REDACTED]" }] };
