@@ -10,7 +10,7 @@
  *   ROUNDS=3 deno run -A scripts/bench/gc_cost.ts floor:gw proxy:. proxy:../other-checkout
  *   deno run -A scripts/bench/gc_cost.ts floor:gw floor:gw:v8=shipped proxy:. proxy:.:v8=none
  */
-import { firstLine, median, proxyArgs, proxyEnv, spawn, wrk } from "./side_by_side.ts";
+import { firstLine, freePort, listening, median, proxyArgs, proxyEnv, spawn, wrk } from "./side_by_side.ts";
 import { shippedV8Flags } from "../v8_flags.ts";
 
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 3);
@@ -41,32 +41,6 @@ function threadCpu(pid: number): Map<string, number> {
     } catch { /* the thread ended */ }
   }
   return m;
-}
-
-/** A port free right now. */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = l.addr.port;
-  l.close();
-  return port;
-}
-
-/**
- * Wait until `port` accepts a connection (up to 20 s). A target's own "listening" line cannot be read
- * reliably: V8 writes its GC trace to the same stdout in pieces, and a line of the target's lands inside one.
- */
-async function listening(port: number, child: Deno.ChildProcess): Promise<void> {
-  let ended = false;
-  child.status.then(() => (ended = true));
-  for (let i = 0; i < 1000 && !ended; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  throw new Error(`nothing listens on port ${port}`);
 }
 
 /** Follow a target: read its stdout for good (so it never blocks on a full pipe), keeping GC lines while `collect`. */

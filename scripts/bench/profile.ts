@@ -13,7 +13,7 @@
  * which are what a request leaves to full collections. The inspector slows the process, so lifetimes stretch;
  * compare sites, not totals. TOP (env): rows printed (default 40); SI: the sampling interval in bytes (8192).
  */
-import { firstLine, proxyArgs, proxyEnv, spawn, wrk } from "./side_by_side.ts";
+import { firstLine, freePort, listening, proxyArgs, proxyEnv, spawn, wrk } from "./side_by_side.ts";
 import { shippedV8Flags } from "../v8_flags.ts";
 
 const [mode, load] = Deno.args;
@@ -65,10 +65,7 @@ function print(rows: Map<string, number>, unit: (v: number) => string, top: numb
 const dir = await Deno.makeTempDir({ prefix: "llmproxy-profile-" });
 const mock = spawn(["scripts/bench/mock.ts"]);
 const upstream = `http://127.0.0.1:${Number(await firstLine(mock))}/v1`;
-const listen = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-const port = listen.addr.port;
-listen.close();
-const inspectPort = port === 65535 ? port - 1 : port + 1;
+const port = freePort(), inspectPort = freePort();
 const child = spawn([
   ...(mode === "cpu"
     ? ["--cpu-prof", `--cpu-prof-dir=${dir}/cpu`, "--cpu-prof-interval=200"]
@@ -78,16 +75,7 @@ const child = spawn([
 ], proxyEnv(dir));
 const base = `http://127.0.0.1:${port}/v1`;
 try {
-  // Ready when it answers (its own stdout line can be interleaved with the inspector's).
-  for (let i = 0;; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      break;
-    } catch (e) {
-      if (i > 500) throw e;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  await listening(port, child);
   await wrk(base, body, connections, 3, dir);
   if (mode === "cpu") {
     const rps = await wrk(base, body, connections, SECONDS, dir);

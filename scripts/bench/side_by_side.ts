@@ -47,6 +47,33 @@ export function spawn(args: string[], env: Record<string, string> = {}, cwd = RO
   }).spawn();
 }
 
+/** A port free right now. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = l.addr.port;
+  l.close();
+  return port;
+}
+
+/**
+ * Wait until `port` accepts a connection (up to 20 s, or until `child` ends), for a target whose own
+ * "listening" line cannot be read reliably: V8's GC trace or the inspector write to the same output in pieces,
+ * and a line of the target's lands inside one.
+ */
+export async function listening(port: number, child: Deno.ChildProcess): Promise<void> {
+  let ended = false;
+  child.status.then(() => (ended = true));
+  for (let i = 0; i < 1000 && !ended; i++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  throw new Error(`nothing listens on port ${port}`);
+}
+
 /**
  * llmproxy's script and arguments as the bench runs it (after `deno run`'s own): auth off, its store, log and
  * data in `dir`, the openrouter backend pointed at the mock `upstream`; `port` 0: any free one.
