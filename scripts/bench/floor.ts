@@ -58,6 +58,8 @@ function nodePost(url: string, body: string): Promise<{ status: number; text: st
     out.end(body);
   });
 }
+// An orderly exit on SIGTERM, so that a `--cpu-prof` run writes its profile (scripts/bench/profile.ts).
+Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
 Deno.serve({
   hostname: "127.0.0.1",
   port: Number(Deno.env.get("PORT") ?? 0),

@@ -64,52 +64,123 @@ function print(rows: Map<string, number>, unit: (v: number) => string, top: numb
 
 const dir = await Deno.makeTempDir({ prefix: "llmproxy-profile-" });
 const mock = spawn(["scripts/bench/mock.ts"]);
-const upstream = `http://127.0.0.1:${Number(await firstLine(mock))}/v1`;
-const port = freePort(), inspectPort = freePort();
-const child = spawn([
-  ...(mode === "cpu"
-    ? ["--cpu-prof", `--cpu-prof-dir=${dir}/cpu`, "--cpu-prof-interval=200"]
-    : [`--inspect=127.0.0.1:${inspectPort}`]),
-  ...await shippedV8Flags(new URL("../../", import.meta.url).pathname),
-  ...proxyArgs(upstream, dir, port),
-], proxyEnv(dir));
-const base = `http://127.0.0.1:${port}/v1`;
-try {
-  await listening(port, child);
-  await wrk(base, body, connections, 3, dir);
-  if (mode === "cpu") {
-    const rps = await wrk(base, body, connections, SECONDS, dir);
-    child.kill("SIGTERM");
-    await child.status;
-    const [file] = [...Deno.readDirSync(`${dir}/cpu`)];
-    const prof = JSON.parse(await Deno.readTextFile(`${dir}/cpu/${file.name}`)) as {
-      nodes: ProfileNode[];
-      samples: number[];
-      timeDeltas: number[];
-    };
-    const byId = new Map(prof.nodes.map((n) => [n.id!, n]));
-    const self = new Map<string, number>(), layers = new Map<string, number>();
-    let busy = 0, idle = 0;
-    prof.samples.forEach((id, i) => {
-      const cf = byId.get(id)!.callFrame;
-      const us = prof.timeDeltas[i] ?? 0;
-      if (cf.functionName === "(idle)") return void (idle += us);
-      busy += us;
-      self.set(frame(cf), (self.get(frame(cf)) ?? 0) + us);
-      layers.set(layer(cf), (layers.get(layer(cf)) ?? 0) + us);
+const children: Deno.ChildProcess[] = [mock];
+const v8Flags = await shippedV8Flags(new URL("../../", import.meta.url).pathname);
+
+/** What one CPU profile says, in µs per request (or per stream). */
+interface CpuFigures {
+  rps: number;
+  busy: number;
+  idle: number;
+  self: Map<string, number>;
+  layers: Map<string, number>;
+  inclusive: Map<string, number>;
+}
+
+/**
+ * Start `target` with V8's CPU profiler, load it (3 s of warm-up, then SECONDS), stop it and read its profile:
+ * the warm-up's requests are counted with the measured ones, as its samples are.
+ */
+async function cpuProfile(target: "llmproxy" | "floor", upstream: string): Promise<CpuFigures> {
+  const port = freePort();
+  const out = `${dir}/cpu-${target}`;
+  const profiling = ["--cpu-prof", `--cpu-prof-dir=${out}`, "--cpu-prof-interval=200", ...v8Flags];
+  const child = target === "llmproxy"
+    ? spawn([...profiling, ...proxyArgs(upstream, dir, port)], proxyEnv(dir))
+    : spawn([...profiling, "--unstable-no-legacy-abort", "scripts/bench/floor.ts", upstream, "gw"], {
+      PORT: String(port),
     });
-    const pct = (v: number) => `${(100 * v / busy).toFixed(1)} %`;
+  children.push(child);
+  await listening(port, child);
+  const base = `http://127.0.0.1:${port}/v1`;
+  const load = { ...body, model: target === "llmproxy" ? "openrouter:bench" : "bench" };
+  const warm = await wrk(base, load, connections, 3, dir);
+  const rps = await wrk(base, load, connections, SECONDS, dir);
+  child.kill("SIGTERM");
+  await child.status;
+  const [file] = [...Deno.readDirSync(out)];
+  const prof = JSON.parse(await Deno.readTextFile(`${out}/${file.name}`)) as {
+    nodes: ProfileNode[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const requests = warm * 3 + rps * SECONDS;
+  const byId = new Map(prof.nodes.map((n) => [n.id!, n]));
+  const parent = new Map<number, number>();
+  for (const n of prof.nodes) for (const c of (n.children ?? []) as number[]) parent.set(c, n.id!);
+  const f: CpuFigures = { rps, busy: 0, idle: 0, self: new Map(), layers: new Map(), inclusive: new Map() };
+  const add = (m: Map<string, number>, k: string, us: number) => m.set(k, (m.get(k) ?? 0) + us / requests);
+  prof.samples.forEach((id, i) => {
+    const cf = byId.get(id)!.callFrame;
+    const us = prof.timeDeltas[i] ?? 0;
+    if (cf.functionName === "(idle)") return void (f.idle += us / requests);
+    f.busy += us / requests;
+    add(f.self, frame(cf), us);
+    add(f.layers, layer(cf), us);
+    const onStack = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const c = byId.get(at)!.callFrame;
+      if (/\/(src|scripts)\//.test(c.url)) onStack.add(frame(c));
+    }
+    for (const k of onStack) add(f.inclusive, k, us);
+  });
+  return f;
+}
+
+/** Rows of `a` and `b` side by side (µs per request), the largest difference first. */
+function compare(a: Map<string, number>, b: Map<string, number>, top: number): void {
+  const keys = new Set([...a.keys(), ...b.keys()]);
+  const rows = [...keys].map((k) => [k, a.get(k) ?? 0, b.get(k) ?? 0] as const)
+    .sort((x, y) => (y[1] - y[2]) - (x[1] - x[2])).slice(0, top);
+  for (const [k, x, y] of rows) {
     // deno-lint-ignore no-console
     console.log(
-      `${rps.toFixed(0)} ${STREAM ? "streams" : "requests"}/s; profiled ${(busy / 1e6).toFixed(1)} s busy, ${
-        (idle / 1e6).toFixed(1)
-      } s idle (warm-up included); shares of the busy time — by layer:`,
+      `${x.toFixed(1).padStart(7)} ${y.toFixed(1).padStart(7)} ${(x - y).toFixed(1).padStart(7)}  ${k}`,
     );
-    print(layers, pct, 12);
-    // deno-lint-ignore no-console
-    console.log("by function (self time):");
-    print(self, pct, TOP);
+  }
+}
+
+try {
+  const upstream = `http://127.0.0.1:${Number(await firstLine(mock))}/v1`;
+  const unit = STREAM ? "stream" : "request";
+  if (mode === "cpu") {
+    const ours = await cpuProfile("llmproxy", upstream);
+    const floor = await cpuProfile("floor", upstream);
+    const log = (line: string) => {
+      // deno-lint-ignore no-console
+      console.log(line);
+    };
+    log(
+      `llmproxy ${ours.rps.toFixed(0)} ${unit}s/s, the gateway floor (floor.ts gw) ${
+        floor.rps.toFixed(0)
+      }; ` +
+        `both with llmproxy's V8 flags. µs of CPU per ${unit} on the main thread (warm-up included):`,
+    );
+    log(`llmproxy  floor   added`);
+    log(
+      `${ours.busy.toFixed(1).padStart(7)} ${floor.busy.toFixed(1).padStart(7)} ${
+        (ours.busy - floor.busy).toFixed(1).padStart(7)
+      }  busy (idle: ${ours.idle.toFixed(1)} and ${floor.idle.toFixed(1)})`,
+    );
+    log("by layer:");
+    compare(ours.layers, floor.layers, 12);
+    log("by function (self time), the largest additions first:");
+    compare(ours.self, floor.self, TOP);
+    log(
+      "our functions, inclusive (the time they are on the stack, their callees' included; an async function's",
+    );
+    log("time after an await counts under the microtask that resumes it):");
+    compare(ours.inclusive, new Map(), TOP);
   } else {
+    const port = freePort(), inspectPort = freePort();
+    const child = spawn(
+      [`--inspect=127.0.0.1:${inspectPort}`, ...v8Flags, ...proxyArgs(upstream, dir, port)],
+      proxyEnv(dir),
+    );
+    children.push(child);
+    const base = `http://127.0.0.1:${port}/v1`;
+    await listening(port, child);
+    await wrk(base, body, connections, 3, dir);
     const list = await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json() as {
       webSocketDebuggerUrl: string;
     }[];
@@ -153,18 +224,17 @@ try {
     const requests = rps * SECONDS;
     // deno-lint-ignore no-console
     console.log(
-      `${rps.toFixed(0)} ${
-        STREAM ? "streams" : "requests"
-      }/s under the inspector; sampled objects that outlived ` +
-        `the scavenges: ${(total / requests).toFixed(0)} B per ${STREAM ? "stream" : "request"}, by site:`,
+      `${rps.toFixed(0)} ${unit + "s"}/s under the inspector; sampled objects that outlived ` +
+        `the scavenges: ${(total / requests).toFixed(0)} B per ${unit}, by site:`,
     );
     print(sites, (v) => `${(v / requests).toFixed(0)} B`, TOP);
   }
 } finally {
-  try {
-    child.kill("SIGTERM");
-  } catch { /* ended */ }
-  mock.kill("SIGTERM");
-  await Promise.all([child.status, mock.status]);
+  for (const c of children) {
+    try {
+      c.kill("SIGTERM");
+    } catch { /* ended */ }
+  }
+  await Promise.all(children.map((c) => c.status));
   await Deno.remove(dir, { recursive: true });
 }
