@@ -1,17 +1,19 @@
 /**
- * Where llmproxy's time and its garbage collector's work go under load (issue 19): one llmproxy process (this
- * checkout, its shipped V8 flags) against the bench mock, loaded by `wrk` — JSON requests at 32 connections, or
- * with `stream` the 200-stream load of the bench's table (20 chunks 10 ms apart) — for SECONDS (default 8) after
- * 3 s of warm-up.
- *   deno run -A scripts/bench/profile.ts cpu [stream]        # self time by function, and by layer
+ * Where llmproxy's time and its garbage collector's work go under load (issue 19): llmproxy (this checkout, its
+ * shipped V8 flags) against the bench mock, loaded by `wrk` — JSON requests at 32 connections, or with `stream`
+ * the 200-stream load of the bench's table (20 chunks 10 ms apart) — for SECONDS (default 8) after 3 s of
+ * warm-up.
+ *   deno run -A scripts/bench/profile.ts cpu [stream]        # CPU by layer and function, beside the gateway floor
  *   deno run -A scripts/bench/profile.ts survivors [stream]  # allocation sites of what outlives the scavenges
- * `cpu`: V8's CPU profile (`--cpu-prof`, one sample per 200 µs) of the measured seconds and the warm-up: the
- * share of the busy time (not idle) of each function's own code, and of our code (`src/`), the runtime's
- * JavaScript (`ext:`) and its native parts (GC, ops). `survivors`: V8's sampling heap profiler through the
- * inspector, keeping the objects collected by full collections and those still alive, not those the young
- * generation's collections (scavenges) freed: bytes per request by allocation site (the site and two callers),
- * which are what a request leaves to full collections. The inspector slows the process, so lifetimes stretch;
- * compare sites, not totals. TOP (env): rows printed (default 40); SI: the sampling interval in bytes (8192).
+ * `cpu`: V8's CPU profile (`--cpu-prof`, one sample per 200 µs) of llmproxy, then of the gateway floor
+ * (`floor.ts gw`, with the same V8 flags) under the same load: µs of main-thread CPU per request (warm-up
+ * included) of each, and what llmproxy adds — by layer (our code `src/`, the runtime's JavaScript `ext:`, its
+ * native parts: GC, ops), by function (self time), and our functions' inclusive time (with their callees).
+ * `survivors`: V8's sampling heap profiler through the inspector, keeping the objects collected by full
+ * collections and those still alive, not those the young generation's collections (scavenges) freed: bytes per
+ * request by allocation site (the site and two callers), which are what a request leaves to full collections.
+ * The inspector slows the process, so lifetimes stretch; compare sites, not totals. TOP (env): rows printed
+ * (default 40); SI: the sampling interval in bytes (8192).
  */
 import { firstLine, freePort, listening, proxyArgs, proxyEnv, spawn, wrk } from "./side_by_side.ts";
 import { shippedV8Flags } from "../v8_flags.ts";
