@@ -5,8 +5,9 @@
  * a JSON answer read and parsed, a stream read chunk by chunk into one JS stream as llmproxy reads it; issue
  * 19), llmproxy (usage recording and redaction on, auth off) and llmproxy `--workers 2` (or, with
  * `BENCH_BASELINE=DIR`, llmproxy of the checkout DIR: an A/B in one run), measured interleaved in one run, plus
- * llmproxy with recording off for the recording-cost figure. Each target row says met, missed, or missed where
- * the gateway floor misses it too.
+ * llmproxy with recording off for the recording-cost figure, and for the idle-RSS row the runtime with llmproxy's
+ * start-up dependencies, without and with its code loaded (deps_floor.ts). Each target row says met, missed, or
+ * missed where the gateway floor misses it too.
  * Needs `wrk` (Debian package `wrk`) for the throughput rows.
  */
 import { NAME } from "../../src/core/version.ts";
@@ -422,21 +423,32 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
     const proxy2 = await startProxy(upstream, dir, SECOND.args, SECOND.checkout);
     children.push(proxy2.child!);
     proxy2.name = PROXY2;
+    const imports = await startupImports();
+    const v8 = await shippedV8Flags(ROOT);
     const depsChild = spawn([
       "--unstable-kv",
-      ...await shippedV8Flags(ROOT),
+      ...v8,
       "scripts/bench/deps_floor.ts",
-      `${dir}/deps-floor.kv`,
-      ...await startupImports(),
+      `${dir}/deps.kv`,
+      ...imports,
     ]);
-    children.push(depsChild);
-    await firstLine(depsChild);
+    const codeChild = spawn([
+      "--unstable-kv",
+      ...v8,
+      "scripts/bench/deps_floor.ts",
+      "--modules",
+      `${dir}/code.kv`,
+      ...imports,
+    ]);
+    children.push(depsChild, codeChild);
+    await Promise.all([firstLine(depsChild), firstLine(codeChild)]);
     const noRecord = await startProxy(upstream, dir, ["--disable-usage-log"]);
     children.push(noRecord.child!);
     noRecord.name = NO_RECORD;
     await new Promise((r) => setTimeout(r, 500));
     const rssIdle = rssMb(proxy.child!.pid);
     const rssDeps = rssMb(depsChild.pid);
+    const rssCode = rssMb(codeChild.pid);
 
     const direct: Target = { name: DIRECT, base: upstream, model: "bench" };
     const floor: Target = { name: FLOOR, base: `http://127.0.0.1:${floorPort}/v1`, model: "bench" };
@@ -600,9 +612,10 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
       ],
       [
         "RSS idle (MB)",
-        `llmproxy ${f(rssIdle, 1)} · the runtime, a KV store and llmproxy's start-up dependencies alone ${
-          f(rssDeps, 1)
-        } (deps_floor.ts)`,
+        `llmproxy ${f(rssIdle, 1)} · its code loaded, not run ${
+          f(rssCode, 1)
+        } · the runtime, a KV store and ` +
+        `the start-up dependencies alone ${f(rssDeps, 1)} (deps_floor.ts)`,
         "≤ 60",
         rssIdle <= 60 ? "met" : rssDeps > 60 ? "explained" : "missed",
       ],
