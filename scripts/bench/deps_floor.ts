@@ -4,7 +4,7 @@
  * the arguments after the KV path; `startupImports` in side_by_side.ts finds them) — and none of llmproxy's
  * code. llmproxy's idle RSS minus this process's is its own code and state. With `--modules` first it also
  * imports llmproxy's code (src/main.ts and all it imports) without running it: what the code costs loaded.
- * Prints the port it listens on.
+ * Prints the port it listens on; a request gets the count of modules imported and `Deno.memoryUsage()`.
  *   deno run -A --unstable-kv scripts/bench/deps_floor.ts [--modules] KV_PATH [SPECIFIER…]
  */
 const modules = Deno.args[0] === "--modules";
@@ -23,4 +23,4 @@ Deno.serve({
   port: 0,
   // deno-lint-ignore no-console
   onListen: ({ port }) => console.log(port),
-}, () => Response.json({ modules: loaded.length }));
+}, () => Response.json({ modules: loaded.length, memory: Deno.memoryUsage() }));
