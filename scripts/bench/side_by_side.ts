@@ -449,6 +449,10 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
     const rssIdle = rssMb(proxy.child!.pid);
     const rssDeps = rssMb(depsChild.pid);
     const rssCode = rssMb(codeChild.pid);
+    for (const c of [depsChild, codeChild]) {
+      c.kill("SIGTERM"); // measured: the rest of the run has the processes it had before they were added
+      await c.status;
+    }
 
     const direct: Target = { name: DIRECT, base: upstream, model: "bench" };
     const floor: Target = { name: FLOOR, base: `http://127.0.0.1:${floorPort}/v1`, model: "bench" };
