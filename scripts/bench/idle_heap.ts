@@ -14,6 +14,7 @@
  *   deno run -A scripts/bench/idle_heap.ts
  */
 import { freePort, listening, proxyArgs, proxyEnv, spawn } from "./side_by_side.ts";
+import { connectInspector } from "./inspector.ts";
 import { shippedV8Flags } from "../v8_flags.ts";
 
 const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
@@ -36,33 +37,11 @@ const child = spawn([
   ...proxyArgs(`http://127.0.0.1:${freePort()}/v1`, dir, port),
 ], { ...proxyEnv(dir), ...(Deno.env.get("COLD") === "1" ? { DENO_DIR: `${dir}/deno-dir` } : {}) });
 try {
-  let targets: { webSocketDebuggerUrl: string }[] = [];
-  for (let i = 0; i < 200 && !targets.length; i++) {
-    try {
-      targets = await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json();
-    } catch { /* not listening yet */ }
-    if (!targets.length) await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!targets.length) throw new Error("the inspector did not come up");
-  const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = reject;
-  });
-  let id = 0;
-  const waiting = new Map<number, (result: unknown) => void>();
-  ws.onmessage = (e) => {
-    const m = JSON.parse(e.data) as { id?: number; result?: unknown };
-    if (m.id !== undefined) waiting.get(m.id)?.(m.result);
-  };
-  const call = (method: string, params: unknown = {}) =>
-    new Promise<unknown>((resolve) => {
-      waiting.set(++id, resolve);
-      ws.send(JSON.stringify({ id, method, params }));
-    });
+  const inspector = await connectInspector(inspectPort);
+  const call = inspector.call;
   await call("HeapProfiler.enable");
   await call("HeapProfiler.startSampling", { samplingInterval: Number(Deno.env.get("SI") ?? 1024) });
-  ws.send(JSON.stringify({ id: ++id, method: "Runtime.runIfWaitingForDebugger" }));
+  inspector.send("Runtime.runIfWaitingForDebugger");
   await listening(port, child);
   await new Promise((r) => setTimeout(r, WAIT_MS));
   await call("HeapProfiler.collectGarbage");
@@ -72,7 +51,7 @@ try {
   }) as { result: { value: string } };
   const mem = JSON.parse(usage.result.value) as Deno.MemoryUsage;
   const { profile } = await call("HeapProfiler.stopSampling") as { profile: { head: SampleNode } };
-  ws.close();
+  inspector.close();
 
   const byMaker = new Map<string, number>();
   let total = 0;

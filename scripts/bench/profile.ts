@@ -17,6 +17,7 @@
  */
 import { firstLine, freePort, listening, proxyArgs, proxyEnv, spawn, wrk } from "./side_by_side.ts";
 import { shippedV8Flags } from "../v8_flags.ts";
+import { connectInspector } from "./inspector.ts";
 
 const [mode, load] = Deno.args;
 if ((mode !== "cpu" && mode !== "survivors") || (load !== undefined && load !== "stream")) {
@@ -183,25 +184,8 @@ try {
     const base = `http://127.0.0.1:${port}/v1`;
     await listening(port, child);
     await wrk(base, body, connections, 3, dir);
-    const list = await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json() as {
-      webSocketDebuggerUrl: string;
-    }[];
-    const ws = new WebSocket(list[0].webSocketDebuggerUrl);
-    await new Promise((resolve, reject) => {
-      ws.onopen = resolve;
-      ws.onerror = reject;
-    });
-    let id = 0;
-    const waiting = new Map<number, (result: unknown) => void>();
-    ws.onmessage = (e) => {
-      const m = JSON.parse(e.data) as { id?: number; result?: unknown };
-      if (m.id !== undefined) waiting.get(m.id)?.(m.result);
-    };
-    const call = (method: string, params: unknown = {}) =>
-      new Promise<unknown>((resolve) => {
-        waiting.set(++id, resolve);
-        ws.send(JSON.stringify({ id, method, params }));
-      });
+    const inspector = await connectInspector(inspectPort);
+    const call = inspector.call;
     await call("HeapProfiler.enable");
     await call("HeapProfiler.startSampling", {
       samplingInterval: Number(Deno.env.get("SI") ?? 8192),
@@ -210,7 +194,7 @@ try {
     });
     const rps = await wrk(base, body, connections, SECONDS, dir);
     const { profile } = await call("HeapProfiler.stopSampling") as { profile: { head: ProfileNode } };
-    ws.close();
+    inspector.close();
     const sites = new Map<string, number>();
     let total = 0;
     const walk = (n: ProfileNode, stack: string[]) => {
