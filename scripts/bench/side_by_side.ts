@@ -441,7 +441,9 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
       ...imports,
     ]);
     children.push(depsChild, codeChild);
-    await Promise.all([firstLine(depsChild), firstLine(codeChild)]);
+    for (const line of await Promise.all([firstLine(depsChild), firstLine(codeChild)])) {
+      if (!/^\d+$/.test(line)) throw new Error(`deps_floor.ts did not start (it printed "${line}")`);
+    }
     const noRecord = await startProxy(upstream, dir, ["--disable-usage-log"]);
     children.push(noRecord.child!);
     noRecord.name = NO_RECORD;
