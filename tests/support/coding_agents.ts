@@ -46,7 +46,7 @@ export interface AgentRunOptions {
   home: string;
   /** The throwaway workspace the agent runs in. */
   cwd: string;
-  /** Extra environment (the rest is cleared but PATH, HOME and NO_COLOR). */
+  /** Extra environment (the rest is cleared but PATH, HOME, TMPDIR — the HOME — and NO_COLOR). */
   env?: Record<string, string>;
   /** Text written to the agent's stdin, which is then closed; without it stdin is /dev/null. */
   stdin?: string;
@@ -62,7 +62,15 @@ export interface AgentRunOptions {
 export async function runAgent(bin: string, args: string[], opts: AgentRunOptions): Promise<AgentRun> {
   const run = await runProgram(bin, args, {
     cwd: opts.cwd,
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: opts.home, NO_COLOR: "1", ...opts.env },
+    // TMPDIR in the throwaway HOME: opencode unpacks a native library (5.5 MB) into the temp dir on every run
+    // and leaves it there, which filled the machine's /tmp test run after test run.
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: opts.home,
+      TMPDIR: opts.home,
+      NO_COLOR: "1",
+      ...opts.env,
+    },
     stdin: opts.stdin,
     timeoutMs: opts.timeoutMs ?? 90_000,
   });
