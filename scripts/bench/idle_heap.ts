@@ -14,7 +14,7 @@
  *   deno run -A scripts/bench/idle_heap.ts
  */
 import { freePort, listening, proxyArgs, proxyEnv, spawn } from "./side_by_side.ts";
-import { connectInspector } from "./inspector.ts";
+import { connectInspector, frameName, type ProfileFrame } from "./inspector.ts";
 import { shippedV8Flags } from "../v8_flags.ts";
 
 const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
@@ -23,7 +23,7 @@ const TOP = Number(Deno.env.get("TOP") ?? 25);
 
 /** A sampling heap profile's node (the fields read here). */
 interface SampleNode {
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: ProfileFrame;
   selfSize: number;
   children: SampleNode[];
 }
@@ -62,11 +62,7 @@ try {
       const ours = path.find((f) => /\/src\//.test(f.url));
       const dep = path.find((f) => /\/node_modules\//.test(f.url));
       const f = ours ?? dep ?? path[0];
-      const key = f.url === ""
-        ? f.functionName
-        : `${f.functionName || "(anonymous)"} ${f.url.replace(/^.*\/(src|node_modules)\//, "$1/")}:${
-          f.lineNumber + 1
-        }`;
+      const key = f.url === "" ? f.functionName : frameName(f); // V8's own kinds: "(V8 API)", "(PARSER)"
       byMaker.set(key, (byMaker.get(key) ?? 0) + n.selfSize);
     }
     for (const c of n.children) walk(c, path);

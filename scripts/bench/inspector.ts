@@ -47,3 +47,16 @@ export async function connectInspector(port: number): Promise<Inspector> {
     close: () => ws.close(),
   };
 }
+
+/** A frame of a V8 CPU or heap profile (the fields the bench reads). */
+export interface ProfileFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+
+/** `name file:line` of a profile frame, the file relative to the checkout, the runtime's or node_modules. */
+export function frameName(cf: ProfileFrame): string {
+  const url = cf.url.replace(/^.*\/(src|scripts|node_modules)\//, "$1/");
+  return `${cf.functionName || "(anonymous)"} ${url || "(native)"}:${cf.lineNumber + 1}`;
+}

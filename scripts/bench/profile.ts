@@ -17,7 +17,7 @@
  */
 import { firstLine, freePort, listening, proxyArgs, proxyEnv, spawn, wrk } from "./side_by_side.ts";
 import { shippedV8Flags } from "../v8_flags.ts";
-import { connectInspector } from "./inspector.ts";
+import { connectInspector, frameName as frame, type ProfileFrame } from "./inspector.ts";
 
 const [mode, load] = Deno.args;
 if ((mode !== "cpu" && mode !== "survivors") || (load !== undefined && load !== "stream")) {
@@ -40,15 +40,9 @@ const body = {
 /** A CPU profile's or a heap profile's call-tree node (the fields read here). */
 interface ProfileNode {
   id?: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: ProfileFrame;
   selfSize?: number;
   children?: ProfileNode[] | number[];
-}
-
-/** `name file:line` of a frame, the file relative to the checkout, the runtime's or node_modules. */
-function frame(cf: ProfileNode["callFrame"]): string {
-  const url = cf.url.replace(/^.*\/(src|scripts|node_modules)\//, "$1/");
-  return `${cf.functionName || "(anonymous)"} ${url || "(native)"}:${cf.lineNumber + 1}`;
 }
 
 function layer(cf: ProfileNode["callFrame"]): string {
