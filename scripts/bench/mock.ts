@@ -4,6 +4,10 @@
  * `stream: true` an SSE stream of `bench_chunks` content chunks spaced `bench_spacing_ms` ms, each its own
  * write (`"delta":{"content":"tok7 "}`), the last one written together with the finish chunk, the usage chunk
  * (when `stream_options.include_usage` is set) and `[DONE]` (the shape of issue 19).
+ * `GET /bench/streams` answers, and starts counting anew, the streams ended since the last such call and their
+ * mean time as the mock saw it (ms, from the request's arrival to its last chunk): on a machine whose cores the
+ * mock shares with the proxy under test, how much of a stream's time is the mock's own, slowed or not by the
+ * proxy's work (issue 19's 200-stream row, scripts/bench/side_by_side.ts).
  *   deno run -A scripts/bench/mock.ts [PORT]     (prints the port it listens on)
  */
 import { contentChunk, tailChunk } from "./stream_shape.ts";
@@ -22,6 +26,10 @@ const sized = new Map<number, string>();
 const JSON_HEADERS = { "content-type": "application/json" };
 const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache" };
 
+/** Streams ended since the last `GET /bench/streams`, and the sum of their times (ms). */
+let streamsEnded = 0;
+let streamMsSum = 0;
+
 const port = Number(Deno.args[0] ?? 0);
 Deno.serve({
   hostname: "127.0.0.1",
@@ -29,6 +37,12 @@ Deno.serve({
   // deno-lint-ignore no-console
   onListen: ({ port }) => console.log(port),
 }, async (req) => {
+  const arrived = performance.now();
+  if (req.method === "GET" && new URL(req.url).pathname === "/bench/streams") {
+    const answer = Response.json({ streams: streamsEnded, meanMs: streamMsSum / streamsEnded });
+    streamsEnded = streamMsSum = 0;
+    return answer;
+  }
   if (req.method !== "POST") return Response.json({ data: [{ id: "bench", object: "model" }] });
   const body = await req.json();
   if (!body.stream) {
@@ -50,6 +64,8 @@ Deno.serve({
       else {
         c.enqueue(tailChunk(i, usage));
         c.close();
+        streamsEnded++;
+        streamMsSum += performance.now() - arrived;
       }
       i++;
     },
