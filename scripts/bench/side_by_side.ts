@@ -487,7 +487,9 @@ export async function runSideBySide(opts: { rounds: number; seconds: number }): 
     // warm-up
     for (const t of [...all, headsFloor, noRecord]) await sequentialLatency([t], 1, 50);
 
-    const seq = await sequentialLatency([...all, headsFloor], opts.rounds, 200);
+    // 1000 a round: with 200, one round's median moved by ±50 µs between rounds of the same target, which is a
+    // third of the row's target (floor + 0.15 ms); about 2 s a target and round.
+    const seq = await sequentialLatency([...all, headsFloor], opts.rounds, 1000);
     const idle = await sequentialLatency(all, 3, 20, IDLE_GAP_MS);
     const nonStreamBody = (t: Target) => ({ model: t.model, messages: [{ role: "user", content: "hi" }] });
     const rps: Record<string, number[]> = Object.fromEntries([...all, noRecord].map((t) => [t.name, []]));
