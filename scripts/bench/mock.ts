@@ -5,9 +5,9 @@
  * write (`"delta":{"content":"tok7 "}`), the last one written together with the finish chunk, the usage chunk
  * (when `stream_options.include_usage` is set) and `[DONE]` (the shape of issue 19).
  * `GET /bench/streams` answers, and starts counting anew, the streams ended since the last such call and their
- * mean time as the mock saw it (ms, from the request's arrival to its last chunk): on a machine whose cores the
- * mock shares with the proxy under test, how much of a stream's time is the mock's own, slowed or not by the
- * proxy's work (issue 19's 200-stream row, scripts/bench/side_by_side.ts).
+ * mean time as the mock saw it (ms, from the request's arrival to its last chunk queued; null when none): on a
+ * machine whose cores the mock shares with the proxy under test, how much of a stream's time is the mock's own,
+ * slowed or not by the proxy's work (issue 19's 200-stream row, scripts/bench/side_by_side.ts).
  *   deno run -A scripts/bench/mock.ts [PORT]     (prints the port it listens on)
  */
 import { contentChunk, tailChunk } from "./stream_shape.ts";
@@ -39,7 +39,10 @@ Deno.serve({
 }, async (req) => {
   const arrived = performance.now();
   if (req.method === "GET" && new URL(req.url).pathname === "/bench/streams") {
-    const answer = Response.json({ streams: streamsEnded, meanMs: streamMsSum / streamsEnded });
+    const answer = Response.json({
+      streams: streamsEnded,
+      meanMs: streamsEnded ? streamMsSum / streamsEnded : null,
+    });
     streamsEnded = streamMsSum = 0;
     return answer;
   }
