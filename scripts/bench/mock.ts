@@ -37,7 +37,6 @@ Deno.serve({
   // deno-lint-ignore no-console
   onListen: ({ port }) => console.log(port),
 }, async (req) => {
-  const arrived = performance.now();
   if (req.method === "GET" && new URL(req.url).pathname === "/bench/streams") {
     const answer = Response.json({
       streams: streamsEnded,
@@ -47,6 +46,7 @@ Deno.serve({
     return answer;
   }
   if (req.method !== "POST") return Response.json({ data: [{ id: "bench", object: "model" }] });
+  const arrived = performance.now(); // a stream's time, as the mock sees it, starts here
   const body = await req.json();
   if (!body.stream) {
     const n = Number(body.bench_content_chars);
